@@ -1,0 +1,313 @@
+"""The consent decision: may this story be used for this use on this date, and in what form?
+
+:func:`decide` is pure: it reads only its arguments. Renderers never see a :class:`Story`;
+they get the :class:`StoryView` a decision carries, already reduced to what the consent allows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .model import EXTERNAL_USES, RENDERABLE_STATUSES, ConsentVersion, Story
+
+ROLE_PHRASES = {
+    "patient": "a patient",
+    "carer": "a carer",
+    "parent": "a parent",
+    "relative": "a relative",
+    "staff": "a member of staff",
+    "other": "someone who shared their story",
+}
+NAME_REMOVED = "[name removed]"
+DRAFT_MARK = "DRAFT - not for distribution"
+_HONORIFICS = ("Dr", "Doctor", "Mr", "Mrs", "Ms", "Miss", "Mx", "Prof", "Professor", "Nurse",
+               "Sister", "Midwife", "Matron", "Sir", "Dame", "Rev", "Father", "Auntie", "Uncle",
+               "Nan", "Grandma", "Grandad")
+_HON_RE = r"(?:(?:" + "|".join(_HONORIFICS) + r")\.?\s+)"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a story was refused, for people (``message``) and programs (``code``)."""
+
+    code: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class ViewImage:
+    path: Path | None
+    file: str
+    alt: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class StoryView:
+    """What a renderer may see of a story for one use: identification applied, private
+    fields gone, media the consent does not cover dropped."""
+
+    id: str
+    slug: str
+    title: str
+    status: str
+    use: str
+    storyteller: str
+    storyteller_role: str
+    attribution: str
+    body: str
+    service: str | None = None
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    content_warning: str | None = None
+    quotes: tuple[str, ...] = ()
+    speaker_notes: str | None = None
+    changes: tuple[str, ...] = ()
+    asks: tuple[str, ...] = ()
+    images: tuple[ViewImage, ...] = ()
+    created: dt.date | None = None
+    updated: dt.date | None = None
+    revision: int = 0
+    consent_version: int = 0
+    consent_expires: dt.date | None = None
+    identification: str = "anonymous"
+    media: tuple[str, ...] = ()
+    draft: bool = False
+
+    @property
+    def draft_mark(self) -> str | None:
+        return DRAFT_MARK if self.draft else None
+
+    def without_notes(self) -> StoryView:
+        return replace(self, speaker_notes=None)
+
+
+@dataclass(frozen=True)
+class Decision:
+    story_id: str
+    use: str
+    on: dt.date
+    allowed: bool
+    reasons: tuple[Reason, ...] = ()
+    view: StoryView | None = None
+    consent_version: int | None = None
+    draft: bool = False
+
+    @property
+    def messages(self) -> list[str]:
+        return [r.message for r in self.reasons]
+
+    @property
+    def codes(self) -> list[str]:
+        return [r.code for r in self.reasons]
+
+
+def decide(story: Story, use: str, on: dt.date, *, preview: bool = False,
+           external_uses: frozenset[str] = EXTERNAL_USES) -> Decision:
+    """Decide whether ``story`` may be rendered for ``use`` on date ``on``.
+
+    With ``preview=True`` (internal previews while drafting) the story's status, sign-off and
+    a still-pending consent are not required, but the view is marked as a draft; withdrawn or
+    expired consent, an ungranted use and external uses are still refused.
+    """
+    consent = story.current_consent
+    if consent is None:
+        return _refuse(story, use, on, [Reason("no_consent", "no consent has been recorded")])
+    hard, soft = _consent_reasons(story, consent, use, on, use in external_uses)
+    if preview and use in external_uses:
+        hard.append(Reason("preview_external", "draft previews are for internal uses only"))
+    reasons = hard if preview else hard + soft
+    if reasons:
+        return _refuse(story, use, on, reasons, consent.version)
+    view = reduce(story, consent, use, draft=bool(soft))
+    if view is None:
+        return _refuse(story, use, on, [Reason("nothing_to_show",
+                       "the consent covers neither the text nor quotes")], consent.version)
+    return Decision(story.id, use, on, True, (), view, consent.version, draft=bool(soft))
+
+
+def _refuse(story: Story, use: str, on: dt.date, reasons: list[Reason],
+            version: int | None = None) -> Decision:
+    return Decision(story.id, use, on, False, tuple(reasons), None, version)
+
+
+def _consent_reasons(story: Story, c: ConsentVersion, use: str, on: dt.date,
+                     external: bool) -> tuple[list[Reason], list[Reason]]:
+    """``(hard, soft)`` refusals; soft ones are waived for internal draft previews."""
+    hard: list[Reason] = []
+    soft: list[Reason] = []
+    if c.status == "withdrawn":
+        when = c.withdrawal.requested if c.withdrawal and c.withdrawal.requested else None
+        hard.append(Reason("withdrawn", "consent was withdrawn" + (f" on {when}" if when else "")))
+    elif c.status == "pending":
+        soft.append(Reason("consent_pending", "consent is pending: the storyteller has not "
+                                              "yet given it"))
+    if on > c.expires:
+        hard.append(Reason("expired", f"consent expired on {c.expires}"))
+    elif on < c.granted:
+        hard.append(Reason("not_yet_granted", f"consent starts on {c.granted}"))
+    if use not in c.uses:
+        covered = ", ".join(c.uses) or "nothing"
+        hard.append(Reason("use_not_granted", f"consent does not cover {use} (it covers: "
+                                              f"{covered})"))
+    if c.given_by == "other" and external:
+        hard.append(Reason("given_by_other", "consent was given by someone without legal "
+                           f"authority ('other'), so it cannot be used for {use}"))
+    if c.capacity == "assessed_lacks" and c.given_by == "self":
+        hard.append(Reason("lacks_capacity", "the storyteller was assessed as lacking capacity, "
+                           "so they could not consent for themselves"))
+    if c.age_band != "adult" and c.reconsent_due and on > c.reconsent_due:
+        hard.append(Reason("reconsent_due", f"re-consent was due on {c.reconsent_due}: the "
+                           "storyteller must now be asked again"))
+    if c.identification == "pseudonym" and not story.storyteller.pseudonym:
+        hard.append(Reason("no_pseudonym", "consent asks for a pseudonym but the story has none"))
+    if c.signoff_required:
+        stale = _signoff_problem(story, c)
+        if stale:
+            soft.append(stale)
+    if story.status not in RENDERABLE_STATUSES:
+        code = "withdrawn_story" if story.status == "withdrawn" else "not_approved"
+        reason = Reason(code, f"the story is {story.status.replace('_', ' ')}, "
+                              "not approved or published")
+        (hard if story.status in ("withdrawn", "archived") else soft).append(reason)
+    return hard, soft
+
+
+def _signoff_problem(story: Story, c: ConsentVersion) -> Reason | None:
+    if c.signed_off is None:
+        return Reason("signoff_missing", "the storyteller has not signed off the final text")
+    if c.signed_off_revision is not None and story.revision > c.signed_off_revision:
+        return Reason("signoff_stale", f"the text changed after sign-off (sign-off covers "
+                      f"revision {c.signed_off_revision}, the story is at {story.revision})")
+    if c.signed_off_revision is None and story.updated and story.updated > c.signed_off:
+        return Reason("signoff_stale", f"the text changed on {story.updated}, after sign-off "
+                      f"on {c.signed_off}")
+    return None
+
+
+# --- reduction ---------------------------------------------------------------------------
+
+def reduce(story: Story, consent: ConsentVersion, use: str, *,
+           draft: bool = False) -> StoryView | None:
+    """The story as the consent allows it to be seen; None if nothing may be shown."""
+    display = storyteller_display(story, consent.identification)
+    swap = name_replacer(story, consent.identification)
+    media = set(consent.media)
+    body = swap(story.body) if "text" in media else ""
+    quotes = tuple(swap(q) for q in story.quotes) if "quotes" in media else ()
+    if not body.strip() and not quotes:
+        return None
+    folder = story.folder
+    images = tuple(
+        ViewImage(folder / img.file if folder else None, img.file, swap(img.alt), img.kind)
+        for img in story.images
+        if img.kind != "photo" or "photo" in media
+    )
+    role = story.storyteller.role
+    return StoryView(
+        id=story.id, slug=story.slug, title=swap(story.title), status=story.status, use=use,
+        storyteller=display, storyteller_role=role,
+        attribution=attribution(display, role, consent.identification),
+        body=body,
+        service=story.service, tags=tuple(story.tags),
+        summary=swap(story.summary) if story.summary and "text" in media else None,
+        content_warning=swap(story.content_warning) if story.content_warning else None,
+        quotes=quotes,
+        speaker_notes=swap(story.speaker_notes) if story.speaker_notes else None,
+        changes=tuple(swap(x) for x in story.changes),
+        asks=tuple(swap(x) for x in story.asks),
+        images=images, created=story.created, updated=story.updated, revision=story.revision,
+        consent_version=consent.version, consent_expires=consent.expires,
+        identification=consent.identification, media=tuple(consent.media), draft=draft,
+    )
+
+
+def storyteller_display(story: Story, identification: str) -> str:
+    teller = story.storyteller
+    if identification == "full_name":
+        return _strip_honorific(teller.name)
+    if identification == "first_name":
+        return _strip_honorific(teller.name).split()[0]
+    if identification == "pseudonym" and teller.pseudonym:
+        return teller.pseudonym
+    return ROLE_PHRASES.get(teller.role, "someone who shared their story")
+
+
+def attribution(display: str, role: str, identification: str) -> str:
+    """How a quote or story is credited, e.g. "Aisha, patient" or "a carer"."""
+    if identification == "anonymous":
+        return display
+    label = {"staff": "member of staff", "other": "storyteller"}.get(role, role)
+    suffix = " (not their real name)" if identification == "pseudonym" else ""
+    return f"{display}, {label}{suffix}"
+
+
+def _strip_honorific(name: str) -> str:
+    return re.sub("^" + _HON_RE, "", name.strip()) or name.strip()
+
+
+def name_replacer(story: Story, identification: str):
+    """A function that replaces every way the text may name people it must not name."""
+    swaps: dict[str, str] = {}
+    teller = story.storyteller
+    if identification != "full_name":
+        display = storyteller_display(story, identification)
+        target = display if identification in ("first_name", "pseudonym") and (
+            identification != "pseudonym" or teller.pseudonym) else NAME_REMOVED
+        keep_first = identification == "first_name"
+        for variant in _variants(teller.name, keep_first=keep_first):
+            swaps.setdefault(variant, target)
+    for person in story.people:
+        for variant in _variants(person.name):
+            swaps.setdefault(variant, person.render_as)
+    return _compile(swaps)
+
+
+def _variants(name: str, keep_first: bool = False) -> list[str]:
+    """Ways a name may appear: in full, without a title, a title and surname, first name."""
+    core = _strip_honorific(name)
+    parts = core.split()
+    out = {name.strip(), core}
+    if len(parts) >= 2:
+        first, last = parts[0], parts[-1]
+        for part in (first, last):
+            if len(part) >= 3 or part == last:
+                out.add(part)
+        if keep_first:
+            out.discard(first)
+    elif parts and not keep_first:
+        out.add(parts[0])
+    return sorted((v for v in out if v), key=len, reverse=True)
+
+
+def _compile(swaps: dict[str, str]):
+    if not swaps:
+        return lambda text: text
+    keys = sorted(swaps, key=len, reverse=True)
+    pattern = re.compile(
+        r"(?<![\w])(" + _HON_RE + r")?(" + "|".join(re.escape(k) for k in keys) + r")(?![\w])"
+    )
+
+    def replace(match: re.Match) -> str:
+        honorific, name = match.group(1), match.group(2)
+        new = swaps[name]
+        if honorific and new == NAME_REMOVED:
+            return new
+        if honorific and not new[:1].isupper():
+            honorific = None  # "Dr Jones" -> "the consultant", not "Dr the consultant"
+        if _sentence_start(match.string, match.start()) and new[:1].islower():
+            new = new[0].upper() + new[1:]
+        return (honorific or "") + new
+
+    return lambda text: pattern.sub(replace, text) if text else text
+
+
+def _sentence_start(text: str, pos: int) -> bool:
+    before = text[:pos].rstrip(" \"'\u201c\u2018*_(")
+    return not before or before[-1] in ".!?\n#>"

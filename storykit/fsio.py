@@ -1,0 +1,139 @@
+"""Crash-safe file writing and locking.
+
+A file is either the old version or the new one, never torn: write a temporary file in the same
+folder, fsync it, rename it over the target, fsync the folder. Locks are ``flock`` on sidecar
+files (never on the story file itself, whose inode the rename replaces).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import NotSavedError, StorykitError
+
+TEMP_PREFIX = ".tmp-"
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EIO: "the disk reported an input/output error",
+    errno.EROFS: "the disk is read-only",
+    errno.EACCES: "permission was denied",
+    errno.EPERM: "permission was denied",
+}
+
+
+def why(exc: OSError) -> str:
+    return _REASONS.get(exc.errno or 0, exc.strerror or "the operating system refused the write")
+
+
+def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data`` atomically and durably, or raise :class:`NotSavedError`
+    leaving the previous file as it was and no temporary file behind."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    folder = path.parent
+    tmp: str | None = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+        with os.fdopen(fd, "wb") as out:
+            keep_mode = mode if mode is not None else _existing_mode(path)
+            if keep_mode is not None:
+                os.fchmod(out.fileno(), keep_mode)
+            view = memoryview(data)
+            while view:
+                written = out.write(view)
+                view = view[written:]
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+        tmp = None
+        fsync_dir(folder)
+    except OSError as exc:
+        raise NotSavedError(f"{path.name} was not saved: {why(exc)}. "
+                            "The previous version is unchanged.") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def _existing_mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        return 0o644
+
+
+def fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_dirs(folder: Path) -> None:
+    """Create ``folder`` (and parents) durably."""
+    missing = []
+    for parent in (folder, *folder.parents):
+        if parent.exists():
+            break
+        missing.append(parent)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for created in reversed(missing):
+            fsync_dir(created.parent)
+    except OSError as exc:
+        raise NotSavedError(f"could not create {folder.name}: {why(exc)}") from exc
+
+
+class LockTimeout(StorykitError):
+    """Someone else is saving the same thing; try again in a moment."""
+
+
+@contextlib.contextmanager
+def locked(lock_file: Path, timeout: float = 15.0, what: str = "this story") -> Iterator[None]:
+    """Hold an exclusive lock on ``lock_file`` (across processes and threads)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise LockTimeout(f"{what} is being saved by someone else; "
+                                      "try again in a moment") from None
+                time.sleep(0.005)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def try_lock(lock_file: Path) -> int | None:
+    """A held lock's fd if it was free now, else None (for sweeping)."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        os.close(fd)
+        return None
+
+
+def temp_files(folder: Path) -> list[Path]:
+    try:
+        return [Path(e.path) for e in os.scandir(folder)
+                if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False)]
+    except (FileNotFoundError, NotADirectoryError):
+        return []

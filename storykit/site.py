@@ -1,0 +1,52 @@
+"""A site: a folder with ``storykit.toml``, its stories, and its private ``instance/`` state."""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+from pathlib import Path
+
+from .config import SiteConfig, find_site_root, load_config
+from .consent import Decision, decide
+from .errors import ConfigError
+from .model import Story
+from .store import FileStore
+
+
+class Site:
+    """Everything about one site: configuration, store, and (lazily) plugins."""
+
+    def __init__(self, config: SiteConfig):
+        self.config = config
+        self.root = config.root
+        self.store = FileStore(config.path("stories"), config.path("instance"), config.use_names)
+
+    @classmethod
+    def open(cls, root: Path | str) -> Site:
+        return cls(load_config(Path(root)))
+
+    @classmethod
+    def discover(cls, start: Path | str | None = None) -> Site:
+        """The site at or above ``start`` (default: the current folder)."""
+        here = Path(start) if start else Path.cwd()
+        root = find_site_root(here)
+        if root is None:
+            raise ConfigError(f"no storykit.toml in {here} or any folder above it; "
+                              "run 'storykit init PATH' or pass --site PATH")
+        return cls.open(root)
+
+    @property
+    def instance(self) -> Path:
+        return self.config.path("instance")
+
+    def decide(self, story: Story, use: str, on: dt.date | None = None, *,
+               preview: bool = False) -> Decision:
+        """The consent decision with this site's list of external uses."""
+        return decide(story, use, on or dt.date.today(), preview=preview,
+                      external_uses=self.config.external_uses)
+
+    @cached_property
+    def plugins(self):
+        from .plugins import load_plugins
+
+        return load_plugins(self)

@@ -1,0 +1,66 @@
+"""Story ids and slugs.
+
+Ids name folders and are always generated here, never taken from user input. Slugs are URL
+labels: ASCII ``a-z0-9`` words joined by single hyphens. Anything a person types is first
+NFKC-normalised and stripped of invisible (format) characters, so ``ＡＢＣ``, ``abc`` and
+``a\u200bbc`` all compare as ``abc`` and can never be two different stories' slugs.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_MAX = 64
+_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to read aloud
+
+
+def new_id() -> str:
+    """A fresh story id such as ``st-7k2m9q`` (31**6, about 887 million, possibilities)."""
+    return "st-" + "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(ID_RE.match(value))
+
+
+def normalise(text: str) -> str:
+    """NFKC, lower-case, without format characters (zero-width, bidi controls)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return text.lower()
+
+
+def slug_problem(value: str) -> str | None:
+    """Why ``value`` is not an acceptable slug as written, or None."""
+    if not value:
+        return "the slug is empty"
+    if len(value) > SLUG_MAX:
+        return f"the slug is longer than {SLUG_MAX} characters"
+    if value != normalise(value):
+        return (f"the slug {value!r} must be written in lower-case a-z, 0-9 and hyphens "
+                f"(did you mean {slugify(value)!r}?)")
+    if not SLUG_RE.match(value):
+        return (f"the slug {value!r} may use only lower-case a-z, 0-9 and single hyphens "
+                f"between words (try {slugify(value)!r})")
+    return None
+
+
+def slugify(text: str) -> str:
+    """A slug made from a title: accents folded (café -> cafe), other symbols become hyphens."""
+    text = normalise(text)
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("'", "").replace("\u2019", "")
+    text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    if len(text) > SLUG_MAX:
+        text = text[:SLUG_MAX].rsplit("-", 1)[0] or text[:SLUG_MAX]
+    return text.strip("-")
+
+
+def slug_key(value: str) -> str:
+    """The key two slugs are compared by: equal keys mean the same slug."""
+    return slugify(value)

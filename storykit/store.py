@@ -1,0 +1,465 @@
+"""The story store: a site's ``stories/`` folder, kept safe.
+
+Every write is atomic, made under a per-story lock, and checked against the revision it was
+based on (its ``etag``): a stale save raises :class:`ConflictError` and keeps a copy of the
+rejected text, instead of overwriting. Previous versions are kept in ``instance/revisions``.
+Consent changes append a version. The :class:`Store` protocol is what the rest of storykit
+uses, so another backend (e.g. PostgreSQL for several app servers) can replace this one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from . import model as m
+from .errors import ConflictError, GoneError, NotFoundError, Problem, StorykitError, ValidationError
+from .fsio import atomic_write, locked, make_dirs, temp_files, try_lock
+from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugify
+from .storyfile import append_consent_text, dump_story, etag_of, parse_consent, parse_story
+
+STORY_FILE = "story.md"
+CONSENT_FILE = "consent.yml"
+
+
+@dataclass(frozen=True)
+class Revision:
+    revision: int
+    etag: str
+    saved_at: dt.datetime
+    by: str | None
+    path: Path
+
+
+@dataclass
+class LoadResult:
+    """Every story that loaded, and a problem for each one that did not."""
+
+    stories: list[m.Story] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+
+class Store(Protocol):
+    """What storykit needs from a story store."""
+
+    def ids(self) -> list[str]: ...
+    def get(self, story_id: str) -> m.Story: ...
+    def find(self, ref: str) -> m.Story: ...
+    def load_all(self) -> LoadResult: ...
+    def create(self, title: str, *, slug: str | None = None, storyteller: str = "",
+               role: str = "patient", by: str | None = None) -> m.Story: ...
+    def save(self, story: m.Story, *, by: str | None = None) -> m.Story: ...
+    def add_consent(self, story_id: str, version: m.ConsentVersion, *,
+                    base_etag: str | None = None, by: str | None = None) -> m.Story: ...
+    def withdraw(self, story_id: str, scope: str, reason: str, *,
+                 by: str | None = None, on: dt.date | None = None) -> m.Story: ...
+    def revisions(self, story_id: str) -> list[Revision]: ...
+
+
+def current_user() -> str:
+    return os.environ.get("STORYKIT_USER") or _login_name()
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class FileStore:
+    """Stories as folders of files, as DESIGN.md describes."""
+
+    def __init__(self, stories_dir: Path, instance_dir: Path, uses: Iterable[str] = m.DEFAULT_USES):
+        self.root = stories_dir
+        self.instance = instance_dir
+        self.uses = tuple(uses)
+        self._cache: dict[str, tuple[tuple, tuple, m.Story]] = {}
+
+    # --- paths ---------------------------------------------------------------------------
+
+    def folder(self, story_id: str) -> Path:
+        if not is_valid_id(story_id):
+            raise NotFoundError(f"{story_id!r} is not a story id")
+        return self.root / story_id
+
+    def _lock(self, story_id: str):
+        return locked(self.instance / "locks" / f"{story_id}.lock")
+
+    def _site_lock(self):
+        return locked(self.instance / "locks" / "_create.lock", what="another new story")
+
+    # --- reading -------------------------------------------------------------------------
+
+    def ids(self) -> list[str]:
+        try:
+            entries = os.scandir(self.root)
+        except FileNotFoundError:
+            return []
+        with entries:
+            return sorted(e.name for e in entries if e.is_dir() and is_valid_id(e.name))
+
+    def get(self, story_id: str) -> m.Story:
+        folder = self.folder(story_id)
+        story_path = folder / STORY_FILE
+        consent_path = folder / CONSENT_FILE
+        skey, ckey = _stat_key(story_path), _stat_key(consent_path)
+        if skey is None:
+            raise NotFoundError(f"no story {story_id!r}")
+        cached = self._cache.get(story_id)
+        if cached and cached[0] == skey and cached[1] == ckey:
+            return cached[2]
+        story = self._read(story_id, story_path, consent_path)
+        self._cache[story_id] = (skey, ckey, story)
+        return story
+
+    def _read(self, story_id: str, story_path: Path, consent_path: Path) -> m.Story:
+        try:
+            data = story_path.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"no story {story_id!r}") from None
+        story = parse_story(data, str(story_path), story_id)
+        story.path = story_path
+        try:
+            cdata = consent_path.read_bytes()
+        except FileNotFoundError:
+            cdata = None
+        if cdata is not None:
+            story.consent = parse_consent(cdata, str(consent_path), self.uses)
+            story.consent_etag = etag_of(cdata)
+        return story
+
+    def load_all(self) -> LoadResult:
+        result = LoadResult()
+        self._report_stray_folders(result)
+        for story_id in self.ids():
+            try:
+                result.stories.append(self.get(story_id))
+            except ValidationError as exc:
+                result.problems.extend(exc.problems)
+            except NotFoundError:
+                result.problems.append(Problem(str(self.root / story_id), None,
+                                               f"{STORY_FILE} is missing", "missing"))
+        self._report_duplicate_slugs(result)
+        return result
+
+    def _report_stray_folders(self, result: LoadResult) -> None:
+        try:
+            names = [e.name for e in os.scandir(self.root) if e.is_dir()]
+        except FileNotFoundError:
+            return
+        for name in sorted(names):
+            if not is_valid_id(name) and not name.startswith("."):
+                result.problems.append(Problem(str(self.root / name), None,
+                                       "folder name is not a valid story id (a-z, 0-9 and -, "
+                                       "3 to 64 characters)", "bad_id"))
+
+    def _report_duplicate_slugs(self, result: LoadResult) -> None:
+        seen: dict[str, m.Story] = {}
+        for story in result.stories:
+            key = slug_key(story.slug)
+            if key in seen:
+                result.problems.append(Problem(str(story.path), None,
+                                       f"slug {story.slug!r} is also used by story "
+                                       f"{seen[key].id}", "duplicate_slug"))
+            else:
+                seen[key] = story
+
+    def find(self, ref: str) -> m.Story:
+        """A story by id or by slug."""
+        if is_valid_id(ref) and (self.root / ref / STORY_FILE).exists():
+            return self.get(ref)
+        key = slug_key(ref)
+        for story_id in self.ids():
+            try:
+                story = self.get(story_id)
+            except (ValidationError, NotFoundError):
+                continue
+            if slug_key(story.slug) == key:
+                return story
+        raise NotFoundError(f"no story with id or slug {ref!r}")
+
+    # --- creating ------------------------------------------------------------------------
+
+    def create(self, title: str, *, slug: str | None = None, storyteller: str = "",
+               role: str = "patient", by: str | None = None,
+               today: dt.date | None = None) -> m.Story:
+        """A new draft story. Its slug must be free: two creates with one slug, one fails."""
+        title = title.strip()
+        if not title:
+            raise ValidationError.single("title", None, "a story needs a title", "required")
+        slug = normalise(slug).strip() if slug is not None else slugify(title)
+        if (why := slug_problem(slug)) is not None:
+            raise ValidationError.single("slug", None, why, "slug")
+        if role not in m.ROLES:
+            raise ValidationError.single("role", None, f"role must be one of: "
+                                         f"{', '.join(m.ROLES)}", "enum")
+        today = today or dt.date.today()
+        make_dirs(self.root)
+        with self._site_lock():
+            owner = self._slug_owner(slug)
+            if owner:
+                raise ConflictError(f"the slug {slug!r} is already used by story {owner}; "
+                                    "choose another slug")
+            story_id = self._make_folder()
+            story = m.Story(
+                id=story_id, title=title, slug=slug, status="draft",
+                storyteller=m.Storyteller(name=storyteller.strip() or "Not recorded yet",
+                                          role=role),
+                created=today, updated=today, revision=1,
+                body="Write the story here.\n")
+            path = self.root / story_id / STORY_FILE
+            atomic_write(path, dump_story(story))
+        saved = self.get(story_id)
+        self._keep_revision(saved, by)
+        return saved
+
+    def _slug_owner(self, slug: str) -> str | None:
+        key = slug_key(slug)
+        for story_id in self.ids():
+            try:
+                other = self.get(story_id)
+            except (ValidationError, NotFoundError):
+                continue
+            if slug_key(other.slug) == key:
+                return story_id
+        return None
+
+    def _make_folder(self) -> str:
+        for _ in range(20):
+            story_id = new_id()
+            try:
+                (self.root / story_id).mkdir()
+            except FileExistsError:
+                continue
+            return story_id
+        raise StorykitError("could not find a free story id")  # pragma: no cover
+
+    # --- saving --------------------------------------------------------------------------
+
+    def save(self, story: m.Story, *, by: str | None = None,
+             today: dt.date | None = None) -> m.Story:
+        """Write ``story`` if the file is still the one it was read from (``story.etag``)."""
+        by = by or current_user()
+        with self._lock(story.id):
+            current_bytes = self._current_bytes(story.id)
+            if etag_of(current_bytes) != story.etag:
+                raise self._conflict(story, current_bytes, by)
+            current_text = current_bytes.decode("utf-8", "replace")
+            current = self._parse_quietly(story.id, current_bytes)
+            if current is not None and _is_withdrawn(current) and story.status != "withdrawn":
+                raise GoneError("this story's consent was withdrawn; it cannot be changed back")
+            return self._write_story(story, current_text, current_bytes, by, today)
+
+    def _write_story(self, story: m.Story, original: str, original_bytes: bytes, by: str,
+                     today: dt.date | None) -> m.Story:
+        base_revision = story.revision
+        new = story.copy(revision=base_revision + 1, updated=today or dt.date.today())
+        text = dump_story(new, original=original if story.source_fields else None)
+        path = self.root / story.id / STORY_FILE
+        parse_story(text.encode(), str(path), story.id)  # never write a file we cannot read
+        self._keep_bytes(story.id, base_revision, original_bytes, by=None)
+        atomic_write(path, text)
+        saved = self.get(story.id)
+        self._keep_revision(saved, by)
+        return saved
+
+    def _current_bytes(self, story_id: str) -> bytes:
+        try:
+            return (self.folder(story_id) / STORY_FILE).read_bytes()
+        except FileNotFoundError:
+            raise GoneError(f"story {story_id} was deleted meanwhile; it was not saved "
+                            "and will not be re-created") from None
+
+    def _parse_quietly(self, story_id: str, data: bytes) -> m.Story | None:
+        try:
+            story = parse_story(data, STORY_FILE, story_id)
+        except ValidationError:
+            return None
+        consent = self.folder(story_id) / CONSENT_FILE
+        if consent.exists():
+            try:
+                story.consent = parse_consent(consent.read_bytes(), CONSENT_FILE, self.uses)
+            except ValidationError:
+                pass
+        return story
+
+    def _conflict(self, story: m.Story, current: bytes, by: str) -> ConflictError:
+        mine = dump_story(story)
+        copy = self._keep_conflict(story.id, mine, by)
+        return ConflictError(
+            f"story {story.id} was changed by someone else since you opened it; your "
+            f"version was not saved over theirs (a copy is kept: {copy.name})",
+            mine=mine, theirs=current.decode("utf-8", "replace"), saved_copy=copy)
+
+    # --- history -------------------------------------------------------------------------
+
+    def _history_dir(self, story_id: str) -> Path:
+        return self.instance / "revisions" / story_id
+
+    def _keep_revision(self, story: m.Story, by: str | None) -> None:
+        assert story.path is not None
+        self._keep_bytes(story.id, story.revision, story.path.read_bytes(), by)
+
+    def _keep_bytes(self, story_id: str, revision: int, data: bytes, by: str | None) -> None:
+        folder = self._history_dir(story_id)
+        etag = etag_of(data)
+        target = folder / f"{revision:06d}-{etag}.md"
+        if target.exists():
+            return
+        make_dirs(folder)
+        atomic_write(target, data, mode=0o600)
+        entry = {"revision": revision, "etag": etag, "by": by,
+                 "saved_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+        atomic_write(target.with_suffix(".json"), json.dumps(entry), mode=0o600)
+
+    def revisions(self, story_id: str) -> list[Revision]:
+        """Every kept version of the story, oldest first."""
+        folder = self._history_dir(story_id)
+        out = []
+        for meta in sorted(folder.glob("*.json")) if folder.exists() else []:
+            try:
+                entry = json.loads(meta.read_text())
+                saved = dt.datetime.strptime(entry["saved_at"], "%Y-%m-%dT%H:%M:%SZ")
+            except (ValueError, KeyError, OSError):
+                continue
+            out.append(Revision(entry["revision"], entry["etag"], saved.replace(tzinfo=dt.UTC),
+                                entry.get("by"), meta.with_suffix(".md")))
+        return out
+
+    def revision_text(self, story_id: str, revision: Revision) -> str:
+        return revision.path.read_text(encoding="utf-8")
+
+    def _keep_conflict(self, story_id: str, text: str, by: str) -> Path:
+        folder = self.instance / "conflicts" / story_id
+        make_dirs(folder)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        who = "".join(ch for ch in by if ch.isalnum() or ch in "._-")[:40] or "someone"
+        path = folder / f"{stamp}-{who}.md"
+        atomic_write(path, text, mode=0o600)
+        return path
+
+    # --- consent -------------------------------------------------------------------------
+
+    def add_consent(self, story_id: str, version: m.ConsentVersion, *,
+                    base_etag: str | None = None, by: str | None = None) -> m.Story:
+        """Append ``version`` to consent.yml (numbered and time-stamped here)."""
+        with self._lock(story_id):
+            self._append_consent(story_id, version, base_etag, by or current_user())
+        return self.get(story_id)
+
+    def _append_consent(self, story_id: str, version: m.ConsentVersion, base_etag: str | None,
+                        by: str) -> None:
+        path = self.folder(story_id) / CONSENT_FILE
+        if not (path.parent / STORY_FILE).exists():
+            raise GoneError(f"story {story_id} no longer exists")
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            data = None
+        if base_etag is not None and (data is None or etag_of(data) != base_etag):
+            raise ConflictError("the consent record was changed by someone else since you "
+                                "opened it; reload to see the latest version")
+        versions = parse_consent(data, str(path), self.uses) if data else []
+        new = m.ConsentVersion.from_dict({
+            **version.to_dict(), "version": len(versions) + 1,
+            "recorded": dt.datetime.now(dt.UTC).replace(microsecond=0), "recorded_by": by})
+        text = append_consent_text(data.decode() if data else None, versions, new, self.uses)
+        atomic_write(path, text)
+
+    def withdraw(self, story_id: str, scope: str, reason: str, *, by: str | None = None,
+                 on: dt.date | None = None) -> m.Story:
+        """Record a withdrawal: a new consent version, the story set to withdrawn and, for
+        ``delete_everything``, its text, media, evidence and history erased."""
+        if scope not in m.WITHDRAWAL_SCOPES:
+            raise ValidationError.single("scope", None, f"scope must be one of: "
+                                         f"{', '.join(m.WITHDRAWAL_SCOPES)}", "enum")
+        if not reason.strip():
+            raise ValidationError.single("reason", None, "give a reason for the withdrawal",
+                                         "required")
+        by = by or current_user()
+        on = on or dt.date.today()
+        story = self.get(story_id)
+        with self._lock(story_id):
+            base = story.current_consent
+            fields = base.to_dict() if base else _blank_consent(on)
+            fields.update(status="withdrawn", withdrawal={
+                "requested": on, "scope": scope, "reason": reason.strip()})
+            self._append_consent(story_id, m.ConsentVersion.from_dict(fields), None, by)
+            current_bytes = self._current_bytes(story_id)
+            current = parse_story(current_bytes, str(story.path), story_id)
+            updated = current.copy(status="withdrawn")
+            if scope == "delete_everything":
+                updated = self._erase(updated)
+            self._write_story(updated, current_bytes.decode(), current_bytes, by, on)
+            if scope == "delete_everything":
+                shutil.rmtree(self._history_dir(story_id), ignore_errors=True)
+                shutil.rmtree(self.instance / "conflicts" / story_id, ignore_errors=True)
+                self._keep_revision(self.get(story_id), by)
+        return self.get(story_id)
+
+    def _erase(self, story: m.Story) -> m.Story:
+        folder = self.folder(story.id)
+        for sub in ("media", "evidence"):
+            shutil.rmtree(folder / sub, ignore_errors=True)
+        return story.copy(
+            title="Withdrawn story", body="", summary=None, content_warning=None, service=None,
+            tags=[], people=[], quotes=[], speaker_notes=None, changes=[], asks=[], images=[],
+            extra={}, storyteller=m.Storyteller(name="Deleted at the storyteller's request",
+                                                role=story.storyteller.role))
+
+    # --- housekeeping --------------------------------------------------------------------
+
+    def sweep(self) -> list[Path]:
+        """Remove temporary files left by writers that died mid-save (at start-up)."""
+        removed: list[Path] = []
+        for story_id in self.ids():
+            strays = temp_files(self.root / story_id) + temp_files(self._history_dir(story_id))
+            if strays:
+                removed += self._remove_unlocked(story_id, strays)
+        removed += [p for p in temp_files(self.root) if _unlink(p)]
+        return removed
+
+    def _remove_unlocked(self, story_id: str, strays: list[Path]) -> list[Path]:
+        fd = try_lock(self.instance / "locks" / f"{story_id}.lock")
+        if fd is None:
+            return []  # a writer is busy with this story right now
+        try:
+            return [p for p in strays if _unlink(p)]
+        finally:
+            os.close(fd)
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def _stat_key(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _is_withdrawn(story: m.Story) -> bool:
+    consent = story.current_consent
+    return story.status == "withdrawn" or (consent is not None and consent.status == "withdrawn")
+
+
+def _blank_consent(on: dt.date) -> dict:
+    return {"version": 1, "recorded": dt.datetime.now(dt.UTC), "status": "withdrawn",
+            "given_by": "self", "method": "written", "granted": on,
+            "expires": on + dt.timedelta(days=1), "uses": [], "media": [],
+            "identification": "anonymous", "signoff_required": False}
