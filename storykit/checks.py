@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from .errors import Problem
 from .model import Story
 from .site import Site
-from .store import CONSENT_FILE
+from .store import CONSENT_FILE  # noqa: F401
 
 ERROR = "error"
 WARNING = "warning"
@@ -60,7 +61,19 @@ def check_site(site: Site, on: dt.date | None = None) -> Report:
     report.findings += [_from_problem(p) for p in loaded.problems]
     for story in loaded.stories:
         report.findings += list(story_findings(site, story, on))
+    report.findings = [_relative(f, site.root) for f in report.findings]
     return report
+
+
+def _relative(finding: Finding, root) -> Finding:
+    """Show files relative to the site folder, as people type them."""
+    if not finding.file:
+        return finding
+    try:
+        rel = os.path.relpath(finding.file, root)
+    except ValueError:  # pragma: no cover - different drive on Windows
+        return finding
+    return finding if rel.startswith("..") else replace(finding, file=rel)
 
 
 def _from_problem(p: Problem) -> Finding:
@@ -73,74 +86,5 @@ def _story_of(path: str) -> str | None:
 
 
 def story_findings(site: Site, story: Story, on: dt.date) -> Iterator[Finding]:
-    """Warnings (and file errors such as a missing image) for one valid story."""
-    yield from _media_findings(story)
-    yield from _consent_findings(site, story, on)
-    plugins = site.__dict__.get("plugins")
-    if plugins is not None:
-        yield from plugins.story_findings(story, on)
-
-
-def _media_findings(story: Story) -> Iterator[Finding]:
-    folder = story.folder
-    if folder is None:
-        return
-    for image in story.images:
-        if not (folder / image.file).is_file():
-            yield Finding(ERROR, f"image {image.file} is listed but the file is missing",
-                          str(story.path), None, story.id, "missing_image")
-
-
-def _consent_findings(site: Site, story: Story, on: dt.date) -> Iterator[Finding]:
-    c = story.current_consent
-    file = str(story.folder / CONSENT_FILE) if story.folder else None
-
-    def warn(message: str, code: str) -> Finding:
-        return Finding(WARNING, message, file, None, story.id, code)
-
-    if c is None:
-        yield warn("no consent recorded yet", "no_consent")
-        return
-    if c.status == "withdrawn":
-        yield warn(f"consent withdrawn (version {c.version}); the story must not be used",
-                   "withdrawn")
-        if story.status not in ("withdrawn", "archived"):
-            yield warn(f"consent is withdrawn but the story is still {story.status}",
-                       "withdrawn_not_applied")
-    elif c.status == "pending":
-        yield warn("consent is pending: the storyteller has not yet given it", "consent_pending")
-    if c.status != "withdrawn":
-        yield from _date_findings(site, c, on, warn)
-        if c.signoff_required and c.signed_off is None:
-            yield warn("sign-off pending: the storyteller has not approved the final text",
-                       "signoff_pending")
-        elif c.signoff_required and story.updated and c.signed_off_revision is None \
-                and story.updated > c.signed_off:
-            yield warn(f"sign-off is out of date: the text changed on {story.updated}",
-                       "signoff_stale")
-        if c.identification == "pseudonym" and not story.storyteller.pseudonym:
-            yield warn("consent asks for a pseudonym but storyteller.pseudonym is empty",
-                       "no_pseudonym")
-        if c.project_class == "research" and not c.ethics_ref:
-            yield warn("research use needs an ethics approval reference (ethics_ref)",
-                       "no_ethics_ref")
-    if c.evidence and story.folder and not (story.folder / c.evidence).is_file():
-        yield warn(f"consent evidence {c.evidence} is listed but the file is missing",
-                   "missing_evidence")
-
-
-def _date_findings(site: Site, c, on: dt.date, warn) -> Iterator[Finding]:
-    soon = on + dt.timedelta(days=site.config.expiry_warning_days)
-    if on > c.expires:
-        yield warn(f"consent expired on {c.expires}", "expired")
-    elif c.expires <= soon:
-        yield warn(f"consent expires on {c.expires} (within "
-                   f"{site.config.expiry_warning_days} days): ask the storyteller to renew it",
-                   "expiring")
-    if c.age_band != "adult":
-        if c.reconsent_due is None:
-            yield warn("consent for a child has no reconsent_due date", "no_reconsent_date")
-        elif on > c.reconsent_due:
-            yield warn(f"re-consent was due on {c.reconsent_due}", "reconsent_due")
-        elif c.reconsent_due <= soon:
-            yield warn(f"re-consent is due on {c.reconsent_due}", "reconsent_soon")
+    """Every plugin's findings for one valid story (the built-in ones are in default_checks)."""
+    yield from site.plugins.story_findings(story, on)

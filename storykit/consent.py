@@ -295,15 +295,10 @@ def _compile(swaps: dict[str, str]):
     )
 
     def replace(match: re.Match) -> str:
-        honorific, name = match.group(1), match.group(2)
-        new = swaps[name]
-        if honorific and new == NAME_REMOVED:
-            return new
-        if honorific and not new[:1].isupper():
-            honorific = None  # "Dr Jones" -> "the consultant", not "Dr the consultant"
+        new = swaps[match.group(2)]  # the title goes too: "Dr Jones" -> "the consultant"
         if _sentence_start(match.string, match.start()) and new[:1].islower():
             new = new[0].upper() + new[1:]
-        return (honorific or "") + new
+        return new
 
     return lambda text: pattern.sub(replace, text) if text else text
 

@@ -50,3 +50,24 @@ class Site:
         from .plugins import load_plugins
 
         return load_plugins(self)
+
+    def formats(self) -> dict:
+        """Output formats by name, each knowing the plugin that provides it."""
+        return self.plugins.formats()
+
+    @cached_property
+    def markdown_extensions(self) -> tuple:
+        return tuple(self.plugins.flat("markdown_extensions", site=self))
+
+    def markdown(self, text: str):
+        """Sanitised HTML for Markdown ``text``: the one converter every output uses."""
+        from .markup import render_markdown
+
+        return render_markdown(text, self.markdown_extensions)
+
+    @cached_property
+    def distributions(self):
+        """The distribution log (SQLite in the instance folder)."""
+        from .distribution import DistributionLog
+
+        return DistributionLog.open(self.instance)

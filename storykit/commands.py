@@ -1,0 +1,94 @@
+"""Built-in commands that work through plugins: ``render``, ``formats`` and ``plugins``.
+
+They are registered with the ``register_commands`` hook, like any plugin's commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import click
+
+from .hookspecs import hookimpl
+from .render import render
+from .store import current_user
+
+
+def _site():
+    ctx = click.get_current_context()
+    return ctx.find_root().obj.site
+
+
+@click.command("render")
+@click.argument("stories", nargs=-1, required=True, metavar="STORY...")
+@click.option("--use", "use", required=True, metavar="USE",
+              help="What the output is for, e.g. board or public_website.")
+@click.option("--format", "fmt", required=True, metavar="FORMAT",
+              help="Output format (see 'storykit formats').")
+@click.option("--out", "out", required=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path), help="Folder to write into.")
+@click.option("--theme", help="Theme name (default: the site's theme).")
+@click.option("--with-notes", is_flag=True, help="Include speaker notes (presenter copies).")
+@click.option("--preview", is_flag=True,
+              help="Internal draft preview: marked DRAFT and never recorded as a distribution.")
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Decide consent as of this date (default today).")
+def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, theme: str | None,
+                   with_notes: bool, preview: bool, on: dt.datetime | None) -> None:
+    """Render STORY... (ids or slugs) for USE as FORMAT into DIR.
+
+    Consent is checked for each story first: a refused story is not rendered and the reason
+    is printed. Exits with status 1 if any story was refused.
+    """
+    site = _site()
+    found = [site.store.find(ref) for ref in stories]
+    result = render(site, found, use, fmt, out, on=on.date() if on else None,
+                    with_notes=with_notes, preview=preview, theme=theme, by=current_user())
+    for artefact in result.artefacts:
+        click.echo(f"wrote {artefact.path}")
+    for decision in result.refused:
+        click.echo(f"refused {decision.story_id} for {use}: {'; '.join(decision.messages)}",
+                   err=True)
+    for warning in site.plugins.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    rendered = len({i for a in result.artefacts for i in a.story_ids})
+    click.echo(f"{rendered} of {len(found)} stories rendered as {fmt} for {use}")
+    if result.refused:
+        raise click.exceptions.Exit(1)
+
+
+@click.command("formats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def formats_command(as_json: bool) -> None:
+    """List output formats and the plugin providing each."""
+    formats = _site().formats()
+    rows = [{"name": f.name, "plugin": f.plugin, "description": f.description,
+             "extension": f.extension, "multi": f.multi} for f in formats.values()]
+    rows.sort(key=lambda r: r["name"])
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        click.echo(f"{row['name']:12} {row['plugin']:22} {row['description']}")
+
+
+@click.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def plugins_command(as_json: bool) -> None:
+    """List loaded plugins: name, version, where they come from, and their hooks."""
+    info = _site().plugins.info()
+    if as_json:
+        click.echo(json.dumps([{"name": p.name, "version": p.version, "source": p.source,
+                                "hooks": list(p.hooks)} for p in info], indent=2))
+        return
+    for p in info:
+        click.echo(f"{p.name} {p.version} ({p.source})")
+        click.echo(f"    hooks: {', '.join(p.hooks) or 'none'}")
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    for command in (render_command, formats_command, plugins_command):
+        cli.add_command(command)

@@ -1,0 +1,105 @@
+"""The distribution log: where every story went, so withdrawal becomes a takedown list."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .db import connect
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import Story
+    from .site import Site
+
+
+@dataclass(frozen=True)
+class Distribution:
+    id: int
+    story_id: str
+    consent_version: int
+    use: str
+    format: str
+    sha256: str
+    path: str
+    url: str | None
+    job: str | None
+    created_at: str
+    created_by: str
+    removable: bool
+    removed_at: str | None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class DistributionLog:
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    @classmethod
+    def open(cls, instance: Path) -> DistributionLog:
+        return cls(connect(instance))
+
+    def record(self, *, story_id: str, consent_version: int, use: str, format: str,
+               sha256: str, path: str, created_by: str, url: str | None = None,
+               job: str | None = None, removable: bool = True) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO distributions (story_id, consent_version, use, format, sha256, path, "
+            "url, job, created_at, created_by, removable) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+            (story_id, consent_version, use, format, sha256, path, url, job, _now(),
+             created_by, int(removable)))
+        return int(cur.lastrowid or 0)
+
+    def current(self, story_id: str, path: str) -> Distribution | None:
+        """The live (not removed) entry for ``story_id`` at ``path``, if any."""
+        row = self.conn.execute(
+            "SELECT * FROM distributions WHERE story_id=? AND path=? AND removed_at IS NULL "
+            "ORDER BY id DESC LIMIT 1", (story_id, path)).fetchone()
+        return _row(row) if row else None
+
+    def for_story(self, story_id: str, *, live_only: bool = False) -> list[Distribution]:
+        sql = "SELECT * FROM distributions WHERE story_id=?"
+        if live_only:
+            sql += " AND removed_at IS NULL"
+        return [_row(r) for r in self.conn.execute(sql + " ORDER BY id", (story_id,))]
+
+    def all(self) -> list[Distribution]:
+        return [_row(r) for r in self.conn.execute("SELECT * FROM distributions ORDER BY id")]
+
+    def mark_removed(self, ids: Iterable[int]) -> None:
+        now = _now()
+        self.conn.executemany("UPDATE distributions SET removed_at=? WHERE id=? AND "
+                              "removed_at IS NULL", [(now, i) for i in ids])
+
+    def live_at_paths(self, prefix: str, fmt: str) -> list[Distribution]:
+        """Live entries of format ``fmt`` whose path starts with ``prefix`` (e.g. a site build)."""
+        rows = self.conn.execute(
+            "SELECT * FROM distributions WHERE format=? AND removed_at IS NULL AND "
+            "substr(path, 1, ?) = ?", (fmt, len(prefix), prefix))
+        return [_row(r) for r in rows]
+
+
+def _row(row: sqlite3.Row) -> Distribution:
+    data = dict(row)
+    data["removable"] = bool(data["removable"])
+    return Distribution(**data)
+
+
+def takedown_lines(site: Site, story: Story) -> list[str]:
+    """What a person must do after a withdrawal: every live place the story went."""
+    live = site.distributions.for_story(story.id, live_only=True)
+    if not live:
+        return ["No distributions of this story are on record."]
+    lines = [f"This story went to {len(live)} place(s) still on record. Take these down:"]
+    for d in live:
+        where = d.url or d.path
+        note = "" if d.removable else " (cannot be recalled: ask the recipient to delete it)"
+        lines.append(f"  - {d.created_at[:10]}  {d.use}  {d.format}  {where}{note}")
+    if any(d.format == "web" for d in live):
+        lines.append("Web pages disappear on the next 'storykit build'.")
+    return lines

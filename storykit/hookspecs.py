@@ -1,0 +1,86 @@
+"""The hook catalogue: every way a plugin can extend storykit.
+
+A plugin is a module (or object) with functions marked ``@storykit.hookimpl`` whose names match
+these specs. An implementation may accept any subset of a hook's arguments. Every hook is
+documented in docs/plugins.md and tested in tests/test_plugins.py (meta-tests enforce both).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import datetime as dt
+
+    import click
+    import flask
+    import jinja2
+
+    from .model import Story
+    from .render import Artefact, Format, Job
+    from .site import Site
+
+hookspec = pluggy.HookspecMarker("storykit")
+hookimpl = pluggy.HookimplMarker("storykit")
+
+
+@hookspec
+def register_formats(site: Site) -> list[Format] | None:
+    """Output formats this plugin renders (e.g. ``web``, ``pdf``, ``slides``)."""
+
+
+@hookspec
+def markdown_extensions(site: Site) -> list[Any] | None:
+    """Python-Markdown extensions (names or instances) added to the one shared converter.
+
+    Their output is still sanitised: they cannot add scripts, styles or unsafe links."""
+
+
+@hookspec
+def register_themes(site: Site) -> list[Any] | None:
+    """Folders (paths) of themes this plugin ships; each holds a ``theme.toml``."""
+
+
+@hookspec
+def story_checks(site: Site, story: Story, on: dt.date) -> list[Any] | None:
+    """Findings about a story (``storykit.checks.Finding``), shown by ``storykit check``
+    and in the editor. Return warnings for things a person should look at."""
+
+
+@hookspec
+def template_context(site: Site, template: str, context: dict[str, Any]) -> dict[str, Any] | None:
+    """Extra variables for rendering ``template``; merged into ``context``."""
+
+
+@hookspec
+def prepare_jinja_environment(site: Site, env: jinja2.Environment) -> None:
+    """Add filters, tests or globals to a Jinja environment. Every storykit environment
+    autoescapes HTML; keep it that way."""
+
+
+@hookspec
+def check_plugin_config(site: Site) -> list[str] | None:
+    """Problems with this plugin's ``[plugins.<name>]`` settings in storykit.toml, as
+    sentences. Any problem stops storykit with a clear error naming the plugin."""
+
+
+@hookspec
+def after_render(site: Site, job: Job, artefacts: list[Artefact]) -> None:
+    """Called once a job's artefacts are written and recorded in the distribution log."""
+
+
+@hookspec
+def after_withdraw(site: Site, story: Story, scope: str, distributions: list[Any]) -> None:
+    """Called after consent is withdrawn; ``distributions`` is where the story went."""
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``storykit`` command line (``cli.add_command`` or ``@cli.command``)."""
+
+
+@hookspec
+def register_blueprints(site: Site) -> list[flask.Blueprint] | None:
+    """Flask blueprints (web routes) to add to the browser app."""

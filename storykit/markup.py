@@ -1,0 +1,95 @@
+"""Markdown to safe HTML: the one function every output uses.
+
+Python-Markdown does not sanitise, so its output always goes through nh3 with an allow-list:
+no scripts, styles, event handlers, iframes, forms or images (pictures come only from a story's
+``images`` list, where consent and alt text are checked), and links only to http, https and
+mailto. Stories are stored raw and sanitised at render time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from html import unescape
+from typing import Any
+
+import markdown
+import nh3
+from markupsafe import Markup
+
+MAX_MARKDOWN = 500_000  # characters; longer input is refused before parsing (bounded time)
+BASE_EXTENSIONS = ("tables", "footnotes", "attr_list", "sane_lists", "smarty")
+ALLOWED_TAGS = frozenset({
+    "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "b", "i", "u", "s",
+    "blockquote", "ul", "ol", "li", "a", "code", "pre", "table", "thead", "tbody", "tfoot",
+    "tr", "th", "td", "caption", "sup", "sub", "div", "span", "abbr", "dl", "dt", "dd", "q",
+    "cite", "small", "mark",
+})
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "abbr": {"title"},
+    "th": {"colspan", "rowspan", "scope"},
+    "td": {"colspan", "rowspan"},
+    "ol": {"start"},
+    "*": {"id", "class", "lang"},
+}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_HEADING = re.compile(r"<(/?)h([1-6])\b")
+_UNSAFE_ID = re.compile(r'\s(id|class)="[^"]*[^\w\s:.-][^"]*"')
+
+
+class MarkdownTooLong(ValueError):
+    pass
+
+
+@lru_cache(maxsize=8)
+def _converter(extensions: tuple[Any, ...]) -> markdown.Markdown:
+    return markdown.Markdown(extensions=list(extensions), output_format="html")
+
+
+def sanitise(html: str) -> str:
+    """Clean HTML with the allow-list: safe in any page, feed or PDF."""
+    cleaned = nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer nofollow",
+        strip_comments=True,
+    )
+    return _UNSAFE_ID.sub("", cleaned)
+
+
+def render_markdown(text: str, extensions: Iterable[Any] = (), *,
+                    top_level: int = 2) -> Markup:
+    """Markdown to sanitised HTML. Headings are shifted so the highest one in the text is
+    ``<h{top_level}>`` (the page title is the ``<h1>``)."""
+    if len(text) > MAX_MARKDOWN:
+        raise MarkdownTooLong(f"the text is longer than {MAX_MARKDOWN:,} characters")
+    md = _converter(BASE_EXTENSIONS + tuple(extensions))
+    md.reset()
+    html = sanitise(md.convert(text))
+    return Markup(_shift_headings(html, top_level))
+
+
+def _shift_headings(html: str, top_level: int) -> str:
+    levels = [int(m.group(2)) for m in _HEADING.finditer(html)]
+    if not levels:
+        return html
+    shift = top_level - min(levels)
+    if shift <= 0:
+        return html
+    return _HEADING.sub(lambda m: f"<{m.group(1)}h{min(6, int(m.group(2)) + shift)}", html)
+
+
+def plain_text(text: str) -> str:
+    """Markdown to plain text (for summaries, feeds, search and alt-text files)."""
+    html = render_markdown(text) if text else ""
+    return re.sub(r"\s+", " ", unescape(nh3.clean(str(html), tags=set()))).strip()
+
+
+def markdown_inline(text: str) -> Markup:
+    """One line of Markdown (e.g. a quote) as inline HTML without the wrapping paragraph."""
+    html = str(render_markdown(text))
+    return Markup(re.sub(r"^<p>(.*)</p>$", r"\1", html.strip(), flags=re.S))

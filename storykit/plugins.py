@@ -1,0 +1,248 @@
+"""Loading plugins and calling their hooks, with errors that name the plugin.
+
+Order (as in Datasette): storykit's own built-in plugins, then installed packages registering
+in the ``storykit`` entry-point group (``STORYKIT_LOAD_PLUGINS=a,b`` restricts them to an
+allow-list; an empty value loads none), then ``*.py`` files in the site's ``plugins/`` folder.
+pluggy calls later registrations first, so a site plugin can override a package, which can
+override a built-in; ``tryfirst``/``trylast`` on an implementation change that.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from functools import wraps
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import StorykitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .site import Site
+
+ENTRY_POINT_GROUP = "storykit"
+ALLOW_ENV = "STORYKIT_LOAD_PLUGINS"
+#: Built-in features, written as plugins against the same hooks.
+DEFAULT_PLUGINS = (
+    "storykit.default_checks",
+    "storykit.commands",
+    "storykit.default_themes",
+)
+#: Hooks whose failures are reported but do not stop the work in hand.
+EVENT_HOOKS = frozenset({"after_render", "after_withdraw"})
+
+
+class PluginError(StorykitError):
+    """A plugin failed. The message names it; details only with STORYKIT_DEBUG=1."""
+
+    def __init__(self, plugin: str, hook: str, exc: BaseException):
+        self.plugin, self.hook, self.original = plugin, hook, exc
+        where = _where(exc)
+        detail = f": {exc}" if os.environ.get("STORYKIT_DEBUG") else ""
+        super().__init__(f"plugin {plugin!r} failed in {hook} ({type(exc).__name__}"
+                         f"{' at ' + where if where else ''}){detail}")
+
+
+def _where(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    name: str
+    version: str
+    source: str  # "built-in", "package" or "site folder"
+    hooks: tuple[str, ...]
+
+
+class Plugins:
+    """A site's plugin manager and the calls storykit makes through it."""
+
+    def __init__(self, site: Site | None = None):
+        self.site = site
+        self.pm = pluggy.PluginManager("storykit")
+        self.pm.add_hookspecs(hookspecs)
+        self.sources: dict[str, tuple[str, str]] = {}  # name -> (source, version)
+        self.warnings: list[str] = []
+        self._load_builtins()
+        self._load_entry_points()
+        if site is not None:
+            self._load_folder(site.config.path("plugins"))
+
+    # --- loading ---------------------------------------------------------------------------
+
+    def _load_builtins(self) -> None:
+        version = _version("storykit")
+        for name in DEFAULT_PLUGINS:
+            self.register(importlib.import_module(name), name, "built-in", version)
+
+    def _load_entry_points(self) -> None:
+        allow = os.environ.get(ALLOW_ENV)
+        allowed = None if allow is None else {a.strip() for a in allow.split(",") if a.strip()}
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            dist = ep.dist.name if ep.dist else ep.name
+            if allowed is not None and ep.name not in allowed and dist not in allowed:
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # noqa: BLE001 - report which plugin broke
+                raise PluginError(ep.name, "import", exc) from exc
+            version = ep.dist.version if ep.dist else "unknown"
+            self.register(module, ep.name, "package", version)
+
+    def _load_folder(self, folder: Path) -> None:
+        if not folder.is_dir():
+            return
+        for path in sorted(folder.glob("*.py")):
+            name = path.stem
+            if name.startswith("_") or self.pm.has_plugin(name):
+                continue
+            module = _import_file(path, name)
+            self.register(module, name, "site folder", getattr(module, "__version__", "site"))
+
+    def register(self, plugin: Any, name: str, source: str = "built-in",
+                 version: str = "") -> None:
+        """Register ``plugin`` under ``name`` (also used by tests to add one temporarily)."""
+        self.pm.register(plugin, name=name)
+        self.sources[name] = (source, version)
+        for caller in self.pm.get_hookcallers(plugin) or []:
+            for impl in caller.get_hookimpls():
+                if impl.plugin is plugin and not getattr(impl.function, "_storykit_wrapped", 0):
+                    impl.function = _guard(impl.function, name, caller.name)
+
+    def unregister(self, name: str) -> None:
+        self.pm.unregister(name=name)
+        self.sources.pop(name, None)
+
+    # --- introspection ---------------------------------------------------------------------
+
+    def info(self) -> list[PluginInfo]:
+        out = []
+        for name, plugin in self.pm.list_name_plugin():
+            source, version = self.sources.get(name, ("unknown", ""))
+            hooks = tuple(sorted(c.name for c in self.pm.get_hookcallers(plugin) or []))
+            out.append(PluginInfo(name, version, source, hooks))
+        order = {"built-in": 0, "package": 1, "site folder": 2}
+        return sorted(out, key=lambda p: (order.get(p.source, 3), p.name))
+
+    # --- calls -----------------------------------------------------------------------------
+
+    def call(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call ``hook``; results of every implementation, ``None`` results dropped."""
+        caller = getattr(self.pm.hook, hook)
+        if hook in EVENT_HOOKS:
+            return self._call_events(caller, hook, kwargs)
+        return [r for r in caller(**kwargs) if r is not None]
+
+    def _call_events(self, caller, hook: str, kwargs: dict[str, Any]) -> list[Any]:
+        results = []
+        for impl in reversed(caller.get_hookimpls()):
+            args = {k: v for k, v in kwargs.items() if k in impl.argnames}
+            try:
+                result = impl.function(**args)
+            except PluginError as exc:
+                self.warnings.append(str(exc))
+                continue
+            if result is not None:
+                results.append(result)
+        return results
+
+    def flat(self, hook: str, **kwargs: Any) -> list[Any]:
+        """Call a hook whose implementations return lists, and join them."""
+        return [item for result in self.call(hook, **kwargs) for item in result]
+
+    def formats(self) -> dict[str, Any]:
+        """Formats by name; the first plugin in call order (site, package, built-in) wins."""
+        from dataclasses import replace
+
+        found: dict[str, Any] = {}
+        for impl in reversed(self.pm.hook.register_formats.get_hookimpls()):
+            args = {"site": self.site} if "site" in impl.argnames else {}
+            for fmt in impl.function(**args) or []:
+                found.setdefault(fmt.name, replace(fmt, plugin=impl.plugin_name))
+        return found
+
+    def commands(self) -> dict[str, Any]:
+        import click
+
+        group = click.Group()
+        self.call("register_commands", cli=group)
+        return dict(group.commands)
+
+    def story_findings(self, story, on):
+        from .checks import WARNING, Finding
+
+        for impl in reversed(self.pm.hook.story_checks.get_hookimpls()):
+            args = {"site": self.site, "story": story, "on": on}
+            try:
+                found = impl.function(**{k: v for k, v in args.items() if k in impl.argnames})
+            except PluginError as exc:
+                yield Finding(WARNING, str(exc), None, None, story.id, "plugin_error")
+                continue
+            yield from found or []
+
+    def check_config(self) -> None:
+        """Ask each plugin to validate its settings; raise one error listing every problem."""
+        problems: list[str] = []
+        for impl in self.pm.hook.check_plugin_config.get_hookimpls():
+            found = impl.function(**({"site": self.site} if "site" in impl.argnames else {}))
+            problems += [f"[plugins.{impl.plugin_name}] {p}" for p in found or []]
+        if problems:
+            raise StorykitError("storykit.toml: " + "\n".join(problems))
+
+
+def _guard(function, plugin: str, hook: str):
+    """Wrap a hook implementation so its failures name the plugin."""
+
+    @wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except (PluginError, StorykitError):
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise PluginError(plugin, hook, exc) from exc
+
+    guarded._storykit_wrapped = 1  # type: ignore[attr-defined]
+    return guarded
+
+
+def _import_file(path: Path, name: str) -> ModuleType:
+    module_name = f"storykit_site_plugins.{name}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:  # pragma: no cover
+        raise StorykitError(f"cannot load plugin file {path.name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001
+        sys.modules.pop(module_name, None)
+        raise PluginError(name, "import", exc) from exc
+    return module
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
+        return "unknown"
+
+
+def load_plugins(site: Site | None = None) -> Plugins:
+    plugins = Plugins(site)
+    if site is not None:
+        plugins.check_config()
+    return plugins
