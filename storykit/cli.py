@@ -43,13 +43,16 @@ class StorykitGroup(click.Group):
     """Adds commands from plugins (the ``register_commands`` hook) to the built-in ones."""
 
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        state = ctx.ensure_object(Context)
+        if state.site_path is None and ctx.params.get("site"):
+            state.site_path = ctx.params["site"]
         try:
-            state = ctx.ensure_object(Context) if ctx.obj is None else ctx.obj
-            if state.site_path is None and ctx.params.get("site"):
-                state.site_path = ctx.params["site"]
-            return state.site.plugins.commands()
-        except (StorykitError, ImportError):
-            return {}
+            plugins = state.site.plugins
+        except ConfigError:  # no site here: commands from built-in and installed plugins
+            from .plugins import load_plugins
+
+            plugins = load_plugins(None)
+        return plugins.commands()
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands(ctx)))
@@ -277,8 +280,7 @@ def _jsonable(value: Any) -> Any:
 def consent_withdraw(obj: Context, story: str, scope: str, reason: str) -> None:
     """Withdraw STORY's consent: it stops being usable everywhere at once."""
     site = obj.site
-    found = site.store.find(story)
-    updated = site.store.withdraw(found.id, scope, reason, by=current_user())
+    updated = site.withdraw(story, scope, reason, by=current_user())
     click.echo(f"Consent withdrawn for {updated.id} ({scope}); "
                f"consent version {updated.current_consent.version} recorded.")
     for line in site_after_withdraw(site, updated):

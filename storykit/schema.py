@@ -144,7 +144,14 @@ class Reader:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 + self.offset if mark else None
             what = exc.problem or "not valid YAML"
+            if exc.context and exc.context_mark and exc.problem_mark:
+                what += f" ({exc.context} on line {exc.context_mark.line + 1 + self.offset})"
             self.problems.append(Problem(self.file, line, f"YAML syntax: {what}", "yaml"))
+        except yaml.reader.ReaderError as exc:  # e.g. a control character pasted into a field
+            line = text.count("\n", 0, exc.position) + 1 + self.offset
+            code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+            self.problems.append(Problem(self.file, line, "YAML syntax: control characters "
+                                         f"(here U+{code:04X}) are not allowed", "yaml"))
         except yaml.YAMLError as exc:
             self.problems.append(Problem(self.file, None, f"YAML syntax: {exc}", "yaml"))
         return None

@@ -65,6 +65,14 @@ class Site:
 
         return render_markdown(text, self.markdown_extensions)
 
+    def withdraw(self, ref: str, scope: str, reason: str, *, by: str | None = None) -> Story:
+        """Withdraw consent for a story and tell plugins (``after_withdraw``) where it went."""
+        story = self.store.withdraw(self.store.find(ref).id, scope, reason, by=by)
+        live = self.distributions.for_story(story.id, live_only=True)
+        self.plugins.call("after_withdraw", site=self, story=story, scope=scope,
+                          distributions=live)
+        return story
+
     @cached_property
     def distributions(self):
         """The distribution log (SQLite in the instance folder)."""

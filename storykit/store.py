@@ -261,7 +261,11 @@ class FileStore:
     def _write_story(self, story: m.Story, original: str, original_bytes: bytes, by: str,
                      today: dt.date | None) -> m.Story:
         base_revision = story.revision
-        new = story.copy(revision=base_revision + 1, updated=today or dt.date.today())
+        before = self._parse_quietly(story.id, original_bytes)
+        # ``updated`` means the words changed (sign-off covers the words, not the status).
+        updated = story.updated if before is not None and _same_content(before, story) \
+            else today or dt.date.today()
+        new = story.copy(revision=base_revision + 1, updated=updated)
         text = dump_story(new, original=original if story.source_fields else None)
         path = self.root / story.id / STORY_FILE
         parse_story(text.encode(), str(path), story.id)  # never write a file we cannot read
@@ -451,6 +455,18 @@ def _stat_key(path: Path) -> tuple | None:
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+_NOT_CONTENT = ("status", "revision", "updated", "created")
+
+
+def _same_content(a: m.Story, b: m.Story) -> bool:
+    """True when only bookkeeping (status, revision, dates) differs between two versions."""
+    fa, fb = a.fields_dict(), b.fields_dict()
+    for key in _NOT_CONTENT:
+        fa.pop(key, None)
+        fb.pop(key, None)
+    return fa == fb and a.body == b.body
 
 
 def _is_withdrawn(story: m.Story) -> bool:

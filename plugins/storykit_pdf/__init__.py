@@ -1,0 +1,1 @@
+"""storykit_pdf: accessible PDFs of stories (formats ``pdf`` and ``booklet``) with WeasyPrint."""

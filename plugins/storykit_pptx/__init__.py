@@ -1,0 +1,1 @@
+"""storykit_pptx: an editable PowerPoint deck with speaker notes (format ``pptx``)."""

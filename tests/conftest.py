@@ -1,0 +1,142 @@
+"""Fixtures that build throw-away sites in tmp_path. All names and details are fictional."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from storykit import model as m
+from storykit.site import Site
+
+#: The date decisions and checks are made on, unless a test says otherwise.
+ON = dt.date(2027, 3, 1)
+
+BASIC_TOML = """\
+[site]
+title = "Test stories"
+organisation = "Example NHS Trust"
+"""
+
+BODY = (
+    "On our second night, Midwife Carol Pegg sat with me while the baby finally fed.\n\n"
+    "Aisha Rahman is my name, and I wanted the ward to know what helped.\n\n"
+    "## What would have helped\n\n"
+    "Being told at the start which buzzer to press, and that it was fine to press it.\n"
+)
+
+
+def story_front(**over: Any) -> dict[str, Any]:
+    """A valid story.md front matter (as a dict), approved and signed off at revision 3."""
+    front: dict[str, Any] = {
+        "title": "Night feeds on the postnatal ward",
+        "slug": "night-feeds",
+        "status": "approved",
+        "service": "Maternity",
+        "tags": ["infant feeding", "night staff"],
+        "summary": "What helped during three nights on the ward.",
+        "storyteller": {"name": "Aisha Rahman", "pseudonym": "Leila", "role": "patient"},
+        "people": [{"name": "Midwife Carol Pegg", "render_as": "the night midwife"}],
+        "quotes": ["At three in the morning, one kind sentence is worth more than a leaflet."],
+        "speaker_notes": "Pause after the quote.\n",
+        "created": dt.date(2026, 9, 2),
+        "updated": dt.date(2026, 9, 20),
+        "revision": 3,
+    }
+    front.update(over)
+    return {k: v for k, v in front.items() if v is not None}
+
+
+def consent_version(**over: Any) -> dict[str, Any]:
+    """A valid, active consent version (as a dict) covering the story in story_front()."""
+    version: dict[str, Any] = {
+        "version": 1,
+        "recorded": dt.datetime(2026, 9, 2, 14, 10, tzinfo=dt.UTC),
+        "recorded_by": "jo.advocate",
+        "status": "active",
+        "given_by": "self",
+        "method": "written",
+        "granted": dt.date(2026, 9, 2),
+        "expires": dt.date(2029, 9, 2),
+        "uses": ["board", "staff_training", "clinical_teams", "public_website"],
+        "media": ["text", "quotes", "photo"],
+        "identification": "pseudonym",
+        "signoff_required": True,
+        "signed_off": dt.date(2026, 9, 20),
+        "signed_off_revision": 3,
+    }
+    version.update(over)
+    return {k: v for k, v in version.items() if v is not None}
+
+
+def front_text(front: dict[str, Any]) -> str:
+    return yaml.safe_dump(front, sort_keys=False, allow_unicode=True, width=4096)
+
+
+def story_text(front: dict[str, Any] | None = None, body: str = BODY) -> str:
+    return "---\n" + front_text(front if front is not None else story_front()) + "---\n" + body
+
+
+def consent_text(versions: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump({"versions": versions}, sort_keys=False, allow_unicode=True, width=4096)
+
+
+def write_story(root: Path, story_id: str, front: dict[str, Any] | str | None = None,
+                body: str = BODY, consent: list[dict[str, Any]] | str | None = "default") -> Path:
+    """Write ``stories/<story_id>/story.md`` (and consent.yml) into the site at ``root``.
+
+    ``front`` and ``consent`` may be dicts (dumped as YAML) or exact text (written as is);
+    ``consent=None`` writes no consent file.
+    """
+    folder = root / "stories" / story_id
+    folder.mkdir(parents=True, exist_ok=True)
+    text = front if isinstance(front, str) else story_text(front, body)
+    (folder / "story.md").write_text(text, encoding="utf-8")
+    if consent == "default":
+        consent = [consent_version()]
+    if isinstance(consent, str):
+        (folder / "consent.yml").write_text(consent, encoding="utf-8")
+    elif consent is not None:
+        (folder / "consent.yml").write_text(consent_text(consent), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def make_site(tmp_path: Path):
+    """``make_site(name="site", toml=BASIC_TOML)`` creates an empty site and returns its root."""
+
+    def make(name: str = "site", toml: str = BASIC_TOML) -> Path:
+        root = tmp_path / name
+        (root / "stories").mkdir(parents=True)
+        (root / "storykit.toml").write_text(toml, encoding="utf-8")
+        return root
+
+    return make
+
+
+@pytest.fixture
+def site_root(make_site) -> Path:
+    return make_site()
+
+
+@pytest.fixture
+def site(site_root: Path) -> Site:
+    return Site.open(site_root)
+
+
+def build_story(front: dict[str, Any] | None = None, consent: list[dict[str, Any]] | None = None,
+                body: str = BODY, story_id: str = "st-test01") -> m.Story:
+    """A Story object built in memory (no files), for the pure consent decision."""
+    fields = dict(front if front is not None else story_front())
+    story = m.Story.from_fields(story_id, fields, body)
+    story.consent = [m.ConsentVersion.from_dict(v) for v in (consent or [])]
+    return story
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` and its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file()}
