@@ -56,6 +56,7 @@ class Report:
 def check_site(site: Site, on: dt.date | None = None) -> Report:
     """Validate every story and consent file, then look for consent needing attention."""
     on = on or dt.date.today()
+    site.plugins  # noqa: B018 - load plugins first: their settings are checked too
     loaded = site.store.load_all()
     report = Report(stories=len(loaded.stories) + len({p.file for p in loaded.problems}))
     report.findings += [_from_problem(p) for p in loaded.problems]

@@ -315,10 +315,25 @@ def history(obj: Context, story: str) -> None:
 
 # --- entry point -----------------------------------------------------------------------------
 
+def _site_option(args: list[str]) -> str | None:
+    """``--site`` given before the command, read early so ``--help`` lists the site's plugin
+    commands (click handles ``--help`` before other options)."""
+    for i, arg in enumerate(args):
+        if arg == "--site" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--site="):
+            return arg.split("=", 1)[1]
+        if not arg.startswith("-"):
+            return None
+    return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; turn known errors into a message on stderr and exit status 1."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = cli.main(args=argv, prog_name="storykit", standalone_mode=False)
+        code = cli.main(args=args, prog_name="storykit", standalone_mode=False,
+                        obj=Context(_site_option(args)))
     except click.exceptions.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

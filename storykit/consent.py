@@ -254,6 +254,14 @@ def _strip_honorific(name: str) -> str:
 
 def name_replacer(story: Story, identification: str):
     """A function that replaces every way the text may name people it must not name."""
+    return _compile(name_swaps(story, identification))
+
+
+def name_swaps(story: Story, identification: str) -> dict[str, str]:
+    """Each way the text may name someone it must not (a name variant) and what replaces it.
+
+    Public so the privacy checks (storykit.privacy) flag exactly what the reduction replaces.
+    """
     swaps: dict[str, str] = {}
     teller = story.storyteller
     if identification != "full_name":
@@ -266,7 +274,7 @@ def name_replacer(story: Story, identification: str):
     for person in story.people:
         for variant in _variants(person.name):
             swaps.setdefault(variant, person.render_as)
-    return _compile(swaps)
+    return swaps
 
 
 def _variants(name: str, keep_first: bool = False) -> list[str]:
@@ -286,19 +294,30 @@ def _variants(name: str, keep_first: bool = False) -> list[str]:
     return sorted((v for v in out if v), key=len, reverse=True)
 
 
-def _compile(swaps: dict[str, str]):
-    if not swaps:
-        return lambda text: text
-    keys = sorted(swaps, key=len, reverse=True)
-    pattern = re.compile(
+def name_pattern(names: list[str] | dict[str, str]) -> re.Pattern[str]:
+    """Matches any of ``names`` as a whole word, with an optional title before it
+    (group 1: the title, group 2: the name)."""
+    keys = sorted(names, key=len, reverse=True)
+    return re.compile(
         r"(?<![\w])(" + _HON_RE + r")?(" + "|".join(re.escape(k) for k in keys) + r")(?![\w])"
     )
 
+
+def name_replacement(match: re.Match[str], swaps: dict[str, str]) -> str:
+    """What replaces one match of :func:`name_pattern`, capitalised at a sentence start."""
+    new = swaps[match.group(2)]  # the title goes too: "Dr Jones" -> "the consultant"
+    if _sentence_start(match.string, match.start()) and new[:1].islower():
+        new = new[0].upper() + new[1:]
+    return new
+
+
+def _compile(swaps: dict[str, str]):
+    if not swaps:
+        return lambda text: text
+    pattern = name_pattern(swaps)
+
     def replace(match: re.Match) -> str:
-        new = swaps[match.group(2)]  # the title goes too: "Dr Jones" -> "the consultant"
-        if _sentence_start(match.string, match.start()) and new[:1].islower():
-            new = new[0].upper() + new[1:]
-        return new
+        return name_replacement(match, swaps)
 
     return lambda text: pattern.sub(replace, text) if text else text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -177,6 +178,13 @@ class Story:
     @classmethod
     def from_fields(cls, id: str, data: dict[str, Any], body: str = "") -> Story:
         data = dict(data)
+        # Own copies: ``data`` is also kept as the story's source fields, which saving compares
+        # against, so an in-place edit (``story.tags.append(...)``) must not change it too.
+        for key in ("tags", "quotes", "changes", "asks"):
+            if key in data:
+                data[key] = list(data[key])
+        if data.get("extra"):
+            data["extra"] = copy.deepcopy(data["extra"])
         data["storyteller"] = Storyteller(**data["storyteller"])
         data["people"] = [Person(**p) for p in data.get("people", [])]
         data["images"] = [Image(**i) for i in data.get("images", [])]

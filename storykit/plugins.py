@@ -51,6 +51,16 @@ class PluginError(StorykitError):
         super().__init__(f"plugin {plugin!r} failed in {hook} ({type(exc).__name__}"
                          f"{' at ' + where if where else ''}){detail}")
 
+    def __reduce__(self):  # crosses process boundaries when renderers run on several cores
+        return (_rebuild_plugin_error, (self.plugin, self.hook, str(self)))
+
+
+def _rebuild_plugin_error(plugin: str, hook: str, message: str) -> PluginError:
+    error = PluginError.__new__(PluginError)
+    StorykitError.__init__(error, message)
+    error.plugin, error.hook, error.original = plugin, hook, None
+    return error
+
 
 def _where(exc: BaseException) -> str:
     frames = traceback.extract_tb(exc.__traceback__)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .consent import Decision, StoryView
 from .errors import StorykitError
+from .plugins import PluginError
 from .store import current_user
 from .themes import Theme, load_theme
 
@@ -184,7 +185,7 @@ def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None) -> list[A
     """Run each job; CPU-bound formats use one process per core (fork) when there are several."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if not fmt.parallel or len(jobs) < 2 or workers < 2 or not _can_fork():
-        return [a for job in jobs for a in fmt.render(job)]
+        return [a for job in jobs for a in _render(fmt, job)]
     global _PENDING
     _PENDING = (fmt, jobs)
     try:
@@ -199,7 +200,17 @@ def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None) -> list[A
 def _run_one(index: int) -> list[Artefact]:
     assert _PENDING is not None
     fmt, jobs = _PENDING
-    return fmt.render(jobs[index])
+    return _render(fmt, jobs[index])
+
+
+def _render(fmt: Format, job: Job) -> list[Artefact]:
+    """Call a renderer; its failures name the plugin that provides the format."""
+    try:
+        return list(fmt.render(job))
+    except (PluginError, StorykitError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a plugin's bug must not look like ours
+        raise PluginError(fmt.plugin or fmt.name, f"rendering {fmt.name}", exc) from exc
 
 
 def _can_fork() -> bool:

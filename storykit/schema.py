@@ -148,7 +148,10 @@ class Reader:
                 what += f" ({exc.context} on line {exc.context_mark.line + 1 + self.offset})"
             self.problems.append(Problem(self.file, line, f"YAML syntax: {what}", "yaml"))
         except yaml.reader.ReaderError as exc:  # e.g. a control character pasted into a field
-            line = text.count("\n", 0, exc.position) + 1 + self.offset
+            # libyaml counts bytes of the UTF-8 text, the pure-Python reader characters
+            data = text if _Loader is yaml.SafeLoader else text.encode("utf-8")
+            line = data.count("\n" if isinstance(data, str) else b"\n", 0, exc.position) + 1
+            line += self.offset
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
             self.problems.append(Problem(self.file, line, "YAML syntax: control characters "
                                          f"(here U+{code:04X}) are not allowed", "yaml"))
@@ -215,11 +218,13 @@ class Reader:
                 self.error(knode, f"unknown field {key!r} in {kind.name}{extra}", "unknown")
                 out[key] = _IGNORED
                 continue
+            before = len(self.problems)
             value = self._convert(vnode, spec.kind, path + (key,), depth + 1)
-            out[key] = value
+            out[key] = _IGNORED if value is None and len(self.problems) > before else value
+        invalid = {k for k, v in out.items() if v is _IGNORED}  # already reported
         out = {k: v for k, v in out.items() if v is not _IGNORED and v is not None}
         for key, spec in kind.fields.items():
-            if spec.required and key not in out:
+            if spec.required and key not in out and key not in invalid:
                 self.problems.append(
                     Problem(self.file, self.line_of(node), _missing(path, key, kind), "required")
                 )

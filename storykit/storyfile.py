@@ -151,16 +151,15 @@ def split_front_matter(text: str, file: str) -> tuple[str, str]:
         raise ValidationError.single(file, 1, "story.md must start with a line of three dashes "
                                      "(---), then the front matter, then another --- line",
                                      "front_matter")
+    size = 0
     for i in range(1, len(lines)):
         if _CLOSE.match(lines[i]):
             front = "\n".join(lines[1:i]) + "\n"
             body = "\n".join(lines[i + 1:])
-            if len(front.encode()) > MAX_FRONT_MATTER:
-                raise ValidationError.single(file, 1, "front matter is larger than 64 KiB",
-                                             "size")
             return front, body
-        if i > 5000:
-            break
+        size += len(lines[i]) + 1  # characters: at most the UTF-8 size, checked exactly below
+        if size > MAX_FRONT_MATTER and len("\n".join(lines[1:i + 1]).encode()) > MAX_FRONT_MATTER:
+            raise ValidationError.single(file, 1, "front matter is larger than 64 KiB", "size")
     raise ValidationError.single(file, 1, "the front matter has no closing --- line",
                                  "front_matter")
 
@@ -177,7 +176,7 @@ def parse_story(data: bytes, file: str, story_id: str) -> m.Story:
         reader.error(node, "the front matter must be a set of 'field: value' lines", "shape")
         node = None
     elif node is None and not reader.problems:
-        reader.error(None, "the front matter is empty", "shape")
+        reader.problems.append(Problem(file, 1, "the front matter is empty", "shape"))
     fields = reader.read(node, STORY_SCHEMA)
     _check_story_fields(fields, reader)
     if reader.problems:
@@ -256,20 +255,34 @@ def _ruamel() -> YAML:
     y.preserve_quotes = True
     y.width = 4096
     y.indent(mapping=2, sequence=4, offset=2)
-    y.representer.ignore_aliases = lambda data: True  # anchors are refused when reading
+    # Anchors are refused when reading, so never write one (e.g. for ``created`` and ``updated``
+    # holding the same date object). Containers are still tracked: ruamel writes an empty value
+    # as ``key:`` rather than ``key: null`` only once it has seen the enclosing mapping.
+    y.representer.ignore_aliases = lambda data: not isinstance(data, (dict, list))
     return y
 
 
 _AMBIGUOUS = {"yes", "no", "on", "off", "y", "n", "true", "false", "null", "~", ""}
 
 
+# Characters YAML can carry only as escapes in a double-quoted string: controls, C1 controls,
+# the byte-order mark, and NEL / LS / PS, which YAML 1.1 readers treat as line breaks.
+_NEEDS_ESCAPE = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
+                           "\uff00-\ufffd\U00010000-\U0010ffff]")
+_TAB_AT_LINE_START = re.compile(r"(^|\n)\t")
+
+
 def _to_ruamel(value: Any) -> Any:
     if isinstance(value, str):
+        if _NEEDS_ESCAPE.search(value):
+            return DoubleQuotedScalarString(value)
         if "\n" in value.strip("\n"):
+            if _TAB_AT_LINE_START.search(value):
+                return DoubleQuotedScalarString(value)
             return LiteralScalarString(value)
         if value.lower() in _AMBIGUOUS or value != value.strip():
             return DoubleQuotedScalarString(value)
-        return value
+        return DoubleQuotedScalarString(value) if "\n" in value else value
     if isinstance(value, dict):
         cm = CommentedMap()
         for k, v in value.items():
@@ -368,7 +381,8 @@ def append_consent_text(original: str | None, versions: list[m.ConsentVersion],
     """``consent.yml`` text with ``new`` appended, leaving the earlier text untouched.
 
     The result is parsed again and must hold the old versions unchanged plus the new one;
-    if the file's layout makes a plain append impossible, the file is written afresh.
+    if the file's layout makes a plain append impossible, the file is written afresh. Raises
+    :class:`ValidationError` if ``new`` itself is not valid (nothing should then be written).
     """
     if original:
         indent = _item_indent(original)
@@ -380,7 +394,12 @@ def append_consent_text(original: str | None, versions: list[m.ConsentVersion],
             again = None
         if again is not None and _same(again, versions + [new]):
             return candidate
-    return dump_consent(versions + [new])
+    fresh = dump_consent(versions + [new])
+    again = parse_consent(fresh.encode(), "consent.yml", uses)  # raises if ``new`` is invalid
+    if not _same(again, versions + [new]):  # pragma: no cover - the dumper lost something
+        raise ValidationError.single("consent.yml", None, "the new consent version could not "
+                                     "be written faithfully", "write")
+    return fresh
 
 
 def _item_indent(text: str) -> int:

@@ -159,7 +159,7 @@ STORY_CASES = [
                  ["alt text must describe the image"], id="alt-is-file-name"),
     pytest.param(story_md("summary: \"never closed"), 9,
                  ["YAML syntax", "quoted scalar on line 8"], id="yaml-syntax"),
-    pytest.param(story_md("extra:", "  a: &x 1", "  b: *x"), 10, ["anchors and aliases"], id="alias"),
+    pytest.param(story_md("extra:", "  a: &x 1", "  b: *x"), 9, ["anchors and aliases"], id="alias"),
     pytest.param(story_md("service: !!python/object/apply:os.system [ls]"), 8,
                  ["tag", "is not allowed"], id="python-tag"),
     pytest.param(story_md("service: \x07bell"), 8, ["control characters"], id="control-character"),
@@ -485,8 +485,9 @@ def test_consent_round_trip():
 
 
 def test_appending_consent_keeps_earlier_bytes():
-    original = "# keep this comment\nversions:\n- version: 1\n" + consent_yml().split(
-        "  - version: 1\n", 1)[1].replace("\n    ", "\n  ")
+    # a hand-written layout: comment, items not indented, no newline at the end
+    original = "# keep this comment\nversions:\n" + "\n".join(
+        line[2:] for line in CONSENT_LINES[1:]) + "   # signed on paper"
     versions = parse_consent(original.encode(), "consent.yml", USES)
     new = m.ConsentVersion.from_dict({**versions[0].to_dict(), "version": 2, "status": "pending"})
     text = append_consent_text(original, versions, new, USES)
@@ -505,21 +506,21 @@ def test_appending_an_invalid_consent_version_is_refused():
 
 # --- property: any text a user can type survives a save -----------------------------------
 
+# Anything a person can type or paste, including control characters, NEL, LS/PS and tabs
+# (YAML can hold them only as escapes; the writer must notice). NUL is refused in files.
 line_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
-                           blacklist_characters="\ufeff\x85"),
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r\n"),
     min_size=1, max_size=60,
 ).filter(lambda s: s.strip())
 any_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\ufeff"),
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
     max_size=200,
 )
 tag_text = line_text.filter(lambda s: len(s) <= 60)
 
 
 def _clean(value: str) -> str:
-    # YAML cannot carry these, whatever the quoting: a story file will never hold them.
-    return "".join(ch for ch in value if ch == "\n" or ch == "\t" or (ch >= " " and ch != "\x7f"))
+    return value
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

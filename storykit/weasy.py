@@ -1,0 +1,360 @@
+"""WeasyPrint, safely: the one way storykit plugins turn HTML into PDF.
+
+Theme files and story HTML are untrusted. WeasyPrint will happily read ``file:///etc/passwd``,
+call ``http://169.254.169.254/`` or embed any file named by ``<link rel=attachment>``, so every
+fetch goes through :class:`SafeFetcher`, which allows only regular files under a short list of
+folders (the theme's and the story's) and ``data:`` URIs. A blocked fetch stops the render
+with :class:`RenderBlocked`; nothing half-written is left behind.
+
+Big documents can also take a long time or a lot of memory, so :func:`run_limited` runs work
+in a forked child with a wall-clock timeout and an address-space limit.
+
+Error messages name the blocked URL's scheme and host (or a file path), never story text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mimetypes
+import os
+import pickle
+import resource
+import select
+import signal
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+from urllib.request import url2pathname
+
+import weasyprint
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
+
+from .errors import StorykitError
+
+#: PDF variants storykit offers. All of them are tagged (structure, alt text, language), so
+#: screen readers can use the PDF; PDF/UA-1 is the default.
+VARIANTS = ("pdf/ua-1", "pdf/ua-2", "pdf/a-1a", "pdf/a-2a", "pdf/a-3a", "pdf/a-2b",
+            "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/a-4u")
+DEFAULT_VARIANT = "pdf/ua-1"
+#: A single fetched file bigger than this is refused (pictures are pre-sized well below it).
+MAX_FETCH_BYTES = 50 * 1024 * 1024
+T = TypeVar("T")
+
+
+class RenderBlocked(StorykitError):
+    """The document tried to reach something outside the theme and story folders."""
+
+
+class RenderLimitExceeded(StorykitError):
+    """A render took longer, or needed more memory, than its limit allows."""
+
+
+class _Blocked(ValueError):
+    """Raised inside the fetcher; WeasyPrint turns it into FatalURLFetchingError."""
+
+
+# --- fetching ------------------------------------------------------------------------------
+
+class SafeFetcher(URLFetcher):
+    """A WeasyPrint URL fetcher that reads only regular files under ``allowed`` folders
+    (after resolving symlinks and ``..``) and ``data:`` URIs. Everything else (http, https,
+    ftp, other files, devices such as /dev/urandom) is refused, and the refusal stops the
+    render because ``fail_on_errors`` is on."""
+
+    def __init__(self, allowed: Sequence[Path | str], *, max_bytes: int = MAX_FETCH_BYTES):
+        super().__init__(timeout=5, allowed_protocols={"file", "data"}, allow_redirects=False,
+                         fail_on_errors=True)
+        self.roots = tuple(os.path.realpath(os.fspath(p)) for p in allowed)
+        self.max_bytes = max_bytes
+        self.blocked: list[str] = []
+
+    def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        if scheme == "data":
+            return super().fetch(url, headers)
+        if scheme != "file":
+            return self._refuse(f"{describe_url(url)} (only files from the theme and the "
+                                "story folders may be used; no network access)")
+        path, problem = self._local_path(url)
+        if problem:
+            return self._refuse(problem)
+        mime = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        body = open(path, "rb")  # noqa: SIM115 - WeasyPrint closes the response
+        return URLFetcherResponse(url, body, {"Content-Type": mime})
+
+    def _local_path(self, url: str) -> tuple[str, str | None]:
+        """The real path ``url`` names, or a reason it may not be read."""
+        parts = urlsplit(url)
+        if parts.netloc not in ("", "localhost"):
+            return "", f"{describe_url(url)} (files on other machines are not allowed)"
+        path = os.path.realpath(url2pathname(unquote(parts.path)))
+        inside = any(path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+                     for root in self.roots)
+        if not inside:
+            return "", f"file {path} (outside the theme and story folders)"
+        try:
+            info = os.stat(path)
+        except OSError:
+            return "", f"file {path} (it does not exist)"
+        if not stat.S_ISREG(info.st_mode):
+            return "", f"file {path} (not a regular file)"
+        if info.st_size > self.max_bytes:
+            return "", f"file {path} (bigger than {self.max_bytes // (1024 * 1024)} MB)"
+        return path, None
+
+    def _refuse(self, problem: str) -> URLFetcherResponse:
+        self.blocked.append(problem)
+        raise _Blocked(problem)
+
+    def allows(self, url: str) -> bool:
+        """Whether :meth:`fetch` would read ``url`` (for tests and checks)."""
+        scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+        return scheme == "data" or (scheme == "file" and self._local_path(url)[1] is None)
+
+
+def describe_url(url: str) -> str:
+    """A URL shortened to what a person needs to find the culprit: scheme and host."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "a malformed URL"
+    if parts.scheme.lower() == "data":
+        return "a data: URI"
+    if parts.netloc:
+        return f"{parts.scheme}://{parts.hostname or parts.netloc}/"
+    return f"a {parts.scheme or 'relative'}: URL"
+
+
+# --- HTML to PDF ---------------------------------------------------------------------------
+
+def check_variant(variant: str | None) -> None:
+    """Raise a clear error unless ``variant`` is one storykit offers (None: tagged only)."""
+    if variant is not None and variant not in VARIANTS:
+        raise StorykitError(f"unknown PDF variant {variant!r}; choose one of: "
+                            f"{', '.join(VARIANTS)}")
+
+
+def html_to_pdf(html: str, out: Path, *, base_dir: Path, allowed: Sequence[Path],
+                variant: str | None = DEFAULT_VARIANT, stylesheets: Sequence[str | Path] = (),
+                attachments_forbidden: bool = True, **options: Any) -> Path:
+    """Write ``html`` as a tagged PDF to ``out`` and return ``out``.
+
+    Relative URLs resolve against ``base_dir``; only files under ``allowed`` folders (and
+    ``data:`` URIs) may be read. ``stylesheets`` are CSS text (``str``) or CSS files
+    (``Path``, which must also be under ``allowed``). ``variant`` is one of :data:`VARIANTS`
+    or None (tagged, without claiming a standard). Extra ``options`` go to WeasyPrint (for
+    example ``dpi`` or ``jpeg_quality``).
+
+    Raises :class:`RenderBlocked` naming what was refused; ``out`` is then not written.
+    """
+    check_variant(variant)
+    document = render_document(html, base_dir=base_dir, allowed=allowed, variant=variant,
+                               stylesheets=stylesheets, **options)
+    if attachments_forbidden:
+        refuse_attachments(document)
+    write_atomic(out, lambda target: document.write_pdf(
+        target, pdf_variant=variant, pdf_tags=True, **options))
+    return out
+
+
+def render_document(html: str, *, base_dir: Path, allowed: Sequence[Path],
+                    variant: str | None = DEFAULT_VARIANT,
+                    stylesheets: Sequence[str | Path] = (), **options: Any):
+    """Lay out ``html`` with a :class:`SafeFetcher`; a WeasyPrint ``Document``."""
+    fetcher = SafeFetcher(allowed)
+    base_url = path2url(str(Path(base_dir).resolve())).rstrip("/") + "/"
+    fonts = FontConfiguration()
+    try:
+        css = [_stylesheet(s, base_url, fetcher, fonts) for s in stylesheets]
+        page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher,
+                               media_type="print")
+        return page.render(font_config=fonts, stylesheets=css, pdf_variant=variant,
+                           pdf_tags=True, **options)
+    except FatalURLFetchingError as exc:  # a BaseException: must be caught by name
+        raise RenderBlocked(_blocked_message(fetcher)) from exc.__cause__
+
+
+def _stylesheet(sheet: str | Path, base_url: str, fetcher: SafeFetcher,
+                fonts: FontConfiguration) -> weasyprint.CSS:
+    if isinstance(sheet, Path):
+        return weasyprint.CSS(url=path2url(str(sheet.resolve())), url_fetcher=fetcher,
+                              font_config=fonts)
+    return weasyprint.CSS(string=sheet, base_url=base_url, url_fetcher=fetcher,
+                          font_config=fonts)
+
+
+def _blocked_message(fetcher: SafeFetcher) -> str:
+    what = fetcher.blocked[0] if fetcher.blocked else "a resource that could not be read"
+    return (f"the PDF was not made: it tried to use {what}. Check the theme's CSS and "
+            "templates.")
+
+
+def refuse_attachments(document) -> None:
+    """Fail if the document would embed files (``<link rel=attachment>``,
+    ``<a rel=attachment>``): a PDF from storykit carries only what is printed in it."""
+    found = bool(document.metadata.attachments)
+    found = found or any(link[0] == "attachment" for page in document.pages
+                         for link in page.links)
+    if found:
+        raise RenderBlocked("the PDF was not made: the document asks to attach files "
+                            "(rel=attachment), which storykit does not allow. Check the "
+                            "theme's templates.")
+
+
+def write_atomic(out: Path, write: Callable[[Any], Any]) -> None:
+    """Call ``write(file)`` on a temporary file next to ``out``, then move it into place."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# --- limits --------------------------------------------------------------------------------
+
+def run_limited(func: Callable[..., T], *args: Any, timeout: float, memory_mb: int,
+                label: str = "the render", hint: str = "") -> T:
+    """Run ``func(*args)`` in a forked child and return its (picklable) result.
+
+    The child may use at most ``memory_mb`` megabytes of address space on top of what the
+    parent already had, and ``timeout`` seconds of wall-clock time; past either it is
+    stopped and :class:`RenderLimitExceeded` says which limit ("``label`` took longer than
+    N s"). ``hint`` is added to those messages (e.g. which setting to raise). An exception
+    in the child is raised again here.
+    """
+    if timeout <= 0 or memory_mb <= 0:
+        raise StorykitError("time and memory limits must be more than zero")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child; its outcome is tested via the parent
+        os.close(read_end)
+        _child(write_end, func, args, memory_mb)
+    os.close(write_end)
+    data, timed_out = _collect(read_end, pid, timeout)
+    _, status = os.waitpid(pid, 0)
+    extra = f" {hint}" if hint else ""
+    if timed_out:
+        raise RenderLimitExceeded(f"{label} took longer than {timeout:g} s and was "
+                                  f"stopped.{extra}")
+    return _outcome(data, status, label, memory_mb, extra)
+
+
+def _child(fd: int, func: Callable[..., Any], args: tuple, memory_mb: int) -> None:
+    """Run in the forked child: limit memory, run, send ``(kind, value)`` back, exit."""
+    code = 0
+    try:
+        try:
+            _limit_memory(memory_mb)
+            result: tuple[str, Any] = ("ok", func(*args))
+        except MemoryError:
+            result = ("memory", None)
+        except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+            result = ("error", exc)
+        try:
+            payload = pickle.dumps(result)
+        except Exception:  # noqa: BLE001 - an unpicklable result or exception
+            kind = type(result[1]).__name__
+            payload = pickle.dumps(("error", StorykitError(f"the render failed ({kind})")))
+        with os.fdopen(fd, "wb") as pipe:
+            pipe.write(payload)
+    except BaseException:  # noqa: BLE001
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _limit_memory(memory_mb: int) -> None:
+    base = _address_space()
+    limit = base + memory_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _address_space() -> int:
+    """Bytes of address space this process already uses (Linux: /proc/self/statm)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[0])
+        return pages * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _collect(fd: int, pid: int, timeout: float) -> tuple[bytes, bool]:
+    """Read the child's answer until it closes the pipe or time runs out (then kill it)."""
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                os.kill(pid, signal.SIGKILL)
+                return b"", True
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return b"".join(chunks), False
+                chunks.append(chunk)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        raise
+    finally:
+        os.close(fd)
+
+
+def _outcome(data: bytes, status: int, label: str, memory_mb: int, extra: str) -> Any:
+    if not data:
+        if os.WIFSIGNALED(status):
+            name = signal.Signals(os.WTERMSIG(status)).name
+            raise RenderLimitExceeded(f"{label} stopped unexpectedly ({name}); it probably "
+                                      f"needed more than {memory_mb} MB.{extra}")
+        raise StorykitError(f"{label} stopped without an answer (exit status "
+                            f"{os.waitstatus_to_exitcode(status)})")
+    kind, value = pickle.loads(data)  # noqa: S301 - our own child wrote it
+    if kind == "ok":
+        return value
+    if kind == "memory":
+        raise RenderLimitExceeded(f"{label} needed more than {memory_mb} MB and was "
+                                  f"stopped.{extra}")
+    raise value
+
+
+# --- pictures --------------------------------------------------------------------------------
+
+def prepare_images(view_images: Sequence[Any], dest_dir: Path,
+                   max_width: int) -> list[tuple[Any, Path]]:
+    """Pre-size pictures with Pillow before WeasyPrint sees them: ``(image, new file)`` pairs.
+
+    WeasyPrint embeds a picture at full size, so a phone photo costs time, memory and
+    megabytes; Pillow shrinks it to ``max_width`` pixels, strips its metadata (GPS!) and
+    refuses anything that is not a safe JPEG, PNG or WebP. ``view_images`` are
+    :class:`~storykit.consent.ViewImage`-like objects with ``path`` and ``file``.
+    """
+    from .images import prepare_image
+
+    dest_dir = Path(dest_dir)
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    out: list[tuple[Any, Path]] = []
+    for index, image in enumerate(view_images):
+        src = Path(image.path) if image.path else None
+        if src is None or not src.is_file():
+            raise StorykitError(f"the picture {image.file!r} is missing from the story's "
+                                "folder")
+        dest = dest_dir / f"img-{index:03d}{src.suffix.lower()}"
+        prepare_image(src, dest, max_width=max_width)
+        out.append((image, dest))
+    return out

@@ -1,0 +1,391 @@
+"""The plugin system: loading, ordering, errors, the listing commands, and every hook.
+
+Meta-tests keep the catalogue honest (as Datasette does): each hook in storykit/hookspecs.py
+must have a ``test_hook_<name>`` test and a documented signature in docs/plugins.md.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from conftest import ON, consent_version, story_front, write_story
+
+from storykit import hookspecs
+from storykit.checks import check_site
+from storykit.plugins import PluginError
+from storykit.render import render
+from storykit.site import Site
+
+ROOT = Path(__file__).resolve().parent.parent
+HOOKS = sorted(name for name, fn in vars(hookspecs).items()
+               if callable(fn) and hasattr(fn, "storykit_spec"))
+
+
+def cli(site_root: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run the real command line in a fresh process."""
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("STORYKIT_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "storykit", "--site", str(site_root), *args],
+                          capture_output=True, text=True, env=full_env, timeout=120)
+
+
+def add_plugin(site_root: Path, name: str, code: str) -> Path:
+    folder = site_root / "plugins"
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{name}.py"
+    path.write_text(textwrap.dedent(code), encoding="utf-8")
+    return path
+
+
+TXT_PLUGIN = """
+    from storykit import Artefact, Format, hookimpl
+
+    def render(job):
+        out = []
+        for view in job.stories:
+            path = job.out_dir / f"{view.slug}.txt"
+            path.write_text(view.title + "|" + view.attribution + "|" + view.body)
+            out.append(Artefact(path, "txt", story_ids=(view.id,), media_type="text/plain"))
+        return out
+
+    @hookimpl
+    def register_formats(site):
+        return [Format("txt", render, description="Plain text from a site plugin")]
+"""
+
+
+@pytest.fixture
+def demo(make_site) -> Path:
+    root = make_site()
+    write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story"))
+    return root
+
+
+# --- the catalogue is documented and tested ----------------------------------------------
+
+def test_hook_catalogue_is_not_empty():
+    assert {"register_formats", "story_checks", "register_commands"} <= set(HOOKS)
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_is_documented_with_its_signature(hook):
+    docs = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    args = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
+    assert f"### {hook}({args})" in docs, f"docs/plugins.md needs a '### {hook}({args})' section"
+
+
+@pytest.mark.parametrize("hook", HOOKS)
+def test_every_hook_has_a_test(hook):
+    tests = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests").glob("test_*.py"))
+    assert re.search(rf"def test_hook_{hook}\b", tests), f"write a test called test_hook_{hook}"
+
+
+# --- loading, listing, ordering ------------------------------------------------------------
+
+def test_hook_register_formats(demo):
+    add_plugin(demo, "txtfmt", TXT_PLUGIN)
+    formats = cli(demo, "formats", "--json")
+    assert formats.returncode == 0, formats.stderr
+    row = next(r for r in json.loads(formats.stdout) if r["name"] == "txt")
+    assert row["plugin"] == "txtfmt"
+    plugins = json.loads(cli(demo, "plugins", "--json").stdout)
+    mine = next(p for p in plugins if p["name"] == "txtfmt")
+    assert mine["source"] == "site folder" and mine["hooks"] == ["register_formats"]
+    out = demo / "out"
+    done = cli(demo, "render", "a-board-story", "--use", "board", "--format", "txt",
+               "--out", str(out), "--date", ON.isoformat())
+    assert done.returncode == 0, done.stderr
+    assert (out / "a-board-story.txt").read_text().startswith("A board story|Leila")
+
+
+def test_first_party_plugins_are_listed_as_packages(demo):
+    plugins = {p["name"]: p for p in json.loads(cli(demo, "plugins", "--json").stdout)}
+    for name in ("storykit_web", "storykit_pdf", "storykit_slides", "storykit_pptx",
+                 "storykit_cards"):
+        assert plugins[name]["source"] == "package"
+    assert plugins["storykit.default_checks"]["source"] == "built-in"
+
+
+@pytest.fixture(scope="module")
+def installed_package(tmp_path_factory) -> Path:
+    """The test package really installed by pip (offline) into a folder on PYTHONPATH."""
+    target = tmp_path_factory.mktemp("site-packages")
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+         "--no-index", "--target", str(target), str(ROOT / "tests/fixtures/storykit-testfmt")],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    return target
+
+
+def test_an_installed_package_adds_a_format_through_the_entry_point(demo, installed_package):
+    add_plugin(demo, "txtfmt", TXT_PLUGIN)
+    env = {"PYTHONPATH": str(installed_package)}
+    formats = {r["name"]: r for r in json.loads(cli(demo, "formats", "--json", env=env).stdout)}
+    assert formats["testfmt"]["plugin"] == "storykit_testfmt"
+    assert formats["txt"]["plugin"] == "txtfmt"
+    plugins = {p["name"]: p for p in json.loads(cli(demo, "plugins", "--json", env=env).stdout)}
+    assert plugins["storykit_testfmt"] == {"name": "storykit_testfmt", "version": "1.2.3",
+                                           "source": "package", "hooks": ["register_formats"]}
+    text = cli(demo, "plugins", env=env).stdout
+    assert "storykit_testfmt 1.2.3 (package)" in text
+
+
+def test_the_allow_list_restricts_installed_packages(demo, installed_package):
+    env = {"PYTHONPATH": str(installed_package), "STORYKIT_LOAD_PLUGINS": "storykit_testfmt"}
+    names = {p["name"] for p in json.loads(cli(demo, "plugins", "--json", env=env).stdout)}
+    assert "storykit_testfmt" in names and "storykit_web" not in names
+    assert "storykit.default_checks" in names  # built-ins always load
+    env["STORYKIT_LOAD_PLUGINS"] = ""
+    names = {p["name"] for p in json.loads(cli(demo, "plugins", "--json", env=env).stdout)}
+    assert not names & {"storykit_testfmt", "storykit_web"}
+
+
+def test_site_plugins_run_before_packages_and_tryfirst_changes_the_order(demo):
+    for name, marker in (("aaa", ""), ("bbb", "(tryfirst=True)")):
+        add_plugin(demo, name, f"""
+            from storykit import Artefact, Format, hookimpl
+            def render(job):
+                return []
+            @hookimpl{marker}
+            def register_formats():
+                return [Format("dup", render, description="from {name}")]
+        """)
+    site = Site.open(demo)
+    assert site.formats()["dup"].plugin == "bbb"
+    (demo / "plugins" / "bbb.py").unlink()
+    assert Site.open(demo).formats()["dup"].plugin == "aaa"
+
+
+def test_a_plugin_that_fails_to_import_is_named(demo):
+    add_plugin(demo, "broken", "import no_such_module_here\n")
+    done = cli(demo, "check")
+    assert done.returncode == 1
+    assert "plugin 'broken' failed in import (ModuleNotFoundError" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_plugin_that_raises_in_a_hook_is_named_not_a_crash(demo):
+    add_plugin(demo, "raiser", """
+        from storykit import hookimpl
+        @hookimpl
+        def register_formats():
+            raise ValueError("secret story text must not be printed")
+    """)
+    done = cli(demo, "formats")
+    assert done.returncode == 1
+    assert "plugin 'raiser' failed in register_formats (ValueError at raiser.py:5)" in done.stderr
+    assert "secret story text" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_renderer_that_raises_is_named(demo):
+    add_plugin(demo, "badrender", """
+        from storykit import Format, hookimpl
+        def render(job):
+            raise RuntimeError("boom with story text")
+        @hookimpl
+        def register_formats():
+            return [Format("bad", render)]
+    """)
+    done = cli(demo, "render", "a-board-story", "--use", "board", "--format", "bad",
+               "--out", str(demo / "out"), "--date", ON.isoformat())
+    assert done.returncode == 1
+    assert "plugin 'badrender' failed in rendering bad (RuntimeError" in done.stderr
+    assert "story text" not in done.stderr and "Traceback" not in done.stderr
+
+
+# --- each hook -------------------------------------------------------------------------------
+
+def test_hook_markdown_extensions(demo):
+    add_plugin(demo, "abbrs", """
+        from storykit import hookimpl
+        @hookimpl
+        def markdown_extensions():
+            return ["abbr"]
+    """)
+    text = "The PALS team helped.\n\n*[PALS]: Patient Advice and Liaison Service\n\n<script>x</script>"
+    html = str(Site.open(demo).markdown(text))
+    assert '<abbr title="Patient Advice and Liaison Service">PALS</abbr>' in html
+    assert "<script" not in html
+
+
+def test_hook_register_themes(demo, tmp_path):
+    theme = tmp_path / "trust-brand"
+    (theme / "templates").mkdir(parents=True)
+    (theme / "theme.toml").write_text('name = "trust-brand"\nparent = "nhs"\n'
+                                      '[colours]\nprimary = "#330072"\n')
+    (theme / "templates" / "hello.html").write_text("Hello {{ who }}")
+    add_plugin(demo, "brand", f"""
+        from pathlib import Path
+        from storykit import hookimpl
+        @hookimpl
+        def register_themes():
+            return [Path({str(theme)!r})]
+    """)
+    from storykit.themes import load_theme
+
+    loaded = load_theme(Site.open(demo), "trust-brand")
+    assert loaded.colours["primary"] == "#330072"
+    assert loaded.colours["text"] == "#212B32"  # inherited from the nhs parent
+    env = loaded.environment()
+    assert env.get_template("hello.html").render(who="<b>") == "Hello &lt;b&gt;"
+
+
+def test_hook_story_checks(demo):
+    add_plugin(demo, "todo", """
+        from storykit import hookimpl
+        from storykit.checks import WARNING, Finding
+        @hookimpl
+        def story_checks(story):
+            if "buzzer" in story.body:
+                return [Finding(WARNING, "mentions a buzzer", story=story.id, code="buzzer")]
+    """)
+    add_plugin(demo, "zzbroken", """
+        from storykit import hookimpl
+        @hookimpl
+        def story_checks(story):
+            raise KeyError("oops")
+    """)
+    report = check_site(Site.open(demo), ON)
+    codes = [f.code for f in report.warnings]
+    assert "buzzer" in codes and "plugin_error" in codes
+    assert report.ok  # a failing check plugin is a warning, not a crash
+    done = cli(demo, "check", "--date", ON.isoformat())
+    assert done.returncode == 0 and "mentions a buzzer" in done.stdout + done.stderr
+
+
+def test_hook_template_context(demo):
+    add_plugin(demo, "ctx", """
+        from storykit import hookimpl
+        @hookimpl
+        def template_context(template, context):
+            if template == "page.html":
+                return {"helpline": "Ask at reception", "count": len(context["stories"])}
+    """)
+    add_plugin(demo, "usectx", """
+        from storykit import Artefact, Format, hookimpl
+        def render(job):
+            env = job.environment()
+            tpl = env.from_string("{{ helpline }} ({{ count }})")
+            path = job.out_dir / "page.txt"
+            path.write_text(tpl.render(job.context("page.html")))
+            return [Artefact(path, "ctxfmt", story_ids=tuple(v.id for v in job.stories))]
+        @hookimpl
+        def register_formats():
+            return [Format("ctxfmt", render, multi=True)]
+    """)
+    site = Site.open(demo)
+    render(site, [site.store.get("st-board1")], "board", "ctxfmt", demo / "out", on=ON)
+    assert (demo / "out" / "page.txt").read_text() == "Ask at reception (1)"
+
+
+def test_hook_prepare_jinja_environment(demo):
+    add_plugin(demo, "filters", """
+        from storykit import hookimpl
+        @hookimpl
+        def prepare_jinja_environment(env):
+            env.filters["shout"] = lambda text: text.upper()
+    """)
+    from storykit.themes import load_theme
+
+    site = Site.open(demo)
+    env = load_theme(site).environment(site)
+    assert env.from_string("{{ '<i>hi</i>' | shout }}").render() == "&lt;I&gt;HI&lt;/I&gt;"
+
+
+def test_hook_check_plugin_config(make_site):
+    root = make_site(toml='[site]\ntitle = "T"\n[plugins.colours]\ncolour = "blue"\n')
+    add_plugin(root, "colours", """
+        from storykit import hookimpl
+        @hookimpl
+        def check_plugin_config(site):
+            colour = site.config.plugin_config("colours").get("colour", "#000000")
+            return [] if colour.startswith("#") else ["colour must be a hex colour like #005EB8"]
+    """)
+    done = cli(root, "check")
+    assert done.returncode == 1
+    assert "[plugins.colours] colour must be a hex colour like #005EB8" in done.stderr
+    (root / "storykit.toml").write_text('[site]\ntitle = "T"\n[plugins.colours]\ncolour = "#fff"\n')
+    assert cli(root, "check").returncode == 0
+
+
+def test_hook_after_render(demo):
+    add_plugin(demo, "txtfmt", TXT_PLUGIN)
+    add_plugin(demo, "notify", """
+        from storykit import hookimpl
+        SEEN = []
+        @hookimpl
+        def after_render(job, artefacts):
+            SEEN.append((job.use, [a.path.name for a in artefacts]))
+    """)
+    add_plugin(demo, "notify_broken", """
+        from storykit import hookimpl
+        @hookimpl
+        def after_render():
+            raise OSError("mail server down")
+    """)
+    site = Site.open(demo)
+    result = render(site, [site.store.get("st-board1")], "board", "txt", demo / "out", on=ON)
+    assert result.artefacts  # the failing notifier did not stop the render
+    seen = sys.modules["storykit_site_plugins.notify"].SEEN
+    assert seen == [("board", ["a-board-story.txt"])]
+    assert any("notify_broken" in w for w in site.plugins.warnings)
+
+
+def test_hook_after_withdraw(demo):
+    add_plugin(demo, "txtfmt", TXT_PLUGIN)
+    add_plugin(demo, "takedown", """
+        from storykit import hookimpl
+        CALLS = []
+        @hookimpl
+        def after_withdraw(story, scope, distributions):
+            CALLS.append((story.id, scope, [d.format for d in distributions]))
+    """)
+    site = Site.open(demo)
+    render(site, [site.store.get("st-board1")], "board", "txt", demo / "out", on=ON)
+    site.withdraw("a-board-story", "stop_future_use", "Changed my mind", by="tester")
+    calls = sys.modules["storykit_site_plugins.takedown"].CALLS
+    assert calls == [("st-board1", "stop_future_use", ["txt"])]
+
+
+def test_hook_register_commands(demo):
+    add_plugin(demo, "hello", """
+        import click
+        from storykit import hookimpl
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            @click.argument("name")
+            def hello(name):
+                \"\"\"Say hello to NAME.\"\"\"
+                click.echo(f"Hello {name}")
+    """)
+    assert "hello" in cli(demo, "--help").stdout
+    done = cli(demo, "hello", "Sam")
+    assert done.returncode == 0 and done.stdout.strip() == "Hello Sam"
+
+
+def test_plugin_errors_survive_worker_processes():
+    import pickle
+
+    try:
+        raise ValueError("x")
+    except ValueError as exc:
+        error = PluginError("p", "render", exc)
+    again = pickle.loads(pickle.dumps(error))
+    assert isinstance(again, PluginError) and str(again) == str(error) and again.plugin == "p"
+
+
+def test_consent_version_fixture_is_usable(demo):
+    """Guard for the fixtures these tests lean on: the demo story is allowed for board."""
+    site = Site.open(demo)
+    assert site.decide(site.store.get("st-board1"), "board", ON).allowed
+    assert consent_version()["status"] == "active"
