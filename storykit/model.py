@@ -133,7 +133,11 @@ CONSENT_ORDER = ("version", "recorded", "recorded_by", "status", "given_by", "ca
 
 @dataclass
 class Story:
-    """A story as its files hold it. ``etag`` identifies the exact bytes it was read from."""
+    """A story as its files hold it. ``etag`` identifies the exact bytes it was read from.
+
+    Stories returned by the store are shared with its cache: change one with
+    ``story.copy(field=new_value)``, never by assigning to it or editing its lists in place.
+    """
 
     id: str
     title: str

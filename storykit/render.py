@@ -8,10 +8,8 @@ the job's use, and returns :class:`Artefact` objects; the core hashes and record
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime as dt
 import hashlib
-import multiprocessing
 import os
 import secrets
 from collections.abc import Callable, Sequence
@@ -74,7 +72,15 @@ class Job:
     options: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=lambda: secrets.token_hex(6))
+    warnings: list[str] = field(default_factory=list)
     _site: Site | None = field(default=None, repr=False)
+
+    def warn(self, message: str) -> None:
+        """Tell the person rendering that something was left out and why (ids and slugs
+        only, never story text); ``storykit render`` prints it as a warning."""
+        self.warnings.append(message)
+        if self._site is not None:
+            self._site.plugins.warnings.append(message)
 
     def environment(self, *extra_dirs: Path) -> jinja2.Environment:
         """The theme's sandboxed, autoescaping Jinja environment plus a plugin's templates."""
@@ -186,6 +192,9 @@ def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None) -> list[A
     workers = workers if workers is not None else (os.cpu_count() or 1)
     if not fmt.parallel or len(jobs) < 2 or workers < 2 or not _can_fork():
         return [a for job in jobs for a in _render(fmt, job)]
+    import concurrent.futures
+    import multiprocessing
+
     global _PENDING
     _PENDING = (fmt, jobs)
     try:
@@ -214,6 +223,8 @@ def _render(fmt: Format, job: Job) -> list[Artefact]:
 
 
 def _can_fork() -> bool:
+    import multiprocessing
+
     return "fork" in multiprocessing.get_all_start_methods()
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from . import model as m
+from .cache import ParseCache
 from .errors import ConflictError, GoneError, NotFoundError, Problem, StorykitError, ValidationError
 from .fsio import atomic_write, locked, make_dirs, temp_files, try_lock
 from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugify
@@ -82,6 +83,8 @@ class FileStore:
         self.instance = instance_dir
         self.uses = tuple(uses)
         self._cache: dict[str, tuple[tuple, tuple, m.Story]] = {}
+        self._disk = ParseCache(instance_dir / "cache" / "stories.pickle", (self.uses,))
+        self._parsed = 0
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -118,6 +121,7 @@ class FileStore:
             return cached[2]
         story = self._read(story_id, story_path, consent_path)
         self._cache[story_id] = (skey, ckey, story)
+        self._parsed += 1
         return story
 
     def _read(self, story_id: str, story_path: Path, consent_path: Path) -> m.Story:
@@ -137,9 +141,13 @@ class FileStore:
         return story
 
     def load_all(self) -> LoadResult:
+        """Every story (parsed files reused from the instance cache while unchanged)."""
         result = LoadResult()
         self._report_stray_folders(result)
-        for story_id in self.ids():
+        if not self._cache:
+            self._cache.update(self._disk.load())
+        parsed_before, ids = self._parsed, self.ids()
+        for story_id in ids:
             try:
                 result.stories.append(self.get(story_id))
             except ValidationError as exc:
@@ -148,6 +156,10 @@ class FileStore:
                 result.problems.append(Problem(str(self.root / story_id), None,
                                                f"{STORY_FILE} is missing", "missing"))
         self._report_duplicate_slugs(result)
+        if self._parsed != parsed_before or len(self._cache) != len(ids):
+            for gone in set(self._cache) - set(ids):
+                del self._cache[gone]
+            self._disk.save(self._cache)
         return result
 
     def _report_stray_folders(self, result: LoadResult) -> None:

@@ -16,9 +16,6 @@ import re
 from typing import Any
 
 import yaml
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from . import model as m
 from .errors import Problem, ValidationError
@@ -250,7 +247,10 @@ def _check_versions(versions: list[dict], reader: Reader) -> None:
 
 # --- writing ---------------------------------------------------------------------------------
 
-def _ruamel() -> YAML:
+def _ruamel():
+    """ruamel.yaml, imported only when writing (reading uses PyYAML's C parser)."""
+    from ruamel.yaml import YAML
+
     y = YAML(typ="rt")
     y.preserve_quotes = True
     y.width = 4096
@@ -270,9 +270,15 @@ _AMBIGUOUS = {"yes", "no", "on", "off", "y", "n", "true", "false", "null", "~", 
 _NEEDS_ESCAPE = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
                            "\uff00-\ufffd\U00010000-\U0010ffff]")
 _TAB_AT_LINE_START = re.compile(r"(^|\n)\t")
+# Text that reads the same as a plain (unquoted) scalar under YAML 1.1 and 1.2, in block and
+# flow context alike; anything else is written double-quoted.
+_SAFE_PLAIN = re.compile(r"[^\W\d_][\w .'()/&+!?%-]*")
 
 
 def _to_ruamel(value: Any) -> Any:
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+    from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
+
     if isinstance(value, str):
         if _NEEDS_ESCAPE.search(value):
             return DoubleQuotedScalarString(value)
@@ -280,9 +286,9 @@ def _to_ruamel(value: Any) -> Any:
             if _TAB_AT_LINE_START.search(value):
                 return DoubleQuotedScalarString(value)
             return LiteralScalarString(value)
-        if value.lower() in _AMBIGUOUS or value != value.strip():
+        if value.lower() in _AMBIGUOUS or not _SAFE_PLAIN.fullmatch(value) or value != value.strip():
             return DoubleQuotedScalarString(value)
-        return DoubleQuotedScalarString(value) if "\n" in value else value
+        return value
     if isinstance(value, dict):
         cm = CommentedMap()
         for k, v in value.items():
@@ -299,6 +305,8 @@ def _to_ruamel(value: Any) -> Any:
 def dump_story(story: m.Story, original: str | None = None) -> str:
     """The full ``story.md`` text. With ``original`` (the text the story was read from),
     only changed fields are rewritten, in place."""
+    from ruamel.yaml.comments import CommentedMap
+
     fields = story.fields_dict()
     y = _ruamel()
     if original is not None:
@@ -325,7 +333,7 @@ def dump_story(story: m.Story, original: str | None = None) -> str:
     return "---\n" + out.getvalue() + "---\n" + body
 
 
-def _position(doc: CommentedMap, key: str) -> int:
+def _position(doc: Any, key: str) -> int:
     """Where a new key goes: after the last existing key that comes before it canonically."""
     order = m.STORY_ORDER
     rank = order.index(key) if key in order else len(order)

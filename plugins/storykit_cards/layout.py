@@ -191,7 +191,7 @@ def fit_card(quote: str, attribution: str, footer: list[str], size: CardSize,
     m = size.margin
     safe = Box(m, m, size.width - m, size.height - m)
     footer_lines, band_top = _footer(footer, size, safe, fonts)
-    region = Box(safe.left, safe.top, safe.right, band_top - m // 2)
+    region = Box(safe.left, safe.top, safe.right, min(safe.bottom, band_top - m // 2))
     attr_font = fonts.get(size.small_size)
     attr = wrap(attribution, attr_font, safe.right - safe.left) if attribution else []
     if attr is None:
@@ -221,13 +221,14 @@ def _footer(texts: list[str], size: CardSize, safe: Box,
         if lines is None:
             raise DoesNotFit("the footer has a word too long for one line")
         wrapped += lines
+    if not wrapped:
+        return [], size.height  # no footer, no band
     pitch = round(size.small_size * LINE_SPACING)
     ascent, descent = font.getmetrics()
     first = safe.bottom - descent - (len(wrapped) - 1) * pitch
     placed = [_line(t, "footer", safe.left, first + i * pitch, font, size.small_size, False)
               for i, t in enumerate(wrapped)]
-    top = first - ascent if wrapped else safe.bottom
-    band_top = top - size.margin // 2
+    band_top = first - ascent - size.margin // 2
     if any(not safe.contains(line.ink) or line.ink.top < band_top for line in placed):
         raise DoesNotFit("the footer does not fit")
     return placed, band_top

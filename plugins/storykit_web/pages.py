@@ -1,0 +1,231 @@
+"""What goes on each page of the public site, kept apart from how pages are written.
+
+A story page depends only on its own story, so editing one story re-renders one page. Listing
+pages (home, all stories, services, tags, feed, sitemap, search index) depend on *cards*:
+the little summary of each story they show. Cards are plain JSON so the build manifest can keep
+them, and each listing is re-rendered only when the hash of its cards changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from storykit.consent import StoryView
+from storykit.markup import plain_text
+from storykit.slugs import slugify
+from storykit.themes import nice_date
+
+PER_PAGE = 50  # stories per "all stories" page
+HOME_LATEST = 6  # newest stories on the home page
+FEED_ENTRIES = 50
+SEARCH_WORDS = 400  # distinct words per story kept in the search index
+STORY_DIR = "stories"
+IMAGE_DIR = "images"
+STATIC_DIR = "static"
+SEARCH_INDEX = "search-index.js"
+
+#: The Content-Security-Policy of built pages: our own files only, no inline code, no plugins,
+#: no <base>, forms only to ourselves.
+SITE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+            "font-src 'self'; connect-src 'none'; frame-src 'none'; object-src 'none'; "
+            "base-uri 'none'; form-action 'self'")
+
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+_STOP = frozenset("""a about after again all also am an and any are as at be because been before
+being but by can could did do does doing down during each few for from further had has have
+having he her here hers him his how i if in into is it its just me more most my no nor not now
+of off on once only or other our out over own same she should so some such than that the their
+them then there these they this those through to too under until up very was we were what when
+where which while who whom why will with would you your""".split())
+
+
+def story_page(slug: str) -> str:
+    return f"{STORY_DIR}/{slug}.html"
+
+
+def digest(*parts: Any) -> str:
+    """A short, stable hash of JSON-able parts (used for every 'did this change?' check)."""
+    data = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+
+
+# --- services and tags ---------------------------------------------------------------------
+
+def group_slug(name: str) -> str:
+    """A URL label for a service or tag. Spellings that differ only in case or punctuation
+    share a page; a name with no letters or digits gets a label made from its hash."""
+    slug = slugify(name)
+    return slug or "x-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+
+
+def service_page(name: str) -> str:
+    return f"services/{group_slug(name)}.html"
+
+
+def tag_page(name: str) -> str:
+    return f"tags/{group_slug(name)}.html"
+
+
+# --- cards and search entries --------------------------------------------------------------
+
+def card_for(view: StoryView, image: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What listings show about a story: all plain text (templates escape it)."""
+    updated = view.updated or view.created
+    summary = plain_text(view.summary) if view.summary else ""
+    return {
+        "id": view.id, "slug": view.slug, "title": view.title, "summary": summary,
+        "service": view.service or "", "tags": list(view.tags),
+        "updated": updated.isoformat() if updated else "",
+        "updated_text": nice_date(updated) if updated else "",
+        "attribution": view.attribution, "page": story_page(view.slug),
+        "content_warning": bool(view.content_warning), "image": image,
+    }
+
+
+def search_entry(view: StoryView, card: dict[str, Any]) -> dict[str, Any]:
+    """One story in the offline search index: short keys keep the file small."""
+    text = " ".join([view.body, *view.quotes, *view.changes])
+    return {"t": card["title"], "u": card["page"], "s": card["summary"], "v": card["service"],
+            "g": card["tags"], "d": card["updated_text"], "w": body_words(text)}
+
+
+def body_words(text: str, limit: int = SEARCH_WORDS) -> str:
+    """Distinct lower-case words of the text (no common small words), in order of appearance."""
+    seen: dict[str, None] = {}
+    for match in _WORD.finditer(text.lower()):
+        word = match.group().replace("\u2019", "'")
+        if len(word) > 2 and word not in _STOP and word not in seen:
+            seen[word] = None
+            if len(seen) >= limit:
+                break
+    return " ".join(seen)
+
+
+def sort_cards(cards: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Newest first, then by title, then id (so the order never depends on load order)."""
+    ordered = sorted(cards, key=lambda c: (c["title"].lower(), c["id"]))
+    return sorted(ordered, key=lambda c: c["updated"], reverse=True)
+
+
+# --- listing pages -------------------------------------------------------------------------
+
+@dataclass
+class Listing:
+    """A page made from cards. ``params`` are JSON-able; ``card_ids`` say which cards it shows,
+    in order. Its content hash is built from both, so unchanged listings are not rewritten."""
+
+    path: str
+    template: str
+    params: dict[str, Any] = field(default_factory=dict)
+    card_ids: list[str] = field(default_factory=list)
+    kind: str = "html"  # html, xml or js
+
+
+@dataclass
+class Group:
+    name: str
+    page: str
+    card_ids: list[str]
+
+    @property
+    def count(self) -> int:
+        return len(self.card_ids)
+
+
+def groups(cards: list[dict[str, Any]], key: str) -> list[Group]:
+    """Stories grouped by service (``key="service"``) or tag (``key="tags"``), by name."""
+    found: dict[str, dict[str, Any]] = {}
+    for card in cards:
+        names = card[key] if key == "tags" else ([card[key]] if card[key] else [])
+        for name in names:
+            page = service_page(name) if key == "service" else tag_page(name)
+            entry = found.setdefault(page, {"names": {}, "ids": []})
+            entry["names"][name] = entry["names"].get(name, 0) + 1
+            if card["id"] not in entry["ids"]:
+                entry["ids"].append(card["id"])
+    out = [Group(_usual_name(e["names"]), page, e["ids"]) for page, e in found.items()]
+    return sorted(out, key=lambda g: (g.name.lower(), g.page))
+
+
+def _usual_name(names: dict[str, int]) -> str:
+    return sorted(names.items(), key=lambda item: (-item[1], item[0]))[0][0]
+
+
+def listings(cards: list[dict[str, Any]], *, base_url: str, per_page: int = PER_PAGE,
+             statement_date: str = "") -> list[Listing]:
+    """Every listing page of the site for these cards (already sorted newest first)."""
+    ids = [c["id"] for c in cards]
+    services, tags = groups(cards, "service"), groups(cards, "tags")
+    out = [
+        Listing("index.html", "web/home.html",
+                {"services": _group_rows(services), "tags": _group_rows(tags),
+                 "total": len(ids)}, ids[:HOME_LATEST]),
+        *_story_pages(ids, per_page),
+        Listing("services.html", "web/groups.html",
+                {"kind": "services", "groups": _group_rows(services)}),
+        Listing("tags.html", "web/groups.html", {"kind": "tags", "groups": _group_rows(tags)}),
+        *[Listing(g.page, "web/group.html", {"kind": "services", "name": g.name}, g.card_ids)
+          for g in services],
+        *[Listing(g.page, "web/group.html", {"kind": "tags", "name": g.name}, g.card_ids)
+          for g in tags],
+        Listing("search.html", "web/search.html"),
+        Listing("accessibility.html", "web/accessibility.html",
+                {"statement_date": statement_date}),
+        Listing("feed.xml", "web/feed.xml", {}, ids[:FEED_ENTRIES], kind="xml"),
+        Listing(SEARCH_INDEX, "", {}, ids, kind="js"),
+    ]
+    if base_url:
+        pages = [entry.path for entry in out if entry.kind == "html"]
+        out.append(Listing("sitemap.xml", "web/sitemap.xml", {"pages": pages}, ids, kind="xml"))
+    return out
+
+
+def _group_rows(found: list[Group]) -> list[dict[str, Any]]:
+    return [{"name": g.name, "page": g.page, "count": g.count} for g in found]
+
+
+def _story_pages(ids: list[str], per_page: int) -> list[Listing]:
+    chunks = [ids[i:i + per_page] for i in range(0, len(ids), per_page)] or [[]]
+    paths = ["stories.html"] + [f"stories-{n}.html" for n in range(2, len(chunks) + 1)]
+    return [Listing(path, "web/stories.html",
+                    {"page_number": n + 1, "page_count": len(chunks), "pages": paths,
+                     "total": len(ids), "first": n * per_page + 1}, chunk)
+            for n, (path, chunk) in enumerate(zip(paths, chunks, strict=True))]
+
+
+# --- page helpers used by templates --------------------------------------------------------
+
+def entry_id(story_id: str) -> str:
+    """A permanent Atom id for a story (kept if its slug or the site's address changes)."""
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'storykit-story:' + story_id)}"
+
+
+def feed_id(title: str) -> str:
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'storykit-feed:' + title)}"
+
+
+def atom_date(iso: str) -> str:
+    day = dt.date.fromisoformat(iso) if iso else dt.date(2000, 1, 1)
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def absolute(base_url: str, path: str) -> str:
+    """``path`` under the site's public address, or "" when the site has none."""
+    return base_url.rstrip("/") + "/" + path if base_url else ""
+
+
+def relative_root(path: str) -> str:
+    """The prefix that leads from page ``path`` back to the site's root folder."""
+    return "../" * path.count("/")
+
+
+def description_of(card: dict[str, Any], fallback: str) -> str:
+    text = card.get("summary") or fallback
+    return text if len(text) <= 200 else text[:197].rsplit(" ", 1)[0] + "..."

@@ -1,0 +1,505 @@
+"""Privacy checks: find details in a story that could identify someone, and offer a fix.
+
+Pure and fast (regular expressions only: no network, no language models), so the editor can run
+it on every keystroke and ``storykit check`` on every story. It looks for NHS numbers (with a
+valid check digit), other long numbers, UK phone numbers, email addresses, UK postcodes, dates
+of birth, and names the consent says must not appear (the same name variants the consent
+reduction in :mod:`storykit.consent` replaces).
+
+A :class:`PrivacyFinding` never holds the matched text: only where it is and a masked excerpt
+(``999 *** ****``), so findings are safe to log. :func:`apply_replacement` and
+:func:`apply_all` are the one-click fixes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from .consent import name_pattern, name_replacement, name_swaps
+from .model import IDENTIFICATION, Story
+
+KINDS = ("nhs_number", "email", "phone", "date_of_birth", "postcode", "name", "long_number")
+#: When two findings overlap, the kind listed first wins.
+_PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
+HIGH, LOW = "high", "low"
+
+REPLACEMENTS = {
+    "nhs_number": "[NHS number removed]",
+    "long_number": "[number removed]",
+    "phone": "[phone number removed]",
+    "email": "[email removed]",
+    "postcode": "[postcode removed]",
+    "date_of_birth": "[date of birth removed]",
+}
+_WHAT = {
+    "nhs_number": ("an NHS number", "take it out"),
+    "long_number": ("a long number", "check it is not a hospital number or other identifier"),
+    "phone": ("a phone number", "take it out, unless it is a public service number"),
+    "email": ("an email address", "take it out, unless it is a public service address"),
+    "postcode": ("a postcode", "take it out, or give the town only"),
+    "date_of_birth": ("a date of birth", "give the month and year only"),
+}
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
+
+
+@dataclass(frozen=True)
+class PrivacyFinding:
+    """Something in one text field that may identify a person.
+
+    ``start``/``end`` are character offsets in the field's text; ``line`` and ``column`` are
+    1-based. The matched text itself is never stored: ``excerpt_masked`` shows its shape.
+    ``severity`` is ``"low"`` for things a person should look at rather than simply remove.
+    """
+
+    kind: str
+    field: str
+    start: int
+    end: int
+    line: int
+    column: int
+    excerpt_masked: str
+    message: str
+    replacement: str
+    code: str
+    severity: str = HIGH
+
+
+@dataclass(frozen=True)
+class _Hit:
+    kind: str
+    start: int
+    end: int
+    replacement: str
+    what: str = ""
+    advice: str = ""
+
+
+# --- the public API ------------------------------------------------------------------------
+
+
+def find_privacy_issues(story: Story, *, identification: str | None = None,
+                        allow: Iterable[str] = ()) -> list[PrivacyFinding]:
+    """Every privacy finding in the story's text fields, field by field, in reading order.
+
+    ``identification`` defaults to the current consent's level; a story with no consent is
+    checked as ``anonymous``, the strictest. ``allow`` lists exact values (e.g. the trust's
+    public PALS phone number) that are never flagged; case and spaces do not matter.
+    """
+    level = _identification(story, identification)
+    names = NameRules.for_story(story, level)
+    allowed = _allow_set(allow)
+    found: list[PrivacyFinding] = []
+    for field, text in story_fields(story):
+        found += scan_text(text, field, names=names, allowed=allowed)
+    return found
+
+
+def scan_text(text: str, field: str = "body", *, names: NameRules | None = None,
+              allowed: frozenset[str] = frozenset()) -> list[PrivacyFinding]:
+    """The findings in one text (e.g. the editor's current body), sorted by position."""
+    if not text:
+        return []
+    hits = [h for h in _detect(text, names) if _normal(text[h.start:h.end]) not in allowed]
+    lines = _LineIndex(text)
+    return [_finding(text, field, h, lines) for h in _resolve(hits)]
+
+
+def story_fields(story: Story) -> list[tuple[str, str]]:
+    """``(field, text)`` for every text field that is shown to readers, body first."""
+    out = [("body", story.body), ("title", story.title)]
+    out += [(name, getattr(story, name)) for name in ("summary", "content_warning",
+                                                      "speaker_notes")]
+    for name in ("quotes", "changes", "asks"):
+        out += [(f"{name}[{i}]", text) for i, text in enumerate(getattr(story, name))]
+    out += [(f"images[{i}].alt", image.alt) for i, image in enumerate(story.images)]
+    return [(field, text) for field, text in out if text]
+
+
+def field_label(field: str) -> str:
+    """A plain-English name for a field, e.g. ``quotes[1]`` -> "quote 2"."""
+    fixed = {"body": "the story text", "title": "the title", "summary": "the summary",
+             "content_warning": "the content warning", "speaker_notes": "the speaker notes"}
+    if field in fixed:
+        return fixed[field]
+    m = re.fullmatch(r"(\w+)\[(\d+)\](\.alt)?", field)
+    if not m:
+        raise ValueError(f"unknown story field {field!r}")
+    number = int(m.group(2)) + 1
+    if m.group(3):
+        return f"the alt text of image {number}"
+    return {"quotes": "quote", "changes": "change", "asks": "ask"}[m.group(1)] + f" {number}"
+
+
+def field_path(field: str) -> tuple[str | int, ...]:
+    """The front-matter path of a field: ``images[0].alt`` -> ``("images", 0, "alt")``."""
+    parts: list[str | int] = []
+    for name, index in re.findall(r"(\w+)|\[(\d+)\]", field):
+        parts.append(int(index) if index else name)
+    return tuple(parts)
+
+
+def apply_replacement(text: str, finding: PrivacyFinding) -> str:
+    """``text`` with one finding replaced. Raises ValueError if the text has changed since
+    it was checked (the span no longer holds what was found)."""
+    _verify(text, finding)
+    return text[:finding.start] + finding.replacement + text[finding.end:]
+
+
+def apply_all(text: str, findings: Iterable[PrivacyFinding]) -> str:
+    """``text`` with every finding replaced, working from the end so offsets stay valid.
+
+    All findings must belong to the same field; overlapping findings are refused."""
+    ordered = sorted(findings, key=lambda f: f.start, reverse=True)
+    if len({f.field for f in ordered}) > 1:
+        raise ValueError("apply_all needs findings from one field; use apply_to_story")
+    limit = len(text) + 1
+    for finding in ordered:
+        if finding.end > limit:
+            raise ValueError("two findings overlap; check the text again and apply them one "
+                             "at a time")
+        _verify(text, finding)
+        limit = finding.start
+    for finding in ordered:
+        text = text[:finding.start] + finding.replacement + text[finding.end:]
+    return text
+
+
+def apply_to_story(story: Story, findings: Iterable[PrivacyFinding]) -> Story:
+    """A copy of ``story`` with every finding replaced in its field."""
+    by_field: dict[str, list[PrivacyFinding]] = {}
+    for finding in findings:
+        by_field.setdefault(finding.field, []).append(finding)
+    fixed = {field: apply_all(_field_text(story, field), group)
+             for field, group in by_field.items()}
+    return _with_fields(story, fixed)
+
+
+def is_valid_nhs_number(digits: str) -> bool:
+    """The NHS number modulus 11 check (weights 10..2 on digits 1-9; 11 -> 0, 10 -> invalid)."""
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def mask(kind: str, value: str) -> str:
+    """The shape of ``value`` with most of it hidden, safe to show in logs."""
+    if kind == "email":
+        local, _, domain = value.partition("@")
+        labels = domain.split(".")
+        hidden = [_stars_after(label, 1) for label in labels[:-1]] + labels[-1:]
+        return _stars_after(local, 1) + "@" + ".".join(hidden)
+    if kind == "name":
+        return " ".join(_stars_after(word, 1) for word in value.split(" "))
+    if kind == "postcode":
+        return _keep_alnum(value, 2)
+    if kind == "date_of_birth":
+        return _keep_alnum(value, 0)
+    return _keep_alnum(value, 3)
+
+
+# --- names ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameRules:
+    """The names one story must not show at one identification level, and their swaps."""
+
+    swaps: dict[str, str]
+    teller: frozenset[str]
+    pattern: re.Pattern[str] | None
+
+    @classmethod
+    def for_story(cls, story: Story, identification: str) -> NameRules:
+        """Built from the consent module's name variants, so checks and reduction agree;
+        ALL-CAPS forms (headings) are added, as the reduction would miss them."""
+        if identification not in IDENTIFICATION:
+            raise ValueError(f"unknown identification level {identification!r}; use one of: "
+                             f"{', '.join(IDENTIFICATION)}")
+        swaps = name_swaps(story, identification)
+        teller = set(name_swaps(story.copy(people=[]), identification))
+        for key in list(swaps):
+            if key.upper() != key:
+                swaps.setdefault(key.upper(), swaps[key])
+                if key in teller:
+                    teller.add(key.upper())
+        pattern = name_pattern(swaps) if swaps else None
+        return cls(swaps, frozenset(teller), pattern)
+
+
+def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
+    if rules is None or rules.pattern is None:
+        return
+    for m in rules.pattern.finditer(text):
+        new = name_replacement(m, rules.swaps)
+        if new == m.group(0):
+            continue
+        if m.group(2) in rules.teller:
+            what = "the storyteller's name, which the consent does not allow here"
+        else:
+            what = "a name listed under people"
+        yield _Hit("name", m.start(), m.end(), new, what, f"replace it with \u201c{new}\u201d")
+
+
+# --- detectors -----------------------------------------------------------------------------
+
+_BEFORE_NUMBER = r"(?<![\w+])(?<!\d[.,/-])"
+_AFTER_NUMBER = r"(?!\w)(?![.,/-]\d)"
+_NHS = re.compile(_BEFORE_NUMBER + r"(\d{3})([ -]?)(\d{3})\2(\d{4})" + _AFTER_NUMBER)
+_LONG = re.compile(_BEFORE_NUMBER + r"\d{8,}" + _AFTER_NUMBER)
+_PHONE = re.compile(
+    _BEFORE_NUMBER
+    + r"(?:(?:\+|00) ?44 ?(?:\(0\) ?)?|\(0\d{1,4}\) ?|0)\d(?:[ -]?\d){6,11}"
+    + _AFTER_NUMBER
+)
+_DIGIT_RUN = re.compile(r"\d+")
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+)
+_POSTCODE = re.compile(
+    r"\b(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
+    r"|[A-PR-UWYZ][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2}"
+    r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
+    r"|[A-PR-UWYZ][A-HK-Y][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2})\b",
+    re.IGNORECASE,
+)
+#: Lower-case endings that look like an inward code but are ordinals or units ("B12 2nd").
+_NOT_INWARD = {"st", "nd", "rd", "th", "hr", "lb"}
+_MONTH_RE = (r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
+             r"|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DATES = (
+    re.compile(r"(?<![\w/.-])(?P<day>\d{1,2})(?P<sep>[/.-])(?P<mon>\d{1,2})(?P=sep)"
+               r"(?P<year>\d{4}|\d{2})(?![\w/-])(?!\.\d)"),
+    re.compile(r"(?<![\w/.-])(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})(?![\w/-])(?!\.\d)"),
+    re.compile(r"(?<!\w)(?P<day>\d{1,2})(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE
+               + r",? (?P<year>\d{4}|'?\d{2})(?!\w)", re.IGNORECASE),
+    re.compile(r"(?<!\w)" + _MONTH_RE + r" (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
+               r"(?!\w)", re.IGNORECASE),
+)
+_DOB_CONTEXT = re.compile(r"\b(?:born|birth|birthday|dob|d\.o\.b)\b", re.IGNORECASE)
+_CONTEXT_BEFORE, _CONTEXT_AFTER = 60, 30
+
+
+def _detect(text: str, names: NameRules | None) -> Iterator[_Hit]:
+    has_digit = any(c.isdigit() for c in text)
+    if has_digit:
+        yield from _numbers(text)
+        yield from _phones(text)
+        yield from _postcodes(text)
+        yield from _dates_of_birth(text)
+    if "@" in text:
+        yield from _emails(text)
+    yield from _names(text, names)
+
+
+def _numbers(text: str) -> Iterator[_Hit]:
+    """NHS numbers (valid check digit) and other 10-digit or longer numbers (low severity)."""
+    for m in _NHS.finditer(text):
+        digits = m.group(1) + m.group(3) + m.group(4)
+        kind = "nhs_number" if is_valid_nhs_number(digits) else "long_number"
+        yield _Hit(kind, m.start(), m.end(), REPLACEMENTS[kind])
+    for m in _LONG.finditer(text):
+        if len(m.group(0)) != 10 or not is_valid_nhs_number(m.group(0)):
+            yield _Hit("long_number", m.start(), m.end(), REPLACEMENTS["long_number"])
+
+
+def _phones(text: str) -> Iterator[_Hit]:
+    """UK numbers: 07xxx mobiles, 01/02/03 landlines, 08/09 numbers, +44 and 0044 forms.
+    A number running on into more digits is cut back, group by group, to a valid length."""
+    for m in _PHONE.finditer(text):
+        runs = list(_DIGIT_RUN.finditer(m.group(0)))
+        for count in range(len(runs), 0, -1):
+            digits = "".join(r.group(0) for r in runs[:count])
+            if _is_uk_phone(digits, m.group(0)[0] in "+" or digits.startswith("0044")):
+                yield _Hit("phone", m.start(), m.start() + runs[count - 1].end(),
+                           REPLACEMENTS["phone"])
+                break
+
+
+def _is_uk_phone(digits: str, international: bool) -> bool:
+    if international:
+        digits = digits[4:] if digits.startswith("0044") else digits[2:]
+        digits = digits[1:] if digits.startswith("0") else digits
+        digits = "0" + digits
+    if len(digits) == 11:
+        return digits[1] in "1235789"
+    return len(digits) == 10 and digits[1] in "18"
+
+
+def _emails(text: str) -> Iterator[_Hit]:
+    for m in _EMAIL.finditer(text):
+        yield _Hit("email", m.start(), m.end(), REPLACEMENTS["email"])
+
+
+def _postcodes(text: str) -> Iterator[_Hit]:
+    for m in _POSTCODE.finditer(text):
+        value = m.group(0)
+        inward = value[-2:]
+        if value != value.upper() and inward.lower() in _NOT_INWARD:
+            continue
+        yield _Hit("postcode", m.start(), m.end(), REPLACEMENTS["postcode"])
+
+
+def _dates_of_birth(text: str) -> Iterator[_Hit]:
+    """Real dates written in a UK way, with "born", "DOB", "birthday"... close by."""
+    for pattern in _DATES:
+        for m in pattern.finditer(text):
+            when = _date_of(m)
+            if when is None or not _near_birth_word(text, m.start(), m.end()):
+                continue
+            new = f"{_MONTHS[when.month - 1]} {when.year}"
+            yield _Hit("date_of_birth", m.start(), m.end(), new)
+
+
+def _date_of(m: re.Match[str]) -> dt.date | None:
+    groups = m.groupdict()
+    raw_month = groups.get("mon") or groups.get("month") or ""
+    month = int(raw_month) if raw_month.isdigit() else _month_number(raw_month)
+    year_text = groups["year"].lstrip("'")
+    year = int(year_text)
+    if len(year_text) == 2:
+        this_year = dt.date.today().year
+        year += 2000 if 2000 + year <= this_year else 1900
+    try:
+        when = dt.date(year, month, int(groups["day"]))
+    except ValueError:
+        return None
+    return when if 1900 <= when.year and when <= dt.date.today() else None
+
+
+def _month_number(word: str) -> int:
+    word = word.rstrip(".").lower()[:3]
+    return [m[:3].lower() for m in _MONTHS].index(word) + 1
+
+
+def _near_birth_word(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - _CONTEXT_BEFORE):start].rsplit("\n\n", 1)[-1]
+    after = text[end:end + _CONTEXT_AFTER].split("\n\n", 1)[0]
+    return bool(_DOB_CONTEXT.search(before) or _DOB_CONTEXT.search(after))
+
+
+# --- building findings ---------------------------------------------------------------------
+
+
+def _resolve(hits: list[_Hit]) -> list[_Hit]:
+    """Drop overlapping hits, keeping the higher-priority kind, then the longer one."""
+    ranked = sorted(hits, key=lambda h: (_PRIORITY[h.kind], h.start - h.end, h.start))
+    kept: list[_Hit] = []
+    for hit in ranked:
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept, key=lambda h: h.start)
+
+
+def _finding(text: str, field: str, hit: _Hit, lines: _LineIndex) -> PrivacyFinding:
+    masked = mask(hit.kind, text[hit.start:hit.end])
+    what, advice = (hit.what, hit.advice) if hit.kind == "name" else _WHAT[hit.kind]
+    if hit.kind == "date_of_birth":
+        advice = f"give the month and year only (\u201c{hit.replacement}\u201d)"
+    line, column = lines.position(hit.start)
+    return PrivacyFinding(
+        kind=hit.kind, field=field, start=hit.start, end=hit.end, line=line, column=column,
+        excerpt_masked=masked, message=f"{what} ({masked}): {advice}",
+        replacement=hit.replacement, code=f"privacy_{hit.kind}",
+        severity=LOW if hit.kind == "long_number" else HIGH,
+    )
+
+
+class _LineIndex:
+    """1-based line and column of an offset, by binary search over the newlines."""
+
+    def __init__(self, text: str):
+        self.starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"] \
+            if "\n" in text else [0]
+
+    def position(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.starts, offset) - 1
+        return index + 1, offset - self.starts[index] + 1
+
+
+def _verify(text: str, finding: PrivacyFinding) -> None:
+    if not 0 <= finding.start < finding.end <= len(text) or \
+            mask(finding.kind, text[finding.start:finding.end]) != finding.excerpt_masked:
+        raise ValueError(f"the text of {field_label(finding.field)} has changed since it was "
+                         "checked; check it again")
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _identification(story: Story, identification: str | None) -> str:
+    if identification is None:
+        consent = story.current_consent
+        return consent.identification if consent else "anonymous"
+    return identification
+
+
+def _allow_set(allow: Iterable[str]) -> frozenset[str]:
+    if isinstance(allow, str):
+        raise TypeError("allow must be a list of values, not a single string")
+    values = list(allow)
+    bad = [v for v in values if not isinstance(v, str) or not v.strip()]
+    if bad:
+        raise TypeError("allow must hold only non-empty text values")
+    return frozenset(_normal(v) for v in values)
+
+
+def _normal(value: str) -> str:
+    return "".join(value.split()).casefold()
+
+
+def _stars_after(word: str, keep: int) -> str:
+    return word[:keep] + "*" * max(0, len(word) - keep)
+
+
+def _keep_alnum(value: str, keep: int) -> str:
+    out, seen = [], 0
+    for c in value:
+        if c.isalnum():
+            out.append(c if seen < keep else "*")
+            seen += 1
+        else:
+            out.append(c)
+    return "".join(out)
+
+
+def _field_text(story: Story, field: str) -> str:
+    path = field_path(field)
+    value: object = story
+    for part in path:
+        value = value[part] if isinstance(part, int) else getattr(value, part)  # type: ignore[index]
+    if not isinstance(value, str):
+        raise ValueError(f"unknown story field {field!r}")
+    return value
+
+
+def _with_fields(story: Story, fixed: dict[str, str]) -> Story:
+    changes: dict[str, object] = {}
+    for field, text in fixed.items():
+        path = field_path(field)
+        if len(path) == 1:
+            changes[path[0]] = text  # type: ignore[index]
+        elif path[0] == "images":
+            images = changes.setdefault("images", list(story.images))
+            images[path[1]] = _replace_alt(images[path[1]], text)  # type: ignore[index]
+        else:
+            items = changes.setdefault(path[0], list(getattr(story, path[0])))  # type: ignore[arg-type]
+            items[path[1]] = text  # type: ignore[index]
+    return story.copy(**changes)
+
+
+def _replace_alt(image, alt: str):
+    from dataclasses import replace
+
+    return replace(image, alt=alt)
+
+
+_Detector = Callable[[str], Iterator[_Hit]]
