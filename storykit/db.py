@@ -32,6 +32,72 @@ MIGRATIONS: list[str] = [
     CREATE INDEX distributions_story ON distributions(story_id);
     CREATE INDEX distributions_path ON distributions(path);
     """,
+    # 2: the browser app: accounts, roles, story access, login throttling, review notes, and
+    # the append-only audit log (storykit/audit.py; triggers refuse UPDATE and DELETE).
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        session_version INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        password_changed_at TEXT NOT NULL
+    );
+    CREATE TABLE user_roles (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        role TEXT NOT NULL CHECK (role IN ('advocate', 'reviewer', 'publisher', 'admin')),
+        PRIMARY KEY (user_id, role)
+    );
+    CREATE TABLE story_access (
+        story_id TEXT NOT NULL,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        access TEXT NOT NULL CHECK (access IN ('owner', 'shared')),
+        granted_by TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (story_id, user_id)
+    );
+    CREATE INDEX story_access_user ON story_access(user_id);
+    CREATE UNIQUE INDEX story_access_one_owner ON story_access(story_id) WHERE access = 'owner';
+    CREATE TABLE login_failures (
+        id INTEGER PRIMARY KEY,
+        at REAL NOT NULL,
+        account TEXT NOT NULL,
+        ip TEXT NOT NULL
+    );
+    CREATE INDEX login_failures_account ON login_failures(account, at);
+    CREATE INDEX login_failures_ip ON login_failures(ip, at);
+    CREATE TABLE story_notes (
+        id INTEGER PRIMARY KEY,
+        story_id TEXT NOT NULL,
+        author TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX story_notes_story ON story_notes(story_id);
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        story_id TEXT,
+        etag TEXT,
+        ip TEXT,
+        detail TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_at ON audit_log(at);
+    CREATE INDEX audit_log_actor ON audit_log(actor, at);
+    CREATE INDEX audit_log_action ON audit_log(action, at);
+    CREATE INDEX audit_log_story ON audit_log(story_id, at);
+    CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+    """,
 ]
 
 
@@ -67,4 +133,15 @@ def migrate(conn: sqlite3.Connection) -> None:
 
 
 def _statements(sql: str) -> list[str]:
-    return [s.strip() for s in sql.split(";") if s.strip()]
+    """Split a migration into statements; a trigger's ``BEGIN ...; END`` stays whole."""
+    out: list[str] = []
+    pending = ""
+    for piece in sql.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \t\n;"):
+                out.append(pending.strip().rstrip(";").strip())
+            pending = ""
+    if pending.strip(" \t\n;"):
+        out.append(pending.strip().rstrip(";").strip())
+    return out

@@ -34,6 +34,7 @@ ALLOW_ENV = "STORYKIT_LOAD_PLUGINS"
 #: Built-in features, written as plugins against the same hooks.
 DEFAULT_PLUGINS = (
     "storykit.default_checks",
+    "storykit.default_privacy",
     "storykit.commands",
     "storykit.default_themes",
 )

@@ -16,8 +16,8 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, replace
 
 from .consent import name_pattern, name_replacement, name_swaps
 from .model import IDENTIFICATION, Story
@@ -372,7 +372,7 @@ def _date_of(m: re.Match[str]) -> dt.date | None:
         when = dt.date(year, month, int(groups["day"]))
     except ValueError:
         return None
-    return when if 1900 <= when.year and when <= dt.date.today() else None
+    return when if when.year >= 1900 and when <= dt.date.today() else None
 
 
 def _month_number(word: str) -> int:
@@ -402,8 +402,6 @@ def _resolve(hits: list[_Hit]) -> list[_Hit]:
 def _finding(text: str, field: str, hit: _Hit, lines: _LineIndex) -> PrivacyFinding:
     masked = mask(hit.kind, text[hit.start:hit.end])
     what, advice = (hit.what, hit.advice) if hit.kind == "name" else _WHAT[hit.kind]
-    if hit.kind == "date_of_birth":
-        advice = f"give the month and year only (\u201c{hit.replacement}\u201d)"
     line, column = lines.position(hit.start)
     return PrivacyFinding(
         kind=hit.kind, field=field, start=hit.start, end=hit.end, line=line, column=column,
@@ -417,8 +415,9 @@ class _LineIndex:
     """1-based line and column of an offset, by binary search over the newlines."""
 
     def __init__(self, text: str):
-        self.starts = [0] + [i + 1 for i, c in enumerate(text) if c == "\n"] \
-            if "\n" in text else [0]
+        self.starts = [0]
+        if "\n" in text:
+            self.starts += [m.end() for m in re.finditer("\n", text)]
 
     def position(self, offset: int) -> tuple[int, int]:
         index = bisect.bisect_right(self.starts, offset) - 1
@@ -472,13 +471,10 @@ def _keep_alnum(value: str, keep: int) -> str:
 
 
 def _field_text(story: Story, field: str) -> str:
-    path = field_path(field)
-    value: object = story
-    for part in path:
-        value = value[part] if isinstance(part, int) else getattr(value, part)  # type: ignore[index]
-    if not isinstance(value, str):
-        raise ValueError(f"unknown story field {field!r}")
-    return value
+    texts = dict(story_fields(story))
+    if field not in texts:
+        raise ValueError(f"the story has no text in field {field!r}")
+    return texts[field]
 
 
 def _with_fields(story: Story, fixed: dict[str, str]) -> Story:
@@ -489,17 +485,8 @@ def _with_fields(story: Story, fixed: dict[str, str]) -> Story:
             changes[path[0]] = text  # type: ignore[index]
         elif path[0] == "images":
             images = changes.setdefault("images", list(story.images))
-            images[path[1]] = _replace_alt(images[path[1]], text)  # type: ignore[index]
+            images[path[1]] = replace(images[path[1]], alt=text)  # type: ignore[index]
         else:
             items = changes.setdefault(path[0], list(getattr(story, path[0])))  # type: ignore[arg-type]
             items[path[1]] = text  # type: ignore[index]
     return story.copy(**changes)
-
-
-def _replace_alt(image, alt: str):
-    from dataclasses import replace
-
-    return replace(image, alt=alt)
-
-
-_Detector = Callable[[str], Iterator[_Hit]]
