@@ -26,7 +26,8 @@ DRAFT_MARK = "DRAFT - not for distribution"
 _HONORIFICS = ("Dr", "Doctor", "Mr", "Mrs", "Ms", "Miss", "Mx", "Prof", "Professor", "Nurse",
                "Sister", "Midwife", "Matron", "Sir", "Dame", "Rev", "Father", "Auntie", "Uncle",
                "Nan", "Grandma", "Grandad")
-_HON_RE = r"(?:(?:" + "|".join(_HONORIFICS) + r")\.?\s+)"
+_HON_RE = (r"(?:(?:" + "|".join(_HONORIFICS + tuple(h.upper() for h in _HONORIFICS))
+           + r")\.?\s+)")
 
 
 @dataclass(frozen=True)
@@ -285,7 +286,7 @@ def _variants(name: str, keep_first: bool = False) -> list[str]:
     if len(parts) >= 2:
         first, last = parts[0], parts[-1]
         for part in (first, last):
-            if len(part) >= 3 or part == last:
+            if len(part) >= 2 or part == last:  # a lone initial ("J Smith") is left alone
                 out.add(part)
         if keep_first:
             out.discard(first)
@@ -294,18 +295,28 @@ def _variants(name: str, keep_first: bool = False) -> list[str]:
     return sorted((v for v in out if v), key=len, reverse=True)
 
 
+def _key(name: str) -> str:
+    return " ".join(name.split())
+
+
 def name_pattern(names: list[str] | dict[str, str]) -> re.Pattern[str]:
     """Matches any of ``names`` as a whole word, with an optional title before it
-    (group 1: the title, group 2: the name)."""
-    keys = sorted(names, key=len, reverse=True)
-    return re.compile(
-        r"(?<![\w])(" + _HON_RE + r")?(" + "|".join(re.escape(k) for k in keys) + r")(?![\w])"
-    )
+    (group 1: the title, group 2: the name). A name still matches when the text wraps it
+    across lines, and Markdown emphasis (``_Carol_``) does not hide it: only letters and
+    digits, not underscores, count as part of a word."""
+    keys = sorted({_key(k) for k in names if k.strip()}, key=len, reverse=True)
+    alternatives = "|".join(r"\s+".join(re.escape(w) for w in key.split(" ")) for key in keys)
+    return re.compile(r"(?<![^\W_])(" + _HON_RE + r")?(" + alternatives + r")(?![^\W_])")
 
 
 def name_replacement(match: re.Match[str], swaps: dict[str, str]) -> str:
     """What replaces one match of :func:`name_pattern`, capitalised at a sentence start."""
-    new = swaps[match.group(2)]  # the title goes too: "Dr Jones" -> "the consultant"
+    name = match.group(2)
+    new = swaps.get(name)
+    if new is None:  # written across lines or with other spacing than in the front matter
+        key = _key(name)
+        new = next(v for k, v in swaps.items() if _key(k) == key)
+    # the title goes too: "Dr Jones" -> "the consultant"
     if _sentence_start(match.string, match.start()) and new[:1].islower():
         new = new[0].upper() + new[1:]
     return new
@@ -314,6 +325,9 @@ def name_replacement(match: re.Match[str], swaps: dict[str, str]) -> str:
 def _compile(swaps: dict[str, str]):
     if not swaps:
         return lambda text: text
+    swaps = dict(swaps)
+    for key in list(swaps):  # text that shouts a name (AISHA RAHMAN) names them too
+        swaps.setdefault(key.upper(), swaps[key])
     pattern = name_pattern(swaps)
 
     def replace(match: re.Match) -> str:

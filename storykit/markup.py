@@ -36,7 +36,7 @@ ALLOWED_ATTRIBUTES = {
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
-_UNSAFE_ID = re.compile(r'\s(id|class)="[^"]*[^\w\s:.-][^"]*"')
+_UNSAFE_ID = re.compile(r'\s(id|class)="[^"]*[^\w\s:."-][^"]*"')  # '"' excluded: stay in one value
 
 
 class MarkdownTooLong(ValueError):

@@ -34,7 +34,8 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
 
-from .errors import StorykitError
+from .errors import NotSavedError, StorykitError
+from .fsio import TEMP_PREFIX, why
 
 #: PDF variants storykit offers. All of them are tagged (structure, alt text, language), so
 #: screen readers can use the PDF; PDF/UA-1 is the default.
@@ -207,18 +208,24 @@ def refuse_attachments(document) -> None:
 
 
 def write_atomic(out: Path, write: Callable[[Any], Any]) -> None:
-    """Call ``write(file)`` on a temporary file next to ``out``, then move it into place."""
+    """Call ``write(file)`` on a temporary file next to ``out``, then move it into place, so
+    ``out`` is never half-written. A full disk or a read-only folder is a clear error."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=out.suffix, dir=out.parent)
+    tmp: str | None = None
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=out.suffix, dir=out.parent)
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)
             write(f)
         os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        tmp = None
+    except OSError as exc:
+        raise NotSavedError(f"{out.name} was not written: {why(exc)}") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 # --- limits --------------------------------------------------------------------------------
@@ -337,24 +344,55 @@ def _outcome(data: bytes, status: int, label: str, memory_mb: int, extra: str) -
 
 def prepare_images(view_images: Sequence[Any], dest_dir: Path,
                    max_width: int) -> list[tuple[Any, Path]]:
-    """Pre-size pictures with Pillow before WeasyPrint sees them: ``(image, new file)`` pairs.
+    """Pre-size pictures with Pillow before WeasyPrint sees them: ``(image, file)`` pairs.
 
     WeasyPrint embeds a picture at full size, so a phone photo costs time, memory and
-    megabytes; Pillow shrinks it to ``max_width`` pixels, strips its metadata (GPS!) and
-    refuses anything that is not a safe JPEG, PNG or WebP. ``view_images`` are
-    :class:`~storykit.consent.ViewImage`-like objects with ``path`` and ``file``.
+    megabytes; :func:`storykit.images.prepare_image` shrinks it to ``max_width`` pixels,
+    strips its metadata (GPS!) and refuses anything that is not a safe JPEG, PNG or WebP.
+    A JPEG that is already clean and small enough (as the upload step leaves pictures in a
+    story's ``media/`` folder) is used as it is, which keeps big booklets fast.
+    ``view_images`` are :class:`~storykit.consent.ViewImage`-like objects with ``path`` and
+    ``file``; new files go into ``dest_dir``.
     """
     from .images import prepare_image
 
     dest_dir = Path(dest_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
     out: list[tuple[Any, Path]] = []
     for index, image in enumerate(view_images):
         src = Path(image.path) if image.path else None
         if src is None or not src.is_file():
             raise StorykitError(f"the picture {image.file!r} is missing from the story's "
                                 "folder")
-        dest = dest_dir / f"img-{index:03d}{src.suffix.lower()}"
+        if clean_jpeg(src, max_width):
+            out.append((image, src))
+            continue
+        dest_dir.mkdir(parents=True, exist_ok=True)
+        dest = dest_dir / f"img-{index:03d}{src.suffix.lower() or '.img'}"
         prepare_image(src, dest, max_width=max_width)
         out.append((image, dest))
     return out
+
+
+#: JPEG header fields that carry no personal data (anything else, such as EXIF, XMP,
+#: ICC profiles or comments, sends the picture through Pillow again).
+_PLAIN_JPEG_INFO = frozenset({"jfif", "jfif_version", "jfif_unit", "jfif_density", "dpi",
+                              "progressive", "progression", "adobe", "adobe_transform"})
+
+
+def clean_jpeg(src: Path, max_width: int) -> bool:
+    """Whether ``src`` is a baseline RGB or grey JPEG no wider than ``max_width`` with no
+    metadata, so it can go into a PDF unchanged (reads the header only)."""
+    from PIL import Image
+
+    from .images import MAX_BYTES, MAX_PIXELS
+
+    try:
+        if src.stat().st_size > MAX_BYTES:
+            return False
+        with Image.open(src, formats=["JPEG"]) as im:
+            width, height = im.size
+            return (im.mode in ("RGB", "L") and width <= max_width
+                    and width * height <= MAX_PIXELS and set(im.info) <= _PLAIN_JPEG_INFO
+                    and getattr(im, "n_frames", 1) == 1)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return False

@@ -9,7 +9,7 @@ import re
 
 import pytest
 from conftest import BODY, ON, build_story, consent_version, story_front, write_story
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from storykit import model as m
@@ -316,11 +316,11 @@ USES = list(m.DEFAULT_USES)
 
 
 @st.composite
-def names(draw):
-    first = draw(st.sampled_from(FIRST))
-    last = draw(st.sampled_from(LAST))
-    title = draw(st.sampled_from(TITLES))
-    return title, first, last
+def names(draw, count: int):
+    """``count`` people who share no first or last name, so each absence can be checked."""
+    firsts = draw(st.permutations(FIRST))[:count]
+    lasts = draw(st.permutations(LAST))[:count]
+    return [(draw(st.sampled_from(TITLES)), first, last) for first, last in zip(firsts, lasts)]
 
 
 def _fill(template, name):
@@ -331,11 +331,8 @@ def _fill(template, name):
 
 @st.composite
 def stories(draw):
-    teller = draw(names())
-    people = draw(st.lists(names(), max_size=3))
-    everyone = [teller, *people]
-    # nobody shares a first or last name, so each one's absence can be checked on its own
-    assume(len({n[1] for n in everyone}) == len({n[2] for n in everyone}) == len(everyone))
+    everyone = draw(names(draw(st.integers(1, 4))))
+    teller, people = everyone[0], everyone[1:]
 
     def text(max_sentences=4):
         parts = draw(st.lists(st.tuples(st.sampled_from(SENTENCES), st.sampled_from(everyone)),
@@ -377,6 +374,15 @@ def stories(draw):
         signed_off_revision=draw(st.one_of(st.none(), st.integers(0, 6))) if signed else None,
         withdrawal={"requested": D(2027, 1, 1), "scope": "stop_future_use", "reason": "moved"},
     )
+    if draw(st.booleans()):
+        # half the time, a story that passes every check, so the view itself gets examined
+        front.update(status=draw(st.sampled_from(m.RENDERABLE_STATUSES)))
+        consent.update(status="active", given_by="self", capacity="presumed", age_band="adult",
+                       granted=D(2025, 1, 1), expires=D(2031, 1, 1), uses=USES,
+                       signoff_required=False)
+        consent["media"] = sorted(set(consent["media"]) | {"text"})
+        if consent["identification"] == "pseudonym":
+            teller_dict["pseudonym"] = draw(st.sampled_from(PSEUDONYMS))
     body = "\n\n".join(text(3) for _ in range(draw(st.integers(1, 3)))) + "\n"
     story = build_story(front, [consent], body=body)
     return story, everyone
@@ -429,13 +435,13 @@ def _word(name: str, text: str) -> bool:
     return re.search(r"(?<![^\W_])" + re.escape(name) + r"(?![^\W_])", text) is not None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.filter_too_much])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=stories(), use=st.sampled_from(USES), on=st.dates(D(2025, 6, 1), D(2030, 6, 1)),
        preview=st.booleans())
 def test_refused_never_renders_and_allowed_never_leaks(data, use, on, preview):
     story, everyone = data
     decision = decide(story, use, on, preview=preview)
+    event(f"allowed={decision.allowed}")
     if not preview:
         assert decision.allowed is not should_refuse(story, use, on)
     if not decision.allowed:

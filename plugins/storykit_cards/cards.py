@@ -164,9 +164,12 @@ def draw_card(layout: Layout, palette: Palette, fonts: Fonts) -> Image.Image:
 
 
 def png_bytes(image: Image.Image) -> bytes:
-    """PNG with no metadata chunks: Pillow writes tEXt/iTXt/eXIf only when asked to."""
+    """PNG with no metadata chunks: Pillow writes tEXt/iTXt/eXIf only when asked to.
+
+    zlib level 3 encodes in about two thirds of the time of the default (6) on these flat
+    cards, for files about 15% larger (around 100 KB): measured in bench/bench_cards.py."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=6)
+    image.save(buffer, format="PNG", compress_level=3)
     return buffer.getvalue()
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from weasyprint.urls import path2url
+
 from storykit.errors import StorykitError
 from storykit.themes import Theme
-from weasyprint.urls import path2url
 
 #: NHS identity colours, used for any colour a theme does not set.
 DEFAULT_COLOURS = {

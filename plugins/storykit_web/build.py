@@ -1,0 +1,486 @@
+"""The incremental static-site builder behind ``storykit build``.
+
+Only stories that are ``published`` *and* allowed for ``public_website`` by the core consent
+decision are built, from the reduced :class:`~storykit.consent.StoryView` (speaker notes
+removed). Each build compares a hash of every input (the view, its pictures' files, the theme,
+the templates, the site's settings) with the manifest the last build left in the instance
+folder (``instance/cache/web-build/``), and renders only what changed. Files the last build
+wrote that nothing produces any more are deleted; files storykit did not write are never
+touched. Story pages are recorded in the distribution log, and pages that disappear are
+marked removed there.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import multiprocessing
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from storykit.consent import StoryView
+from storykit.errors import StorykitError
+from storykit.fsio import LockTimeout, atomic_write, locked
+from storykit.images import ImageError, image_format, prepare_image
+from storykit.render import site_info
+from storykit.site import Site
+from storykit.store import current_user
+from storykit.themes import Theme, load_theme, nice_date
+
+from . import assets, pages
+
+BUILDER_VERSION = "1"
+USE = "public_website"
+JOB = "site-build"  # the distribution log's job for pages this builder publishes
+MAX_IMAGE_WIDTH = 1024
+PARALLEL_MIN = 24  # stories to render before it pays to start worker processes
+MANIFEST_DIR = ("cache", "web-build")
+_PROTECTED = ("stories", "instance", "themes", "plugins")
+
+
+class BuildError(StorykitError):
+    """The site could not be built; nothing was removed and the last build's pages remain."""
+
+
+@dataclass
+class BuildReport:
+    """What a build did. ``rendered`` counts story pages rendered this time."""
+
+    out_dir: Path
+    stories: int = 0
+    rendered: int = 0
+    listings: int = 0
+    static: int = 0
+    written: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    recorded: int = 0
+    taken_down: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def build_site(site: Site, out_dir: Path | None = None, *, on: dt.date | None = None,
+               theme: str | None = None, workers: int | None = None,
+               by: str | None = None) -> BuildReport:
+    """Build (or update) the public website of ``site`` in ``out_dir``."""
+    out = check_out_dir(site, Path(out_dir) if out_dir else site.config.path("build"))
+    try:
+        with locked(site.instance / "locks" / "web-build.lock", timeout=30):
+            builder = Builder(site, out, on or dt.date.today(), load_theme(site, theme),
+                              workers, by or current_user())
+            return builder.run()
+    except LockTimeout:
+        raise BuildError("another 'storykit build' is running for this site; try again "
+                         "when it has finished") from None
+
+
+def check_out_dir(site: Site, out: Path) -> Path:
+    """Refuse output folders that would mix the site with its own sources."""
+    out = out.resolve()
+    root = site.root.resolve()
+    if root.is_relative_to(out):
+        raise BuildError(f"cannot build into {out}: it holds the site itself; choose an empty "
+                         "folder such as build/site")
+    for name in _PROTECTED:
+        folder = site.config.path(name).resolve()
+        if out.is_relative_to(folder):
+            raise BuildError(f"cannot build into {out}: it is inside the site's {name} folder")
+    return out
+
+
+def manifest_path(site: Site, out: Path) -> Path:
+    key = hashlib.sha256(str(out.resolve()).encode("utf-8")).hexdigest()[:16]
+    return site.instance.joinpath(*MANIFEST_DIR, f"{key}.json")
+
+
+# --- the builder ---------------------------------------------------------------------------
+
+_ACTIVE: Builder | None = None  # the builder forked workers render for
+
+
+class Builder:
+    """One build. Create it, then call :meth:`run` once."""
+
+    def __init__(self, site: Site, out: Path, on: dt.date, theme: Theme,
+                 workers: int | None, by: str):
+        self.site, self.out, self.on, self.theme, self.by = site, out, on, theme, by
+        self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
+        self.info = site_info(site)
+        self.base_url = _checked_base_url(self.info.base_url)
+        self.config = _plugin_config(site)
+        self.env = theme.environment(site, [assets.TEMPLATES])
+        self.env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
+                                feed_id=pages.feed_id, nice_date=nice_date)
+        self.static = assets.static_files(theme)
+        self.css = assets.bundle_css(theme, self.static)
+        self.css_version = hashlib.sha256(self.css.encode()).hexdigest()[:10]
+        self.key = self._global_key()
+        self.manifest_file = manifest_path(site, out)
+        self.old = _load_manifest(self.manifest_file, out)
+        self.report = BuildReport(out)
+        self._dirs: set[Path] = set()
+
+    # --- inputs ----------------------------------------------------------------------------
+
+    def _global_key(self) -> str:
+        """Everything besides a story that shapes its page: templates, theme, site settings."""
+        template_files = []
+        for folder in [*self.theme.template_dirs, assets.TEMPLATES]:
+            web = folder / "web"
+            if web.is_dir():
+                template_files += [(p.relative_to(folder).as_posix(), _file_hash(p))
+                                   for p in sorted(web.rglob("*")) if p.is_file()]
+        plugins = [(p.name, p.version) for p in self.site.plugins.info()]
+        return pages.digest(BUILDER_VERSION, template_files, self.css, sorted(
+            (rel, _stat_key(p)) for rel, p in self.static.items()), self.theme.settings,
+            self.info, self.config, plugins, [_name_of(e) for e in self.site.markdown_extensions])
+
+    def views(self) -> list[StoryView]:
+        """Published stories the consent decision allows on the public website today."""
+        loaded = self.site.store.load_all()
+        self.report.problems += [str(p) for p in loaded.problems]
+        views: dict[str, StoryView] = {}
+        for story in sorted(loaded.stories, key=lambda s: s.id):
+            if story.status != "published":
+                continue
+            decision = self.site.decide(story, USE, self.on)
+            if not decision.allowed or decision.view is None or decision.draft:
+                continue
+            view = decision.view.without_notes()
+            if view.slug in views:
+                self.report.problems.append(f"story {story.id} is not on the website: its slug "
+                                            f"{view.slug!r} is used by story {views[view.slug].id}")
+                continue
+            views[view.slug] = view
+        return list(views.values())
+
+    def story_key(self, view: StoryView) -> str:
+        images = [(img.file, _stat_key(img.path) if img.path else None) for img in view.images]
+        return pages.digest(self.key, repr(view), images)
+
+    # --- the build -------------------------------------------------------------------------
+
+    def run(self) -> BuildReport:
+        views = self.views()
+        keys = {v.id: self.story_key(v) for v in views}
+        records, todo = self._reuse(views, keys)
+        self._note_pending(todo)
+        self.env.get_template("web/story.html")  # compiled once, before any fork
+        for record in self._render_all(todo, keys):
+            records[record["id"]] = record
+        self.report.stories = len(records)
+        self.report.rendered = len(todo)
+        produced = self._write_static() | self._write_listings(records)
+        produced |= {f for r in records.values() for f in r["files"]}
+        self._remove_stale(produced)
+        self._sync_distributions(records)
+        self._save_manifest(records, produced)
+        return self.report
+
+    def _reuse(self, views: list[StoryView], keys: dict[str, str]):
+        records: dict[str, dict[str, Any]] = {}
+        todo: list[StoryView] = []
+        old = self.old.get("stories", {})
+        for view in views:
+            record = old.get(view.id)
+            if record and record["key"] == keys[view.id] and (self.out / record["page"]).is_file():
+                records[view.id] = record
+            else:
+                todo.append(view)
+        return records, todo
+
+    def _note_pending(self, todo: list[StoryView]) -> None:
+        """Before writing new paths, note them in the manifest, so that a build which fails
+        half-way still knows these files are storykit's to remove later."""
+        known = set(self.old.get("files", [])) | set(self.old.get("pending", []))
+        planned = {pages.story_page(v.slug) for v in todo}
+        planned |= {f"{pages.IMAGE_DIR}/{v.slug}-{n}{ext}" for v in todo
+                    for n in range(1, len(v.images) + 1) for ext in (".jpg", ".png")}
+        new = planned - known
+        if new:
+            self.old["pending"] = sorted(set(self.old.get("pending", [])) | new)
+            self._write_manifest(self.old)
+
+    def _render_all(self, todo: list[StoryView], keys: dict[str, str]) -> list[dict[str, Any]]:
+        if len(todo) < PARALLEL_MIN or self.workers < 2 or not _can_fork():
+            return [self.render_story(v, keys[v.id]) for v in todo]
+        global _ACTIVE
+        chunks = [todo[i::self.workers * 4] for i in range(self.workers * 4)]
+        _ACTIVE = self
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+                results = pool.map(_render_chunk, [[(v, keys[v.id]) for v in c] for c in chunks])
+                records = [record for chunk in results for record in chunk]
+        finally:
+            _ACTIVE = None
+        self.report.written += [f for r in records for f in r["files"]]
+        return records
+
+    # --- story pages -----------------------------------------------------------------------
+
+    def render_story(self, view: StoryView, key: str) -> dict[str, Any]:
+        """Write one story's page and pictures; return what the manifest keeps about it."""
+        page = pages.story_page(view.slug)
+        images = [self._image(view, n, img) for n, img in enumerate(view.images, 1)]
+        card = pages.card_for(view, images[0] if images else None)
+        html = self.render(page, "web/story.html", story=view, card=card, images=images,
+                           page_title=view.title,
+                           description=pages.description_of(card, self.info.description),
+                           og_type="article", og_image=images[0] if images else None)
+        sha = self.write(page, html.encode("utf-8"))
+        entry = pages.search_entry(view, card)
+        return {"id": view.id, "key": key, "page": page, "sha": sha, "card": card,
+                "card_hash": pages.digest(card), "search": entry,
+                "search_hash": pages.digest(entry), "consent_version": view.consent_version,
+                "files": [page, *(i["src"] for i in images)]}
+
+    def _image(self, view: StoryView, n: int, img) -> dict[str, Any]:
+        src = img.path
+        story_dir = self.site.store.folder(view.id).resolve()
+        if src is None or not src.is_file():
+            raise BuildError(f"story {view.id}: picture {img.file} is missing")
+        if not src.resolve().is_relative_to(story_dir):
+            raise BuildError(f"story {view.id}: picture {img.file} links outside the story's "
+                             "folder")
+        try:
+            fmt = "PNG" if image_format(src) == "PNG" else "JPEG"
+            rel = f"{pages.IMAGE_DIR}/{view.slug}-{n}{'.png' if fmt == 'PNG' else '.jpg'}"
+            width, height = prepare_image(src, self.out / rel, max_width=MAX_IMAGE_WIDTH, fmt=fmt)
+        except ImageError as exc:
+            raise BuildError(f"story {view.id}: picture {img.file}: {exc}") from None
+        self.report.written.append(rel)
+        return {"src": rel, "alt": img.alt, "width": width, "height": height, "kind": img.kind}
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def render(self, path: str, template: str, **values: Any) -> str:
+        """Render ``template`` as the page at ``path`` (links are relative to it)."""
+        root = pages.relative_root(path)
+        context: dict[str, Any] = {
+            "site": self.info, "path": path, "root": root, "csp": pages.SITE_CSP,
+            "css_href": f"{root}static/{assets.BUNDLE}?v={self.css_version}",
+            "canonical": pages.absolute(self.base_url, path), "base_url": self.base_url,
+            "theme_name": self.theme.name, "standalone": False, **values}
+        for extra in self.site.plugins.call("template_context", site=self.site,
+                                            template=template, context=context):
+            context.update(extra)
+        return self.env.get_template(template).render(context)
+
+    def write(self, rel: str, data: bytes) -> str:
+        """Write ``data`` to ``rel`` under the output folder (old or new, never half);
+        return its SHA-256."""
+        target = self.out / rel
+        if target.parent not in self._dirs:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        self.report.written.append(rel)
+        return hashlib.sha256(data).hexdigest()
+
+    def _write_static(self) -> set[str]:
+        """Copy the theme's static files (and the CSS bundle) when they changed."""
+        produced: set[str] = set()
+        old = self.old.get("static", {})
+        self.static_state: dict[str, Any] = {}
+        wanted = {f"{pages.STATIC_DIR}/{rel}": path for rel, path in self.static.items()
+                  if not rel.endswith(".css")}
+        for rel, path in sorted(wanted.items()):
+            state = _stat_key(path)
+            self._write_if_changed(rel, old.get(rel), state, path.read_bytes)
+            produced.add(rel)
+        bundle = f"{pages.STATIC_DIR}/{assets.BUNDLE}"
+        self._write_if_changed(bundle, old.get(bundle), self.css_version,
+                               lambda: self.css.encode("utf-8"))
+        produced.add(bundle)
+        return produced
+
+    def _write_if_changed(self, rel: str, before: Any, now: Any, data) -> None:
+        state = json.loads(json.dumps(now))
+        self.static_state[rel] = state
+        if before != state or not (self.out / rel).is_file():
+            self.write(rel, data())
+            self.report.static += 1
+
+    def _write_listings(self, records: dict[str, dict[str, Any]]) -> set[str]:
+        cards = pages.sort_cards(r["card"] for r in records.values())
+        found = pages.listings(cards, base_url=self.base_url,
+                               statement_date=self.config.get("statement_date", ""))
+        by_id = {r["id"]: r for r in records.values()}
+        old = self.old.get("listings", {})
+        self.listing_state: dict[str, str] = {}
+        for listing in found:
+            field_name = "search_hash" if listing.kind == "js" else "card_hash"
+            state = pages.digest(self.key, listing.path, listing.template, listing.params,
+                                 [by_id[i][field_name] for i in listing.card_ids])
+            self.listing_state[listing.path] = state
+            if old.get(listing.path) == state and (self.out / listing.path).is_file():
+                continue
+            self.write(listing.path, self._listing_bytes(listing, by_id))
+            self.report.listings += 1
+        return {listing.path for listing in found}
+
+    def _listing_bytes(self, listing: pages.Listing, by_id: dict[str, dict[str, Any]]) -> bytes:
+        if listing.kind == "js":
+            entries = [by_id[i]["search"] for i in listing.card_ids]
+            return search_index_js(entries).encode("utf-8")
+        cards = [by_id[i]["card"] for i in listing.card_ids]
+        html = self.render(listing.path, listing.template, cards=cards, **listing.params)
+        return html.encode("utf-8")
+
+    # --- removing, recording, remembering ---------------------------------------------------
+
+    def _remove_stale(self, produced: set[str]) -> None:
+        """Delete files earlier builds wrote that no longer belong to the site, and nothing else."""
+        ours = set(self.old.get("files", [])) | set(self.old.get("pending", []))
+        for rel in sorted(ours - produced):
+            target = self.out / rel
+            if _inside(target, self.out) and target.is_file() and not target.is_symlink():
+                target.unlink()
+                self.report.removed.append(rel)
+                _prune_empty(target.parent, self.out)
+
+    def _sync_distributions(self, records: dict[str, dict[str, Any]]) -> None:
+        """Each live story page is in the log once per distinct content; gone pages are
+        marked removed."""
+        log = self.site.distributions
+        live = [d for d in log.live_at_paths(str(self.out) + os.sep, "web") if d.job == JOB]
+        current = {(r["id"], str(self.out / r["page"])): r for r in records.values()}
+        keep: set[tuple[str, str]] = set()
+        stale: list[int] = []
+        for d in live:
+            record = current.get((d.story_id, d.path))
+            if record and d.sha256 == record["sha"] and d.consent_version == record["consent_version"]:
+                keep.add((d.story_id, d.path))
+            else:
+                stale.append(d.id)
+        new = [(key, r) for key, r in current.items() if key not in keep]
+        if not stale and not new:
+            return
+        with _transaction(log.conn):
+            log.mark_removed(stale)
+            for (story_id, path), r in new:
+                log.record(story_id=story_id, consent_version=r["consent_version"], use=USE,
+                           format="web", sha256=r["sha"], path=path, created_by=self.by,
+                           url=pages.absolute(self.base_url, r["page"]) or None, job=JOB)
+        self.report.recorded = len(new)
+        self.report.taken_down = len(stale)
+
+    def _save_manifest(self, records: dict[str, dict[str, Any]], produced: set[str]) -> None:
+        manifest = {"version": BUILDER_VERSION, "out": str(self.out), "key": self.key,
+                    "stories": records, "listings": self.listing_state,
+                    "static": self.static_state, "files": sorted(produced)}
+        if manifest != {k: v for k, v in self.old.items() if k != "pending"} or self.old.get("pending"):
+            self._write_manifest(manifest)
+
+    def _write_manifest(self, manifest: dict[str, Any]) -> None:
+        self.manifest_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.manifest_file, json.dumps(manifest, separators=(",", ":")), mode=0o600)
+
+
+def _render_chunk(items: list[tuple[StoryView, str]]) -> list[dict[str, Any]]:
+    assert _ACTIVE is not None
+    return [_ACTIVE.render_story(view, key) for view, key in items]
+
+
+def search_index_js(entries: list[dict[str, Any]]) -> str:
+    """The offline search index: a script that sets a global, so it loads even from file://.
+    ``<``, ``>`` and ``&`` are escaped so the text can never close a script element."""
+    data = json.dumps({"version": 1, "stories": entries}, ensure_ascii=False,
+                      separators=(",", ":"))
+    for char, code in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                       ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        data = data.replace(char, code)
+    return f"window.STORYKIT_SEARCH = {data};\n"
+
+
+# --- small helpers -------------------------------------------------------------------------
+
+def _load_manifest(path: Path, out: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != BUILDER_VERSION:
+        return {}
+    return data if data.get("out") == str(out) else {}
+
+
+def _plugin_config(site: Site) -> dict[str, Any]:
+    config = site.config.plugin_config("storykit_web")
+    date = config.get("statement_date")
+    if isinstance(date, dt.date):
+        config["statement_date"] = nice_date(date)
+    elif isinstance(date, str) and date:
+        config["statement_date"] = nice_date(dt.date.fromisoformat(date))
+    return config
+
+
+def _checked_base_url(url: str) -> str:
+    if url and not url.startswith(("https://", "http://")):
+        raise BuildError(f"[site] base_url must start with https:// (it is {url[:60]!r})")
+    return url
+
+
+def _name_of(extension: Any) -> str:
+    """A Markdown extension's name that is the same in every process (no memory address)."""
+    if isinstance(extension, str):
+        return extension
+    kind = type(extension)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _stat_key(path: Path | None) -> list[int] | None:
+    if path is None:
+        return None
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def _inside(path: Path, root: Path) -> bool:
+    return os.path.normpath(path).startswith(str(root) + os.sep)
+
+
+def _prune_empty(folder: Path, root: Path) -> None:
+    while folder != root and _inside(folder, root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def _can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+@contextlib.contextmanager
+def _transaction(conn):
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

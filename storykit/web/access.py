@@ -1,0 +1,130 @@
+"""Who may do what to which story: :func:`can` is the one rule book; every route asks it.
+
+Who works on a story is kept in SQLite (``story_access``): one owner and any number of people
+it is shared with. Story files do not record it, so a story made on the command line has no
+owner until an admin gives it one.
+
+The rules, in words:
+
+* admins may see every story (and share it), but change a story's status only through the
+  other roles they hold;
+* advocates see and edit the stories they own or that are shared with them, and send them for
+  review; nobody else's drafts;
+* reviewers see stories that are in review or later, and ask for changes or approve them, but
+  never a story they own or share;
+* publishers see approved and published stories, publish approved ones and take them down;
+* nobody may do anything to a withdrawn story except look at it (if they could before).
+
+Routes answer 404 when :func:`can` says the user may not even ``view`` the story (so ids of other
+people's drafts reveal nothing) and 403 when they may view it but not do the action; both are
+written to the audit log.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+
+from ..model import Story
+from .accounts import AccountError, User
+
+VIEW = "view"
+EDIT = "edit"
+SUBMIT = "submit"
+REQUEST_CHANGES = "request_changes"
+APPROVE = "approve"
+PUBLISH = "publish"
+UNPUBLISH = "unpublish"
+SHARE = "share"
+RECORD_CONSENT = "record_consent"
+WITHDRAW_CONSENT = "withdraw_consent"
+ACTIONS = (VIEW, EDIT, SUBMIT, REQUEST_CHANGES, APPROVE, PUBLISH, UNPUBLISH, SHARE,
+           RECORD_CONSENT, WITHDRAW_CONSENT)
+
+EDITABLE = frozenset({"draft", "changes_requested"})
+REVIEWER_SEES = frozenset({"in_review", "changes_requested", "approved", "published"})
+PUBLISHER_SEES = frozenset({"approved", "published"})
+
+
+def involved(user: User, story_id: str) -> bool:
+    """True if the user owns the story or it is shared with them."""
+    return story_id in user.access
+
+
+def can(user: User | None, action: str, story: Story) -> bool:
+    """May ``user`` do ``action`` to ``story`` now? Unknown actions are refused."""
+    if user is None or not user.active or action not in ACTIONS:
+        return False
+    mine = involved(user, story.id)
+    status = story.status
+    if action == VIEW:
+        return (user.has("admin") or mine or (user.has("reviewer") and status in REVIEWER_SEES)
+                or (user.has("publisher") and status in PUBLISHER_SEES))
+    if action == SHARE:
+        return user.has("admin")
+    if status == "withdrawn":
+        return False
+    writer = mine and user.has("advocate")
+    rules = {
+        EDIT: writer and status in EDITABLE,
+        SUBMIT: writer and status in EDITABLE,
+        REQUEST_CHANGES: user.has("reviewer") and not mine and status == "in_review",
+        APPROVE: user.has("reviewer") and not mine and status == "in_review",
+        PUBLISH: user.has("publisher") and status == "approved",
+        UNPUBLISH: user.has("publisher") and status == "published",
+        RECORD_CONSENT: writer,
+        WITHDRAW_CONSENT: writer or user.has("admin"),
+    }
+    return bool(rules[action])
+
+
+# --- story_access rows ---------------------------------------------------------------------
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def grant(conn: sqlite3.Connection, story_id: str, user: User, access: str, by: str) -> None:
+    """Give ``user`` access to a story. Making someone the owner moves ownership: the
+    previous owner keeps shared access."""
+    if access not in ("owner", "shared"):
+        raise AccountError("Access must be owner or shared.", "access")
+    if not user.active:
+        raise AccountError(f"{user.name} is deactivated; reactivate them first.", "user")
+    now = _now()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if access == "owner":
+            conn.execute("UPDATE story_access SET access = 'shared' WHERE story_id = ? AND "
+                         "access = 'owner' AND user_id != ?", (story_id, user.id))
+        conn.execute(
+            "INSERT INTO story_access (story_id, user_id, access, granted_by, granted_at) "
+            "VALUES (?,?,?,?,?) ON CONFLICT (story_id, user_id) DO UPDATE SET "
+            "access = excluded.access, granted_by = excluded.granted_by, "
+            "granted_at = excluded.granted_at", (story_id, user.id, access, by, now))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def revoke(conn: sqlite3.Connection, story_id: str, user: User) -> bool:
+    """Take away ``user``'s access to a story; False if they had none."""
+    cur = conn.execute("DELETE FROM story_access WHERE story_id = ? AND user_id = ?",
+                       (story_id, user.id))
+    return cur.rowcount > 0
+
+
+def people(conn: sqlite3.Connection, story_id: str) -> list[sqlite3.Row]:
+    """Who works on a story: rows with name, display_name, access (owner first)."""
+    return conn.execute(
+        "SELECT u.name, u.display_name, a.access, a.granted_by, a.granted_at "
+        "FROM story_access a JOIN users u ON u.id = a.user_id WHERE a.story_id = ? "
+        "ORDER BY a.access = 'shared', u.name", (story_id,)).fetchall()
+
+
+def owners(conn: sqlite3.Connection) -> dict[str, str]:
+    """Story id -> owner's user name, for every owned story."""
+    return {r[0]: r[1] for r in conn.execute(
+        "SELECT a.story_id, u.name FROM story_access a JOIN users u ON u.id = a.user_id "
+        "WHERE a.access = 'owner'")}
