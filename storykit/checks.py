@@ -58,7 +58,9 @@ def check_site(site: Site, on: dt.date | None = None) -> Report:
     on = on or dt.date.today()
     site.plugins  # noqa: B018 - load plugins first: their settings are checked too
     loaded = site.store.load_all()
-    report = Report(stories=len(loaded.stories) + len({p.file for p in loaded.problems}))
+    ids = {story.id for story in loaded.stories}
+    broken = {_story_of(p.file) or p.file for p in loaded.problems} - ids  # once per story
+    report = Report(stories=len(ids) + len(broken))
     report.findings += [_from_problem(p) for p in loaded.problems]
     for story in loaded.stories:
         report.findings += list(story_findings(site, story, on))

@@ -42,16 +42,17 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> N
     tmp: str | None = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
-        with os.fdopen(fd, "wb") as out:
+        try:
             keep_mode = mode if mode is not None else _existing_mode(path)
             if keep_mode is not None:
-                os.fchmod(out.fileno(), keep_mode)
+                os.fchmod(fd, keep_mode)
             view = memoryview(data)
             while view:
-                written = out.write(view)
+                written = os.write(fd, view)
                 view = view[written:]
-            out.flush()
-            os.fsync(out.fileno())
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
         tmp = None
         fsync_dir(folder)
@@ -101,8 +102,11 @@ class LockTimeout(StorykitError):
 @contextlib.contextmanager
 def locked(lock_file: Path, timeout: float = 15.0, what: str = "this story") -> Iterator[None]:
     """Hold an exclusive lock on ``lock_file`` (across processes and threads)."""
-    lock_file.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise NotSavedError(f"nothing was saved: could not lock {what} ({why(exc)})") from exc
     try:
         deadline = time.monotonic() + timeout
         while True:

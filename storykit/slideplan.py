@@ -12,6 +12,7 @@ the facts generated here) are planned only for ``with_notes`` jobs: an audience 
 
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -230,22 +231,21 @@ class TextMeasure:
         """How many lines ``runs`` take at ``size`` px in a box ``width`` px wide."""
         if width <= 0:
             return 10_000
-        count, line = 0, 0.0
+        count = 0
+        space = self.width(" ", size, bold=bold)
         for words in _paragraph_lines(runs):
             count += 1
             line = 0.0
-            space = self.width(" ", size, bold=bold)
             for word in words:
                 w = sum(self.width(t, size, bold=bold or r.bold, code=r.code) for t, r in word)
-                if line == 0:
-                    extra = int(w // width) if w > width else 0
-                    count += extra
-                    line = w - extra * width if extra else w
-                elif line + space + w <= width:
+                if line and line + space + w <= width:
                     line += space + w
-                else:
-                    count += 1 + (int(w // width) if w > width else 0)
-                    line = w % width if w > width else w
+                    continue
+                if line:
+                    count += 1
+                extra = max(math.ceil(w / width) - 1, 0)  # a long word breaks anywhere
+                count += extra
+                line = w - extra * width
         return max(count, 1)
 
 
@@ -496,7 +496,8 @@ def _block(node: _Node) -> list[Block | tuple[str, str]]:
         return [Block("heading", runs, level=int(tag[1]))] if runs else []
     if tag in ("ul", "ol"):
         items = tuple(_item(li, tag == "ol") for li in _elements(node, "li"))
-        start = int(node.attrs.get("start", "1") or 1) if node.attrs.get("start", "").isdigit() else 1
+        start_attr = node.attrs.get("start", "")
+        start = int(start_attr) if start_attr.isdigit() else 1
         return [Block("list", ordered=tag == "ol", start=start, items=items)] if items else []
     if tag == "blockquote":
         paras = [b for b in _blocks(node) if isinstance(b, Block)]
@@ -742,7 +743,8 @@ def plan_cover(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
     lines = [x for x in (ctx.organisation, f"For: {ctx.use_label}", ctx.on_text) if x]
     title, size = _cover_title(ctx.site_title or "Stories", ctx)
     notes = (f"This deck has {len(stories)} stories.",) if ctx.with_notes else ()
-    cover = Slide("deck", title, tuple(_para(x) for x in lines), notes=notes, title_size=size,
+    cover = Slide("deck", title, _cover_blocks([_para(x) for x in lines], ctx), notes=notes,
+                  title_size=size,
                   text_size=g.cover_text_size, draft=any(v.draft for v in stories))
     listing = Block("list", ordered=True, items=tuple(Item((Run(v.title),)) for v in stories))
     return [cover, *_content_slides("contents", "Stories in this deck", [listing], ctx, None)]
@@ -751,9 +753,13 @@ def plan_cover(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
 def plan_story(view: StoryView, ctx: PlanContext) -> list[Slide]:
     """The slides for one story, in the order a presenter tells it."""
     base = {"story_id": view.id, "story_title": view.title, "draft": view.draft}
-    slides = [*_title_slides(view, ctx), *_warning_slides(view, ctx),
-              *_body_slides(view, ctx), *_quote_slides(view, ctx), *_image_slides(view, ctx),
-              *_closing_slides(view, ctx), *_consent_slides(view, ctx)]
+    try:
+        slides = [*_title_slides(view, ctx), *_warning_slides(view, ctx),
+                  *_body_slides(view, ctx), *_quote_slides(view, ctx),
+                  *_image_slides(view, ctx), *_closing_slides(view, ctx),
+                  *_consent_slides(view, ctx)]
+    except SlideError as exc:
+        raise SlideError(f"story {view.id}: {exc}") from None
     return [replace(s, **base) for s in slides]
 
 
@@ -800,16 +806,33 @@ def _title_slides(view: StoryView, ctx: PlanContext) -> list[Slide]:
     if view.service:
         lines.append(_para(f"Service: {view.service}"))
     summary = _para(plain_text(view.summary)) if view.summary else None
-    cover_layout = Layout(replace(g, body_box=g.cover_sub_box, body_size=g.cover_text_size), ctx.measure)
-    if summary and Paginator(cover_layout).fits([*lines, summary]):
+    if summary and _cover_paginator(ctx).fits([*lines, summary]):
         lines.append(summary)
         summary = None
     notes = story_facts(view, ctx) + _speaker_notes(view, ctx)
-    slides = [Slide("title", title, tuple(lines), notes=notes, title_size=size,
+    slides = [Slide("title", title, _cover_blocks(lines, ctx), notes=notes, title_size=size,
                     text_size=g.cover_text_size)]
     if summary:
         slides += _content_slides("content", "In short", [summary], ctx, None)
     return slides
+
+
+def _cover_paginator(ctx: PlanContext) -> Paginator:
+    g = ctx.geometry
+    cover = replace(g, body_box=g.cover_sub_box, body_size=g.cover_text_size)
+    return Paginator(Layout(cover, ctx.measure))
+
+
+def _cover_blocks(blocks: list[Block], ctx: PlanContext) -> tuple[Block, ...]:
+    """The lines under a cover title, dropping the last ones if they would not fit."""
+    paginator = _cover_paginator(ctx)
+    while len(blocks) > 1 and not paginator.fits(blocks):
+        blocks = blocks[:-1]
+    if blocks and not paginator.fits(blocks):
+        cut = _split_runs_to_fit(blocks[0].runs,
+                                 lambda r: paginator.fits([replace(blocks[0], runs=r)]))
+        blocks = [replace(blocks[0], runs=cut[0])] if cut else []
+    return tuple(blocks)
 
 
 def _speaker_notes(view: StoryView, ctx: PlanContext) -> tuple[str, ...]:
@@ -890,11 +913,11 @@ def _fit_quote(text: str, attribution: str, ctx: PlanContext
         if size is not None:
             out.append((pending, size, attribution))
             break
-        small = g.quote_sizes[-1]
-        cut = _split_runs_to_fit(pending, lambda r: quote_height(r, small, ctx) <= room)
+        cut = _split_runs_to_fit(
+            pending, lambda r: quote_height(r, g.quote_sizes[-1], ctx) <= room)
         if cut is None:
             raise SlideError("a quote has a word too long to fit on a slide")
-        out.append((cut[0], small, None))
+        out.append((cut[0], g.quote_sizes[-1], None))
         pending = cut[1]
     return out
 

@@ -9,11 +9,13 @@ uses, so another backend (e.g. PostgreSQL for several app servers) can replace t
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import json
 import os
 import shutil
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -129,15 +131,26 @@ class FileStore:
             data = story_path.read_bytes()
         except FileNotFoundError:
             raise NotFoundError(f"no story {story_id!r}") from None
-        story = parse_story(data, str(story_path), story_id)
-        story.path = story_path
+        problems: list[Problem] = []
+        try:
+            story = parse_story(data, str(story_path), story_id)
+        except ValidationError as exc:
+            problems += exc.problems
         try:
             cdata = consent_path.read_bytes()
         except FileNotFoundError:
             cdata = None
+        consent: list[m.ConsentVersion] = []
         if cdata is not None:
-            story.consent = parse_consent(cdata, str(consent_path), self.uses)
-            story.consent_etag = etag_of(cdata)
+            try:
+                consent = parse_consent(cdata, str(consent_path), self.uses)
+            except ValidationError as exc:
+                problems += exc.problems  # reported with story.md's, not one file at a time
+        if problems:
+            raise ValidationError(problems)
+        story.path = story_path
+        story.consent = consent
+        story.consent_etag = etag_of(cdata) if cdata is not None else None
         return story
 
     def load_all(self) -> LoadResult:
@@ -221,16 +234,23 @@ class FileStore:
                 raise ConflictError(f"the slug {slug!r} is already used by story {owner}; "
                                     "choose another slug")
             story_id = self._make_folder()
-            story = m.Story(
-                id=story_id, title=title, slug=slug, status="draft",
-                storyteller=m.Storyteller(name=storyteller.strip() or "Not recorded yet",
-                                          role=role),
-                created=today, updated=today, revision=1,
-                body="Write the story here.\n")
-            path = self.root / story_id / STORY_FILE
-            atomic_write(path, dump_story(story))
-        saved = self.get(story_id)
-        self._keep_revision(saved, by)
+            try:
+                with self._lock(story_id):
+                    story = m.Story(
+                        id=story_id, title=title, slug=slug, status="draft",
+                        storyteller=m.Storyteller(name=storyteller.strip() or "Not recorded yet",
+                                                  role=role),
+                        created=today, updated=today, revision=1,
+                        body="Write the story here.\n")
+                    path = self.root / story_id / STORY_FILE
+                    text = dump_story(story)
+                    _check_new(text, story_id)  # e.g. a title too long or on two lines
+                    atomic_write(path, text)
+                    saved = self.get(story_id)
+                    self._keep_revision(saved, by)
+            except BaseException:
+                shutil.rmtree(self.root / story_id, ignore_errors=True)
+                raise
         return saved
 
     def _slug_owner(self, slug: str) -> str | None:
@@ -268,16 +288,24 @@ class FileStore:
             current = self._parse_quietly(story.id, current_bytes)
             if current is not None and _is_withdrawn(current) and story.status != "withdrawn":
                 raise GoneError("this story's consent was withdrawn; it cannot be changed back")
-            return self._write_story(story, current_text, current_bytes, by, today)
+            new_slug = current is None or slug_key(story.slug) != slug_key(current.slug)
+            # a new slug must be free: hold the lock ``create`` takes while checking and writing
+            with self._site_lock() if new_slug else contextlib.nullcontext():
+                owner = self._slug_owner(story.slug) if new_slug else None
+                if owner and owner != story.id:
+                    raise ConflictError(f"the slug {story.slug!r} is already used by story "
+                                        f"{owner}; choose another slug")
+                return self._write_story(story, current_text, current_bytes, by, today)
 
     def _write_story(self, story: m.Story, original: str, original_bytes: bytes, by: str,
                      today: dt.date | None) -> m.Story:
         base_revision = story.revision
         before = self._parse_quietly(story.id, original_bytes)
-        # ``updated`` means the words changed (sign-off covers the words, not the status).
-        updated = story.updated if before is not None and _same_content(before, story) \
-            else today or dt.date.today()
-        new = story.copy(revision=base_revision + 1, updated=updated)
+        # ``updated`` and ``revision`` mean the words changed: sign-off covers the words, so
+        # approving a signed-off story (a status change) must not make its sign-off stale.
+        same = before is not None and _same_content(before, story)
+        updated = story.updated if same else today or dt.date.today()
+        new = story.copy(revision=base_revision if same else base_revision + 1, updated=updated)
         text = dump_story(new, original=original if story.source_fields else None)
         path = self.root / story.id / STORY_FILE
         parse_story(text.encode(), str(path), story.id)  # never write a file we cannot read
@@ -333,22 +361,26 @@ class FileStore:
         make_dirs(folder)
         atomic_write(target, data, mode=0o600)
         entry = {"revision": revision, "etag": etag, "by": by,
-                 "saved_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+                 "saved_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                 "saved_ns": time.time_ns()}
         atomic_write(target.with_suffix(".json"), json.dumps(entry), mode=0o600)
 
     def revisions(self, story_id: str) -> list[Revision]:
         """Every kept version of the story, oldest first."""
         folder = self._history_dir(story_id)
-        out = []
-        for meta in sorted(folder.glob("*.json")) if folder.exists() else []:
+        found = []
+        for meta in folder.glob("*.json") if folder.exists() else []:
             try:
                 entry = json.loads(meta.read_text())
                 saved = dt.datetime.strptime(entry["saved_at"], "%Y-%m-%dT%H:%M:%SZ")
             except (ValueError, KeyError, OSError):
                 continue
-            out.append(Revision(entry["revision"], entry["etag"], saved.replace(tzinfo=dt.UTC),
-                                entry.get("by"), meta.with_suffix(".md")))
-        return out
+            # a status change keeps the revision number: order by number, then time saved
+            order = (entry["revision"], entry.get("saved_ns", 0), meta.name)
+            found.append((order, Revision(entry["revision"], entry["etag"],
+                                          saved.replace(tzinfo=dt.UTC), entry.get("by"),
+                                          meta.with_suffix(".md"))))
+        return [r for _, r in sorted(found, key=lambda pair: pair[0])]
 
     def revision_text(self, story_id: str, revision: Revision) -> str:
         return revision.path.read_text(encoding="utf-8")
@@ -387,7 +419,12 @@ class FileStore:
         new = m.ConsentVersion.from_dict({
             **version.to_dict(), "version": len(versions) + 1,
             "recorded": dt.datetime.now(dt.UTC).replace(microsecond=0), "recorded_by": by})
-        text = append_consent_text(data.decode() if data else None, versions, new, self.uses)
+        try:
+            text = append_consent_text(data.decode() if data else None, versions, new, self.uses)
+        except ValidationError as exc:  # the new version is at fault, not the file
+            raise ValidationError([Problem(str(path), None, "the new consent version was not "
+                                           f"saved: {p.message}", p.code)
+                                   for p in exc.problems]) from None
         atomic_write(path, text)
 
     def withdraw(self, story_id: str, scope: str, reason: str, *, by: str | None = None,
@@ -402,8 +439,9 @@ class FileStore:
                                          "required")
         by = by or current_user()
         on = on or dt.date.today()
-        story = self.get(story_id)
+        self.get(story_id)  # NotFoundError, or ValidationError naming file and line
         with self._lock(story_id):
+            story = self.get(story_id)  # as it is now, under the lock
             base = story.current_consent
             fields = base.to_dict() if base else _blank_consent(on)
             fields.update(status="withdrawn", withdrawal={
@@ -418,8 +456,16 @@ class FileStore:
             if scope == "delete_everything":
                 shutil.rmtree(self._history_dir(story_id), ignore_errors=True)
                 shutil.rmtree(self.instance / "conflicts" / story_id, ignore_errors=True)
+                self._forget(story_id)
                 self._keep_revision(self.get(story_id), by)
         return self.get(story_id)
+
+    def _forget(self, story_id: str) -> None:
+        """Drop a story's parsed text from the instance cache (after delete_everything)."""
+        self._cache.pop(story_id, None)
+        entries = self._disk.load()
+        if entries.pop(story_id, None) is not None:
+            self._disk.save(entries)
 
     def _erase(self, story: m.Story) -> m.Story:
         folder = self.folder(story.id)
@@ -429,7 +475,8 @@ class FileStore:
             title="Withdrawn story", body="", summary=None, content_warning=None, service=None,
             tags=[], people=[], quotes=[], speaker_notes=None, changes=[], asks=[], images=[],
             extra={}, storyteller=m.Storyteller(name="Deleted at the storyteller's request",
-                                                role=story.storyteller.role))
+                                                role=story.storyteller.role),
+            source_fields={})  # written afresh: comments in the old file may name people too
 
     # --- housekeeping --------------------------------------------------------------------
 
@@ -437,10 +484,13 @@ class FileStore:
         """Remove temporary files left by writers that died mid-save (at start-up)."""
         removed: list[Path] = []
         for story_id in self.ids():
-            strays = temp_files(self.root / story_id) + temp_files(self._history_dir(story_id))
+            strays = (temp_files(self.root / story_id) + temp_files(self._history_dir(story_id))
+                      + temp_files(self.instance / "conflicts" / story_id))
             if strays:
                 removed += self._remove_unlocked(story_id, strays)
-        removed += [p for p in temp_files(self.root) if _unlink(p)]
+        # unlocked writers of these two only lose a cache update if swept mid-write
+        removed += [p for p in temp_files(self.root) + temp_files(self.instance / "cache")
+                    if _unlink(p)]
         return removed
 
     def _remove_unlocked(self, story_id: str, strays: list[Path]) -> list[Path]:
@@ -451,6 +501,15 @@ class FileStore:
             return [p for p in strays if _unlink(p)]
         finally:
             os.close(fd)
+
+
+def _check_new(text: str, story_id: str) -> None:
+    """Refuse a new story whose details would not make a valid story.md, naming the field."""
+    try:
+        parse_story(text.encode("utf-8"), STORY_FILE, story_id)
+    except ValidationError as exc:
+        raise ValidationError([Problem("new story", None, p.message, p.code)
+                               for p in exc.problems]) from None
 
 
 def _unlink(path: Path) -> bool:

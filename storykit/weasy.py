@@ -22,6 +22,7 @@ import resource
 import select
 import signal
 import stat
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -154,30 +155,44 @@ def html_to_pdf(html: str, out: Path, *, base_dir: Path, allowed: Sequence[Path]
     Raises :class:`RenderBlocked` naming what was refused; ``out`` is then not written.
     """
     check_variant(variant)
-    document = render_document(html, base_dir=base_dir, allowed=allowed, variant=variant,
-                               stylesheets=stylesheets, **options)
-    if attachments_forbidden:
-        refuse_attachments(document)
-    write_atomic(out, lambda target: document.write_pdf(
-        target, pdf_variant=variant, pdf_tags=True, **options))
+    if attachments_forbidden and options.get("attachments"):
+        raise RenderBlocked("the PDF was not made: attachments were asked for, but they are "
+                            "switched off")
+    fetcher = SafeFetcher(allowed)
+    with _guarded(fetcher):
+        document = render_document(html, base_dir=base_dir, fetcher=fetcher, variant=variant,
+                                   stylesheets=stylesheets, **options)
+        if attachments_forbidden:
+            refuse_attachments(document)
+        write_atomic(out, lambda target: document.write_pdf(
+            target, pdf_variant=variant, pdf_tags=True, **options))
     return out
 
 
-def render_document(html: str, *, base_dir: Path, allowed: Sequence[Path],
+def render_document(html: str, *, base_dir: Path, fetcher: SafeFetcher,
                     variant: str | None = DEFAULT_VARIANT,
                     stylesheets: Sequence[str | Path] = (), **options: Any):
-    """Lay out ``html`` with a :class:`SafeFetcher`; a WeasyPrint ``Document``."""
-    fetcher = SafeFetcher(allowed)
+    """Lay out ``html`` fetching through ``fetcher``: a WeasyPrint ``Document``. Call it
+    inside :func:`_guarded` (as :func:`html_to_pdf` does) to get storykit's errors."""
     base_url = path2url(str(Path(base_dir).resolve())).rstrip("/") + "/"
     fonts = FontConfiguration()
+    css = [_stylesheet(s, base_url, fetcher, fonts) for s in stylesheets]
+    page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher,
+                           media_type="print")
+    return page.render(font_config=fonts, stylesheets=css, pdf_variant=variant, pdf_tags=True,
+                       **options)
+
+
+@contextlib.contextmanager
+def _guarded(fetcher: SafeFetcher):
+    """Turn WeasyPrint's failures into errors a person can act on."""
     try:
-        css = [_stylesheet(s, base_url, fetcher, fonts) for s in stylesheets]
-        page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher,
-                               media_type="print")
-        return page.render(font_config=fonts, stylesheets=css, pdf_variant=variant,
-                           pdf_tags=True, **options)
-    except FatalURLFetchingError as exc:  # a BaseException: must be caught by name
+        yield
+    except FatalURLFetchingError as exc:  # a BaseException: it must be caught by name
         raise RenderBlocked(_blocked_message(fetcher)) from exc.__cause__
+    except RecursionError:
+        raise StorykitError("the PDF was not made: the page is nested too deeply to lay "
+                            "out. Check the theme's templates.") from None
 
 
 def _stylesheet(sheet: str | Path, base_url: str, fetcher: SafeFetcher,
@@ -260,6 +275,7 @@ def run_limited(func: Callable[..., T], *args: Any, timeout: float, memory_mb: i
 def _child(fd: int, func: Callable[..., Any], args: tuple, memory_mb: int) -> None:
     """Run in the forked child: limit memory, run, send ``(kind, value)`` back, exit."""
     code = 0
+    sys.unraisablehook = lambda _info: None  # no noise from finalisers after a MemoryError
     try:
         try:
             _limit_memory(memory_mb)

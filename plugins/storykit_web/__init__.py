@@ -1,1 +1,105 @@
-"""storykit_web: the public website of consented stories (format ``web``, ``storykit build``)."""
+"""storykit_web: the public website of consented stories (format ``web``, ``storykit build``).
+
+It uses only storykit's public hooks, like any third-party plugin. Heavy modules (Pillow,
+the builder) are imported when a command runs, so other ``storykit`` commands stay quick.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from storykit import hookimpl
+from storykit.render import Format
+
+if TYPE_CHECKING:  # pragma: no cover
+    from storykit.render import Artefact, Job
+    from storykit.site import Site
+
+__version__ = "0.1.0"
+CONFIG_KEYS = {"statement_date": "the date the accessibility statement was written, "
+                                 "e.g. 2026-11-01"}
+
+
+def render_web(job: Job) -> list[Artefact]:
+    """The ``web`` format: one self-contained accessible HTML page per story."""
+    from .standalone import render_web as render
+
+    return render(job)
+
+
+@hookimpl
+def register_formats(site: Site) -> list[Format]:
+    return [Format("web", render_web, extension=".html",
+                   description="One self-contained, accessible web page per story")]
+
+
+@hookimpl
+def check_plugin_config(site: Site) -> list[str]:
+    config: dict[str, Any] = site.config.plugin_config("storykit_web")
+    problems = [f"unknown setting {key!r}; known: {', '.join(CONFIG_KEYS)}"
+                for key in config if key not in CONFIG_KEYS]
+    date = config.get("statement_date")
+    if date is not None and not isinstance(date, dt.date):
+        try:
+            dt.date.fromisoformat(str(date))
+        except ValueError:
+            problems.append(f"statement_date must be a date like 2026-11-01, not {date!r}")
+    return problems
+
+
+@click.command("build")
+@click.option("--out", "out", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the website (default: build/site in the site folder).")
+@click.option("--theme", metavar="NAME", help="Theme name (default: the site's theme).")
+@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
+              help="Decide consent as of this date (default today).")
+@click.option("--serve", is_flag=True, help="Then preview the website on this computer.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port for --serve (0 picks a free one).")
+def build_command(out: Path | None, theme: str | None, on: dt.datetime | None, serve: bool,
+                  port: int) -> None:
+    """Build the public website: every published story that consent allows on it.
+
+    Only what changed is rebuilt. Pages of stories that are withdrawn, expired or no longer
+    published are removed, and the distribution log is updated.
+    """
+    from .build import build_site
+
+    site = click.get_current_context().find_root().obj.site
+    report = build_site(site, out, on=on.date() if on else None, theme=theme)
+    for problem in report.problems:
+        click.echo(f"warning: {problem}", err=True)
+    click.echo(f"{report.stories} stories on the website: {report.rendered} pages rendered, "
+               f"{report.stories - report.rendered} unchanged; {report.listings} other pages "
+               f"updated; {len(report.removed)} old files removed.")
+    if report.taken_down:
+        click.echo(f"{report.taken_down} story pages were taken down or replaced "
+                   "(recorded in the distribution log).")
+    click.echo(f"Website: {report.out_dir}")
+    if serve:
+        _serve(report.out_dir, port)
+
+
+def _serve(folder: Path, port: int) -> None:
+    from .serve import make_server
+
+    try:
+        server = make_server(folder, port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot use port {port}: {exc.strerror}; try --port 0") from None
+    with server:
+        click.echo(f"Preview: http://127.0.0.1:{server.server_address[1]}/index.html "
+                   "(press Ctrl+C to stop)")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            click.echo("Stopped.")
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(build_command)

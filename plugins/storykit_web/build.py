@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storykit.consent import StoryView
+from storykit.consent import StoryView, ViewImage
 from storykit.errors import StorykitError
 from storykit.fsio import LockTimeout, atomic_write, locked
 from storykit.images import ImageError, image_format, prepare_image
@@ -115,7 +115,8 @@ class Builder:
         self.config = _plugin_config(site)
         self.env = theme.environment(site, [assets.TEMPLATES])
         self.env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
-                                feed_id=pages.feed_id, nice_date=nice_date)
+                                feed_id=pages.feed_id, nice_date=nice_date,
+                                service_page=pages.service_page, tag_page=pages.tag_page)
         self.static = assets.static_files(theme)
         self.css = assets.bundle_css(theme, self.static)
         self.css_version = hashlib.sha256(self.css.encode()).hexdigest()[:10]
@@ -240,14 +241,8 @@ class Builder:
                 "search_hash": pages.digest(entry), "consent_version": view.consent_version,
                 "files": [page, *(i["src"] for i in images)]}
 
-    def _image(self, view: StoryView, n: int, img) -> dict[str, Any]:
-        src = img.path
-        story_dir = self.site.store.folder(view.id).resolve()
-        if src is None or not src.is_file():
-            raise BuildError(f"story {view.id}: picture {img.file} is missing")
-        if not src.resolve().is_relative_to(story_dir):
-            raise BuildError(f"story {view.id}: picture {img.file} links outside the story's "
-                             "folder")
+    def _image(self, view: StoryView, n: int, img: ViewImage) -> dict[str, Any]:
+        src = story_picture(view, img)
         try:
             fmt = "PNG" if image_format(src) == "PNG" else "JPEG"
             rel = f"{pages.IMAGE_DIR}/{view.slug}-{n}{'.png' if fmt == 'PNG' else '.jpg'}"
@@ -390,6 +385,18 @@ class Builder:
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         self.manifest_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(self.manifest_file, json.dumps(manifest, separators=(",", ":")), mode=0o600)
+
+
+def story_picture(view: StoryView, img: ViewImage) -> Path:
+    """The picture's file, if it exists and really is inside the story's folder."""
+    src = img.path
+    if src is None or not src.is_file():
+        raise BuildError(f"story {view.id}: picture {img.file} is missing")
+    story_dir = src.parent.parent.resolve()  # files are media/<name>: see storyfile
+    if not src.resolve().is_relative_to(story_dir):
+        raise BuildError(f"story {view.id}: picture {img.file} links outside the story's "
+                         "folder")
+    return src
 
 
 def _render_chunk(items: list[tuple[StoryView, str]]) -> list[dict[str, Any]]:
