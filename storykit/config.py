@@ -12,7 +12,7 @@ from .errors import ConfigError
 from .model import DEFAULT_USES, EXTERNAL_USES
 
 CONFIG_NAME = "storykit.toml"
-_USE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+_USE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
 _SECTIONS = {"site", "consent", "uses", "paths", "plugins"}
 _SITE_KEYS = {"title": str, "organisation": str, "language": str, "base_url": str, "theme": str,
               "contact_email": str, "description": str}
@@ -72,6 +72,8 @@ def load_config(root: Path) -> SiteConfig:
         raise ConfigError(f"{file}: is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: {exc}") from None
+    except OSError as exc:  # a folder named storykit.toml, no permission, ...
+        raise ConfigError(f"{file}: cannot be read ({exc.strerror or exc})") from None
     return parse_config(data, root, str(file))
 
 
@@ -85,8 +87,16 @@ def parse_config(data: dict[str, Any], root: Path, file: str = CONFIG_NAME) -> S
     site = _table(data, "site", problems)
     for key, value in _typed(site, _SITE_KEYS, "site", problems).items():
         setattr(cfg, key, value)
-    if "title" not in site:
+    if not str(site.get("title", "")).strip():
         problems.append("[site] needs a title, e.g. title = \"Our patient stories\"")
+    if cfg.base_url and not re.match(r"https?://[^\s/]+", cfg.base_url):
+        problems.append(f"[site] base_url must start with https:// (or http://), "
+                        f"not {cfg.base_url!r}")
+    if cfg.contact_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", cfg.contact_email):
+        problems.append(f"[site] contact_email {cfg.contact_email!r} is not an email address")
+    if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", cfg.language):
+        problems.append(f"[site] language must be a language tag such as \"en-GB\", "
+                        f"not {cfg.language!r}")
     consent = _table(data, "consent", problems)
     for key, value in _typed(consent, _CONSENT_KEYS, "consent", problems).items():
         setattr(cfg, key, value)
@@ -123,7 +133,8 @@ def _typed(table: dict, spec: dict[str, type], section: str, problems: list[str]
             problems.append(f"[{section}] has an unknown setting {key!r}; "
                             f"known: {', '.join(spec)}")
         elif type(value) is not want:
-            problems.append(f"[{section}] {key} must be {'text' if want is str else 'a number'}")
+            problems.append(f"[{section}] {key} must be "
+                            f"{'text in quotes' if want is str else 'a whole number'}")
         else:
             out[key] = value
     return out
@@ -165,6 +176,10 @@ def _paths(table: dict, root: Path, problems: list[str]) -> dict[str, Path]:
             problems.append(f"[paths] {key} must be a folder inside the site, not {value!r}")
             continue
         paths[key] = root / rel
+    stories, instance = paths["stories"], paths["instance"]
+    if instance == stories or stories in instance.parents or instance in stories.parents:
+        problems.append("[paths] stories and instance must be separate folders, neither inside "
+                        "the other (instance holds private state, stories the story files)")
     return paths
 
 

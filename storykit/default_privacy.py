@@ -1,13 +1,15 @@
 """Built-in privacy checks (a plugin): privacy findings become ``storykit check`` warnings.
 
 Each warning points at the line of story.md where the detail is: in the body, the body line
-offset by the front matter; in a front-matter field, the field's line (and, inside a ``|``
-block, the exact line). Messages carry a masked excerpt only, never the detail itself.
+offset by the front matter; in a front-matter field, the line of the source that holds it
+(found in the YAML source, which may fold or quote it; else the field's first line).
+Messages carry a masked excerpt only, never the detail itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 
 import yaml
@@ -15,7 +17,7 @@ import yaml
 from .checks import WARNING, Finding
 from .hookspecs import hookimpl
 from .model import Story
-from .privacy import PrivacyFinding, field_label, field_path, find_privacy_issues
+from .privacy import PrivacyFinding, field_label, field_path, field_text, find_privacy_issues
 from .storyfile import MAX_STORY_BYTES, decode, etag_of, split_front_matter
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same parser storyfile uses
@@ -43,11 +45,16 @@ def _line_finder(story: Story) -> Callable[[PrivacyFinding], int | None]:
     front, body = split_front_matter(text, "story.md")
     body_offset = text[:len(text) - len(body)].count("\n")
     root = yaml.compose(front, Loader=_Loader)
+    front_lines = front.split("\n")
 
     def line(finding: PrivacyFinding) -> int | None:
         if finding.field == "body":
             return body_offset + finding.line
-        return _front_line(root, field_path(finding.field), finding.line)
+        node = _node(root, field_path(finding.field))
+        if node is None:
+            return None
+        found = _line_in_node(front_lines, node, field_text(story, finding.field), finding)
+        return 2 + (node.start_mark.line if found is None else found)
 
     return line
 
@@ -66,20 +73,33 @@ def _file_text(story: Story) -> str | None:
     return text if text.endswith(story.body) else None
 
 
-def _front_line(root: yaml.Node | None, path: tuple[str | int, ...], line: int) -> int | None:
-    """File line of ``line`` within the front-matter value at ``path`` (front matter starts
-    on line 2). Exact for one-line values and ``|`` blocks; for folded text, its first line."""
+def _node(root: yaml.Node | None, path: tuple[str | int, ...]) -> yaml.Node | None:
     node = root
     for part in path:
         node = _child(node, part)
-        if node is None:
-            return None
-    start = node.start_mark.line + 2
-    if node.style == "|":
-        return start + line
-    if node.style == ">":
-        return start + 1
-    return start
+    return node
+
+
+def _line_in_node(lines: list[str], node: yaml.Node, value: str,
+                  finding: PrivacyFinding) -> int | None:
+    """0-based front-matter line of the finding inside the YAML source of ``node``.
+
+    YAML may fold or quote the text, so the matched words are searched for in the source
+    (any whitespace between them), taking the same occurrence as in the field's text. None
+    if they cannot be found as written (e.g. escapes), and the field's first line is used.
+    """
+    words = value[finding.start:finding.end].split()
+    if not words:
+        return None
+    pattern = re.compile(r"\s+".join(re.escape(w) for w in words))
+    nth = len(pattern.findall(value, 0, finding.start))
+    start, end = node.start_mark, node.end_mark
+    source = "\n".join(lines[start.line:end.line + 1])
+    source = source[start.column:len(source) - len(lines[end.line]) + end.column]
+    matches = list(pattern.finditer(source))
+    if nth >= len(matches):
+        return None
+    return start.line + source.count("\n", 0, matches[nth].start())
 
 
 def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:

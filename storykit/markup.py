@@ -58,7 +58,18 @@ def sanitise(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     )
-    return _UNSAFE_ID.sub("", cleaned)
+    return _A_TAG.sub(_rel_only_with_href, _UNSAFE_ID.sub("", cleaned))
+
+
+_A_TAG = re.compile(r'<a((?:\s+[\w:-]+="[^"]*")*)\s*>')
+_REL = re.compile(r'\s+rel="[^"]*"')
+
+
+def _rel_only_with_href(match: re.Match[str]) -> str:
+    """nh3 adds ``rel`` to every link, also one whose unsafe ``href`` it removed; HTML allows
+    ``rel`` only with ``href`` (the Nu HTML Checker reports an error), so drop it there."""
+    attrs = match.group(1)
+    return match.group(0) if ' href="' in attrs else "<a" + _REL.sub("", attrs) + ">"
 
 
 def render_markdown(text: str, extensions: Iterable[Any] = (), *,

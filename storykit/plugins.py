@@ -37,6 +37,7 @@ DEFAULT_PLUGINS = (
     "storykit.default_privacy",
     "storykit.commands",
     "storykit.default_themes",
+    "storykit.web.commands",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
 EVENT_HOOKS = frozenset({"after_render", "after_withdraw"})

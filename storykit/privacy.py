@@ -126,13 +126,12 @@ def field_label(field: str) -> str:
              "content_warning": "the content warning", "speaker_notes": "the speaker notes"}
     if field in fixed:
         return fixed[field]
-    m = re.fullmatch(r"(\w+)\[(\d+)\](\.alt)?", field)
+    m = re.fullmatch(r"(quotes|changes|asks)\[(\d+)\]|images\[(\d+)\]\.alt", field)
     if not m:
         raise ValueError(f"unknown story field {field!r}")
-    number = int(m.group(2)) + 1
     if m.group(3):
-        return f"the alt text of image {number}"
-    return {"quotes": "quote", "changes": "change", "asks": "ask"}[m.group(1)] + f" {number}"
+        return f"the alt text of image {int(m.group(3)) + 1}"
+    return f"{m.group(1)[:-1]} {int(m.group(2)) + 1}"
 
 
 def field_path(field: str) -> tuple[str | int, ...]:
@@ -174,14 +173,14 @@ def apply_to_story(story: Story, findings: Iterable[PrivacyFinding]) -> Story:
     by_field: dict[str, list[PrivacyFinding]] = {}
     for finding in findings:
         by_field.setdefault(finding.field, []).append(finding)
-    fixed = {field: apply_all(_field_text(story, field), group)
+    fixed = {field: apply_all(field_text(story, field), group)
              for field, group in by_field.items()}
     return _with_fields(story, fixed)
 
 
 def is_valid_nhs_number(digits: str) -> bool:
     """The NHS number modulus 11 check (weights 10..2 on digits 1-9; 11 -> 0, 10 -> invalid)."""
-    if len(digits) != 10 or not digits.isdigit():
+    if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return False
     total = sum(int(d) * w for d, w in zip(digits[:9], range(10, 1, -1), strict=True))
     check = 11 - total % 11
@@ -230,8 +229,15 @@ class NameRules:
                 swaps.setdefault(key.upper(), swaps[key])
                 if key in teller:
                     teller.add(key.upper())
-        pattern = name_pattern(swaps) if swaps else None
+        pattern = _fast(name_pattern(swaps), swaps) if swaps else None
         return cls(swaps, frozenset(teller), pattern)
+
+
+def _fast(pattern: re.Pattern[str], names: dict[str, str]) -> re.Pattern[str]:
+    """The same pattern, tried only where a title (all start with a capital A-Z) or a name
+    can start: several times faster on prose, which is mostly small letters."""
+    firsts = "".join(sorted({k[0] for k in names if k}))
+    return re.compile(r"(?=[A-Z" + re.escape(firsts) + "])" + pattern.pattern, pattern.flags)
 
 
 def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
@@ -250,42 +256,52 @@ def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
 
 # --- detectors -----------------------------------------------------------------------------
 
-_BEFORE_NUMBER = r"(?<![\w+])(?<!\d[.,/-])"
-_AFTER_NUMBER = r"(?!\w)(?![.,/-]\d)"
-_NHS = re.compile(_BEFORE_NUMBER + r"(\d{3})([ -]?)(\d{3})\2(\d{4})" + _AFTER_NUMBER)
-_LONG = re.compile(_BEFORE_NUMBER + r"\d{8,}" + _AFTER_NUMBER)
+# Numbers may touch letters ("NHS:9990000018", "_999 000 0018_") but not other digits.
+_BEFORE_NUMBER = r"(?<![\d+])(?<!\d[.,/-])"
+_AFTER_NUMBER = r"(?!\d)(?![.,/-]\d)"
+# Other things end at a letter or digit; an underscore (Markdown emphasis) is not part of them.
+_START, _END = r"(?<![^\W_])", r"(?![^\W_])"
+# Each pattern starts with a look-ahead for its possible first characters: the regex engine
+# then skips to those quickly instead of trying every position (several times faster).
+_NHS = re.compile(r"(?=[0-9])" + _BEFORE_NUMBER + r"(\d{3})([ -]?)(\d{3})\2(\d{4})" + _AFTER_NUMBER, re.ASCII)
+_LONG = re.compile(r"(?=[0-9])" + _BEFORE_NUMBER + r"\d{8,}" + _AFTER_NUMBER, re.ASCII)
 _PHONE = re.compile(
-    _BEFORE_NUMBER
-    + r"(?:(?:\+|00) ?44 ?(?:\(0\) ?)?|\(0\d{1,4}\) ?|0)\d(?:[ -]?\d){6,11}"
-    + _AFTER_NUMBER
+    r"(?=[+0(])(?:(?<!\+)\+ ?44|" + _BEFORE_NUMBER + r"(?:0044|\(0\d{1,4}\)|0))"
+    + r"(?: ?\(0\))? ?\d(?:[ -]?\d){6,11}" + _AFTER_NUMBER, re.ASCII
 )
-_DIGIT_RUN = re.compile(r"\d+")
+_DIGIT_RUN = re.compile(r"[0-9]+")
 _EMAIL = re.compile(
-    r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
-    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![\w-])"
+    r"(?<![A-Za-z0-9.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
 _POSTCODE = re.compile(
-    r"\b(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
+    r"(?=[A-PR-UWYZ])" + _START + r"(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
-    r"|[A-PR-UWYZ][A-HK-Y][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2})\b",
+    r"|[A-PR-UWYZ][A-HK-Y][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2})" + _END,
     re.IGNORECASE,
 )
+_INWARD = re.compile(r"(?=[0-9])[0-9][ABD-HJLNP-UW-Z]{2}" + _END, re.IGNORECASE)
 #: Lower-case endings that look like an inward code but are ordinals or units ("B12 2nd").
 _NOT_INWARD = {"st", "nd", "rd", "th", "hr", "lb"}
 _MONTH_RE = (r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
              r"|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 _DATES = (
-    re.compile(r"(?<![\w/.-])(?P<day>\d{1,2})(?P<sep>[/.-])(?P<mon>\d{1,2})(?P=sep)"
-               r"(?P<year>\d{4}|\d{2})(?![\w/-])(?!\.\d)"),
-    re.compile(r"(?<![\w/.-])(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})(?![\w/-])(?!\.\d)"),
-    re.compile(r"(?<!\w)(?P<day>\d{1,2})(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE
-               + r",? (?P<year>\d{4}|'?\d{2})(?!\w)", re.IGNORECASE),
-    re.compile(r"(?<!\w)" + _MONTH_RE + r" (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
-               r"(?!\w)", re.IGNORECASE),
+    re.compile(r"(?=[0-9])" + _START + r"(?<![/.-])(?P<day>\d{1,2})(?P<sep>[/.-])(?P<mon>\d{1,2})(?P=sep)"
+               r"(?P<year>\d{4}|\d{2})" + _END + r"(?![/-]\w)(?!\.\d)", re.ASCII),
+    re.compile(r"(?=[0-9])" + _START + r"(?<![/.-])(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})" + _END
+               + r"(?![/-]\w)(?!\.\d)", re.ASCII),
+    re.compile(r"(?=[0-9])" + _START + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE
+               + r",? (?P<year>\d{4}|'?\d{2})" + _END, re.IGNORECASE | re.ASCII),
+    re.compile(r"(?=[adfjmnos])" + _START + _MONTH_RE + r" (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
+               + _END, re.IGNORECASE | re.ASCII),
 )
-_DOB_CONTEXT = re.compile(r"\b(?:born|birth|birthday|dob|d\.o\.b)\b", re.IGNORECASE)
-_CONTEXT_BEFORE, _CONTEXT_AFTER = 60, 30
+_DOB_CONTEXT = re.compile(r"(?=[bdBD])\b(?:born|birth|birthday|dob|d\.o\.b)\b", re.IGNORECASE)
+#: A full stop (not of "DOB.") and space before anything but a small letter, or a blank line.
+_SENTENCE_END = re.compile(r"(?<![Dd]\.[Oo]\.[Bb])(?<![Dd][Oo][Bb])[.!?][\"'\u201d\u2019)]*\s+"
+                           r"(?![a-z])|\n[ \t]*\n")
+_REACH = 1000  # characters: a longer sentence is cut here
+_FIXED = re.compile(r"\[[a-zA-Z ]+ removed\]")
 
 
 def _detect(text: str, names: NameRules | None) -> Iterator[_Hit]:
@@ -314,14 +330,24 @@ def _numbers(text: str) -> Iterator[_Hit]:
 def _phones(text: str) -> Iterator[_Hit]:
     """UK numbers: 07xxx mobiles, 01/02/03 landlines, 08/09 numbers, +44 and 0044 forms.
     A number running on into more digits is cut back, group by group, to a valid length."""
-    for m in _PHONE.finditer(text):
-        runs = list(_DIGIT_RUN.finditer(m.group(0)))
-        for count in range(len(runs), 0, -1):
-            digits = "".join(r.group(0) for r in runs[:count])
-            if _is_uk_phone(digits, m.group(0)[0] in "+" or digits.startswith("0044")):
-                yield _Hit("phone", m.start(), m.start() + runs[count - 1].end(),
-                           REPLACEMENTS["phone"])
-                break
+    pos = 0
+    while m := _PHONE.search(text, pos):
+        end = _phone_end(m)
+        if end is None:
+            pos = m.start() + 1  # a run that is not a phone number may hide one inside it
+            continue
+        yield _Hit("phone", m.start(), end, REPLACEMENTS["phone"])
+        pos = end
+
+
+def _phone_end(m: re.Match[str]) -> int | None:
+    """Where the phone number in a candidate ends, dropping digit groups from the end."""
+    runs = list(_DIGIT_RUN.finditer(m.group(0)))
+    for count in range(len(runs), 0, -1):
+        digits = "".join(r.group(0) for r in runs[:count])
+        if _is_uk_phone(digits, m.group(0)[0] == "+" or digits.startswith("0044")):
+            return m.start() + runs[count - 1].end()
+    return None
 
 
 def _is_uk_phone(digits: str, international: bool) -> bool:
@@ -340,7 +366,12 @@ def _emails(text: str) -> Iterator[_Hit]:
 
 
 def _postcodes(text: str) -> Iterator[_Hit]:
-    for m in _POSTCODE.finditer(text):
+    """Found from their inward code ("2AA"), which is rare in prose, looking back from it."""
+    for inward in _INWARD.finditer(text):
+        end = inward.end()
+        m = _POSTCODE.search(text, max(0, end - 8), min(len(text), end + 1))
+        if m is None or m.end() != end:
+            continue
         value = m.group(0)
         inward = value[-2:]
         if value != value.upper() and inward.lower() in _NOT_INWARD:
@@ -349,14 +380,41 @@ def _postcodes(text: str) -> Iterator[_Hit]:
 
 
 def _dates_of_birth(text: str) -> Iterator[_Hit]:
-    """Real dates written in a UK way, with "born", "DOB", "birthday"... close by."""
-    for pattern in _DATES:
-        for m in pattern.finditer(text):
-            when = _date_of(m)
-            if when is None or not _near_birth_word(text, m.start(), m.end()):
-                continue
-            new = f"{_MONTHS[when.month - 1]} {when.year}"
-            yield _Hit("date_of_birth", m.start(), m.end(), new)
+    """Real dates written in a UK way, in a sentence with "born", "DOB", "birthday"...
+
+    A sentence, not a distance: fixing other details nearby changes their length, and that
+    must not change what counts as a date of birth."""
+    seen: set[tuple[int, int]] = set()
+    for start, end in _birth_sentences(text):
+        for pattern in _DATES:
+            for m in pattern.finditer(text, start, end):
+                when = _date_of(m)
+                if when is None or m.span() in seen:
+                    continue
+                seen.add(m.span())
+                yield _Hit("date_of_birth", m.start(), m.end(), _month_and_year(text, m, when))
+
+
+def _birth_sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences with a birth word ("[date of birth removed]" left by an
+    earlier fix does not count)."""
+    fixed = [m.span() for m in _FIXED.finditer(text)] if "removed]" in text else []
+    spans: list[tuple[int, int]] = []
+    for word in _DOB_CONTEXT.finditer(text):
+        if any(a <= word.start() < b for a, b in fixed):
+            continue
+        if spans and word.start() < spans[-1][1]:
+            continue  # the same sentence as the last one
+        spans.append(_sentence_around(text, word.start(), word.end()))
+    return spans
+
+
+def _sentence_around(text: str, start: int, end: int) -> tuple[int, int]:
+    low = max(0, start - _REACH)
+    ends = list(_SENTENCE_END.finditer(text, low, start + 1))
+    first = ends[-1].end() if ends else low
+    after = _SENTENCE_END.search(text, end, end + _REACH)
+    return first, after.start() if after else min(len(text), end + _REACH)
 
 
 def _date_of(m: re.Match[str]) -> dt.date | None:
@@ -375,15 +433,22 @@ def _date_of(m: re.Match[str]) -> dt.date | None:
     return when if when.year >= 1900 and when <= dt.date.today() else None
 
 
+def _month_and_year(text: str, m: re.Match[str], when: dt.date) -> str:
+    """"March 1984"; but if that would read as a full date with the text around it
+    (e.g. after "2nd"), the whole date goes."""
+    new = f"{_MONTHS[when.month - 1]} {when.year}"
+    before, after = text[max(0, m.start() - 20):m.start()], text[m.end():m.end() + 20]
+    joined = before + new + after
+    span = range(len(before), len(before) + len(new))
+    for pattern in _DATES:
+        if any(x.start() in span or x.end() - 1 in span for x in pattern.finditer(joined)):
+            return REPLACEMENTS["date_of_birth"]
+    return new
+
+
 def _month_number(word: str) -> int:
     word = word.rstrip(".").lower()[:3]
     return [m[:3].lower() for m in _MONTHS].index(word) + 1
-
-
-def _near_birth_word(text: str, start: int, end: int) -> bool:
-    before = text[max(0, start - _CONTEXT_BEFORE):start].rsplit("\n\n", 1)[-1]
-    after = text[end:end + _CONTEXT_AFTER].split("\n\n", 1)[0]
-    return bool(_DOB_CONTEXT.search(before) or _DOB_CONTEXT.search(after))
 
 
 # --- building findings ---------------------------------------------------------------------
@@ -470,7 +535,8 @@ def _keep_alnum(value: str, keep: int) -> str:
     return "".join(out)
 
 
-def _field_text(story: Story, field: str) -> str:
+def field_text(story: Story, field: str) -> str:
+    """The text of one field of ``story``, as named in :attr:`PrivacyFinding.field`."""
     texts = dict(story_fields(story))
     if field not in texts:
         raise ValueError(f"the story has no text in field {field!r}")

@@ -18,12 +18,51 @@ import yaml
 
 from .errors import Problem
 
-try:  # libyaml is much faster; the pure-Python composer behaves the same.
-    _Loader: type = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
-    _Loader = yaml.SafeLoader
-
 _STD = "tag:yaml.org,2002:"
+
+
+_WANTED = {_STD + t for t in ("int", "merge", "value", "yaml")}
+_IMPLICIT = {first: [(tag, regexp) for tag, regexp in pairs if tag in _WANTED]
+             for first, pairs in yaml.resolver.Resolver.yaml_implicit_resolvers.items()}
+
+
+class _Resolver(yaml.resolver.BaseResolver):
+    """PyYAML's implicit tags, narrowed to the ones storykit looks at, for speed.
+
+    The schema reads every scalar from its text, so of YAML 1.1's implicit types only these
+    matter: ``int`` (kept as a number in ``extra:``) and ``merge`` (``<<``), ``value`` (``=``)
+    and ``yaml`` (``!``, ``&``, ``*``), which are refused. A plain scalar gets exactly the tag
+    PyYAML's full resolver would give it if that is one of these, and ``str`` otherwise (where
+    PyYAML says bool, float, null or timestamp: all allowed, and read by the schema alike).
+    """
+
+    def resolve(self, kind, value, implicit):
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, regexp in _IMPLICIT.get(value[0] if value else "", ()):
+                    if regexp.match(value):
+                        return tag
+            return self.DEFAULT_SCALAR_TAG
+        return super().resolve(kind, value, implicit)
+
+
+try:  # libyaml is much faster; the pure-Python composer behaves the same.
+    class _Loader(yaml.CParser, yaml.constructor.SafeConstructor, _Resolver):
+        def __init__(self, stream):
+            yaml.CParser.__init__(self, stream)
+            yaml.constructor.SafeConstructor.__init__(self)
+            _Resolver.__init__(self)
+except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore
+                  yaml.composer.Composer, yaml.constructor.SafeConstructor, _Resolver):
+        def __init__(self, stream):
+            yaml.reader.Reader.__init__(self, stream)
+            yaml.scanner.Scanner.__init__(self)
+            yaml.parser.Parser.__init__(self)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            _Resolver.__init__(self)
+
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
 _NULL_WORDS = {"", "~", "null"}
@@ -149,7 +188,7 @@ class Reader:
             self.problems.append(Problem(self.file, line, f"YAML syntax: {what}", "yaml"))
         except yaml.reader.ReaderError as exc:  # e.g. a control character pasted into a field
             # libyaml counts bytes of the UTF-8 text, the pure-Python reader characters
-            data = text if _Loader is yaml.SafeLoader else text.encode("utf-8")
+            data = text if not issubclass(_Loader, yaml.CParser) else text.encode("utf-8")
             line = data.count("\n" if isinstance(data, str) else b"\n", 0, exc.position) + 1
             line += self.offset
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -185,8 +224,7 @@ class Reader:
         if depth > MAX_DEPTH:
             self.error(node, "nested too deeply", "depth")
             return None
-        self.lines[path] = self.line_of(node)
-        where = _name(path)
+        self.lines[path] = node.start_mark.line + 1 + self.offset
         if isinstance(kind, Obj):
             return self._mapping(node, kind, path, depth)
         if isinstance(kind, ListOf):
@@ -194,9 +232,9 @@ class Reader:
         if isinstance(kind, Anything):
             return self._anything(node, path, depth)
         if not isinstance(node, yaml.ScalarNode):
-            self.error(node, f"{where} should be {kind.describe()}, not a list or section")
+            self.error(node, f"{_name(path)} should be {kind.describe()}, not a list or section")
             return None
-        return self._scalar(node, kind, where)
+        return self._scalar(node, kind, path)
 
     def _mapping(self, node: yaml.Node, kind: Obj, path: tuple, depth: int) -> dict | None:
         if not isinstance(node, yaml.MappingNode):
@@ -270,7 +308,7 @@ class Reader:
             return node.value == "true"
         return node.value
 
-    def _scalar(self, node: yaml.ScalarNode, kind: Kind, where: str) -> Any:
+    def _scalar(self, node: yaml.ScalarNode, kind: Kind, path: tuple) -> Any:
         raw = node.value
         plain = not node.style
         if plain and raw.lower() in _NULL_WORDS:
@@ -278,18 +316,18 @@ class Reader:
         if isinstance(kind, Bool):
             if plain and raw in ("true", "false", "True", "False"):
                 return raw.lower() == "true"
-            self.error(node, f"{where} should be true or false, not {raw!r}", "type")
+            self.error(node, f"{_name(path)} should be true or false, not {raw!r}", "type")
             return None
         if plain and raw.lower() in _BOOL_WORDS and not isinstance(kind, Enum):
-            self.error(node, f"{where}: {raw!r} is ambiguous in YAML; quote it if you mean "
+            self.error(node, f"{_name(path)}: {raw!r} is ambiguous in YAML; quote it if you mean "
                              "the word, or use true/false", "ambiguous")
             return None
         if isinstance(kind, Text):
             if len(raw) > kind.max_len:
-                self.error(node, f"{where} is longer than {kind.max_len} characters", "too_long")
+                self.error(node, f"{_name(path)} is longer than {kind.max_len} characters", "too_long")
                 return None
             if not kind.multiline and "\n" in raw:
-                self.error(node, f"{where} should be on one line")
+                self.error(node, f"{_name(path)} should be on one line")
                 return None
             return raw
         if isinstance(kind, Enum):
@@ -297,42 +335,42 @@ class Reader:
                 return raw
             hint = difflib.get_close_matches(raw, kind.values, n=1)
             extra = f" Did you mean {hint[0]!r}?" if hint else ""
-            self.error(node, f"{where}: {raw!r} is not a valid {kind.label}; "
+            self.error(node, f"{_name(path)}: {raw!r} is not a valid {kind.label}; "
                              f"use {kind.describe()}.{extra}", "enum")
             return None
         if isinstance(kind, Int):
             if plain and re.fullmatch(r"\d{1,9}", raw) and int(raw) >= kind.minimum:
                 return int(raw)
-            self.error(node, f"{where} should be a whole number of at least {kind.minimum}, "
+            self.error(node, f"{_name(path)} should be a whole number of at least {kind.minimum}, "
                              f"not {raw!r}", "type")
             return None
         if isinstance(kind, Date):
-            return self._date(node, raw, where)
+            return self._date(node, raw, path)
         if isinstance(kind, DateTime):
-            return self._datetime(node, raw, where)
+            return self._datetime(node, raw, path)
         raise AssertionError(f"unhandled kind {kind!r}")  # pragma: no cover
 
-    def _date(self, node: yaml.Node, raw: str, where: str) -> dt.date | None:
+    def _date(self, node: yaml.Node, raw: str, path: tuple) -> dt.date | None:
         if not _DATE_RE.match(raw):
-            self.error(node, f"{where} should be a date written YYYY-MM-DD, not {raw!r}", "type")
+            self.error(node, f"{_name(path)} should be a date written YYYY-MM-DD, not {raw!r}", "type")
             return None
         try:
             return dt.date.fromisoformat(raw)
         except ValueError:
-            self.error(node, f"{where}: {raw!r} is not a real date", "type")
+            self.error(node, f"{_name(path)}: {raw!r} is not a real date", "type")
             return None
 
-    def _datetime(self, node: yaml.Node, raw: str, where: str) -> dt.datetime | None:
+    def _datetime(self, node: yaml.Node, raw: str, path: tuple) -> dt.datetime | None:
         try:
             value = dt.datetime.fromisoformat(raw)
         except ValueError:
             value = None
         if value is None or not _DATE_RE.match(raw[:10]) or len(raw) <= 10:
-            self.error(node, f"{where} should be a date and time such as 2026-09-02T14:10:00Z, "
+            self.error(node, f"{_name(path)} should be a date and time such as 2026-09-02T14:10:00Z, "
                              f"not {raw!r}", "type")
             return None
         if value.tzinfo is None:
-            self.error(node, f"{where} needs a time zone: add Z for UTC, e.g. {raw}Z", "type")
+            self.error(node, f"{_name(path)} needs a time zone: add Z for UTC, e.g. {raw}Z", "type")
             return None
         return value.astimezone(dt.UTC)
 

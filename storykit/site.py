@@ -65,13 +65,26 @@ class Site:
 
         return render_markdown(text, self.markdown_extensions)
 
-    def withdraw(self, ref: str, scope: str, reason: str, *, by: str | None = None) -> Story:
-        """Withdraw consent for a story and tell plugins (``after_withdraw``) where it went."""
+    def withdraw(self, ref: str, scope: str, reason: str, *, by: str | None = None,
+                 ip: str | None = None) -> Story:
+        """Withdraw consent for a story, record it in the audit log (never the reason: it is
+        the storyteller's words), and tell plugins (``after_withdraw``) where it went."""
+        from .audit import consent_withdrawn
+        from .store import current_user
+
         story = self.store.withdraw(self.store.find(ref).id, scope, reason, by=by)
+        consent_withdrawn(self.audit, by or current_user(), story, scope, ip=ip)
         live = self.distributions.for_story(story.id, live_only=True)
         self.plugins.call("after_withdraw", site=self, story=story, scope=scope,
                           distributions=live)
         return story
+
+    @cached_property
+    def audit(self):
+        """The audit log (SQLite in the instance folder; storykit.audit)."""
+        from .audit import AuditLog
+
+        return AuditLog.open(self.instance)
 
     @cached_property
     def distributions(self):

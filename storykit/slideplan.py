@@ -109,6 +109,7 @@ class SlideImage:
     path: Path | None
     alt: str
     kind: str
+    file: str = ""
 
 
 @dataclass(frozen=True)
@@ -925,11 +926,13 @@ def _fit_quote(text: str, attribution: str, ctx: PlanContext
 def _image_slides(view: StoryView, ctx: PlanContext) -> list[Slide]:
     out = []
     for image in view.images:
+        if not (image.alt or "").strip():
+            raise SlideError("a picture has no alt text; describe it in the story's images list")
         label = "A photo from this story" if image.kind == "photo" else "A picture from this story"
         text, size = _bar_title(label, ctx)
         notes = _notes(ctx, f"Describe the picture for anyone who cannot see it: {image.alt}")
-        out.append(Slide("image", text, image=SlideImage(image.path, image.alt, image.kind),
-                         notes=notes, title_size=size))
+        picture = SlideImage(image.path, image.alt.strip(), image.kind, image.file)
+        out.append(Slide("image", text, image=picture, notes=notes, title_size=size))
     return out
 
 
@@ -960,9 +963,8 @@ def _closing_slides(view: StoryView, ctx: PlanContext) -> list[Slide]:
 
 
 def _consent_slides(view: StoryView, ctx: PlanContext) -> list[Slide]:
-    who = view.attribution[:1].upper() + view.attribution[1:]
-    lines = [f"{who} shared this story and agreed that we can use it.",
-             f"They agreed to its use for: {ctx.use_label}."]
+    lines = [f"This story was shared by {view.attribution}.",
+             f"They agreed that we can use it for: {ctx.use_label}."]
     if view.consent_expires:
         lines.append(f"Their consent ends on {nice_date(view.consent_expires)}.")
     lines.append("Please do not copy this story or use it for anything else.")

@@ -12,8 +12,12 @@ import re
 import secrets
 import unicodedata
 
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}$")
-SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# \Z, not $: "$" also matches before a final newline, and "st-abc\n" is not an id.
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,63}\Z")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+# Letters that Unicode does not decompose into a base letter and an accent.
+_FOLD = str.maketrans({"ß": "ss", "æ": "ae", "ø": "o", "œ": "oe", "ł": "l", "đ": "d", "ð": "d",
+                       "þ": "th", "ı": "i", "ħ": "h"})
 SLUG_MAX = 64
 _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i: easy to read aloud
 
@@ -53,11 +57,13 @@ def slugify(text: str) -> str:
     """A slug made from a title: accents folded (café -> cafe), other symbols become hyphens."""
     text = normalise(text)
     text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = "".join(ch for ch in text if not unicodedata.combining(ch)).translate(_FOLD)
     text = text.replace("'", "").replace("\u2019", "")
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-    if len(text) > SLUG_MAX:
-        text = text[:SLUG_MAX].rsplit("-", 1)[0] or text[:SLUG_MAX]
+    if len(text) > SLUG_MAX:  # cut at a hyphen, keeping a last word that fits exactly
+        cut = text[:SLUG_MAX + 1]
+        text = cut[:SLUG_MAX] if cut.endswith("-") else (
+            cut[:SLUG_MAX].rsplit("-", 1)[0] or cut[:SLUG_MAX])
     return text.strip("-")
 
 

@@ -424,4 +424,16 @@ def _item_indent(text: str) -> int:
 
 
 def _same(a: list[m.ConsentVersion], b: list[m.ConsentVersion]) -> bool:
-    return [v.to_dict() for v in a] == [v.to_dict() for v in b]
+    # A file ending in a block of text (``notes: |``) without a final newline gains one when
+    # a version is appended after it; the note itself is unchanged.
+    return _trim([v.to_dict() for v in a]) == _trim([v.to_dict() for v in b])
+
+
+def _trim(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.rstrip("\n")
+    if isinstance(value, dict):
+        return {k: _trim(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_trim(v) for v in value]
+    return value

@@ -164,8 +164,9 @@ def html_to_pdf(html: str, out: Path, *, base_dir: Path, allowed: Sequence[Path]
                                    stylesheets=stylesheets, **options)
         if attachments_forbidden:
             refuse_attachments(document)
-        write_atomic(out, lambda target: document.write_pdf(
-            target, pdf_variant=variant, pdf_tags=True, **options))
+        # Made in memory first: a render stopped at its limit leaves no half-written file.
+        data = document.write_pdf(pdf_variant=variant, pdf_tags=True, **options)
+    write_atomic(out, lambda target: target.write(data))
     return out
 
 
@@ -249,27 +250,39 @@ def run_limited(func: Callable[..., T], *args: Any, timeout: float, memory_mb: i
                 label: str = "the render", hint: str = "") -> T:
     """Run ``func(*args)`` in a forked child and return its (picklable) result.
 
-    The child may use at most ``memory_mb`` megabytes of address space on top of what the
-    parent already had, and ``timeout`` seconds of wall-clock time; past either it is
-    stopped and :class:`RenderLimitExceeded` says which limit ("``label`` took longer than
-    N s"). ``hint`` is added to those messages (e.g. which setting to raise). An exception
-    in the child is raised again here.
+    The child may use ``memory_mb`` megabytes of memory on top of what this process already
+    uses, and ``timeout`` seconds of wall-clock time; past either it is stopped and
+    :class:`RenderLimitExceeded` says which limit ("``label`` took longer than N s",
+    "``label`` needed more than N MB"). ``hint`` is added to those messages (e.g. which
+    setting to raise). An exception in the child is raised again here.
+
+    Memory is watched twice: the parent samples the child's resident memory every few
+    hundredths of a second, and an address-space limit (RLIMIT_AS) in the child stops a
+    sudden huge allocation before the machine runs out.
     """
     if timeout <= 0 or memory_mb <= 0:
         raise StorykitError("time and memory limits must be more than zero")
+    base = _resident(os.getpid())
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child; its outcome is tested via the parent
         os.close(read_end)
         _child(write_end, func, args, memory_mb)
     os.close(write_end)
-    data, timed_out = _collect(read_end, pid, timeout)
+    data, stopped = _collect(read_end, pid, timeout, base + memory_mb * _MB)
     _, status = os.waitpid(pid, 0)
     extra = f" {hint}" if hint else ""
-    if timed_out:
+    if stopped == "time":
         raise RenderLimitExceeded(f"{label} took longer than {timeout:g} s and was "
                                   f"stopped.{extra}")
+    if stopped == "memory":
+        raise RenderLimitExceeded(f"{label} needed more than {memory_mb} MB and was "
+                                  f"stopped.{extra}")
     return _outcome(data, status, label, memory_mb, extra)
+
+
+_MB = 1024 * 1024
+_POLL = 0.02  # seconds between memory samples
 
 
 def _child(fd: int, func: Callable[..., Any], args: tuple, memory_mb: int) -> None:
@@ -278,7 +291,7 @@ def _child(fd: int, func: Callable[..., Any], args: tuple, memory_mb: int) -> No
     sys.unraisablehook = lambda _info: None  # no noise from finalisers after a MemoryError
     try:
         try:
-            _limit_memory(memory_mb)
+            _limit_address_space(memory_mb)
             result: tuple[str, Any] = ("ok", func(*args))
         except MemoryError:
             result = ("memory", None)
@@ -297,53 +310,65 @@ def _child(fd: int, func: Callable[..., Any], args: tuple, memory_mb: int) -> No
         os._exit(code)
 
 
-def _limit_memory(memory_mb: int) -> None:
-    base = _address_space()
-    limit = base + memory_mb * 1024 * 1024
+def _limit_address_space(memory_mb: int) -> None:
+    """The backstop: address space may grow by twice the limit (plus room for libraries'
+    reservations) before allocations fail with MemoryError."""
+    limit = _statm(os.getpid(), 0) + 2 * memory_mb * _MB + 64 * _MB
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
     if hard != resource.RLIM_INFINITY:
         limit = min(limit, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _address_space() -> int:
-    """Bytes of address space this process already uses (Linux: /proc/self/statm)."""
+def _statm(pid: int, field: int) -> int:
+    """Bytes from /proc/<pid>/statm: field 0 is the address space, 1 the resident set."""
     try:
-        pages = int(Path("/proc/self/statm").read_text().split()[0])
-        return pages * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):  # pragma: no cover - not Linux
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        pages = int(Path(f"/proc/{pid}/statm").read_text().split()[field])
+    except (OSError, ValueError, IndexError):  # gone already, or not Linux
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
 
 
-def _collect(fd: int, pid: int, timeout: float) -> tuple[bytes, bool]:
-    """Read the child's answer until it closes the pipe or time runs out (then kill it)."""
+def _resident(pid: int) -> int:
+    return _statm(pid, 1)
+
+
+def _collect(fd: int, pid: int, timeout: float, max_resident: int) -> tuple[bytes, str | None]:
+    """Read the child's answer until it closes the pipe. If time runs out or the child's
+    resident memory passes ``max_resident``, kill it and say which (``"time"``/``"memory"``)."""
     chunks: list[bytes] = []
     deadline = time.monotonic() + timeout
     try:
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                os.kill(pid, signal.SIGKILL)
-                return b"", True
-            ready, _, _ = select.select([fd], [], [], left)
+                return b"", _kill(pid, "time")
+            ready, _, _ = select.select([fd], [], [], min(left, _POLL))
             if ready:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
-                    return b"".join(chunks), False
+                    return b"".join(chunks), None
                 chunks.append(chunk)
+            elif _resident(pid) > max_resident:
+                return b"", _kill(pid, "memory")
     except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        _kill(pid, "interrupted")
         raise
     finally:
         os.close(fd)
+
+
+def _kill(pid: int, why: str) -> str:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    return why
 
 
 def _outcome(data: bytes, status: int, label: str, memory_mb: int, extra: str) -> Any:
     if not data:
         if os.WIFSIGNALED(status):
             name = signal.Signals(os.WTERMSIG(status)).name
-            raise RenderLimitExceeded(f"{label} stopped unexpectedly ({name}); it probably "
+            raise RenderLimitExceeded(f"{label} stopped unexpectedly ({name}); it may have "
                                       f"needed more than {memory_mb} MB.{extra}")
         raise StorykitError(f"{label} stopped without an answer (exit status "
                             f"{os.waitstatus_to_exitcode(status)})")

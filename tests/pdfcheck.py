@@ -100,20 +100,27 @@ def xmp(reader: PdfReader) -> str:
 
 
 def font_names(reader: PdfReader) -> set[str]:
+    """Names of the fonts the pages use; each must be embedded in the PDF."""
     names: set[str] = set()
     for page in reader.pages:
         resources = page.get("/Resources").get_object()
         for ref in (resources.get("/Font") or {}).values():
-            names.add(str(ref.get_object().get("/BaseFont")))
+            font = ref.get_object()
+            descendants = font.get("/DescendantFonts")
+            described = descendants[0].get_object() if descendants else font
+            descriptor = described["/FontDescriptor"].get_object()
+            assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), \
+                f"{font.get('/BaseFont')} is not embedded"
+            names.add(str(font.get("/BaseFont")))
     return names
 
 
 def assert_accessible(reader: PdfReader, *, title: str, lang: str = "en-GB") -> Counter:
     """What PDF/UA asks of any storykit PDF; returns the structure counts for more checks."""
     root = catalog(reader)
-    assert root["/MarkInfo"]["/Marked"] is True, "not a tagged PDF"
+    assert bool(root["/MarkInfo"]["/Marked"]) is True, "not a tagged PDF"
     assert root["/Lang"] == lang
-    assert root["/ViewerPreferences"]["/DisplayDocTitle"] is True
+    assert bool(root["/ViewerPreferences"]["/DisplayDocTitle"]) is True
     assert reader.metadata.title == title
     counts, figures = structure(reader)
     assert counts["/Document"] == 1

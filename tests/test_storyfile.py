@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 
 import pytest
+import yaml
 from conftest import consent_version, story_front, story_text, write_story
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -556,3 +557,35 @@ def test_any_field_values_survive_save_and_parse(title, summary, notes, service,
         assert again.storyteller.pseudonym == pseudonym
         assert again.people[0].render_as == render_as
         assert again.body == story.body
+
+
+# --- the fast resolver reads every plain scalar as PyYAML's own resolver would ---------------
+
+scalar_text = st.one_of(
+    st.from_regex(r"[-+]?(0|[1-9][0-9_]{0,6}|0[0-7_]{1,5}|0x[0-9a-fA-F_]{1,5}|0b[01_]{1,6})",
+                  fullmatch=True),
+    st.from_regex(r"[-+]?[0-9]{1,3}(:[0-5]?[0-9]){1,2}(\.[0-9]*)?", fullmatch=True),
+    st.from_regex(r"[-+]?([0-9][0-9_]*)?\.[0-9_]*([eE][-+][0-9]+)?", fullmatch=True),
+    st.from_regex(r"\d{4}-\d\d?-\d\d?([Tt ]\d\d?:\d\d:\d\d(\.\d*)?(Z|[-+]\d\d?(:\d\d)?)?)?",
+                  fullmatch=True),
+    st.sampled_from(["yes", "No", "ON", "off", "y", "n", "true", "False", "~", "null", "NULL",
+                     "<<", "=", ".inf", "-.Inf", ".NaN", "0o17", "019", "1_000", "+12", "-0"]),
+    st.text(alphabet="0123456789-+_:.eExabYNyno<=~", min_size=1, max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(value=scalar_text)
+def test_fast_resolver_agrees_with_pyyaml(value):
+    from storykit.schema import _ALLOWED_TAGS, _STD, _Loader
+
+    text = f"k: {value}\n"
+    try:
+        ours = yaml.compose(text, Loader=_Loader)
+        theirs = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return
+    a, b = ours.value[0][1], theirs.value[0][1]
+    assert (a.tag in _ALLOWED_TAGS) == (b.tag in _ALLOWED_TAGS)
+    assert (a.tag == _STD + "int") == (b.tag == _STD + "int")
+    assert a.tag == b.tag or a.tag == _STD + "str"

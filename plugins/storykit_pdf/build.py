@@ -8,17 +8,19 @@ atomically, so a failed render leaves nothing half-made.
 from __future__ import annotations
 
 import re
+import shutil
 import tempfile
 from functools import partial
 from pathlib import Path
 
+import jinja2
 from weasyprint.urls import path2url
 
 from storykit.consent import DRAFT_MARK, StoryView
 from storykit.errors import StorykitError
 from storykit.render import Artefact, Job
 from storykit.themes import Theme, nice_date
-from storykit.weasy import html_to_pdf, prepare_images, run_limited
+from storykit.weasy import html_to_pdf, prepare_images, run_limited, write_atomic
 
 from . import style
 from .settings import PdfSettings, resolve
@@ -60,23 +62,35 @@ def file_stem(view: StoryView) -> str:
 
 def make(job: Job, template: str, views: list[StoryView], out: Path, settings: PdfSettings,
          *, title: str, label: str) -> Path:
-    """Write ``views`` through ``template`` to ``out`` as a PDF, within the limits."""
+    """Write ``views`` through ``template`` to ``out`` as a PDF, within the limits.
+
+    Everything that could run away (pictures, the theme's template, WeasyPrint) runs in a
+    child process with a time and memory limit, writing into a private temporary folder;
+    only a finished PDF is copied into place, so a stopped render leaves nothing behind."""
     check_alt_text(views)
-    draft = DRAFT_MARK if any(v.draft for v in views) else None
     with tempfile.TemporaryDirectory(prefix="storykit-pdf-") as tmp:
-        work = Path(tmp)
-        pictures, picture_files = prepare_pictures(views, work, settings.image_max_width)
-        html = page_html(job, template, views, pictures, title=title, draft=draft)
-        sheets: list[str | Path] = [style.stylesheet(job.theme, draft_mark=draft,
-                                                     variant=settings.variant)]
-        theme_css = job.theme.static(THEME_CSS)
-        if theme_css is not None:
-            sheets.append(theme_css)
-        allowed = [*static_roots(job.theme), work, *picture_files]
-        task = partial(html_to_pdf, html, out, base_dir=work, allowed=allowed,
-                       variant=settings.variant, stylesheets=sheets)
-        return run_limited(task, timeout=settings.timeout, memory_mb=settings.memory_mb,
+        task = partial(_make_pdf, job, template, views, settings, title, Path(tmp))
+        made = run_limited(task, timeout=settings.timeout, memory_mb=settings.memory_mb,
                            label=label, hint=_HINT)
+        with made.open("rb") as src:
+            write_atomic(out, lambda f: shutil.copyfileobj(src, f, 1 << 20))
+    return out
+
+
+def _make_pdf(job: Job, template: str, views: list[StoryView], settings: PdfSettings,
+              title: str, work: Path) -> Path:
+    """In the child: pictures, HTML, then the PDF in ``work``."""
+    draft = DRAFT_MARK if any(v.draft for v in views) else None
+    pictures, picture_files = prepare_pictures(views, work, settings.image_max_width)
+    html = page_html(job, template, views, pictures, title=title, draft=draft)
+    sheets: list[str | Path] = [style.stylesheet(job.theme, draft_mark=draft,
+                                                 variant=settings.variant)]
+    theme_css = job.theme.static(THEME_CSS)
+    if theme_css is not None:
+        sheets.append(theme_css)
+    allowed = [*static_roots(job.theme), work, *picture_files]
+    return html_to_pdf(html, work / "out.pdf", base_dir=work, allowed=allowed,
+                       variant=settings.variant, stylesheets=sheets)
 
 
 def check_alt_text(views: list[StoryView]) -> None:
@@ -108,6 +122,13 @@ def static_roots(theme: Theme) -> list[Path]:
     return [folder / "static" for folder in theme.folders if (folder / "static").is_dir()]
 
 
+def static_url(theme: Theme, rel: str) -> str:
+    """The address of one of the theme's static files (e.g. a logo) for a template;
+    an empty string if the theme has no such file."""
+    path = theme.static(rel)
+    return path2url(str(path.resolve())) if path is not None else ""
+
+
 def consent_line(view: StoryView, use_label: str) -> str:
     """The footer line, e.g. "Shared with consent for: Trust board. Consent expires
     21 September 2029." """
@@ -128,5 +149,10 @@ def page_html(job: Job, template: str, views: list[StoryView],
         "consent_lines": {v.id: consent_line(v, job.use_label) for v in views},
         "made_on": nice_date(job.on),
         "description": f"Stories from {where}, shared for: {job.use_label}",
+        "static_url": partial(static_url, job.theme),
     }
-    return env.get_template(template).render(job.context(template, **values))
+    try:
+        return env.get_template(template).render(job.context(template, **values))
+    except jinja2.TemplateError as exc:
+        raise StorykitError(f"theme {job.theme.name!r}: the template {template} cannot be "
+                            f"used ({type(exc).__name__}: {exc})") from None

@@ -27,7 +27,6 @@ from typing import Any
 from storykit.consent import StoryView, ViewImage
 from storykit.errors import StorykitError
 from storykit.fsio import LockTimeout, atomic_write, locked
-from storykit.images import ImageError, image_format, prepare_image
 from storykit.render import site_info
 from storykit.site import Site
 from storykit.store import current_user
@@ -125,6 +124,8 @@ class Builder:
         self.old = _load_manifest(self.manifest_file, out)
         self.report = BuildReport(out)
         self._dirs: set[Path] = set()
+        self.listing_state: dict[str, str] = {}
+        self.static_state: dict[str, Any] = {}
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -152,7 +153,9 @@ class Builder:
             decision = self.site.decide(story, USE, self.on)
             if not decision.allowed or decision.view is None or decision.draft:
                 continue
-            view = decision.view.without_notes()
+            view = decision.view
+            if view.speaker_notes is not None:  # private to presenters: never on the web
+                view = view.without_notes()
             if view.slug in views:
                 self.report.problems.append(f"story {story.id} is not on the website: its slug "
                                             f"{view.slug!r} is used by story {views[view.slug].id}")
@@ -171,7 +174,8 @@ class Builder:
         keys = {v.id: self.story_key(v) for v in views}
         records, todo = self._reuse(views, keys)
         self._note_pending(todo)
-        self.env.get_template("web/story.html")  # compiled once, before any fork
+        if todo:
+            self.env.get_template("web/story.html")  # compiled once, before any fork
         for record in self._render_all(todo, keys):
             records[record["id"]] = record
         self.report.stories = len(records)
@@ -229,19 +233,24 @@ class Builder:
         """Write one story's page and pictures; return what the manifest keeps about it."""
         page = pages.story_page(view.slug)
         images = [self._image(view, n, img) for n, img in enumerate(view.images, 1)]
-        card = pages.card_for(view, images[0] if images else None)
+        summary = self.site.markdown(view.summary) if view.summary else ""
+        body = self.site.markdown(view.body) if view.body else ""
+        card = pages.card_for(view, images[0] if images else None, summary)
         html = self.render(page, "web/story.html", story=view, card=card, images=images,
-                           page_title=view.title,
+                           summary_html=summary, body_html=body, page_title=view.title,
                            description=pages.description_of(card, self.info.description),
                            og_type="article", og_image=images[0] if images else None)
         sha = self.write(page, html.encode("utf-8"))
-        entry = pages.search_entry(view, card)
+        more = [self.site.markdown(text) for text in (*view.quotes, *view.changes)]
+        entry = pages.search_entry(card, [body, *more])
         return {"id": view.id, "key": key, "page": page, "sha": sha, "card": card,
                 "card_hash": pages.digest(card), "search": entry,
                 "search_hash": pages.digest(entry), "consent_version": view.consent_version,
                 "files": [page, *(i["src"] for i in images)]}
 
     def _image(self, view: StoryView, n: int, img: ViewImage) -> dict[str, Any]:
+        from storykit.images import ImageError, image_format, prepare_image  # Pillow: only now
+
         src = story_picture(view, img)
         try:
             fmt = "PNG" if image_format(src) == "PNG" else "JPEG"
@@ -291,7 +300,6 @@ class Builder:
         """Copy the theme's static files (and the CSS bundle) when they changed."""
         produced: set[str] = set()
         old = self.old.get("static", {})
-        self.static_state: dict[str, Any] = {}
         wanted = {f"{pages.STATIC_DIR}/{rel}": path for rel, path in self.static.items()
                   if not rel.endswith(".css")}
         for rel, path in sorted(wanted.items()):
@@ -312,12 +320,16 @@ class Builder:
             self.report.static += 1
 
     def _write_listings(self, records: dict[str, dict[str, Any]]) -> set[str]:
+        """Write each listing page whose cards (or template, or settings) changed."""
+        old = self.old.get("listings", {})
+        if self._nothing_changed(records) and all((self.out / p).is_file() for p in old):
+            self.listing_state = dict(old)
+            return set(old)
         cards = pages.sort_cards(r["card"] for r in records.values())
         found = pages.listings(cards, base_url=self.base_url,
                                statement_date=self.config.get("statement_date", ""))
         by_id = {r["id"]: r for r in records.values()}
-        old = self.old.get("listings", {})
-        self.listing_state: dict[str, str] = {}
+        self.listing_state = {}
         for listing in found:
             field_name = "search_hash" if listing.kind == "js" else "card_hash"
             state = pages.digest(self.key, listing.path, listing.template, listing.params,
@@ -328,6 +340,13 @@ class Builder:
             self.write(listing.path, self._listing_bytes(listing, by_id))
             self.report.listings += 1
         return {listing.path for listing in found}
+
+    def _nothing_changed(self, records: dict[str, dict[str, Any]]) -> bool:
+        """The same stories as last time, none re-rendered, same theme and settings."""
+        before = self.old.get("stories", {})
+        return (self.old.get("key") == self.key and self.report.rendered == 0
+                and records.keys() == before.keys()
+                and all(records[i] is before[i] for i in records))
 
     def _listing_bytes(self, listing: pages.Listing, by_id: dict[str, dict[str, Any]]) -> bytes:
         if listing.kind == "js":

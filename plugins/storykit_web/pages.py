@@ -15,10 +15,13 @@ import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
+from html import unescape
 from typing import Any
 
+import nh3
+
 from storykit.consent import StoryView
-from storykit.markup import plain_text
 from storykit.slugs import slugify
 from storykit.themes import nice_date
 
@@ -38,12 +41,13 @@ SITE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "base-uri 'none'; form-action 'self'")
 
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
-_STOP = frozenset("""a about after again all also am an and any are as at be because been before
+_STOP_WORDS = """a about after again all also am an and any are as at be because been before
 being but by can could did do does doing down during each few for from further had has have
 having he her here hers him his how i if in into is it its just me more most my no nor not now
 of off on once only or other our out over own same she should so some such than that the their
 them then there these they this those through to too under until up very was we were what when
-where which while who whom why will with would you your""".split())
+where which while who whom why will with would you your"""
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def story_page(slug: str) -> str:
@@ -58,6 +62,7 @@ def digest(*parts: Any) -> str:
 
 # --- services and tags ---------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)
 def group_slug(name: str) -> str:
     """A URL label for a service or tag. Spellings that differ only in case or punctuation
     share a page; a name with no letters or digits gets a label made from its hash."""
@@ -75,10 +80,12 @@ def tag_page(name: str) -> str:
 
 # --- cards and search entries --------------------------------------------------------------
 
-def card_for(view: StoryView, image: dict[str, Any] | None = None) -> dict[str, Any]:
-    """What listings show about a story: all plain text (templates escape it)."""
+def card_for(view: StoryView, image: dict[str, Any] | None = None,
+             summary_html: str = "") -> dict[str, Any]:
+    """What listings show about a story: all plain text (templates escape it).
+    ``summary_html`` is the summary as the page shows it (sanitised), made plain here."""
     updated = view.updated or view.created
-    summary = plain_text(view.summary) if view.summary else ""
+    summary = plain_from_html(summary_html)
     return {
         "id": view.id, "slug": view.slug, "title": view.title, "summary": summary,
         "service": view.service or "", "tags": list(view.tags),
@@ -89,9 +96,15 @@ def card_for(view: StoryView, image: dict[str, Any] | None = None) -> dict[str, 
     }
 
 
-def search_entry(view: StoryView, card: dict[str, Any]) -> dict[str, Any]:
-    """One story in the offline search index: short keys keep the file small."""
-    text = " ".join([view.body, *view.quotes, *view.changes])
+def plain_from_html(html: str) -> str:
+    """Sanitised HTML as plain text (as storykit.markup.plain_text does for Markdown)."""
+    return re.sub(r"\s+", " ", unescape(nh3.clean(str(html), tags=set()))).strip() if html else ""
+
+
+def search_entry(card: dict[str, Any], html_parts: Iterable[str]) -> dict[str, Any]:
+    """One story in the offline search index: short keys keep the file small. Its words come
+    from the sanitised text readers see (``html_parts``), never from raw Markdown."""
+    text = " ".join(plain_from_html(part) for part in html_parts)
     return {"t": card["title"], "u": card["page"], "s": card["summary"], "v": card["service"],
             "g": card["tags"], "d": card["updated_text"], "w": body_words(text)}
 

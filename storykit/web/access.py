@@ -12,7 +12,8 @@ The rules, in words:
   review; nobody else's drafts;
 * reviewers see stories that are in review or later, and ask for changes or approve them, but
   never a story they own or share;
-* publishers see approved and published stories, publish approved ones and take them down;
+* publishers see approved, published and withdrawn stories (they take copies down), publish
+  approved ones and take them down;
 * nobody may do anything to a withdrawn story except look at it (if they could before).
 
 Routes answer 404 when :func:`can` says the user may not even ``view`` the story (so ids of other
@@ -43,12 +44,19 @@ ACTIONS = (VIEW, EDIT, SUBMIT, REQUEST_CHANGES, APPROVE, PUBLISH, UNPUBLISH, SHA
 
 EDITABLE = frozenset({"draft", "changes_requested"})
 REVIEWER_SEES = frozenset({"in_review", "changes_requested", "approved", "published"})
-PUBLISHER_SEES = frozenset({"approved", "published"})
+#: Publishers also see withdrawn stories: they take published copies down.
+PUBLISHER_SEES = frozenset({"approved", "published", "withdrawn"})
 
 
 def involved(user: User, story_id: str) -> bool:
     """True if the user owns the story or it is shared with them."""
     return story_id in user.access
+
+
+def is_withdrawn(story: Story) -> bool:
+    """The story, or its current consent, is withdrawn: nothing may change it any more."""
+    consent = story.current_consent
+    return story.status == "withdrawn" or (consent is not None and consent.status == "withdrawn")
 
 
 def can(user: User | None, action: str, story: Story) -> bool:
@@ -62,7 +70,7 @@ def can(user: User | None, action: str, story: Story) -> bool:
                 or (user.has("publisher") and status in PUBLISHER_SEES))
     if action == SHARE:
         return user.has("admin")
-    if status == "withdrawn":
+    if is_withdrawn(story):
         return False
     writer = mine and user.has("advocate")
     rules = {

@@ -98,7 +98,7 @@ def logout_user() -> None:
 
 def load_user() -> None:
     """``before_request``: set ``g.user`` from the session, or end a session that is no longer
-    valid (``g.session_ended`` then tells the sign-in page to say why)."""
+    valid (``session["ended"]`` then tells the sign-in page to say why)."""
     g.user = None
     uid = session.get("uid")
     if uid is None:
@@ -112,7 +112,7 @@ def load_user() -> None:
              or now - int(session.get("iat", 0)) > cfg["STORYKIT_SESSION_HOURS"] * 3600)
     if stale:
         session.clear()
-        g.session_ended = True
+        session["ended"] = True  # the sign-in page says why
         return
     session["seen"] = now
     g.user = user

@@ -54,12 +54,14 @@ MESSAGES: dict[int, tuple[str, str]] = {
 
 
 def error_page(status: int, *, heading: str | None = None, message: str | None = None,
-               reference: str | None = None):
-    """A rendered error page with ``status`` (use it to ``return`` from a view)."""
+               reference: str | None = None, back: tuple[str, str] | None = None):
+    """A rendered error page with ``status`` (use it to ``return`` from a view); ``back`` is
+    an optional (url, link text) pair for where to go next."""
     default_heading, default_message = MESSAGES.get(status, MESSAGES[500])
     return render_template("errors/error.html", status=status,
                            heading=heading or default_heading,
-                           message=message or default_message, reference=reference), status
+                           message=message or default_message, reference=reference,
+                           back=back), status
 
 
 def _http_error(exc: HTTPException):

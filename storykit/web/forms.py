@@ -42,3 +42,15 @@ class Form:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+
+def check_new_password(form: Form, field: str, confirm: str, user_name: str) -> None:
+    """Check a new password (the rules in storykit.web.passwords) and its confirmation."""
+    from .passwords import password_problem
+
+    password = form.raw(field)
+    problem = password_problem(password, user_name)
+    if problem:
+        form.error(field, problem)
+    elif form.raw(confirm) != password:
+        form.error(confirm, "The two passwords are not the same. Type the password again.")

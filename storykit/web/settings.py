@@ -70,7 +70,9 @@ def build_config(instance: Path, overrides: dict[str, Any]) -> dict[str, Any]:
     config.setdefault("SESSION_COOKIE_SECURE", secure)
     config.setdefault("SESSION_COOKIE_NAME", "__Host-storykit" if config["SESSION_COOKIE_SECURE"]
                       else "storykit_session")
-    config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(minutes=config["STORYKIT_IDLE_MINUTES"])
+    # the cookie lives as long as a session may; the idle limit is checked on the server, so
+    # the sign-in page can say "you were signed out" instead of silently forgetting
+    config["PERMANENT_SESSION_LIFETIME"] = dt.timedelta(hours=config["STORYKIT_SESSION_HOURS"])
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"], source = load_secret_key(instance)
     else:

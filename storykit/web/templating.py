@@ -26,6 +26,19 @@ STATUS_LABELS = {
 }
 STATUS_COLOURS = {"approved": "green", "published": "green", "withdrawn": "red",
                   "archived": "grey", "draft": "grey"}
+#: Plain words for consent values (shown on the story page).
+CONSENT_WORDS = {
+    "pending": "Not given yet", "active": "Given", "withdrawn": "Withdrawn",
+    "self": "The storyteller", "parent_with_pr": "A parent with parental responsibility",
+    "lpa_health_welfare": "An attorney for health and welfare",
+    "court_deputy": "A deputy appointed by the court", "other": "Someone else",
+    "written": "On a signed form", "e_signature": "Signed online",
+    "recorded_verbal": "Said out loud and recorded",
+    "full_name": "Full name", "first_name": "First name only", "pseudonym": "A made-up name",
+    "anonymous": "Not named",
+    "text": "The story", "quotes": "Quotes", "photo": "Photos", "audio": "Sound recordings",
+    "video": "Video",
+}
 ROLE_LABELS = {"advocate": "Advocate", "reviewer": "Reviewer", "publisher": "Publisher",
                "admin": "Admin"}
 
@@ -74,6 +87,7 @@ def install(app: Flask, site: Site) -> None:
             "role_labels": ROLE_LABELS,
             "role_help": ROLES,
             "use_label": config.label,
+            "words": CONSENT_WORDS,
         }
 
     app.add_template_filter(_date, "date")

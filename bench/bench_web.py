@@ -1,0 +1,215 @@
+"""Benchmark ``storykit build``: clean build, no-change rebuild and one-edit rebuild.
+
+Generates N synthetic published stories (invented text, about 600 words each, a few tags, a
+service, a picture on one story in a hundred) allowed for ``public_website`` into a temporary
+site, then runs each scenario 5 times, every run in a FRESH process (so no in-memory cache
+helps), and prints medians of: the whole process (``wall``: interpreter start, imports,
+plugin loading, build), the build alone inside the process (``build``), and the peak
+resident memory of the process and its worker processes.
+
+    python bench/bench_web.py                     # 1000 stories
+    python bench/bench_web.py --stories 10000
+    python bench/bench_web.py --all-plugins       # also load every installed plugin
+
+By default only the storykit_web plugin is loaded (``STORYKIT_LOAD_PLUGINS=storykit_web``),
+so the figures are the web build's own; ``--all-plugins`` shows what other plugins' import
+time adds to every command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+RUNS = 5
+TOML = """\
+[site]
+title = "Benchmark stories"
+organisation = "Example NHS Trust"
+base_url = "https://stories.example.nhs.uk/"
+"""
+SERVICES = ["Maternity", "Stroke rehabilitation", "District nursing", "Children's diabetes",
+            "Dementia care", "Mental health crisis team", "Emergency department",
+            "Neonatal unit", "Sexual health", "Cancer care", "Outpatients", "Physiotherapy"]
+TAGS = ["carers", "discharge", "waiting", "communication", "kindness", "night staff",
+        "children", "older people", "learning disability", "pain", "food", "visiting",
+        "transport", "appointments", "families", "language", "dignity", "privacy", "noise",
+        "sleep", "medicines", "continuity", "home care", "telephone", "letters"]
+WORD_TEXT = ("the ward nurse came over and sat with me while I waited for news about my mum she "
+         "explained what would happen next and I felt less afraid we had been there since "
+         "morning nobody told us where to go the doctor listened carefully then drew a little "
+         "picture on the back of a leaflet my daughter held my hand the tea trolley came round "
+         "twice everyone was busy but somebody always stopped to check on us at home things "
+         "were harder than we expected the district team rang every week it made a big "
+         "difference to know someone would answer")
+WORDS = WORD_TEXT.split()
+
+RUNNER = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+from storykit.site import Site
+site = Site.open(sys.argv[1])
+site.plugins  # load plugins as the CLI does
+from storykit_web.build import build_site
+t1 = time.perf_counter()
+report = build_site(site, None, on=__import__("datetime").date(2027, 3, 1), by="bench")
+t2 = time.perf_counter()
+own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+print(json.dumps({"startup": t1 - t0, "build": t2 - t1, "rendered": report.rendered,
+                  "listings": report.listings, "stories": report.stories,
+                  "rss_mb": max(own, kids) / 1024}))
+"""
+
+
+# --- the synthetic site ----------------------------------------------------------------------
+
+def paragraph(rng: random.Random, words: int) -> str:
+    text = " ".join(rng.choice(WORDS) for _ in range(words))
+    return text[0].upper() + text[1:] + "."
+
+
+def story_body(rng: random.Random) -> str:
+    parts = []
+    for heading in ("What happened", "What helped", "What could be better"):
+        parts.append(f"## {heading}\n")
+        parts += [paragraph(rng, rng.randint(45, 75)) + "\n" for _ in range(3)]
+    return "\n".join(parts)
+
+
+def write_story(root: Path, n: int, rng: random.Random, picture: Path | None) -> None:
+    folder = root / "stories" / f"bn-{n:06d}"
+    folder.mkdir(parents=True)
+    tags = rng.sample(TAGS, rng.randint(1, 4))
+    images = ""
+    if picture is not None:
+        (folder / "media").mkdir()
+        shutil.copy(picture, folder / "media" / "ward.jpg")
+        images = ("images:\n  - {file: media/ward.jpg, alt: \"A hospital ward with a window "
+                  "and a chair by the bed\", kind: illustration}\n")
+    day = dt.date(2026, 1, 1) + dt.timedelta(days=n % 300)
+    (folder / "story.md").write_text(
+        "---\n"
+        f"title: \"Story number {n}: {rng.choice(WORDS)} {rng.choice(WORDS)}\"\n"
+        f"slug: story-{n}\nstatus: published\nservice: \"{rng.choice(SERVICES)}\"\n"
+        f"tags: [{', '.join(tags)}]\n"
+        f"summary: \"{paragraph(rng, 20)}\"\n"
+        "storyteller: {name: \"Sam Example\", pseudonym: \"Robin\", role: patient}\n"
+        f"quotes:\n  - \"{paragraph(rng, 12)}\"\n{images}"
+        f"created: {day}\nupdated: {day}\nrevision: 1\n---\n" + story_body(rng),
+        encoding="utf-8")
+    (folder / "consent.yml").write_text(
+        "versions:\n  - version: 1\n    recorded: 2026-01-01T10:00:00Z\n    status: active\n"
+        "    given_by: self\n    method: written\n    granted: 2026-01-01\n"
+        "    expires: 2029-01-01\n    uses: [public_website, board]\n"
+        "    media: [text, quotes, photo]\n    identification: pseudonym\n"
+        "    signoff_required: false\n", encoding="utf-8")
+
+
+def make_site(root: Path, count: int) -> None:
+    from PIL import Image
+
+    rng = random.Random(20261126)
+    root.mkdir(parents=True)
+    (root / "storykit.toml").write_text(TOML, encoding="utf-8")
+    picture = root / "picture.jpg"
+    Image.new("RGB", (1600, 1000), (120, 160, 200)).save(picture, quality=80)
+    for n in range(count):
+        write_story(root, n, rng, picture if n % 100 == 7 else None)
+    picture.unlink()
+
+
+# --- running ---------------------------------------------------------------------------------
+
+def run_build(site: Path, env: dict[str, str]) -> dict:
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", RUNNER, str(site)], env=env, check=True,
+                          capture_output=True, text=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall"] = time.perf_counter() - start
+    return result
+
+
+def run_cli(site: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "from storykit.cli import main; main()", "--site",
+                    str(site), "build", "--date", "2027-03-01"], env=env, check=True,
+                   capture_output=True)
+    return time.perf_counter() - start
+
+
+def forget_build(site: Path, cold: bool) -> None:
+    shutil.rmtree(site / "build", ignore_errors=True)
+    shutil.rmtree(site / "instance" / "cache" / "web-build", ignore_errors=True)
+    if cold:
+        shutil.rmtree(site / "instance", ignore_errors=True)
+
+
+def edit_one(site: Path, n: int) -> None:
+    story = site / "stories" / f"bn-{n:06d}" / "story.md"
+    with story.open("a", encoding="utf-8") as f:
+        f.write(f"\nEdited for the benchmark, run {n}.\n")
+
+
+def scenario(name: str, site: Path, env: dict[str, str], before) -> dict:
+    results = []
+    for i in range(RUNS):
+        before(i)
+        results.append(run_build(site, env))
+    summary = {"scenario": name, "runs": RUNS}
+    for key in ("wall", "startup", "build"):
+        summary[key] = statistics.median(r[key] for r in results)
+    summary["rss_mb"] = max(r["rss_mb"] for r in results)
+    summary["rendered"] = results[-1]["rendered"]
+    summary["listings"] = results[-1]["listings"]
+    summary["stories"] = results[-1]["stories"]
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stories", type=int, default=1000)
+    parser.add_argument("--all-plugins", action="store_true",
+                        help="load every installed plugin (default: storykit_web only)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated site")
+    args = parser.parse_args()
+    env = dict(os.environ)
+    if not args.all_plugins:
+        env["STORYKIT_LOAD_PLUGINS"] = "storykit_web"
+    workdir = Path(tempfile.mkdtemp(prefix="bench-web-"))
+    site = workdir / "site"
+    start = time.perf_counter()
+    make_site(site, args.stories)
+    print(f"generated {args.stories} stories in {time.perf_counter() - start:.1f} s ({site})")
+    rows = [
+        scenario("cold (no instance folder)", site, env, lambda i: forget_build(site, True)),
+        scenario("clean (no output, store cache warm)", site, env,
+                 lambda i: forget_build(site, False)),
+        scenario("no-change rebuild", site, env, lambda i: None),
+        scenario("one story edited", site, env, lambda i: edit_one(site, i * 37 % args.stories)),
+    ]
+    cli = statistics.median(run_cli(site, env) for _ in range(RUNS))
+    print(f"\n{args.stories} stories, medians of {RUNS} fresh processes "
+          f"({'all plugins' if args.all_plugins else 'storykit_web only'}):")
+    print(f"{'scenario':38} {'wall s':>7} {'start s':>8} {'build s':>8} {'peak MB':>8} "
+          f"{'pages':>6} {'lists':>6}")
+    for r in rows:
+        print(f"{r['scenario']:38} {r['wall']:7.3f} {r['startup']:8.3f} {r['build']:8.3f} "
+              f"{r['rss_mb']:8.1f} {r['rendered']:6d} {r['listings']:6d}")
+    print(f"{'storykit build CLI, no change':38} {cli:7.3f}")
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Command-line commands for the browser app, added through the ``register_commands`` hook:
+``storykit serve`` and ``storykit user add|list|roles|password``.
+
+Kept light: Flask and waitress are imported only when ``serve`` runs.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import audit
+from ..hookspecs import hookimpl
+from ..store import current_user
+from . import accounts
+from .accounts import ROLES, AccountError
+
+ROLE_CHOICE = click.Choice(list(ROLES))
+
+
+def _site():
+    return click.get_current_context().find_root().obj.site
+
+
+def _conn(site):
+    from ..db import connect
+
+    return connect(site.instance)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Keep 127.0.0.1 and put an HTTPS proxy in front.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535),
+              help="Port to listen on.")
+@click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="How many requests to handle at once.")
+def serve_command(host: str, port: int, threads: int) -> None:
+    """Run the browser app with the waitress web server."""
+    import waitress
+
+    from .app import create_app
+    from .settings import new_setup_token
+
+    site = _site()
+    app = create_app(site)
+    if accounts.count_users(_conn(site)) == 0:
+        code = new_setup_token(site.instance)
+        click.echo("Nobody can sign in yet. Open the site and make the first admin with this "
+                   f"one-time setup code:\n\n    {code}\n\n"
+                   "(or run: storykit user add NAME --role admin)")
+    click.echo(f"Serving {site.config.title} on http://{host}:{port}/  (press Ctrl+C to stop)")
+    waitress.serve(app, host=host, port=port, threads=threads, ident="storykit",
+                   max_request_body_size=server_body_limit(app.config["MAX_CONTENT_LENGTH"]),
+                   _quiet=True)
+
+
+def server_body_limit(app_limit: int) -> int:
+    """The size waitress refuses outright (413) before reading a body: twice the app's limit,
+    so slightly-too-big forms still get the app's friendlier 413 page."""
+    return 2 * int(app_limit)
+
+
+@click.group("user")
+def user_group() -> None:
+    """Add and list the people who can sign in to the browser app."""
+
+
+def _read_password(from_stdin: bool, name: str) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt(f"Password for {name}", hide_input=True, confirmation_prompt=True)
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE,
+              help="A role (repeat for several): " + ", ".join(ROLES) + ".")
+@click.option("--display-name", help="Their full name, shown to others (default: NAME).")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def user_add(name: str, roles: tuple[str, ...], display_name: str | None,
+             password_stdin: bool) -> None:
+    """Add a user called NAME who can sign in to the browser app."""
+    from .passwords import Hasher
+
+    site = _site()
+    conn = _conn(site)
+    if accounts.by_name(conn, name) is not None:
+        raise click.ClickException(f"there is already a user called {name}")
+    if (problem := accounts.name_problem(name)) is not None:
+        raise click.BadParameter(problem, param_hint="NAME")
+    password = _read_password(password_stdin, name)
+    try:
+        user = accounts.add_user(conn, Hasher(), name, password, list(roles), display_name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    audit.AuditLog(conn).record(audit.USER_ADDED, actor=current_user(), ip="command line",
+                                detail=f"user {user.name} roles {','.join(sorted(user.roles))}")
+    click.echo(f"Added {user.name} ({', '.join(sorted(user.roles))}).")
+
+
+@user_group.command("list")
+def user_list() -> None:
+    """List users, their roles and whether they can sign in."""
+    users = accounts.all_users(_conn(_site()))
+    if not users:
+        click.echo("No users yet. Add one with: storykit user add NAME --role admin")
+    for user in users:
+        state = "" if user.active else "  (deactivated)"
+        click.echo(f"{user.name:24} {','.join(sorted(user.roles)):32} {user.display_name}{state}")
+
+
+@user_group.command("roles")
+@click.argument("name")
+@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE,
+              help="The user's roles from now on (repeat for several).")
+def user_roles(name: str, roles: tuple[str, ...]) -> None:
+    """Replace NAME's roles; they are signed out of the browser app."""
+    conn = _conn(_site())
+    user = _existing(conn, name)
+    try:
+        updated = accounts.set_roles(conn, user, list(roles))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    audit.AuditLog(conn).record(audit.USER_ROLES, actor=current_user(), ip="command line",
+                                detail=f"user {name}: {','.join(sorted(user.roles))} -> "
+                                       f"{','.join(sorted(updated.roles))}")
+    click.echo(f"{name} now has: {', '.join(sorted(updated.roles))}.")
+
+
+@user_group.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input.")
+def user_password(name: str, password_stdin: bool) -> None:
+    """Set a new password for NAME (for example when they forgot it)."""
+    from .passwords import Hasher
+
+    conn = _conn(_site())
+    user = _existing(conn, name)
+    try:
+        accounts.set_password(conn, Hasher(), user, _read_password(password_stdin, name))
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    audit.AuditLog(conn).record(audit.USER_PASSWORD_SET, actor=current_user(),
+                                ip="command line", detail=f"user {name}")
+    click.echo(f"New password set for {name}; they are signed out everywhere.")
+
+
+def _existing(conn, name: str) -> accounts.User:
+    user = accounts.by_name(conn, name)
+    if user is None:
+        raise click.ClickException(f"there is no user called {name}; see: storykit user list")
+    return user
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(serve_command)
+    cli.add_command(user_group)

@@ -1,0 +1,21 @@
+"""The publishing queue: approved stories, and whether consent lets each go on the website."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from ..auth import current_user, roles_required
+from ..listing import page_number, paginate, visible
+from ..state import state
+
+bp = Blueprint("publishing", __name__, url_prefix="/publishing")
+
+
+@bp.route("")
+@roles_required("publisher")
+def queue():
+    user = current_user()
+    st = state()
+    ready = visible(user, st.index.snapshot(), ("approved",))
+    page = paginate(ready, page_number(), current_app.config["STORYKIT_PAGE_SIZE"])
+    return render_template("publishing/queue.html", page=page, decisions=st.index.decision)

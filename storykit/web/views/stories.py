@@ -1,0 +1,158 @@
+"""Story pages: the list of stories you may see, one story's page (read-only: title, status,
+consent summary), and the status changes (send for review, ask for changes, approve, publish,
+take down)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from ...errors import ConflictError, GoneError, NotFoundError, ValidationError
+from ...model import STORY_STATUSES, Story
+from .. import access, accounts, workflow
+from ..access import VIEW, can
+from ..auth import client_ip, current_user, deny
+from ..errors import error_page
+from ..forms import Form
+from ..listing import page_number, paginate, visible
+from ..state import db, state
+from ..templating import STATUS_LABELS
+from ..workflow import TRANSITIONS, ConsentRefused
+
+bp = Blueprint("stories", __name__, url_prefix="/stories")
+
+
+@bp.route("")
+def index():
+    """Every story the user may see, newest first, optionally with one status."""
+    user = current_user()
+    assert user is not None
+    status = request.args.get("status", "")
+    statuses = (status,) if status in STORY_STATUSES else None
+    stories = visible(user, state().index.snapshot(), statuses)
+    page = paginate(stories, page_number(), current_app.config["STORYKIT_PAGE_SIZE"])
+    options = [(s, STATUS_LABELS[s]) for s in STORY_STATUSES]
+    return render_template("stories/list.html", page=page,
+                           status=status if statuses else "", status_options=options)
+
+
+def viewable(story_id: str, what: str) -> Story:
+    """The story as its files hold it now, if the user may view it: otherwise 404 (and an
+    audit entry when the story exists), so other people's ids reveal nothing."""
+    user = current_user()
+    try:
+        story = state().index.story(story_id)
+    except NotFoundError:
+        abort(404)
+    except ValidationError:
+        if user is not None and (user.has("admin") or access.involved(user, story_id)):
+            abort(422)
+        deny(404, what, story_id)
+    if not can(user, VIEW, story):
+        deny(404, what, story_id)
+    return story
+
+
+@bp.route("/<story_id>")
+def show(story_id: str):
+    return _page(viewable(story_id, "view"))
+
+
+def _page(story: Story, form: Form | None = None, refused: list[str] | None = None,
+          share_form: Form | None = None):
+    st = state()
+    user = current_user()
+    uses = st.site.config.use_names
+    actions = [t for t in TRANSITIONS.values() if can(user, t.action, story)]
+    admin = user is not None and user.has("admin")
+    people = access.people(db(), story.id) if admin else []
+    users = [(u.name, f"{u.display_name} ({u.name})") for u in accounts.all_users(db())
+             if u.active] if admin else []
+    return render_template(
+        "stories/show.html", story=story, consent=story.current_consent,
+        decisions=[(u, st.index.decision(story, u)) for u in uses], actions=actions,
+        notes=workflow.notes(db(), story.id), people=people, user_options=users,
+        form=form, refused=refused, share_form=share_form)
+
+
+def _transition(story_id: str, action: str):
+    """Make the status change ``action`` to the story, if allowed and not stale."""
+    user = current_user()
+    assert user is not None
+    transition = TRANSITIONS[action]
+    story = viewable(story_id, action)
+    if access.is_withdrawn(story):
+        _audit_denial(action, story.id)
+        return _gone(story)
+    if not can(user, action, story):
+        deny(403, action, story.id)
+    form = Form(request.form)
+    etag = form.get("etag")
+    if not etag:
+        abort(400)
+    reason = _reason(form) if transition.needs_reason else ""
+    if not form.ok:
+        return _page(story, form=form), 422
+    try:
+        workflow.change_status(state(), user, story, transition, etag, ip=client_ip(),
+                               reason=reason)
+    except ConflictError:
+        if access.is_withdrawn(state().index.story(story.id)):
+            _audit_denial(action, story.id)
+            return _gone(story)
+        return _stale(story)
+    except GoneError:
+        _audit_denial(action, story.id)
+        return _gone(story)
+    except ConsentRefused as exc:
+        return _page(story, refused=exc.reasons), 422
+    flash(transition.done)
+    return redirect(url_for("stories.show", story_id=story.id), 303)
+
+
+def _reason(form: Form) -> str:
+    reason = form.get("reason")
+    if not reason:
+        form.error("reason", "Say what needs to change, so the writer knows what to do.")
+    elif len(reason) > workflow.REASON_MAX:
+        form.error("reason", f"Your note must be {workflow.REASON_MAX} characters or fewer.")
+    return reason
+
+
+def _audit_denial(action: str, story_id: str) -> None:
+    from ... import audit
+    from ..state import audit_log
+
+    user = current_user()
+    audit.access_denied(audit_log(), user.name if user else None, f"{action} (withdrawn)",
+                        story_id=story_id, ip=client_ip())
+
+
+def _stale(story: Story):
+    return error_page(
+        409, heading="Someone else changed this story",
+        message="The story changed after you opened the page, so nothing was saved. Open the "
+                "story again to see the latest version, then try again.",
+        back=(url_for("stories.show", story_id=story.id), "Open the story again"))
+
+
+def _gone(story: Story):
+    return error_page(
+        410, heading="This story was withdrawn",
+        message="The storyteller withdrew their consent, so the story cannot be published or "
+                "changed.",
+        back=(url_for("stories.show", story_id=story.id), "Back to the story"))
+
+
+def _register_transitions() -> None:
+    for action in TRANSITIONS:
+        path = action.replace("_", "-")
+
+        def view(story_id: str, _action: str = action):
+            return _transition(story_id, _action)
+
+        view.__name__ = action
+        view.__doc__ = f"Status change: {TRANSITIONS[action].button}."
+        bp.add_url_rule(f"/<story_id>/{path}", endpoint=action, view_func=view, methods=["POST"])
+
+
+_register_transitions()

@@ -1,0 +1,555 @@
+"""The file store: ids, saving safely, conflicts, history, consent appends, crashes, full disks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import multiprocessing
+import os
+import random
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from conftest import BODY, ON, consent_version, snapshot, story_front, write_story
+
+from storykit import fsio
+from storykit import model as m
+from storykit.errors import ConflictError, GoneError, NotFoundError, NotSavedError, ValidationError
+from storykit.fsio import TEMP_PREFIX, locked
+from storykit.site import Site
+from storykit.slugs import ID_RE
+from storykit.storyfile import parse_consent, parse_story
+
+SID = "st-test01"
+
+
+@pytest.fixture
+def store(site_root):
+    write_story(site_root, SID)
+    return Site.open(site_root).store
+
+
+def temp_files_under(root: Path) -> list[Path]:
+    return [p for p in root.rglob(f"{TEMP_PREFIX}*")]
+
+
+# --- ids and creating ------------------------------------------------------------------------
+
+def test_create_generates_ids_never_from_the_title(site):
+    made = [site.store.create(title) for title in
+            ("Night feeds", "../../etc/passwd", "st-example", "Ａ title in full width")]
+    ids = [s.id for s in made]
+    assert len(set(ids)) == 4
+    assert all(ID_RE.match(i) and i.startswith("st-") for i in ids)
+    assert "st-example" not in ids
+    assert sorted(p.name for p in (site.root / "stories").iterdir()) == sorted(ids)
+    assert [s.slug for s in made] == ["night-feeds", "etc-passwd", "st-example", "a-title-in-full-width"]
+
+
+def test_a_new_story_is_a_valid_draft_with_its_first_revision_kept(site):
+    story = site.store.create("Night feeds", storyteller="Aisha Rahman", role="carer",
+                              today=dt.date(2027, 1, 2))
+    again = parse_story(story.path.read_bytes(), "story.md", story.id)
+    assert (again.title, again.slug, again.status, again.revision) == ("Night feeds", "night-feeds",
+                                                                      "draft", 1)
+    assert again.storyteller == m.Storyteller("Aisha Rahman", "carer")
+    assert again.created == again.updated == dt.date(2027, 1, 2)
+    assert [r.revision for r in site.store.revisions(story.id)] == [1]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"title": "Line one\nline two"}, "title should be on one line"),
+    ({"title": "x" * 201}, "title is longer than 200 characters"),
+    ({"title": "Night feeds", "storyteller": "Aisha\nRahman"}, "storyteller.name should be on one line"),
+    ({"title": "   "}, "a story needs a title"),
+    ({"title": "Night feeds", "role": "nurse"}, "role must be one of"),
+    ({"title": "Night feeds", "slug": "Night Feeds!"}, "may use only lower-case"),
+    ({"title": "!!!"}, "the slug is empty"),
+])
+def test_create_refuses_bad_details_and_leaves_nothing_behind(site, kwargs, message):
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        site.store.create(**kwargs)
+    assert list((site.root / "stories").iterdir()) == []
+    assert site.store.load_all().problems == []
+
+
+def _create_in_child(root: str, slug: str, barrier, results) -> None:
+    site = Site.open(root)
+    barrier.wait()
+    try:
+        story = site.store.create("Same title", slug=slug)
+        results.put(("created", story.id))
+    except ConflictError as exc:
+        results.put(("conflict", str(exc)))
+    except Exception as exc:  # noqa: BLE001 - reported to the parent
+        results.put(("error", repr(exc)))
+
+
+def test_two_processes_creating_one_slug_one_wins(site_root):
+    ctx = multiprocessing.get_context("fork")
+    for _ in range(5):  # a few rounds, each a real race
+        slug = f"same-slug-{random.randrange(10**6)}"
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        procs = [ctx.Process(target=_create_in_child, args=(str(site_root), slug, barrier, results))
+                 for _ in range(2)]
+        for p in procs:
+            p.start()
+        outcomes = sorted(results.get(timeout=20) for _ in procs)
+        for p in procs:
+            p.join(10)
+        assert [o[0] for o in outcomes] == ["conflict", "created"], outcomes
+        assert f"the slug '{slug}' is already used by story {outcomes[1][1]}" in outcomes[0][1]
+    loaded = Site.open(site_root).store.load_all()
+    assert loaded.problems == [] and len(loaded.stories) == 5
+
+
+def test_find_by_id_or_slug(store):
+    assert store.find(SID).id == SID
+    assert store.find("night-feeds").id == SID
+    assert store.find("ＮＩＧＨＴ-ＦＥＥＤＳ").id == SID
+    assert store.find("night\u200b-feeds").id == SID
+    for ref in ("st-nothere", "no-such-story", "../st-test01", ""):
+        with pytest.raises(NotFoundError):
+            store.find(ref)
+
+
+def test_load_all_reports_every_broken_file_and_keeps_the_rest(site_root):
+    write_story(site_root, "st-good01")
+    write_story(site_root, "st-bad001", story_front(slug="bad-one", status="publish"),
+                consent=[consent_version(uses=["board", "bogus_use"])])
+    (site_root / "stories" / "st-empty1").mkdir()
+    (site_root / "stories" / "Not_An_Id").mkdir()
+    write_story(site_root, "st-dup001")  # same slug as st-good01
+    loaded = Site.open(site_root).store.load_all()
+    assert [s.id for s in loaded.stories] == ["st-dup001", "st-good01"]
+    text = "\n".join(str(p) for p in loaded.problems)
+    assert "st-bad001/story.md:4: status: 'publish' is not a valid story status" in text
+    assert "st-bad001/consent.yml:" in text and "'bogus_use' is not a valid use" in text
+    assert "st-empty1: story.md is missing" in text
+    assert "Not_An_Id: folder name is not a valid story id" in text
+    assert "slug 'night-feeds' is also used by story st-dup001" in text
+
+
+def test_edits_on_disk_are_seen_by_the_next_read(store, site_root):
+    path = site_root / "stories" / SID / "story.md"
+    assert store.load_all().stories[0].title == "Night feeds on the postnatal ward"
+    path.write_text(path.read_text().replace("Night feeds", "Night milks"))  # same size
+    assert store.get(SID).title == "Night milks on the postnatal ward"
+    fresh = Site.open(site_root).store  # a new process, with the instance cache on disk
+    assert fresh.load_all().stories[0].title == "Night milks on the postnatal ward"
+
+
+# --- saving ------------------------------------------------------------------------------------
+
+def test_save_writes_a_new_revision_and_keeps_the_old(store):
+    first = store.get(SID)
+    original = first.path.read_bytes()
+    saved = store.save(first.copy(body="A new telling.\n"), by="jo.advocate", today=ON)
+    assert saved.body == "A new telling.\n" and saved.revision == 4 and saved.updated == ON
+    assert saved.etag != first.etag
+    history = store.revisions(SID)
+    assert [r.revision for r in history] == [3, 4]
+    assert history[0].path.read_bytes() == original
+    assert store.revision_text(SID, history[1]) == saved.path.read_text()
+    assert history[1].by == "jo.advocate"
+
+
+def test_saving_keeps_the_users_layout(site_root):
+    text = ("---\n# my notes\nstatus: approved\ntitle: Night feeds   # short title\nslug: night-feeds\n"
+            "storyteller: {name: Aisha Rahman, role: patient}\nrevision: 3\n---\nBody\n")
+    write_story(site_root, SID, text)
+    store = Site.open(site_root).store
+    saved = store.save(store.get(SID).copy(summary="What helped."), today=ON)
+    new = saved.path.read_text()
+    assert new.startswith("---\n# my notes\nstatus: approved\ntitle: Night feeds   # short title\n"
+                          "slug: night-feeds\n")
+    assert "summary: What helped." in new and new.endswith("---\nBody\n")
+
+
+def test_a_status_change_keeps_the_sign_off_valid(store):
+    """Approving a signed-off story must not make the sign-off look stale."""
+    site_story = store.get(SID).copy(status="in_review")
+    story = store.save(site_story, today=ON)
+    assert story.revision == 3  # the words did not change
+    story = store.save(story.copy(status="approved"), today=ON)
+    from storykit.consent import decide
+    assert decide(story, "board", ON).allowed
+    edited = store.save(story.copy(body="Changed words.\n"), today=ON)
+    assert edited.revision == 4
+    assert decide(edited, "board", ON).codes == ["signoff_stale"]
+    assert [r.revision for r in store.revisions(SID)] == [3, 3, 3, 4]
+
+
+def test_stale_save_raises_conflict_and_keeps_both_texts(store):
+    alice = store.get(SID)
+    bob = store.get(SID)  # same base revision
+    winner = store.save(alice.copy(body="Alice's version.\n"), by="alice")
+    with pytest.raises(ConflictError) as info:
+        store.save(bob.copy(body="Bob's version.\n"), by="bob")
+    conflict = info.value
+    assert "changed by someone else" in str(conflict)
+    assert winner.path.read_text().endswith("---\nAlice's version.\n")
+    assert "Bob's version." in conflict.mine and "Alice's version." in conflict.theirs
+    assert conflict.saved_copy.read_text() == conflict.mine
+    assert "bob" in conflict.saved_copy.name
+    assert parse_story(conflict.mine.encode(), "copy", SID).body == "Bob's version.\n"
+
+
+def _save_in_child(root: str, base_etag: str, body: str, barrier, results) -> None:
+    store = Site.open(root).store
+    story = store.get(SID)
+    assert story.etag == base_etag
+    barrier.wait()
+    try:
+        store.save(story.copy(body=body), by=body.split()[0])
+        results.put(("saved", body, None, None))
+    except ConflictError as exc:
+        results.put(("conflict", body, exc.mine, str(exc.saved_copy)))
+
+
+def test_two_writers_from_one_base_exactly_one_wins(store, site_root):
+    ctx = multiprocessing.get_context("fork")
+    for round_no in range(4):
+        base = store.get(SID)
+        barrier, results = ctx.Barrier(2), ctx.Queue()
+        bodies = [f"alice round {round_no}\n", f"bob round {round_no}\n"]
+        procs = [ctx.Process(target=_save_in_child,
+                             args=(str(site_root), base.etag, b, barrier, results)) for b in bodies]
+        for p in procs:
+            p.start()
+        outcomes = sorted(results.get(timeout=20) for _ in procs)
+        for p in procs:
+            p.join(10)
+        (lost, loser, mine, copy), (won, winner, _, _) = outcomes
+        assert (lost, won) == ("conflict", "saved")
+        assert store.get(SID).body == winner
+        assert loser in mine and Path(copy).read_text() == mine
+
+
+def test_save_of_invalid_content_changes_nothing(store, site_root):
+    before = snapshot(site_root / "stories")
+    with pytest.raises(ValidationError, match="title should be on one line"):
+        store.save(store.get(SID).copy(title="Two\nlines"))
+    with pytest.raises(ValidationError, match="storyteller role"):
+        store.save(store.get(SID).copy(storyteller=m.Storyteller("Aisha", "nurse")))
+    assert snapshot(site_root / "stories") == before
+
+
+def test_save_after_the_story_was_deleted_does_not_recreate_it(store, site_root):
+    story = store.get(SID)
+    (site_root / "stories" / SID / "story.md").unlink()
+    with pytest.raises(GoneError, match="will not be re-created"):
+        store.save(story.copy(body="x\n"))
+    assert not (site_root / "stories" / SID / "story.md").exists()
+
+
+def test_a_slug_taken_by_another_story_cannot_be_saved(store, site_root):
+    other = store.create("Another story")
+    with pytest.raises(ConflictError, match="already used by story"):
+        store.save(store.get(other.id).copy(slug="night-feeds"))
+    assert store.get(other.id).slug == "another-story"
+    assert store.save(store.get(other.id).copy(slug="another-story-2")).slug == "another-story-2"
+
+
+def test_a_save_waits_for_the_lock_held_by_another_process(store, site_root):
+    lock = site_root / "instance" / "locks" / f"{SID}.lock"
+    ctx = multiprocessing.get_context("fork")
+    held = ctx.Event()
+
+    def hold():
+        with locked(lock):
+            held.set()
+            time.sleep(0.6)
+
+    proc = ctx.Process(target=hold)
+    proc.start()
+    assert held.wait(10)
+    start = time.monotonic()
+    store.save(store.get(SID).copy(body="after the lock\n"))
+    waited = time.monotonic() - start
+    proc.join(10)
+    assert waited > 0.3
+    assert store.get(SID).body == "after the lock\n"
+
+
+# --- crashes -------------------------------------------------------------------------------------
+
+FILLER = "".join(f"Line {i} of a long story that takes a while to write.\n" for i in range(8000))
+VERSION_RE = re.compile(r"round (\d+) save (\d+)\n")
+
+
+def _writer_forever(root: Path, round_no: int) -> None:
+    store = Site.open(root).store
+    for k in range(10_000):
+        story = store.get(SID)
+        store.save(story.copy(body=f"round {round_no} save {k}\n{FILLER}END\n"), by="writer")
+
+
+def test_sigkill_at_random_points_never_tears_the_file(store, site_root):
+    path = site_root / "stories" / SID / "story.md"
+    rng = random.Random(20270301)
+    swept = 0
+    started = time.monotonic()
+    # warm up here, so each forked writer starts saving at once, and time one save
+    store.save(store.get(SID).copy(body=f"round 0 save 0\n{FILLER}END\n"))
+    timer = time.monotonic()
+    store.save(store.get(SID).copy(body=f"round 0 save 1\n{FILLER}END\n"))
+    one_save = time.monotonic() - timer
+    for round_no in range(120):
+        pid = os.fork()
+        if pid == 0:  # the writer: save again and again until killed
+            try:
+                _writer_forever(site_root, round_no)
+            finally:
+                os._exit(0)
+        time.sleep(rng.uniform(0, 3 * one_save))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        data = path.read_bytes()
+        story = parse_story(data, str(path), SID)  # never torn: always a whole, valid file
+        assert (VERSION_RE.match(story.body)
+                                      and story.body.endswith(f"\n{FILLER}END\n")), story.body[:80]
+        removed = Site.open(site_root).store.sweep()  # as at start-up
+        swept += len(removed)
+        assert temp_files_under(site_root) == []
+    # the kills landed mid-write often enough for the sweep to matter
+    assert swept > 0
+    assert time.monotonic() - started < 20
+    assert Site.open(site_root).store.load_all().problems == []
+    for revision in Site.open(site_root).store.revisions(SID):
+        parse_story(revision.path.read_bytes(), "kept", SID)
+
+
+def test_sweep_removes_strays_but_not_while_a_writer_holds_the_lock(store, site_root):
+    folder = site_root / "stories" / SID
+    strays = [folder / ".tmp-abc123", site_root / "instance" / "revisions" / SID / ".tmp-def456"]
+    strays[1].parent.mkdir(parents=True)
+    for p in strays:
+        p.write_text("half a story")
+    ctx = multiprocessing.get_context("fork")
+    held, done = ctx.Event(), ctx.Event()
+
+    def hold():
+        with locked(site_root / "instance" / "locks" / f"{SID}.lock"):
+            held.set()
+            done.wait(10)
+
+    proc = ctx.Process(target=hold)
+    proc.start()
+    assert held.wait(10)
+    assert store.sweep() == []  # someone is writing this story right now
+    assert all(p.exists() for p in strays)
+    done.set()
+    proc.join(10)
+    assert sorted(store.sweep()) == sorted(strays)
+    assert temp_files_under(site_root) == []
+    assert (folder / "story.md").exists() and (folder / "consent.yml").exists()
+
+
+# --- full disk -----------------------------------------------------------------------------------
+
+def _is_temp_fd(fd: int) -> bool:
+    return TEMP_PREFIX in os.readlink(f"/proc/self/fd/{fd}")
+
+
+@pytest.mark.parametrize("call", ["write", "fsync", "replace", "mkstemp"])
+def test_full_disk_injected_leaves_everything_intact(store, site_root, monkeypatch, call):
+    before = snapshot(site_root / "stories")
+    story = store.get(SID)
+    real_write, real_fsync, real_replace = os.write, os.fsync, os.replace
+    enospc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def write(fd, data):
+        if _is_temp_fd(fd):
+            real_write(fd, bytes(data[: len(data) // 2]))  # a part goes, then the disk is full
+            raise enospc
+        return real_write(fd, data)
+
+    def fsync(fd):
+        if _is_temp_fd(fd):
+            raise enospc
+        return real_fsync(fd)
+
+    def replace(src, dst):
+        if TEMP_PREFIX in str(src):
+            raise enospc
+        return real_replace(src, dst)
+
+    def mkstemp(*args, **kwargs):
+        raise enospc
+
+    fakes = {"write": (fsio.os, "write", write), "fsync": (fsio.os, "fsync", fsync),
+             "replace": (fsio.os, "replace", replace),
+             "mkstemp": (fsio.tempfile, "mkstemp", mkstemp)}
+    with monkeypatch.context() as patch:
+        patch.setattr(*fakes[call])
+        with pytest.raises(NotSavedError) as info:
+            store.save(story.copy(body="This will not fit.\n"))
+        assert "not saved" in str(info.value) and "the disk is full" in str(info.value)
+        assert "unchanged" in str(info.value)
+        with pytest.raises(NotSavedError):
+            store.add_consent(SID, m.ConsentVersion.from_dict(consent_version(uses=["board"])))
+        with pytest.raises(NotSavedError):
+            store.withdraw(SID, "stop_future_use", "moved away")
+    assert snapshot(site_root / "stories") == before
+    assert temp_files_under(site_root) == []
+    assert store.get(SID).body == BODY
+    # with space again, saving works
+    assert store.save(store.get(SID).copy(body="Fits now.\n")).body == "Fits now.\n"
+
+
+def test_full_disk_on_a_real_small_filesystem(tmp_path, monkeypatch):
+    """A real tmpfs filled up (when we may mount one); otherwise ENOSPC injected at write."""
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mnt)],
+        capture_output=True).returncode == 0
+    try:
+        root = mnt / "site"
+        (root / "stories").mkdir(parents=True)
+        (root / "storykit.toml").write_text('[site]\ntitle = "Small disk"\n')
+        write_story(root, SID)
+        store = Site.open(root).store
+        story = store.save(store.get(SID).copy(body="Saved while there was room.\n"))
+        before = snapshot(root / "stories")
+        if mounted:
+            fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT)
+            try:
+                for size in (1 << 16, 1 << 12, 1):
+                    while True:
+                        try:
+                            os.write(fd, b"\0" * size)
+                        except OSError as exc:
+                            assert exc.errno == errno.ENOSPC
+                            break
+            finally:
+                os.close(fd)
+        else:
+            real_write = os.write
+
+            def write(fd, data):
+                if _is_temp_fd(fd):
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                return real_write(fd, data)
+
+            monkeypatch.setattr(fsio.os, "write", write)
+        with pytest.raises(NotSavedError, match="not saved: the disk is full"):
+            store.save(story.copy(body=FILLER))
+        with pytest.raises(NotSavedError, match="not saved: the disk is full"):
+            store.add_consent(SID, m.ConsentVersion.from_dict(consent_version(uses=["board"])))
+        assert snapshot(root / "stories") == before
+        assert temp_files_under(root) == []
+        assert store.get(SID).body == "Saved while there was room.\n"
+        monkeypatch.undo()
+        if mounted:
+            (mnt / "filler").unlink()
+        assert store.save(store.get(SID).copy(body="Room again.\n")).body == "Room again.\n"
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(mnt)], check=True)
+
+
+# --- consent -----------------------------------------------------------------------------------
+
+CONSENT_BY_HAND = """\
+# Consent for this story. Never edit an old version: add a new one at the end.
+versions:
+- version: 1
+  recorded: 2026-09-02T14:10:00Z   # at the clinic
+  status: active
+  given_by: self
+  method: written
+  granted: 2026-09-02
+  expires: 2029-09-02
+  uses: [board, staff_training, clinical_teams, public_website]
+  media: [text, quotes, photo]
+  identification: pseudonym
+  signoff_required: true
+  signed_off: 2026-09-20
+  signed_off_revision: 3
+  notes: |
+    Happy for this to be read aloud."""
+
+
+def test_consent_changes_append_and_never_rewrite(site_root):
+    write_story(site_root, SID, consent=CONSENT_BY_HAND)
+    store = Site.open(site_root).store
+    path = site_root / "stories" / SID / "consent.yml"
+    original = path.read_bytes()
+    story = store.add_consent(SID, m.ConsentVersion.from_dict(consent_version(
+        version=99, uses=["board", "press"], identification="first_name")), by="jo.advocate")
+    second = path.read_bytes()
+    assert second.startswith(original)
+    assert [v.version for v in story.consent] == [1, 2]
+    assert story.current_consent.recorded_by == "jo.advocate"
+    assert story.current_consent.uses == ["board", "press"]
+    withdrawn = store.withdraw(SID, "stop_future_use", "I have moved away", on=ON)
+    assert path.read_bytes().startswith(second)
+    assert [v.status for v in withdrawn.consent] == ["active", "active", "withdrawn"]
+    assert withdrawn.current_consent.withdrawal.reason == "I have moved away"
+    assert withdrawn.current_consent.uses == ["board", "press"]
+    parse_consent(path.read_bytes(), "consent.yml", tuple(m.DEFAULT_USES))
+
+
+def test_consent_append_checks_the_base_revision(store, site_root):
+    path = site_root / "stories" / SID / "consent.yml"
+    base = store.get(SID).consent_etag
+    store.add_consent(SID, m.ConsentVersion.from_dict(consent_version()), base_etag=base)
+    before = path.read_bytes()
+    with pytest.raises(ConflictError, match="consent record was changed"):
+        store.add_consent(SID, m.ConsentVersion.from_dict(consent_version()), base_etag=base)
+    assert path.read_bytes() == before
+
+
+def test_an_invalid_consent_version_is_not_written(store, site_root):
+    path = site_root / "stories" / SID / "consent.yml"
+    before = path.read_bytes()
+    with pytest.raises(ValidationError, match="new consent version was not saved.*bogus_use"):
+        store.add_consent(SID, m.ConsentVersion.from_dict(consent_version(uses=["bogus_use"])))
+    with pytest.raises(ValidationError, match="reason is longer than 2000"):
+        store.withdraw(SID, "stop_future_use", "x" * 2500)
+    assert path.read_bytes() == before
+    assert store.get(SID).status == "approved"
+
+
+def test_withdraw_stop_future_use(store, site_root):
+    before = store.get(SID)
+    story = store.withdraw(SID, "stop_future_use", "changed my mind", on=ON, by="jo")
+    assert story.status == "withdrawn" and story.body == before.body
+    assert story.current_consent.withdrawal.scope == "stop_future_use"
+    from storykit.consent import decide
+    assert decide(story, "board", ON).codes[:1] == ["withdrawn"]
+    with pytest.raises(GoneError):
+        store.save(story.copy(status="approved"))
+
+
+def test_withdraw_delete_everything_erases_text_media_and_history(site_root):
+    text = "---\n# Aisha's mum asked for the ward name to stay out\n" + \
+        "\n".join(f"{k}: {v}" for k, v in [("title", "Night feeds"), ("slug", "night-feeds"),
+                                            ("status", "published")]) + \
+        "\nstoryteller:\n  name: Aisha Rahman\n  role: patient\n  pseudonym: Leila\n" \
+        "quotes: [\"Carol stayed with me\"]\nrevision: 3\n---\n" + BODY
+    folder = write_story(site_root, SID, text, consent=CONSENT_BY_HAND)
+    (folder / "media").mkdir()
+    (folder / "media" / "cot.jpg").write_bytes(b"\xff\xd8 photo")
+    (folder / "evidence").mkdir()
+    (folder / "evidence" / "form.pdf").write_bytes(b"%PDF signed form")
+    site = Site.open(site_root)
+    site.store.save(site.store.get(SID).copy(summary="A summary naming Aisha."))
+    site.store.load_all()  # the instance cache now holds the text as well
+    consent_before = (folder / "consent.yml").read_bytes()
+    story = site.store.withdraw(SID, "delete_everything", "please delete it all", on=ON)
+    assert story.status == "withdrawn" and story.body == "" and story.quotes == []
+    assert (folder / "consent.yml").read_bytes().startswith(consent_before)
+    assert not (folder / "media").exists() and not (folder / "evidence").exists()
+    for path in site_root.rglob("*"):
+        if path.is_file() and path.name != "consent.yml":
+            data = path.read_bytes()
+            for private in (b"Aisha", b"Rahman", b"Carol", b"Leila", b"second night"):
+                assert private not in data, (path, private)
+    assert len(site.store.revisions(SID)) == 1

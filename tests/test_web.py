@@ -1,0 +1,647 @@
+"""storykit_web: the public website (``storykit build``) and the one-page ``web`` format.
+
+Only published stories that consent allows on the public website may appear; everything
+else, and everything hostile in a story, must never reach any built file. Pages must be
+valid HTML (Nu HTML Checker) and pass axe-core's WCAG 2.2 AA checks in Chromium.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from browser_support import (
+    assert_valid_html,
+    axe_violations,
+    chromium,
+    describe,
+    serve_folder,
+    tags_of,
+    watch_console,
+)
+from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
+from PIL import Image
+
+from storykit.cli import main
+from storykit.render import render
+from storykit.site import Site
+from storykit_web.build import BuildError, build_site
+
+REPO = Path(__file__).resolve().parent.parent
+BASE_URL = "https://stories.example.nhs.uk/"
+TOML = BASIC_TOML + f'base_url = "{BASE_URL}"\ncontact_email = "stories@example.nhs.uk"\n'
+BOARD_SENTENCE = "I sat next to him on a blue plastic chair by the fire door."  # board only
+HOSTILE_BODY = """Before the payloads.
+
+<script>window.__pwned = "script"</script>
+
+[one](javascript:window.__pwned=1) [two](JaVaScRiPt:window.__pwned=2)
+[three](jav&#x61;script:window.__pwned=3) [four](java&#x09;script:window.__pwned=4)
+[five](data:text/html,hello)
+
+<a href="javascript:window.__pwned='raw'">raw link</a>
+
+<img src="x" onerror="window.__pwned='img'">
+
+<iframe src="javascript:window.parent.__pwned='iframe'"></iframe>
+
+<svg onload="window.__pwned='svg'"><circle r="10"/></svg>
+
+<meta http-equiv="refresh" content="0;url=https://evil.example/">
+
+<base href="https://evil.example/">
+
+<p style="background:url(file:///etc/passwd)">Styled paragraph.</p>
+
+<style>@import url(https://evil.example/x.css); body{background:url(file:///etc/passwd)}</style>
+
+<form action="https://evil.example/"><input name="x"></form>
+
+<object data="x.swf"></object><embed src="x.swf">
+
+After the payloads.
+"""
+HOSTILE_FRONT = {
+    "title": "Night <b>feeds</b> <script>window.__pwned='title'</script>",
+    "slug": "hostile",
+    "content_warning": "<img src=x onerror=window.__pwned='cw'> talk of a hard birth",
+    "summary": "A summary with <svg onload=window.__pwned='s'> and [a link](javascript:alert(1))",
+    "quotes": ["<img src=x onerror=window.__pwned='quote'> quoted", "A plain quote."],
+    "tags": ["<b>bold</b>", "night staff"],
+    "service": "<svg onload=alert(1)>Maternity",
+    "changes": ["<script>window.__pwned='change'</script>We changed the rota."],
+}
+DANGEROUS_TAGS = {"script", "iframe", "svg", "object", "embed", "base", "form", "style",
+                  "input", "frame", "frameset", "math", "link", "meta"}
+
+
+def published(slug: str, title: str, **over) -> dict:
+    return story_front(status="published", slug=slug, title=title, **over)
+
+
+def new_site(make_site, name: str = "site") -> Path:
+    return make_site(name, TOML)
+
+
+def build(root: Path, on: dt.date = ON, **kw):
+    """Build as ``storykit build`` does, with a freshly opened site (as a new process would)."""
+    return build_site(Site.open(root), root / "out", on=on, **kw)
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    """Run the real command line; return (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exited:
+        main(list(args))
+    captured = capsys.readouterr()
+    return int(exited.value.code or 0), captured.out, captured.err
+
+
+def all_text(folder: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                     for p in sorted(folder.rglob("*")) if p.is_file())
+
+
+def search_index(out: Path) -> list[dict]:
+    text = (out / "search-index.js").read_text(encoding="utf-8")
+    assert text.startswith("window.STORYKIT_SEARCH = ") and text.rstrip().endswith(";")
+    return json.loads(text.strip()[len("window.STORYKIT_SEARCH = "):-1])["stories"]
+
+
+def mtimes(folder: Path) -> dict[str, int]:
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns
+            for p in folder.rglob("*") if p.is_file()}
+
+
+def copy_demo(dest: Path) -> Path:
+    """The repository's demo site (14 invented stories), copied so tests never change it."""
+    dest.mkdir(parents=True)
+    shutil.copy(REPO / "storykit.toml", dest / "storykit.toml")
+    shutil.copytree(REPO / "stories", dest / "stories")
+    return dest
+
+
+def photo_with_gps(path: Path, size: tuple[int, int] = (2000, 1200)) -> None:
+    """A JPEG carrying EXIF with a GPS position, as phones write them."""
+    exif = Image.Exif()
+    exif[0x010F] = "Example phone maker"
+    exif.get_ifd(0x8825).update({1: "N", 2: (51.0, 30.0, 0.0), 3: "W", 4: (0.0, 7.0, 0.0)})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (90, 140, 190)).save(path, exif=exif.tobytes(), quality=85)
+
+
+# --- module fixtures: the demo site and a hostile site, built once --------------------------
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory) -> Path:
+    """Built outputs under one folder: the demo site in the three themes, a hostile site, and
+    one-page ``web`` renders (the browser and the HTML checker look at all of them)."""
+    top = tmp_path_factory.mktemp("web")
+    demo = copy_demo(top / "demo")
+    site = Site.open(demo)
+    for theme in ("nhs", "high-contrast", "large-print"):
+        build_site(site, top / "out" / theme, on=ON, theme=theme)
+    hostile = top / "hostile"
+    (hostile / "stories").mkdir(parents=True)
+    (hostile / "storykit.toml").write_text(TOML, encoding="utf-8")
+    write_story(hostile, "st-hostile", published(**HOSTILE_FRONT), body=HOSTILE_BODY)
+    write_story(hostile, "st-plain01", published("plain", "A plain story"))
+    build_site(Site.open(hostile), top / "out" / "hostile", on=ON)
+    stories = [site.store.find("the-window-by-my-bed"), site.store.find("an-expert-in-my-mum")]
+    render(site, stories, "public_website", "web", top / "out" / "single", on=ON, by="test")
+    hostile_site = Site.open(hostile)
+    render(hostile_site, [hostile_site.store.get("st-hostile")], "public_website", "web",
+           top / "out" / "single-hostile", on=ON, by="test")
+    return top
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def served(sites):
+    with serve_folder(sites / "out") as base:
+        yield base
+
+
+# --- what is on the site -------------------------------------------------------------------
+
+def test_the_site_has_every_page_type(sites):
+    out = sites / "out" / "nhs"
+    for page in ("index.html", "stories.html", "services.html", "tags.html", "search.html",
+                 "accessibility.html", "feed.xml", "sitemap.xml", "search-index.js",
+                 "static/css/site.css", "static/js/search.js",
+                 "static/fonts/LiberationSans-Regular.ttf",
+                 "stories/the-window-by-my-bed.html", "services/stroke-rehabilitation.html",
+                 "tags/stroke.html"):
+        assert (out / page).is_file(), page
+    assert len(list((out / "stories").glob("*.html"))) == 8  # the demo's 8 public stories
+
+
+def test_only_published_stories_allowed_for_the_public_website(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-public", published("public", "On the website"))
+    write_story(root, "st-approved", story_front(slug="approved", title="Approved only"))
+    write_story(root, "st-draft01", story_front(slug="drafty", title="Still a draft",
+                                                status="draft"))
+    write_story(root, "st-board01", published("board", "Board only"),
+                consent=[consent_version(uses=["board"])])
+    write_story(root, "st-nophoto", published("other", "Other"),
+                consent=[consent_version(uses=["board"], status="pending")])
+    report = build(root)
+    assert report.stories == 1
+    pages = sorted(p.name for p in (root / "out" / "stories").iterdir())
+    assert pages == ["public.html"]
+    text = all_text(root / "out")
+    for absent in ("Approved only", "Still a draft", "Board only", "approved.html"):
+        assert absent not in text
+
+
+def test_a_board_only_story_never_appears_anywhere(sites):
+    demo = Site.open(sites / "demo")
+    story = demo.store.find("eleven-hours-in-the-corridor")
+    assert not demo.decide(story, "public_website", ON).allowed
+    assert BOARD_SENTENCE in story.body  # the sentence we look for is really in the story
+    for theme in ("nhs", "high-contrast", "large-print"):
+        text = all_text(sites / "out" / theme)
+        readable = html.unescape(text)
+        for leak in (BOARD_SENTENCE, story.title, story.slug, story.summary, "corridor care"):
+            assert leak not in text and leak not in readable, (theme, leak)
+
+
+def test_withdrawal_removes_the_page_feed_entry_and_search_entry(make_site, capsys):
+    root = new_site(make_site)
+    write_story(root, "st-keeps1", published("keeps", "A story that stays"))
+    write_story(root, "st-goes01", published("goes", "A story that goes"),
+                body="Only this story says the heron waited by the canal.\n")
+    assert run_cli(capsys, "--site", str(root), "build", "--date", str(ON))[0] == 0
+    out = root / "build" / "site"
+    assert (out / "stories" / "goes.html").is_file()
+    log = Site.open(root).distributions
+    assert [d.url for d in log.for_story("st-goes01", live_only=True)] == [
+        BASE_URL + "stories/goes.html"]
+
+    code, said, _ = run_cli(capsys, "--site", str(root), "consent", "withdraw", "goes",
+                            "--scope", "stop_future_use", "--reason", "Changed her mind")
+    assert code == 0 and "stories/goes.html" in said
+    code, said, _ = run_cli(capsys, "--site", str(root), "build", "--date", str(ON))
+    assert code == 0 and "1 story pages were taken down" in said
+    assert not (out / "stories" / "goes.html").exists()
+    assert "heron" not in all_text(out) and "A story that goes" not in all_text(out)
+    feed = ET.parse(out / "feed.xml").getroot()
+    titles = [e.findtext("{http://www.w3.org/2005/Atom}title")
+              for e in feed.iter("{http://www.w3.org/2005/Atom}entry")]
+    assert titles == ["A story that stays"]
+    assert [e["t"] for e in search_index(out)] == ["A story that stays"]
+    log = Site.open(root).distributions
+    assert log.for_story("st-goes01", live_only=True) == []
+    assert log.for_story("st-goes01")[0].removed_at is not None
+
+
+def test_expired_and_unpublished_stories_disappear_on_the_next_build(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-expires", published("expires", "Consent runs out"),
+                consent=[consent_version(expires=dt.date(2027, 6, 30))])
+    write_story(root, "st-unpub01", published("unpublish", "Taken off the website"))
+    write_story(root, "st-stays01", published("stays", "Stays"))
+    assert build(root).stories == 3
+    text = (root / "stories" / "st-unpub01" / "story.md").read_text(encoding="utf-8")
+    (root / "stories" / "st-unpub01" / "story.md").write_text(
+        text.replace("status: published", "status: approved"), encoding="utf-8")
+    report = build(root, on=dt.date(2027, 7, 1))
+    assert report.stories == 1
+    assert sorted(report.removed) == ["stories/expires.html", "stories/unpublish.html"]
+    assert [e["t"] for e in search_index(root / "out")] == ["Stays"]
+    assert "Consent runs out" not in all_text(root / "out")
+
+
+def test_a_story_page_shows_what_consent_allows_content_warning_first(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-page001", published(
+        "page", "Night feeds", content_warning="This story talks about a stillbirth.",
+        images=[{"file": "media/ward.jpg", "alt": "An empty postnatal ward at night",
+                 "kind": "photo"}]))
+    photo_with_gps(root / "stories" / "st-page001" / "media" / "ward.jpg")
+    build(root)
+    page = (root / "out" / "stories" / "page.html").read_text(encoding="utf-8")
+    main_part = page[page.index("<main"):]
+    warning = main_part.index("This story talks about a stillbirth.")
+    assert main_part.index("<h1") < warning < main_part.index("Being told at the start")
+    assert "Shared by Leila, patient (not their real name)" in page  # pseudonym consent
+    for private in ("Aisha", "Rahman", "Carol Pegg", "Pause after the quote"):
+        assert private not in all_text(root / "out"), private
+    assert "the night midwife" in page
+    assert '<blockquote><p>At three in the morning' in page
+    assert 'alt="An empty postnatal ward at night"' in page
+    assert 'property="og:image" content="https://stories.example.nhs.uk/images/page-1.jpg"' in page
+
+
+def test_pictures_are_resized_and_carry_no_metadata(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-photo01", published(
+        "photo", "With a photo",
+        images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]))
+    photo_with_gps(root / "stories" / "st-photo01" / "media" / "ward.jpg")
+    build(root)
+    with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
+        assert im.size == (1024, 614)
+        assert not im.getexif() and "exif" not in im.info
+    page = (root / "out" / "stories" / "photo.html").read_text(encoding="utf-8")
+    assert 'width="1024" height="614"' in page
+
+
+def test_without_photo_consent_no_photo_is_published(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-nophoto", published(
+        "nophoto", "No photo", images=[{"file": "media/ward.jpg", "alt": "A ward",
+                                        "kind": "photo"}]),
+        consent=[consent_version(media=["text", "quotes"])])
+    photo_with_gps(root / "stories" / "st-nophoto" / "media" / "ward.jpg")
+    build(root)
+    assert not (root / "out" / "images").exists()
+    assert "<img" not in (root / "out" / "stories" / "nophoto.html").read_text(encoding="utf-8")
+
+
+def test_feed_sitemap_search_index_and_open_graph(sites):
+    out = sites / "out" / "nhs"
+    atom = "{http://www.w3.org/2005/Atom}"
+    feed = ET.parse(out / "feed.xml").getroot()
+    entries = list(feed.iter(f"{atom}entry"))
+    assert len(entries) == 8
+    links = {e.find(f"{atom}link").get("href") for e in entries}
+    assert "https://stories.brackenford.example/stories/the-window-by-my-bed.html" in links
+    assert all(e.findtext(f"{atom}id").startswith("urn:uuid:") for e in entries)
+    urls = [u.text for u in ET.parse(out / "sitemap.xml").getroot().iter(
+        "{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert "https://stories.brackenford.example/accessibility.html" in urls
+    assert len([u for u in urls if "/stories/" in u]) == 8
+    index = search_index(out)
+    assert len(index) == 8 and {"t", "u", "s", "v", "g", "w"} <= set(index[0])
+    window = next(e for e in index if e["u"] == "stories/the-window-by-my-bed.html")
+    assert "robin" in window["w"].split()
+    home = (out / "index.html").read_text(encoding="utf-8")
+    for tag in ('property="og:title"', 'property="og:description"', 'property="og:url"',
+                'property="og:site_name"', 'property="og:type" content="website"'):
+        assert tag in home
+
+
+def test_each_page_is_logged_once_per_distinct_content(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-logged1", published("logged", "Logged"))
+    build(root)
+    build(root)
+    log = Site.open(root).distributions
+    first = log.for_story("st-logged1")
+    assert len(first) == 1
+    assert (first[0].format, first[0].use, first[0].url) == (
+        "web", "public_website", BASE_URL + "stories/logged.html")
+    assert first[0].path == str((root / "out" / "stories" / "logged.html").resolve())
+    story = root / "stories" / "st-logged1" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nOne more line.\n", encoding="utf-8")
+    build(root)
+    entries = log.for_story("st-logged1")
+    assert len(entries) == 2 and entries[0].removed_at is not None
+    assert entries[1].removed_at is None and entries[1].sha256 != entries[0].sha256
+
+
+# --- nothing hostile gets through --------------------------------------------------------------
+
+def _checked_pages(out: Path) -> list[Path]:
+    return sorted(out.rglob("*.html"))
+
+
+def test_hostile_markup_is_inert_in_every_built_file(sites):
+    for folder in ("hostile", "single-hostile"):
+        out = sites / "out" / folder
+        for page in _checked_pages(out):
+            for tag, attrs in tags_of(page.read_text(encoding="utf-8")):
+                where = f"{page.relative_to(out)}: <{tag} {attrs}>"
+                assert not any(a.startswith("on") for a in attrs), where
+                assert "style" not in attrs, where
+                for name in ("href", "src", "action"):
+                    value = (attrs.get(name) or "").strip().lower()
+                    assert not re.match(r"(javascript|vbscript|file|data:text)", value), where
+                    if folder == "hostile" or tag == "a":
+                        assert not value.startswith("data:"), where
+                if tag == "script":
+                    assert attrs.get("src") in ("search-index.js", "static/js/search.js"), where
+                elif tag == "meta":
+                    assert attrs.get("http-equiv") in (None, "Content-Security-Policy"), where
+                elif tag == "form":
+                    assert attrs.get("action") == "search.html", where
+                elif tag == "link":
+                    assert attrs.get("rel") in ("stylesheet", "alternate", "canonical",
+                                                "icon"), where
+                elif tag == "input":
+                    assert attrs.get("id") == "sk-search-input", where
+                elif tag == "style":  # only the one-page format carries its CSS inside
+                    assert folder == "single-hostile" and attrs == {}, where
+                else:
+                    assert tag not in DANGEROUS_TAGS, where
+    text = all_text(sites / "out" / "hostile")
+    assert "Night &lt;b&gt;feeds&lt;/b&gt;" in text  # the title shows literally
+    assert "file:///etc/passwd" not in text and "evil.example" not in text
+    assert "<b>bold</b>" not in text
+
+
+def test_every_page_has_a_strict_policy_and_no_inline_code(sites):
+    for page in _checked_pages(sites / "out"):
+        text = page.read_text(encoding="utf-8")
+        policy = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)"', text)
+        assert policy, page
+        value = policy.group(1).replace("&#39;", "'")
+        for rule in ("object-src 'none'", "base-uri 'none'"):
+            assert rule in value, page
+        assert "'unsafe-inline'" not in value and "'unsafe-eval'" not in value
+        assert re.search(r"<script(?![^>]*\bsrc=)", text) is None, page
+        assert " style=" not in text, page
+        if page.parent.name.startswith("single"):
+            assert "default-src 'none'" in value and "form-action 'none'" in value
+        else:
+            assert "default-src 'self'" in value and "script-src 'self'" in value
+            assert "form-action 'self'" in value and "<style" not in text
+
+
+def test_no_script_runs_from_a_hostile_story_in_the_browser(sites, served, browser):
+    page = browser.new_page()
+    errors = watch_console(page)
+    page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
+    single = (sites / "out" / "single-hostile" / "hostile.html").as_uri()  # as if emailed
+    for path in ("hostile/stories/hostile.html", "hostile/index.html",
+                 "hostile/search.html?q=feeds", "hostile/search.html?q=bold", single):
+        page.goto(path if path.startswith("file:") else served + path)
+        page.wait_for_load_state("load")
+        assert page.evaluate("typeof window.__pwned") == "undefined", path
+        assert page.locator("iframe, svg, object, embed, form[action^='http']").count() == 0
+    page.goto(served + "hostile/search.html?q=feeds")
+    assert page.locator("#sk-search-results a").first.inner_text().startswith("Night <b>feeds")
+    assert page.locator("#sk-search-results b").count() == 0
+    assert page.url.startswith(served)  # no <meta refresh>, no <base> redirect
+    assert errors == [], "\n".join(errors)
+    page.close()
+
+
+def test_theme_css_reaching_outside_fails_the_build_with_a_clear_error(make_site, capsys):
+    root = new_site(make_site)
+    write_story(root, "st-public", published("public", "Public"))
+    css = root / "themes" / "leaky" / "static" / "css" / "theme.css"
+    css.parent.mkdir(parents=True)
+    (root / "themes" / "leaky" / "theme.toml").write_text('name = "leaky"\nparent = "nhs"\n')
+    css.write_text("body {\n  color: red;\n  background: url(file:///etc/passwd);\n}\n")
+    code, _, err = run_cli(capsys, "--site", str(root), "build", "--theme", "leaky")
+    assert code == 1
+    assert err.startswith("Error: ") and "Traceback" not in err
+    assert f"{css}:3" in err and "file:///etc/passwd" in err
+    assert not (root / "build").exists()
+
+
+# --- incremental builds --------------------------------------------------------------------------
+
+@pytest.fixture
+def three(make_site) -> Path:
+    root = new_site(make_site)
+    write_story(root, "st-first01", published("first", "The first story", tags=["waiting"]))
+    write_story(root, "st-second1", published("second", "The second story", tags=["food"]))
+    write_story(root, "st-third01", published("third", "The third story", service="Surgery"))
+    return root
+
+
+def test_a_rebuild_with_no_changes_renders_and_writes_nothing(three):
+    first = build(three)
+    assert first.rendered == 3 and first.listings > 0
+    before = mtimes(three / "out")
+    again = build(three)
+    assert (again.rendered, again.listings, again.static, again.written) == (0, 0, 0, [])
+    assert again.stories == 3 and again.removed == []
+    assert mtimes(three / "out") == before
+
+
+def test_editing_one_story_rerenders_only_its_page_and_the_lists_that_show_it(three):
+    build(three)
+    before = mtimes(three / "out")
+    story = three / "stories" / "st-second1" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nA new closing line.\n",
+                     encoding="utf-8")
+    report = build(three)
+    assert report.rendered == 1
+    assert sorted(report.written) == ["search-index.js", "stories/second.html"]
+    after = mtimes(three / "out")
+    assert {k for k in after if after[k] != before[k]} == {"search-index.js",
+                                                           "stories/second.html"}
+    story.write_text(story.read_text(encoding="utf-8").replace(
+        "The second story", "The second story, retold"), encoding="utf-8")
+    report = build(three)
+    assert report.rendered == 1 and "stories/first.html" not in report.written
+    assert {"index.html", "stories.html", "feed.xml", "tags/food.html"} <= set(report.written)
+    assert "services/surgery.html" not in report.written  # that list does not show it
+
+
+def test_stale_files_go_but_files_storykit_did_not_write_stay(three):
+    build(three)
+    out = three / "out"
+    mine = [out / "CNAME", out / "stories" / "notes.txt", out / "tags" / "keep.html"]
+    for path in mine:
+        path.write_text("not storykit's", encoding="utf-8")
+    story = three / "stories" / "st-first01" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("slug: first", "slug: renamed")
+                     .replace("- waiting", "- patience"), encoding="utf-8")
+    report = build(three)
+    assert sorted(report.removed) == ["stories/first.html", "tags/waiting.html"]
+    assert (out / "stories" / "renamed.html").is_file() and (out / "tags" / "patience.html").is_file()
+    assert all(p.read_text(encoding="utf-8") == "not storykit's" for p in mine)
+
+
+def test_changing_the_theme_rerenders_every_page(three):
+    build(three)
+    override = three / "themes" / "nhs" / "templates" / "web" / "_footer.html"
+    override.parent.mkdir(parents=True)
+    override.write_text("<footer><p>Our own footer</p></footer>\n", encoding="utf-8")
+    report = build(three)
+    assert report.rendered == 3
+    assert "Our own footer" in (three / "out" / "stories" / "third.html").read_text()
+
+
+def test_a_failed_build_keeps_the_last_good_site(three):
+    build(three)
+    before = mtimes(three / "out")
+    story = three / "stories" / "st-third01"
+    (story / "media").mkdir()
+    (story / "media" / "bad.jpg").write_bytes(b"<svg onload=alert(1)></svg>")
+    text = (story / "story.md").read_text(encoding="utf-8")
+    (story / "story.md").write_text(text.replace(
+        "revision: 3", "revision: 3\nimages:\n- {file: media/bad.jpg, alt: A broken picture, "
+        "kind: illustration}"), encoding="utf-8")
+    with pytest.raises(BuildError, match=r"st-third01: picture media/bad.jpg: .*not a JPEG"):
+        build(three)
+    assert mtimes(three / "out") == before
+
+
+@pytest.mark.parametrize("where", [".", "stories", "instance/x", ".."])
+def test_the_build_refuses_output_folders_that_hold_the_site(three, where):
+    with pytest.raises(BuildError, match="cannot build into"):
+        build_site(Site.open(three), three / where, on=ON)
+
+
+def test_an_unknown_statement_date_setting_is_a_clear_error(make_site, capsys):
+    root = make_site("site", TOML + '\n[plugins.storykit_web]\nstatement_date = "soon"\n')
+    code, _, err = run_cli(capsys, "--site", str(root), "formats")
+    assert code == 1 and "[plugins.storykit_web] statement_date must be a date" in err
+
+
+# --- the one-page web format -----------------------------------------------------------------------
+
+def test_the_web_format_writes_one_self_contained_page(sites):
+    page = sites / "out" / "single" / "the-window-by-my-bed.html"
+    text = page.read_text(encoding="utf-8")
+    for tag, attrs in tags_of(text):
+        for name in ("src", "href"):
+            value = attrs.get(name)
+            if value and tag != "a":
+                assert value.startswith(("data:image/", "data:,", "#")), (tag, value[:40])
+    assert '<img src="data:image/jpeg;base64,' in text
+    assert '<link rel="stylesheet"' not in text
+    assert "DRAFT" not in text
+    log = Site.open(sites / "demo").distributions
+    story = Site.open(sites / "demo").store.find("the-window-by-my-bed")
+    assert any(d.path == str(page) and d.format == "web" for d in log.for_story(story.id))
+
+
+def test_the_web_format_marks_draft_previews(make_site, tmp_path):
+    root = new_site(make_site)
+    write_story(root, "st-draft01", story_front(slug="drafty", title="Still drafting",
+                                                status="draft"))
+    site = Site.open(root)
+    result = render(site, [site.store.get("st-draft01")], "board", "web", tmp_path / "preview",
+                    on=ON, preview=True, by="test")
+    text = (tmp_path / "preview" / "drafty.html").read_text(encoding="utf-8")
+    assert result.ok and 'class="draft-banner"' in text
+    assert "<strong>DRAFT - not for distribution</strong>" in text
+    assert "<title>DRAFT - not for distribution: Still drafting" in text
+    assert site.distributions.for_story("st-draft01") == []
+
+
+# --- validators and the browser ----------------------------------------------------------------
+
+def test_every_built_page_is_valid_html(sites):
+    assert_valid_html(sites / "out")
+
+
+PAGES = {
+    "home": "nhs/index.html",
+    "story": "nhs/stories/the-window-by-my-bed.html",
+    "story with a content warning": "nhs/stories/the-night-i-rang-the-crisis-line.html",
+    "all stories": "nhs/stories.html",
+    "service": "nhs/services/stroke-rehabilitation.html",
+    "services": "nhs/services.html",
+    "tag": "nhs/tags/stroke.html",
+    "search": "nhs/search.html?q=garden",
+    "accessibility": "nhs/accessibility.html",
+    "high-contrast story": "high-contrast/stories/the-window-by-my-bed.html",
+    "large-print story": "large-print/stories/the-window-by-my-bed.html",
+    "high-contrast home": "high-contrast/index.html",
+    "large-print search": "large-print/search.html?q=carer",
+    "hostile story": "hostile/stories/hostile.html",
+}
+
+
+def test_axe_finds_no_wcag_violations_on_any_page_type(sites, served, browser):
+    page = browser.new_page()
+    errors = watch_console(page)
+    failures = []
+    pages = {name: served + path for name, path in PAGES.items()}
+    pages["one-page web format (opened as a file)"] = (
+        sites / "out" / "single" / "an-expert-in-my-mum.html").as_uri()
+    for name, path in pages.items():
+        page.goto(path)
+        page.wait_for_load_state("load")
+        found = axe_violations(page)
+        if found:
+            failures.append(f"{name} ({path}):\n{describe(found)}")
+    page.close()
+    assert not failures, "\n".join(failures)
+    assert errors == [], "\n".join(errors)  # no CSP violations, no script errors
+
+
+def test_search_works_from_file_urls_and_the_page_makes_sense_without_javascript(sites, browser):
+    search = (sites / "out" / "nhs" / "search.html").as_uri()
+    page = browser.new_page()
+    errors = watch_console(page)
+    page.goto(search)
+    assert page.locator("#sk-search-form").is_visible()
+    assert not page.locator("#sk-search-nojs").is_visible()
+    page.fill("#sk-search-input", "robin garden")
+    page.click("#sk-search-form button")
+    assert page.locator("#sk-search-status").inner_text() == "1 story found for \u2018robin garden\u2019."
+    page.locator("#sk-search-results a").first.click()
+    page.wait_for_load_state("load")
+    assert page.url.endswith("/stories/the-window-by-my-bed.html")
+    page.close()
+    assert errors == []
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(search)
+    assert page.locator("#sk-search-nojs").is_visible()
+    assert not page.locator("#sk-search-form").is_visible()
+    assert page.locator("#sk-search-nojs a[href='stories.html']").is_visible()
+    context.close()
+
+
+def test_the_preview_server_sends_safe_headers(sites, served):
+    import urllib.error
+    import urllib.request
+
+    with urllib.request.urlopen(served + "nhs/index.html") as reply:  # noqa: S310 - local
+        assert reply.status == 200
+        assert "object-src 'none'" in reply.headers["Content-Security-Policy"]
+        assert reply.headers["X-Content-Type-Options"] == "nosniff"
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(served + "nhs/stories/")  # noqa: S310 - no folder listings
+    assert missing.value.code == 404
