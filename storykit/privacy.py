@@ -26,6 +26,9 @@ KINDS = ("nhs_number", "email", "phone", "date_of_birth", "postcode", "name", "l
 #: When two findings overlap, the kind listed first wins.
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
 HIGH, LOW = "high", "low"
+#: Low: a long number may not be an identifier, and names are already replaced whenever a
+#: story is rendered (the same rules as the consent reduction); the draft still holds them.
+_LOW = frozenset({"long_number", "name"})
 
 REPLACEMENTS = {
     "nhs_number": "[NHS number removed]",
@@ -95,13 +98,16 @@ def find_privacy_issues(story: Story, *, identification: str | None = None,
     allowed = _allow_set(allow)
     found: list[PrivacyFinding] = []
     for field, text in story_fields(story):
-        found += scan_text(text, field, names=names, allowed=allowed)
+        found += scan_text(text, field, names=names, allow=allowed)
     return found
 
 
 def scan_text(text: str, field: str = "body", *, names: NameRules | None = None,
-              allowed: frozenset[str] = frozenset()) -> list[PrivacyFinding]:
-    """The findings in one text (e.g. the editor's current body), sorted by position."""
+              allow: Iterable[str] = ()) -> list[PrivacyFinding]:
+    """The findings in one text (e.g. the editor's current body), sorted by position.
+    ``names`` (:meth:`NameRules.for_story`) adds the story's names; ``allow`` as in
+    :func:`find_privacy_issues`."""
+    allowed = allow if isinstance(allow, frozenset) else _allow_set(allow)
     if not text:
         return []
     hits = [h for h in _detect(text, names) if _normal(text[h.start:h.end]) not in allowed]
@@ -110,7 +116,8 @@ def scan_text(text: str, field: str = "body", *, names: NameRules | None = None,
 
 
 def story_fields(story: Story) -> list[tuple[str, str]]:
-    """``(field, text)`` for every text field that is shown to readers, body first."""
+    """``(field, text)`` for every text field readers or presenters see, body first.
+    (Not the storyteller or ``people``: those are where the real names belong.)"""
     out = [("body", story.body), ("title", story.title)]
     out += [(name, getattr(story, name)) for name in ("summary", "content_warning",
                                                       "speaker_notes")]
@@ -217,18 +224,18 @@ class NameRules:
 
     @classmethod
     def for_story(cls, story: Story, identification: str) -> NameRules:
-        """Built from the consent module's name variants, so checks and reduction agree;
-        ALL-CAPS forms (headings) are added, as the reduction would miss them."""
+        """Built from the consent module's name variants, so checks and reduction agree
+        (ALL-CAPS forms, as in headings, are added as the reduction adds them)."""
         if identification not in IDENTIFICATION:
             raise ValueError(f"unknown identification level {identification!r}; use one of: "
                              f"{', '.join(IDENTIFICATION)}")
         swaps = name_swaps(story, identification)
-        teller = set(name_swaps(story.copy(people=[]), identification))
+        teller = {_words(k) for k in name_swaps(story.copy(people=[]), identification)}
         for key in list(swaps):
             if key.upper() != key:
                 swaps.setdefault(key.upper(), swaps[key])
-                if key in teller:
-                    teller.add(key.upper())
+                if _words(key) in teller:
+                    teller.add(_words(key.upper()))
         pattern = _fast(name_pattern(swaps), swaps) if swaps else None
         return cls(swaps, frozenset(teller), pattern)
 
@@ -247,11 +254,12 @@ def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
         new = name_replacement(m, rules.swaps)
         if new == m.group(0):
             continue
-        if m.group(2) in rules.teller:
+        if _words(m.group(2)) in rules.teller:
             what = "the storyteller's name, which the consent does not allow here"
         else:
             what = "a name listed under people"
-        yield _Hit("name", m.start(), m.end(), new, what, f"replace it with \u201c{new}\u201d")
+        advice = f"replace it with \u201c{new}\u201d (what readers already see)"
+        yield _Hit("name", m.start(), m.end(), new, what, advice)
 
 
 # --- detectors -----------------------------------------------------------------------------
@@ -270,6 +278,7 @@ _PHONE = re.compile(
     + r"(?: ?\(0\))? ?\d(?:[ -]?\d){6,11}" + _AFTER_NUMBER, re.ASCII
 )
 _DIGIT_RUN = re.compile(r"[0-9]+")
+_ANY_DIGIT = re.compile(r"[0-9]")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
@@ -305,8 +314,7 @@ _FIXED = re.compile(r"\[[a-zA-Z ]+ removed\]")
 
 
 def _detect(text: str, names: NameRules | None) -> Iterator[_Hit]:
-    has_digit = any(c.isdigit() for c in text)
-    if has_digit:
+    if _ANY_DIGIT.search(text):  # every kind but names and emails holds a digit
         yield from _numbers(text)
         yield from _phones(text)
         yield from _postcodes(text)
@@ -472,7 +480,7 @@ def _finding(text: str, field: str, hit: _Hit, lines: _LineIndex) -> PrivacyFind
         kind=hit.kind, field=field, start=hit.start, end=hit.end, line=line, column=column,
         excerpt_masked=masked, message=f"{what} ({masked}): {advice}",
         replacement=hit.replacement, code=f"privacy_{hit.kind}",
-        severity=LOW if hit.kind == "long_number" else HIGH,
+        severity=LOW if hit.kind in _LOW else HIGH,
     )
 
 
@@ -514,6 +522,11 @@ def _allow_set(allow: Iterable[str]) -> frozenset[str]:
     if bad:
         raise TypeError("allow must hold only non-empty text values")
     return frozenset(_normal(v) for v in values)
+
+
+def _words(value: str) -> str:
+    """A name with any run of spaces or line breaks as one space ("Carol\nPegg")."""
+    return " ".join(value.split())
 
 
 def _normal(value: str) -> str:

@@ -115,7 +115,10 @@ class SlideImage:
 @dataclass(frozen=True)
 class Slide:
     """One slide. ``kind`` is deck, contents, title, warning, content, quote, image, closing
-    or consent. ``notes`` is empty unless the job was rendered with notes."""
+    or consent. ``notes`` is empty unless the job was rendered with notes. ``title_offset``
+    and ``body_offset`` (px from the top of their boxes) centre the title in its bar (or set
+    it on the bottom of a cover) and a quote on its slide, without flexible layouts, which
+    WeasyPrint lays out slowly."""
 
     kind: str
     title: str
@@ -131,6 +134,8 @@ class Slide:
     draft: bool = False
     title_size: int = 44
     text_size: int = 32
+    title_offset: int = 0
+    body_offset: int = 0
 
     @property
     def text(self) -> str:
@@ -735,7 +740,20 @@ def plan_stories(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
     for view in stories:
         slides += plan_story(view, ctx)
     total = len(slides)
-    return [replace(s, number=i, total=total) for i, s in enumerate(slides, 1)]
+    return [_offsets(replace(s, number=i, total=total), ctx) for i, s in enumerate(slides, 1)]
+
+
+def _offsets(slide: Slide, ctx: PlanContext) -> Slide:
+    g = ctx.geometry
+    cover = slide.kind in ("title", "deck")
+    box = g.cover_title_box if cover else g.title_box
+    lines = ctx.measure.lines((Run(slide.title),), slide.title_size, box.w * g.fit, bold=True)
+    spare = max(box.h - lines * slide.title_size * g.title_line_height, 0)
+    body = 0.0
+    if slide.kind == "quote":
+        body = max((g.body_box.h - quote_height(slide.quote, slide.text_size, ctx,
+                                                bool(slide.attribution))) / 2, 0)
+    return replace(slide, title_offset=int(spare if cover else spare / 2), body_offset=int(body))
 
 
 def plan_cover(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
@@ -894,12 +912,13 @@ def _quote_slides(view: StoryView, ctx: PlanContext) -> list[Slide]:
     return out
 
 
-def quote_height(runs: Sequence[Run], size: int, ctx: PlanContext) -> float:
+def quote_height(runs: Sequence[Run], size: int, ctx: PlanContext,
+                 attribution: bool = True) -> float:
     """Height of a quote and its attribution line on a quote slide."""
     g = ctx.geometry
     width = g.body_box.w * g.fit - 2 * g.indent
-    return (ctx.measure.lines(runs, size, width) * size * g.line_height + g.gap
-            + g.body_size * g.line_height)
+    lines = ctx.measure.lines(runs, size, width) * size * g.line_height
+    return lines + (g.gap + g.body_size * g.line_height if attribution else 0)
 
 
 def _fit_quote(text: str, attribution: str, ctx: PlanContext

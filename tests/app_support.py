@@ -174,8 +174,20 @@ def served(app: Flask, **adjustments: Any) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.effective_port}"
     finally:
-        server.close()
-        thread.join(timeout=5)
+        stop_server(server, thread)
+
+
+def stop_server(server, thread: threading.Thread) -> None:
+    """Stop waitress cleanly: close every socket from inside its loop (the loop ends when it
+    has none left), then stop its worker threads."""
+
+    def close_all() -> None:
+        for channel in list(server._map.values()):
+            channel.close()
+
+    server.trigger.pull_trigger(close_all)
+    thread.join(timeout=10)
+    server.task_dispatcher.shutdown()
 
 
 # --- Chromium and axe ----------------------------------------------------------------------------

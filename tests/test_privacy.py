@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from storykit.checks import check_site
+from storykit.consent import name_replacer
 from storykit.model import Story
 from storykit.privacy import (
     KINDS,
@@ -86,9 +87,11 @@ def test_nhs_check_digit_matches_the_documented_algorithm():
     assert not is_valid_nhs_number("999000001") and not is_valid_nhs_number("99900000x8")
 
 
-def test_long_numbers_are_low_severity_and_nhs_numbers_high():
-    by_kind = {f.kind: f.severity for f in scan_text("999 000 0018 and 999 123 4560")}
-    assert by_kind == {"nhs_number": "high", "long_number": "low"}
+def test_long_numbers_and_names_are_low_severity_and_nhs_numbers_high():
+    by_kind = {f.kind: f.severity for f in scan_text(
+        "999 000 0018 and 999 123 4560 for Aisha",
+        names=NameRules.for_story(story(), "anonymous"))}
+    assert by_kind == {"nhs_number": "high", "long_number": "low", "name": "low"}
 
 
 # --- postcodes -----------------------------------------------------------------------------
@@ -211,6 +214,8 @@ NAME_CASES = [
     ("anonymous", "then Pegg came back", [("Pegg", "the night midwife")]),
     ("pseudonym", "THANK YOU CAROL PEGG!", [("CAROL PEGG", "the night midwife")]),
     ("pseudonym", "It was _Carol Pegg_ who came.", [("Carol Pegg", "the night midwife")]),
+    ("pseudonym", "It was Carol\nPegg who came.", [("Carol\nPegg", "the night midwife")]),
+    ("anonymous", "AISHA\nRAHMAN", [("AISHA\nRAHMAN", "[name removed]")]),
     ("pseudonym", "Aishah and Peggy are other people; carol singers too.", []),
 ]
 
@@ -221,6 +226,13 @@ def test_names_per_identification_level(level, text, expected):
     body = [f for f in findings if f.field == "body"]
     assert [(text[f.start:f.end], f.replacement) for f in body] == expected
     assert all(f.kind == "name" for f in body)
+
+
+@pytest.mark.parametrize(("level", "text", "expected"), NAME_CASES)
+def test_the_one_click_fix_gives_what_the_consent_reduction_shows(level, text, expected):
+    s = story(text)
+    body = [f for f in find_privacy_issues(s, identification=level) if f.field == "body"]
+    assert apply_all(text, body) == name_replacer(s, level)(text)
 
 
 def test_identification_comes_from_the_current_consent():
@@ -250,6 +262,11 @@ def test_name_messages_say_whose_name_it_is():
     assert [f.message.split(" (")[0] for f in findings] == [
         "the storyteller's name, which the consent does not allow here",
         "a name listed under people"]
+
+
+def test_a_storyteller_name_wrapped_across_lines_is_still_the_storytellers():
+    [finding] = scan_text("I am Aisha\nRahman.", names=NameRules.for_story(story(), "anonymous"))
+    assert finding.message.startswith("the storyteller's name")
 
 
 def test_an_unknown_identification_level_is_refused():
@@ -403,10 +420,16 @@ def test_allowed_values_are_not_flagged():
     assert found_kinds == ["phone"]
 
 
+def test_scan_text_takes_an_allow_list_too():
+    assert kinds("me: 07700 900123", allow=["07700900123"]) == []
+
+
 @pytest.mark.parametrize("allow", ["0113 496 0000", [""], [12345], ["ok", None]])
 def test_a_bad_allow_list_is_refused(allow):
     with pytest.raises(TypeError, match="allow must"):
         find_privacy_issues(story("x"), allow=allow)
+    with pytest.raises(TypeError, match="allow must"):
+        scan_text("x", allow=allow)
 
 
 # --- property: fixing leaves nothing of those kinds behind ---------------------------------
@@ -471,7 +494,8 @@ def test_check_site_flags_names_the_consent_does_not_allow(make_site):
     report = check_site(Site.open(root), ON)
     [name] = privacy_warnings(report)
     assert name.code == "privacy_name" and "A**** R*****" in name.message
-    assert "Aisha" not in name.message and "\u201cLeila\u201d" in name.message
+    assert "Aisha" not in name.message
+    assert "replace it with \u201cLeila\u201d (what readers already see)" in name.message
 
 
 def test_a_file_changed_after_loading_gives_no_line(make_site):

@@ -4,6 +4,8 @@ blocked, axe-core) for the HTML, pypdf for the PDFs."""
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from browser_support import (
     watch_console,
 )
 from click.testing import CliRunner
+from fontTools.ttLib import TTFont
 from pdfcheck import assert_accessible, image_count, read, texts
 from slides_support import (
     ALL,
@@ -110,7 +113,13 @@ def test_the_deck_is_one_file_holding_every_story(decks):
     [csp] = [a["content"] for t, a in tags_of(html) if a.get("http-equiv") ==
              "Content-Security-Policy"]
     assert csp.startswith("default-src 'none'; img-src data:; font-src data:;")
-    assert "@font-face" in html and "Liberation" not in visible_text(html)
+    fonts = re.findall(r"data:font/woff2;base64,([A-Za-z0-9+/=]+)", html)
+    assert len(fonts) == 2, "regular and bold, embedded"
+    for data in fonts:
+        font = TTFont(io.BytesIO(base64.b64decode(data)))
+        assert font["name"].getDebugName(1) == "Storykit Slides Sans", "the OFL reserves the name"
+        assert "Open Font License" in (font["name"].getDebugName(13) or "")
+        assert len(data) < 60_000, "a subset, not the whole font"
     assert '<html lang="en-GB"' in html
     logged = decks.site.distributions.for_story("st-full01")
     assert any(d.format == "slides" for d in logged)
@@ -275,7 +284,7 @@ def test_audience_decks_hold_no_notes_anywhere(decks):
     html = decks.get("slides").read_text(encoding="utf-8")
     for marker in NOTE_MARKERS:
         assert marker not in html
-    assert "slide__notes\"" not in html and 'aria-label="Speaker notes"' not in html
+    assert 'class="slide__notes"' not in html and 'aria-label="Speaker notes"' not in html
     presenter = decks.get("slides", notes=True).read_text(encoding="utf-8")
     assert all(marker in presenter for marker in NOTE_MARKERS)
     assert decks.get("slides", notes=True).name == "board-stories-slides-with-notes.html"

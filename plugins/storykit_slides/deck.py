@@ -28,7 +28,7 @@ from storykit.slideplan import (
 )
 
 from .fonts import font_face_css
-from .styles import colour_vars, font_stack, geometry_css, static_text
+from .styles import colour_vars, css_vars, font_stack, geometry_css, offset_css, static_text
 
 TEMPLATE = "slides/deck.html"
 #: Pictures are embedded at most this wide: sharp on a 1080p projector, small enough to email.
@@ -51,7 +51,8 @@ def deck_html(job: Job, slides: Sequence[Slide], templates) -> str:
     family = font_stack(job.theme)
     fonts = font_face_css(job.theme.font_file("regular"), job.theme.font_file("bold"),
                           _all_text(job, slides))
-    css = "\n".join([fonts, colour_vars(colours, family), geometry_css(DEFAULT_GEOMETRY),
+    css = "\n".join([fonts, colour_vars(css_vars(colours, family)),
+                     geometry_css(DEFAULT_GEOMETRY), offset_css(slides),
                      static_text("slide.css"), static_text("deck.css")])
     js = static_text("deck.js")
     env = job.environment(templates)

@@ -29,7 +29,15 @@ from storykit.themes import nice_date
 from storykit.weasy import html_to_pdf, prepare_images, run_limited
 
 from .settings import resolve
-from .styles import FAMILY, colour_vars, font_stack, geometry_css, static_text
+from .styles import (
+    FAMILY,
+    css_vars,
+    font_stack,
+    geometry_css,
+    inline_vars,
+    offset_css,
+    static_text,
+)
 
 IMAGE_WIDTH = 1920
 #: Handout slides are 100 mm wide: 100 mm / 1280 px (at 96 px to the inch).
@@ -58,7 +66,7 @@ def _render(job: Job, template: str, sheet: str, suffix: str, label: str,
         work = Path(tmp)
         images, picture_files = _pictures(slides, work)
         html = _page_html(job, slides, template, images)
-        css = _stylesheet(job, sheet, scale)
+        css = _stylesheet(job, slides, sheet, scale)
         fonts = [p.parent for p in (job.theme.font_file("regular"), job.theme.font_file("bold"))
                  if p is not None]
         allowed = [work, *fonts, *picture_files]
@@ -95,7 +103,7 @@ def _page_html(job: Job, slides: Sequence[Slide], template: str, images: dict[in
     return env.get_template(template).render(job.context(template, **values))
 
 
-def _stylesheet(job: Job, sheet: str, scale: float) -> str:
+def _stylesheet(job: Job, slides: Sequence[Slide], sheet: str, scale: float) -> str:
     """Fonts (the theme's own files, which WeasyPrint subsets), colours, geometry, look.
 
     The handout's small slides are the same slides with every length scaled: WeasyPrint
@@ -107,10 +115,10 @@ def _stylesheet(job: Job, sheet: str, scale: float) -> str:
         if path is not None:
             faces.append(f'@font-face{{font-family:"{FAMILY}";font-weight:{weight};'
                          f'src:url("{path.resolve().as_uri()}")}}')
-    slide = scale_px(geometry_css(DEFAULT_GEOMETRY) + "\n" + static_text("slide.css"), scale)
-    parts = [*faces, colour_vars(palette(job.theme), font_stack(job.theme)), slide,
-             static_text(sheet)]
-    return "\n".join(parts)
+    layout = "\n".join([geometry_css(DEFAULT_GEOMETRY), offset_css(slides),
+                        static_text("slide.css")])
+    css = "\n".join([*faces, scale_px(layout, scale), static_text(sheet)])
+    return inline_vars(css, css_vars(palette(job.theme), font_stack(job.theme)))
 
 
 def scale_px(css: str, scale: float) -> str:

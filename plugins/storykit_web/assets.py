@@ -29,6 +29,7 @@ _FAMILY = re.compile(r"^[A-Za-z0-9 ,'\"-]{1,200}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _URL = re.compile(r"url\(\s*(?P<q>['\"]?)(?P<target>.*?)(?P=q)\s*\)", re.I | re.S)
 _IMPORT = re.compile(r"@import\b", re.I)
+_IMAGE_SET = re.compile(r"image-set\(\s*['\"]", re.I)
 _FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.I | re.S)
 
 
@@ -83,15 +84,26 @@ def bundle_css(theme: Theme, files: dict[str, Path], *, standalone: bool = False
         if path is None or (standalone and rel == "css/fonts.css"):
             continue
         text = path.read_text(encoding="utf-8")
-        if _IMPORT.search(text):
-            raise ThemeError(f"{path}: @import is not supported in web themes; put the rules "
-                             "in css/web.css or css/theme.css")
+        _check_web_css(path, text)
         text = _moved(text, rel, files, standalone)
         parts.append(f"/* {rel} */\n{text}")
     css = "\n".join(parts)
     if re.search(r"</?style|<!--|<script", css, re.I):
         raise ThemeError(f"theme {theme.name!r}: CSS may not contain HTML tags or comments")
     return css
+
+
+def _check_web_css(path: Path, text: str) -> None:
+    """What storykit.themes.check_css cannot see: image-set() with a bare string (browsers
+    load it like url(), unchecked) and @import (it would land mid-bundle)."""
+    for pattern, problem in ((_IMAGE_SET, "image-set() must use url(...) so storykit can check "
+                              "where it points"),
+                             (_IMPORT, "@import is not supported in web themes; put the rules "
+                              "in css/web.css or css/theme.css")):
+        match = pattern.search(text)
+        if match:
+            line = text.count("\n", 0, match.start()) + 1
+            raise ThemeError(f"{path}:{line}: {problem}; a theme may only use its own files")
 
 
 def _moved(text: str, rel: str, files: dict[str, Path], standalone: bool) -> str:

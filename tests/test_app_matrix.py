@@ -1,0 +1,154 @@
+"""The role x route matrix: every route of the app, for every kind of visitor, allowed or not.
+
+Routes are read from ``app.url_map``: a new route without a row here makes
+``test_every_route_has_a_row`` fail, so nobody adds a page without deciding who may use it.
+Visitors: anonymous, the story's owner (Ann, an advocate), another advocate (Bob), a reviewer,
+a publisher and an admin. Expected: ``ok`` (allowed: a page, a redirect onwards, or a form
+error), ``login`` (sent to sign in), 403 or 404. Denials must change nothing and be audited.
+"""
+
+from __future__ import annotations
+
+import pytest
+from app_support import STORIES, csrf_token, make_world, sign_in
+
+from storykit import audit
+from storykit.web import accounts
+
+VISITORS = ("anon", "ann", "bob", "rita", "pete", "ada")
+OK, LOGIN = "ok", "login"
+
+
+def row(anon=LOGIN, ann=OK, bob=OK, rita=OK, pete=OK, ada=OK):
+    return {"anon": anon, "ann": ann, "bob": bob, "rita": rita, "pete": pete, "ada": ada}
+
+
+ADMIN_ONLY = row(ann=403, bob=403, rita=403, pete=403)
+EVERYONE_SIGNED_IN = row()
+NOBODY = row(anon=404, ann=404, bob=404, rita=404, pete=404, ada=404)
+ZED_PASSWORD = "sturdy meadow kettle"
+
+#: (endpoint, method) -> (url, form data, expected per visitor, story the request may change)
+MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
+    ("auth.sign_in", "GET"): ("/sign-in", {}, row(anon=OK), None),
+    ("auth.sign_in", "POST"): ("/sign-in", {"name": "{me}", "password": "{password}"},
+                               row(anon=OK), None),
+    ("auth.sign_out", "POST"): ("/sign-out", {}, EVERYONE_SIGNED_IN, None),
+    ("auth.setup", "GET"): ("/setup", {}, NOBODY, None),
+    ("auth.setup", "POST"): ("/setup", {"code": "x"}, NOBODY, None),
+    ("auth.change_password", "GET"): ("/account/password", {}, EVERYONE_SIGNED_IN, None),
+    ("auth.change_password", "POST"): ("/account/password", {"current_password": "wrong"},
+                                       EVERYONE_SIGNED_IN, None),
+    ("home.dashboard", "GET"): ("/", {}, EVERYONE_SIGNED_IN, None),
+    ("stories.index", "GET"): ("/stories", {}, EVERYONE_SIGNED_IN, None),
+    ("stories.show", "GET"): ("/stories/st-draft1", {},
+                              row(bob=404, rita=404, pete=404), None),
+    ("stories.submit", "POST"): ("/stories/st-draft1/submit", {"etag": "{etag}"},
+                                 row(bob=404, rita=404, pete=404, ada=403), "st-draft1"),
+    ("stories.request_changes", "POST"): (
+        "/stories/st-review1/request-changes", {"etag": "{etag}", "reason": "Shorter."},
+        row(ann=403, bob=404, pete=404, ada=403), "st-review1"),
+    ("stories.approve", "POST"): ("/stories/st-review1/approve", {"etag": "{etag}"},
+                                  row(ann=403, bob=404, pete=404, ada=403), "st-review1"),
+    ("stories.publish", "POST"): ("/stories/st-approved1/publish", {"etag": "{etag}"},
+                                  row(ann=403, bob=404, rita=403, ada=403), "st-approved1"),
+    ("stories.unpublish", "POST"): ("/stories/st-published1/unpublish", {"etag": "{etag}"},
+                                    row(ann=403, bob=404, rita=403, ada=403), "st-published1"),
+    ("review.queue", "GET"): ("/review", {}, row(ann=403, bob=403, pete=403, ada=403), None),
+    ("publishing.queue", "GET"): ("/publishing", {},
+                                  row(ann=403, bob=403, rita=403, ada=403), None),
+    ("admin.users", "GET"): ("/admin/users", {}, ADMIN_ONLY, None),
+    ("admin.users", "POST"): ("/admin/users", {"name": "yan", "display_name": "Yan Example",
+                                               "roles": "advocate", "password": ZED_PASSWORD,
+                                               "confirm": ZED_PASSWORD}, ADMIN_ONLY, None),
+    ("admin.user", "GET"): ("/admin/users/zed", {}, ADMIN_ONLY, None),
+    ("admin.roles", "POST"): ("/admin/users/zed/roles", {"roles": "advocate"}, ADMIN_ONLY, None),
+    ("admin.active", "POST"): ("/admin/users/zed/active", {"active": "1"}, ADMIN_ONLY, None),
+    ("admin.password", "POST"): ("/admin/users/zed/password",
+                                 {"new_password": ZED_PASSWORD, "confirm": ZED_PASSWORD},
+                                 ADMIN_ONLY, None),
+    ("admin.grant_access", "POST"): ("/admin/stories/st-noowner/access",
+                                     {"user": "zed", "access": "shared"}, ADMIN_ONLY, None),
+    ("admin.remove_access", "POST"): ("/admin/stories/st-noowner/access/remove",
+                                      {"user": "zed"}, ADMIN_ONLY, None),
+    ("admin.audit", "GET"): ("/admin/audit", {}, ADMIN_ONLY, None),
+}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    world = make_world(tmp_path_factory.mktemp("matrix") / "site")
+    conn = world.app.extensions["storykit"].db()
+    accounts.add_user(conn, world.app.extensions["storykit"].hasher, "zed", ZED_PASSWORD,
+                      ["advocate"], "Zed Example")
+    return world
+
+
+def routes(app) -> set[tuple[str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            found.add((rule.endpoint, method))
+    return found
+
+
+def test_every_route_has_a_row(world):
+    missing = routes(world.app) - set(MATRIX)
+    assert not missing, f"routes with no row in the role x route matrix: {sorted(missing)}"
+    stale = set(MATRIX) - routes(world.app)
+    assert not stale, f"rows for routes that no longer exist: {sorted(stale)}"
+
+
+def outcome(response, signed_out: bool = False) -> str | int:
+    """What happened; ``signed_out`` says a sign-out was recorded (its redirect to the
+    sign-in page is then the expected answer, not a demand to sign in)."""
+    if response.status_code in (403, 404):
+        return response.status_code
+    location = response.headers.get("Location", "")
+    if response.status_code in (302, 303) and location.startswith("/sign-in") and not signed_out:
+        return LOGIN
+    if response.status_code < 400 or response.status_code == 422:
+        return OK
+    return response.status_code
+
+
+def _fill(data: dict, who: str, story_id: str | None, world) -> dict:
+    values = {"me": who if who != "anon" else "ann", "password": "harbour lantern pebble",
+              "etag": world.site.store.get(story_id).etag if story_id else ""}
+    return {k: v.format(**values) if isinstance(v, str) else v for k, v in data.items()}
+
+
+@pytest.mark.parametrize("who", VISITORS)
+@pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[1]} {r[0]}")
+def test_matrix(world, route, who):
+    url, data, expected, story_id = MATRIX[route]
+    client = world.app.test_client()
+    if who != "anon":
+        sign_in(client, who)
+    before = (world.root / "stories" / story_id / "story.md").read_bytes() if story_id else None
+    denials = len(world.audit(audit.DENIED))
+    logouts = len(world.audit(audit.LOGOUT))
+    if route[1] == "GET":
+        response = client.get(url)
+    else:
+        token = csrf_token(client, "/" if who != "anon" else "/sign-in")
+        response = client.post(url, data={"csrf_token": token, **_fill(data, who, story_id, world)})
+    got = outcome(response, signed_out=len(world.audit(audit.LOGOUT)) > logouts)
+    try:
+        assert got == expected[who], f"{who} {route}: expected {expected[who]}, got " \
+                                     f"{response.status_code} {response.headers.get('Location')}"
+        if got in (403, 404) and route[0] != "auth.setup":
+            assert len(world.audit(audit.DENIED)) == denials + 1, "denial not audited"
+        if got != OK and story_id:
+            after = (world.root / "stories" / story_id / "story.md").read_bytes()
+            assert after == before, "a refused request changed the story"
+    finally:
+        if story_id:
+            world.reset_story(story_id)
+
+
+def test_matrix_stories_are_the_ones_in_the_world():
+    for _url, _data, _expected, story_id in MATRIX.values():
+        assert story_id is None or story_id in STORIES

@@ -1,0 +1,179 @@
+"""The one Markdown sanitiser (storykit.markup), against rows 9, 10, 11 and 39 of the
+bad-input catalogue (research/security.md, section 5): hostile HTML is stripped, unsafe link
+schemes lose their href, inline styles go, and pathological Markdown takes bounded time."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from browser_support import tags_of
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from storykit.markup import (
+    MAX_MARKDOWN,
+    MarkdownTooLong,
+    markdown_inline,
+    plain_text,
+    render_markdown,
+    sanitise,
+)
+
+SAFE_SCHEMES = ("http:", "https:", "mailto:", "#")
+HOSTILE_TAG = re.compile(r"<\s*/?\s*(script|img|svg|iframe|form|input|base|meta|object|embed|math|"
+                         r"template|style)\b", re.I)
+
+
+def assert_inert(html: str) -> None:
+    """No element or attribute that can run code, load something, or change the page."""
+    for tag, attrs in tags_of(str(html)):
+        assert tag not in {"script", "iframe", "svg", "math", "object", "embed", "form", "input",
+                           "base", "meta", "link", "style", "img", "frame", "frameset",
+                           "template", "noscript", "textarea", "button", "video", "audio"}, tag
+        assert not any(name.startswith("on") for name in attrs), attrs
+        assert "style" not in attrs and "srcset" not in attrs and "src" not in attrs, attrs
+        assert safe_href((attrs.get("href") or "").strip()), attrs
+
+
+def safe_href(href: str) -> bool:
+    """Empty, an allowed scheme, or relative (no scheme before the first slash)."""
+    if not href or href.lower().startswith(SAFE_SCHEMES):
+        return True
+    return ":" not in href.split("/", 1)[0]
+
+
+# --- row 9: hostile elements ---------------------------------------------------------------
+
+ROW_9 = {
+    "script": "<script>alert(1)</script>",
+    "img onerror": '<img src="x" onerror="alert(1)">',
+    "svg onload": '<svg onload="alert(1)"><circle r="4"/></svg>',
+    "iframe": '<iframe src="https://evil.example/"></iframe>',
+    "form": '<form action="https://evil.example/"><input name="q"><button>Go</button></form>',
+    "base": '<base href="https://evil.example/">',
+    "meta refresh": '<meta http-equiv="refresh" content="0;url=https://evil.example/">',
+    "object and embed": '<object data="x.swf"></object><embed src="x.swf">',
+    "event handler on an allowed tag": '<p onclick="alert(1)" onmouseover="alert(2)">Hi</p>',
+    "script inside an allowed tag": "<p>Hello <script>alert(1)</script> there</p>",
+    "mixed case": '<ScRiPt>alert(1)</sCrIpT><IMG SRC=x OnErRoR=alert(1)>',
+    "unclosed": '<img src=x onerror=alert(1)//',
+    "math and template": "<math><mi>x</mi></math><template><script>alert(1)</script></template>",
+}
+
+
+@pytest.mark.parametrize("payload", ROW_9.values(), ids=ROW_9.keys())
+def test_hostile_elements_are_stripped(payload):
+    html = render_markdown(f"Before.\n\n{payload}\n\nAfter.\n")
+    assert_inert(html)
+    assert not HOSTILE_TAG.search(html)  # at most shown as harmless, escaped text
+    assert "<p>Before.</p>" in html and "<p>After.</p>" in html  # the story itself survives
+
+
+@pytest.mark.parametrize("payload", ROW_9.values(), ids=ROW_9.keys())
+def test_hostile_elements_are_stripped_in_inline_and_plain_text(payload):
+    assert_inert(markdown_inline(f"A quote {payload} ends here"))
+    assert "<" not in plain_text(f"Summary {payload}").replace("&lt;", "")
+
+
+# --- row 10: link schemes ------------------------------------------------------------------
+
+ROW_10 = {
+    "javascript": "[x](javascript:alert(1))",
+    "mixed case": "[x](JaVaScRiPt:alert(1))",
+    "entity": "[x](jav&#x61;script:alert(1))",
+    "decimal entity": "[x](jav&#97;script:alert(1))",
+    "tab entity": "[x](java&#x09;script:alert(1))",
+    "leading space": "[x]( javascript:alert(1))",
+    "data html": "[x](data:text/html,<script>alert(1)</script>)",
+    "data base64": "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "vbscript": "[x](vbscript:msgbox(1))",
+    "file": "[x](file:///etc/passwd)",
+    "raw html link": '<a href="javascript:alert(1)">x</a>',
+    "raw html entity link": '<a href="&#106;avascript:alert(1)">x</a>',
+    "reference link": "[x][evil]\n\n[evil]: javascript:alert(1)",
+    "autolink": "<javascript:alert(1)>",
+}
+
+
+@pytest.mark.parametrize("payload", ROW_10.values(), ids=ROW_10.keys())
+def test_unsafe_link_schemes_lose_their_href(payload):
+    html = render_markdown(payload)
+    assert_inert(html)
+    for tag, attrs in tags_of(html):
+        if tag == "a":
+            assert "href" not in attrs, html
+            assert "rel" not in attrs  # rel without href is invalid HTML
+    lowered = html.lower()
+    assert "javascript:" not in lowered and "vbscript:" not in lowered
+    assert "data:text" not in lowered and "file:" not in lowered
+
+
+@pytest.mark.parametrize("link", ["https://www.nhs.uk/", "http://example.org/a?b=1",
+                                  "mailto:stories@example.nhs.uk"])
+def test_safe_links_are_kept_and_marked_as_external(link):
+    html = render_markdown(f"[a link]({link})")
+    (tag, attrs), = [t for t in tags_of(html) if t[0] == "a"]
+    assert attrs["href"] == link and attrs["rel"] == "noopener noreferrer nofollow"
+
+
+# --- row 11: styles ----------------------------------------------------------------------------
+
+ROW_11 = {
+    "style attribute": '<p style="background:url(file:///etc/passwd)">Styled</p>',
+    "style element": "<style>@import url(https://evil.example/x.css);</style>",
+    "style element with url": "<style>body{background:url(file:///etc/passwd)}</style>",
+    "attr_list style": "A paragraph\n{: style=\"background:url(file:///etc/passwd)\" }",
+    "attr_list handler": "A paragraph\n{: onclick=\"alert(1)\" }",
+}
+
+
+@pytest.mark.parametrize("payload", ROW_11.values(), ids=ROW_11.keys())
+def test_styles_are_stripped(payload):
+    html = render_markdown(payload)
+    assert_inert(html)
+    assert "file:" not in html and "@import" not in html and "evil.example" not in html
+
+
+def test_sanitise_alone_keeps_the_allow_list():
+    html = sanitise('<table><tr><th scope="col" onclick="x()">A</th></tr></table>'
+                    '<abbr title="National Health Service">NHS</abbr>')
+    assert '<th scope="col">A</th>' in html and 'title="National Health Service"' in html
+
+
+# --- row 39: pathological Markdown takes bounded time ---------------------------------------------
+
+@pytest.mark.parametrize("text", [">" * 100_000, "*a" * 20_000, "[" * 50_000 + "]" * 50_000,
+                                  "<" * 100_000, "- " * 50_000],
+                         ids=["100k nested quotes", "20k emphasis", "50k brackets", "100k <",
+                              "50k list markers"])
+def test_pathological_markdown_takes_bounded_time(text):
+    start = time.perf_counter()
+    html = render_markdown(text)
+    assert time.perf_counter() - start < 10  # about 1 s here; generous for a busy machine
+    assert_inert(html)
+
+
+def test_text_longer_than_the_cap_is_refused_before_parsing():
+    start = time.perf_counter()
+    with pytest.raises(MarkdownTooLong):
+        render_markdown(">" * (MAX_MARKDOWN + 1))
+    assert time.perf_counter() - start < 0.5
+
+
+# --- a property: whatever the text, the output is inert -----------------------------------------
+
+FRAGMENTS = st.sampled_from([
+    "<script>", "</script>", "<img src=x onerror=alert(1)>", "<svg onload=alert(1)>",
+    "javascript:", "JaVaScRiPt:", "jav&#x61;script:", "[x](", ")", "<a href=\"", "\">",
+    "<iframe", "<style>", "style=\"x\"", "<base href=//e>", "{: onclick=x }", "\n\n", "*",
+    "`", "<!--", "-->", "<p ", "data:text/html,", "&#", ";", "<", ">", "\"", "'", " ",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(FRAGMENTS | st.text(max_size=8), max_size=25).map("".join))
+def test_any_mix_of_hostile_fragments_renders_inert(text):
+    assert_inert(render_markdown(text))
+    assert_inert(markdown_inline(text))
