@@ -19,10 +19,11 @@ from storykit.privacy import find_privacy_issues
 STORIES = 1000
 WORDS = 600
 RUNS = 5
-VOCAB = ("the ward was quiet at night and the midwife came when I pressed the buzzer "
+PROSE = ("the ward was quiet at night and the midwife came when I pressed the buzzer "
          "we waited for the scan results for three weeks in 2019 my mum was worried "
          "nobody told us which bay to go to the parking cost £12.50 a day on Ward 7 "
-         "I wanted to know what would happen next and who to ask at the front desk").split()
+         "I wanted to know what would happen next and who to ask at the front desk")
+VOCAB = PROSE.split()
 EXTRAS = ["999 000 0018", "07700 900123", "SW1A 2AA", "jo@example.org", "born on 12/03/1984",
           "Aisha", "Mrs Rahman", "Carol Pegg", "B12 2nd", "12345678"]
 

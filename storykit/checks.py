@@ -14,6 +14,7 @@ from .store import CONSENT_FILE  # noqa: F401
 
 ERROR = "error"
 WARNING = "warning"
+NOTE = "note"  #: worth a look, shown by ``storykit check --all`` and in the editor
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,10 @@ class Report:
     @property
     def warnings(self) -> list[Finding]:
         return [f for f in self.findings if f.severity == WARNING]
+
+    @property
+    def notes(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == NOTE]
 
     @property
     def ok(self) -> bool:

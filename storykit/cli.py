@@ -182,8 +182,10 @@ def _print_story(story: m.Story, decisions: dict[str, Decision], use: str | None
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--date", "on", type=DATE, help="Check as of this date (YYYY-MM-DD; default today).")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show notes (e.g. names in the text that outputs already replace).")
 @pass_ctx
-def check(obj: Context, as_json: bool, on: dt.datetime | None) -> None:
+def check(obj: Context, as_json: bool, on: dt.datetime | None, show_all: bool) -> None:
     """Validate every story and consent file; warn about consent that needs attention.
 
     Exits with status 1 when there are errors (warnings alone exit 0).
@@ -193,12 +195,15 @@ def check(obj: Context, as_json: bool, on: dt.datetime | None) -> None:
         click.echo(json.dumps({
             "ok": report.ok, "stories": report.stories,
             "errors": [f.to_json() for f in report.errors],
-            "warnings": [f.to_json() for f in report.warnings]}, indent=2))
+            "warnings": [f.to_json() for f in report.warnings],
+            "notes": [f.to_json() for f in report.notes]}, indent=2))
     else:
-        for finding in report.errors + report.warnings:
+        shown = report.errors + report.warnings + (report.notes if show_all else [])
+        for finding in shown:
             click.echo(str(finding), err=finding.severity == "error")
+        notes = f", {len(report.notes)} notes" + ("" if show_all else " (see --all)")
         click.echo(f"{report.stories} stories checked: {len(report.errors)} errors, "
-                   f"{len(report.warnings)} warnings")
+                   f"{len(report.warnings)} warnings" + (notes if report.notes else ""))
     if not report.ok:
         raise click.exceptions.Exit(1)
 

@@ -14,10 +14,10 @@ from collections.abc import Callable
 
 import yaml
 
-from .checks import WARNING, Finding
+from .checks import NOTE, WARNING, Finding
 from .hookspecs import hookimpl
 from .model import Story
-from .privacy import PrivacyFinding, field_label, field_path, field_text, find_privacy_issues
+from .privacy import LOW, PrivacyFinding, field_label, field_path, field_text, find_privacy_issues
 from .storyfile import MAX_STORY_BYTES, decode, etag_of, split_front_matter
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same parser storyfile uses
@@ -30,7 +30,10 @@ def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
         return []
     where = _line_finder(story)
     file = str(story.path) if story.path else None
-    return [Finding(WARNING, _message(f), file, where(f), story.id, f.code) for f in found]
+    # Low-severity findings (names renders already replace, long numbers) are notes: they
+    # would bury expired consent in `storykit check`; `--all` and the editor show them.
+    return [Finding(NOTE if f.severity == LOW else WARNING, _message(f), file, where(f),
+                    story.id, f.code) for f in found]
 
 
 def _message(finding: PrivacyFinding) -> str:

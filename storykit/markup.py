@@ -43,6 +43,55 @@ class MarkdownTooLong(ValueError):
     pass
 
 
+class MarkdownTooComplex(MarkdownTooLong):
+    """Markup so dense or deeply nested that Python-Markdown would take minutes (its inline
+    patterns are quadratic within a paragraph) or overflow the stack (nested lists)."""
+
+
+#: Limits that keep rendering time bounded (row 39 of the bad-input catalogue), measured
+#: against Python-Markdown 3.11: real stories stay far below every one of them.
+MAX_PARAGRAPH = 20_000  # characters in one paragraph (inline work grows with its square)
+MAX_NESTING = 32  # quote or list levels on one line
+#: name -> (characters counted, most in one paragraph, most in the whole text)
+_MARKUP_KINDS = {
+    "[": ("[", 300, 2_000),  # links and footnotes
+    "<": ("<", 300, 1_000),  # raw HTML (stripped anyway) and autolinks
+    "*": ("*_", 300, 10_000),  # emphasis
+    "`": ("`", 300, 2_000),  # code spans
+    "&": ("&", 2_000, 5_000),  # character references
+    "quote": ("\"'", MAX_PARAGRAPH, 20_000),  # curly quotes (smarty)
+}
+_PARAGRAPHS = re.compile(r"\n[ \t]*\n")
+_NESTING = re.compile(r"^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t>]|$))+", re.M)
+_MARKER = re.compile(r"[>\-+*]|\d+[.)]")
+_INDENT = re.compile(rf"^[ \t]{{{4 * MAX_NESTING},}}", re.M)
+
+
+def check_complexity(text: str) -> None:
+    """Raise :class:`MarkdownTooComplex` (saying what to change) for text that would take
+    Python-Markdown too long to render. Linear time: counts characters, never parses."""
+    paragraphs: list[str] | None = None
+    for name, (chars, per_paragraph, most) in _MARKUP_KINDS.items():
+        total = sum(text.count(c) for c in chars)
+        if total > most:
+            raise MarkdownTooComplex(f"the text has {total:,} '{name}' characters; at most "
+                                     f"{most:,} are allowed")
+        if total > per_paragraph:
+            paragraphs = paragraphs or _PARAGRAPHS.split(text)
+            if any(sum(p.count(c) for c in chars) > per_paragraph for p in paragraphs):
+                raise MarkdownTooComplex(f"a paragraph has more than {per_paragraph} "
+                                         f"'{name}' characters; split it into shorter ones")
+    if len(text) > MAX_PARAGRAPH and any(
+            len(p) > MAX_PARAGRAPH for p in paragraphs or _PARAGRAPHS.split(text)):
+        raise MarkdownTooComplex(f"a paragraph is longer than {MAX_PARAGRAPH:,} characters; "
+                                 "put blank lines between paragraphs")
+    for match in _NESTING.finditer(text):
+        if len(_MARKER.findall(match.group())) > MAX_NESTING:
+            raise MarkdownTooComplex(f"quotes or lists are nested more than {MAX_NESTING} deep")
+    if _INDENT.search(text):
+        raise MarkdownTooComplex(f"a line is indented more than {4 * MAX_NESTING} spaces")
+
+
 @lru_cache(maxsize=8)
 def _converter(extensions: tuple[Any, ...]) -> markdown.Markdown:
     return markdown.Markdown(extensions=list(extensions), output_format="html")
@@ -78,9 +127,13 @@ def render_markdown(text: str, extensions: Iterable[Any] = (), *,
     ``<h{top_level}>`` (the page title is the ``<h1>``)."""
     if len(text) > MAX_MARKDOWN:
         raise MarkdownTooLong(f"the text is longer than {MAX_MARKDOWN:,} characters")
+    check_complexity(text)
     md = _converter(BASE_EXTENSIONS + tuple(extensions))
     md.reset()
-    html = sanitise(md.convert(text))
+    try:
+        html = sanitise(md.convert(text))
+    except RecursionError:
+        raise MarkdownTooComplex("the text nests too deeply to show") from None
     return Markup(_shift_headings(html, top_level))  # noqa: S704 - sanitised just above
 
 

@@ -200,10 +200,10 @@ def mask(kind: str, value: str) -> str:
     if kind == "email":
         local, _, domain = value.partition("@")
         labels = domain.split(".")
-        hidden = [_stars_after(label, 1) for label in labels[:-1]] + labels[-1:]
-        return _stars_after(local, 1) + "@" + ".".join(hidden)
+        hidden = [_hide_word(label) for label in labels[:-1]] + labels[-1:]
+        return _hide_word(local) + "@" + ".".join(hidden)
     if kind == "name":
-        return " ".join(_stars_after(word, 1) for word in value.split(" "))
+        return " ".join(_hide_word(word) for word in value.split(" "))
     if kind == "postcode":
         return _keep_alnum(value, 2)
     if kind == "date_of_birth":
@@ -221,6 +221,7 @@ class NameRules:
     swaps: dict[str, str]
     teller: frozenset[str]
     pattern: re.Pattern[str] | None
+    starts: re.Pattern[str] | None = None
 
     @classmethod
     def for_story(cls, story: Story, identification: str) -> NameRules:
@@ -236,21 +237,27 @@ class NameRules:
                 swaps.setdefault(key.upper(), swaps[key])
                 if _words(key) in teller:
                     teller.add(_words(key.upper()))
-        pattern = _fast(name_pattern(swaps), swaps) if swaps else None
-        return cls(swaps, frozenset(teller), pattern)
+        if not swaps:
+            return cls(swaps, frozenset(teller), None)
+        return cls(swaps, frozenset(teller), name_pattern(swaps), _starts(swaps))
 
 
-def _fast(pattern: re.Pattern[str], names: dict[str, str]) -> re.Pattern[str]:
-    """The same pattern, tried only where a title (all start with a capital A-Z) or a name
-    can start: several times faster on prose, which is mostly small letters."""
-    firsts = "".join(sorted({k[0] for k in names if k}))
-    return re.compile(r"(?=[A-Z" + re.escape(firsts) + "])" + pattern.pattern, pattern.flags)
+def _starts(names: dict[str, str]) -> re.Pattern[str]:
+    """Where a match can begin: a word starting with a capital A-Z (every title does) or with
+    a name's first letter. Trying the name pattern only there is several times faster."""
+    first = "[A-Z" + re.escape("".join(sorted({k[0] for k in names if k}))) + "]"
+    return re.compile(first + r"(?<![^\W_]" + first + ")")
 
 
 def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
-    if rules is None or rules.pattern is None:
+    if rules is None or rules.pattern is None or rules.starts is None:
         return
-    for m in rules.pattern.finditer(text):
+    end = 0
+    for start in rules.starts.finditer(text):
+        m = rules.pattern.match(text, start.start()) if start.start() >= end else None
+        if m is None:
+            continue
+        end = m.end()
         new = name_replacement(m, rules.swaps)
         if new == m.group(0):
             continue
@@ -265,17 +272,20 @@ def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
 # --- detectors -----------------------------------------------------------------------------
 
 # Numbers may touch letters ("NHS:9990000018", "_999 000 0018_") but not other digits.
-_BEFORE_NUMBER = r"(?<![\d+])(?<!\d[.,/-])"
-_AFTER_NUMBER = r"(?!\d)(?![.,/-]\d)"
+# Patterns start with the first character itself and check what comes before it afterwards
+# (the look-behinds are one character wider): the regex engine can then jump straight to
+# likely places instead of trying every position, which is about 5 times faster.
+_BEFORE_DIGIT = r"(?<![0-9+][0-9])(?<![0-9][.,/-][0-9])"  # after the first digit
+_AFTER_NUMBER = r"(?![0-9])(?![.,/-][0-9])"
 # Other things end at a letter or digit; an underscore (Markdown emphasis) is not part of them.
 _START, _END = r"(?<![^\W_])", r"(?![^\W_])"
-# Each pattern starts with a look-ahead for its possible first characters: the regex engine
-# then skips to those quickly instead of trying every position (several times faster).
-_NHS = re.compile(r"(?=[0-9])" + _BEFORE_NUMBER + r"(\d{3})([ -]?)(\d{3})\2(\d{4})" + _AFTER_NUMBER, re.ASCII)
-_LONG = re.compile(r"(?=[0-9])" + _BEFORE_NUMBER + r"\d{8,}" + _AFTER_NUMBER, re.ASCII)
+_NHS = re.compile(r"[0-9]" + _BEFORE_DIGIT + r"[0-9]{2}([ -]?)[0-9]{3}\1[0-9]{4}" + _AFTER_NUMBER)
+_LONG = re.compile(r"[0-9]" + _BEFORE_DIGIT + r"[0-9]{7,}" + _AFTER_NUMBER)
 _PHONE = re.compile(
-    r"(?=[+0(])(?:(?<!\+)\+ ?44|" + _BEFORE_NUMBER + r"(?:0044|\(0\d{1,4}\)|0))"
-    + r"(?: ?\(0\))? ?\d(?:[ -]?\d){6,11}" + _AFTER_NUMBER, re.ASCII
+    r"(?:\+(?<!\+\+) ?44"  # +44, +44 (0)
+    r"|0(?<![0-9+]0)(?<![0-9][.,/-]0)(?:044)?"  # 0..., 0044
+    r"|\((?<![0-9+]\()(?<![0-9][.,/-]\()0[0-9]{1,4}\))"  # (020)
+    r"(?: ?\(0\))? ?[0-9](?:[ -]?[0-9]){6,11}" + _AFTER_NUMBER
 )
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _ANY_DIGIT = re.compile(r"[0-9]")
@@ -284,30 +294,33 @@ _EMAIL = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
 _POSTCODE = re.compile(
-    r"(?=[A-PR-UWYZ])" + _START + r"(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
+    _START + r"(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][A-HK-Y][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2})" + _END,
     re.IGNORECASE,
 )
-_INWARD = re.compile(r"(?=[0-9])[0-9][ABD-HJLNP-UW-Z]{2}" + _END, re.IGNORECASE)
+_INWARD = re.compile(r"[0-9][ABD-HJLNP-UW-Z]{2}" + _END, re.IGNORECASE)
 #: Lower-case endings that look like an inward code but are ordinals or units ("B12 2nd").
 _NOT_INWARD = {"st", "nd", "rd", "th", "hr", "lb"}
 _MONTH_RE = (r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
              r"|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+#: Searched only in sentences with a birth word, so short texts.
 _DATES = (
-    re.compile(r"(?=[0-9])" + _START + r"(?<![/.-])(?P<day>\d{1,2})(?P<sep>[/.-])(?P<mon>\d{1,2})(?P=sep)"
+    re.compile(_START + r"(?<![/.-])(?P<day>\d{1,2})(?P<sep>[/.-])(?P<mon>\d{1,2})(?P=sep)"
                r"(?P<year>\d{4}|\d{2})" + _END + r"(?![/-]\w)(?!\.\d)", re.ASCII),
-    re.compile(r"(?=[0-9])" + _START + r"(?<![/.-])(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})" + _END
+    re.compile(_START + r"(?<![/.-])(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})" + _END
                + r"(?![/-]\w)(?!\.\d)", re.ASCII),
-    re.compile(r"(?=[0-9])" + _START + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE
+    re.compile(_START + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE
                + r",? (?P<year>\d{4}|'?\d{2})" + _END, re.IGNORECASE | re.ASCII),
-    re.compile(r"(?=[adfjmnos])" + _START + _MONTH_RE + r" (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
+    re.compile(_START + _MONTH_RE + r" (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
                + _END, re.IGNORECASE | re.ASCII),
 )
-_DOB_CONTEXT = re.compile(r"(?=[bdBD])\b(?:born|birth|birthday|dob|d\.o\.b)\b", re.IGNORECASE)
+#: Born, birth, birthday, DOB, D.O.B (searched in lower case). The word-start checks come
+#: after the first letter so the engine can jump between b's and d's: about 5 times faster.
+_DOB_CONTEXT = re.compile(r"(?:b(?<![^\W_]b)(?:orn|irthday|irth)|d(?<![^\W_]d)(?:ob|\.o\.b))\b")
 #: A full stop (not of "DOB.") and space before anything but a small letter, or a blank line.
-_SENTENCE_END = re.compile(r"(?<![Dd]\.[Oo]\.[Bb])(?<![Dd][Oo][Bb])[.!?][\"'\u201d\u2019)]*\s+"
+_SENTENCE_END = re.compile(r"(?=[.!?\n])(?<![Dd]\.[Oo]\.[Bb])(?<![Dd][Oo][Bb])[.!?][\"'\u201d\u2019)]*\s+"
                            r"(?![a-z])|\n[ \t]*\n")
 _REACH = 1000  # characters: a longer sentence is cut here
 _FIXED = re.compile(r"\[[a-zA-Z ]+ removed\]")
@@ -327,7 +340,7 @@ def _detect(text: str, names: NameRules | None) -> Iterator[_Hit]:
 def _numbers(text: str) -> Iterator[_Hit]:
     """NHS numbers (valid check digit) and other 10-digit or longer numbers (low severity)."""
     for m in _NHS.finditer(text):
-        digits = m.group(1) + m.group(3) + m.group(4)
+        digits = m.group(0).replace(m.group(1), "") if m.group(1) else m.group(0)
         kind = "nhs_number" if is_valid_nhs_number(digits) else "long_number"
         yield _Hit(kind, m.start(), m.end(), REPLACEMENTS[kind])
     for m in _LONG.finditer(text):
@@ -406,9 +419,12 @@ def _dates_of_birth(text: str) -> Iterator[_Hit]:
 def _birth_sentences(text: str) -> list[tuple[int, int]]:
     """Spans of the sentences with a birth word ("[date of birth removed]" left by an
     earlier fix does not count)."""
+    lower = text.lower()  # a case-sensitive search is much faster
+    if len(lower) != len(text):  # a few letters change length in lower case
+        lower = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
     fixed = [m.span() for m in _FIXED.finditer(text)] if "removed]" in text else []
     spans: list[tuple[int, int]] = []
-    for word in _DOB_CONTEXT.finditer(text):
+    for word in _DOB_CONTEXT.finditer(lower):
         if any(a <= word.start() < b for a, b in fixed):
             continue
         if spans and word.start() < spans[-1][1]:
@@ -533,8 +549,11 @@ def _normal(value: str) -> str:
     return "".join(value.split()).casefold()
 
 
-def _stars_after(word: str, keep: int) -> str:
-    return word[:keep] + "*" * max(0, len(word) - keep)
+def _hide_word(word: str) -> str:
+    """All but the first character hidden; a word of one or two characters is hidden whole
+    (so a mask never shows a whole value)."""
+    keep = 1 if len(word) > 2 else 0
+    return word[:keep] + "*" * (len(word) - keep)
 
 
 def _keep_alnum(value: str, keep: int) -> str:

@@ -22,8 +22,9 @@ _STD = "tag:yaml.org,2002:"
 
 
 _WANTED = {_STD + t for t in ("int", "merge", "value", "yaml")}
-_IMPLICIT = {first: [(tag, regexp) for tag, regexp in pairs if tag in _WANTED]
-             for first, pairs in yaml.resolver.Resolver.yaml_implicit_resolvers.items()}
+_IMPLICIT = {first: wanted for first, pairs in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+             if (wanted := [(tag, regexp) for tag, regexp in pairs if tag in _WANTED])}
+_STR, _SEQ, _MAP = _STD + "str", _STD + "seq", _STD + "map"
 
 
 class _Resolver(yaml.resolver.BaseResolver):
@@ -34,25 +35,37 @@ class _Resolver(yaml.resolver.BaseResolver):
     and ``yaml`` (``!``, ``&``, ``*``), which are refused. A plain scalar gets exactly the tag
     PyYAML's full resolver would give it if that is one of these, and ``str`` otherwise (where
     PyYAML says bool, float, null or timestamp: all allowed, and read by the schema alike).
+    The composer calls these methods once per node, so they are as cheap as can be.
     """
 
     def resolve(self, kind, value, implicit):
         if kind is yaml.ScalarNode:
             if implicit[0]:
-                for tag, regexp in _IMPLICIT.get(value[0] if value else "", ()):
+                for tag, regexp in _IMPLICIT.get(value[:1], ()):
                     if regexp.match(value):
                         return tag
-            return self.DEFAULT_SCALAR_TAG
-        return super().resolve(kind, value, implicit)
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    # Path resolvers are never used, so these are no-ops (PyYAML's return early when there are
+    # none); C built-ins that accept the same arguments cost far less than Python calls.
+    descend_resolver = staticmethod(slice)  # called as descend_resolver(parent, index)
+    ascend_resolver = staticmethod(tuple)  # called as ascend_resolver()
 
 
 try:  # libyaml is much faster; the pure-Python composer behaves the same.
-    class _Loader(yaml.CParser, yaml.constructor.SafeConstructor, _Resolver):
+    from yaml.cyaml import CParser as _CParser
+
+    class _Loader(_CParser, yaml.constructor.SafeConstructor, _Resolver):
         def __init__(self, stream):
-            yaml.CParser.__init__(self, stream)
+            _CParser.__init__(self, stream)
             yaml.constructor.SafeConstructor.__init__(self)
             _Resolver.__init__(self)
-except AttributeError:  # pragma: no cover - depends on how PyYAML was built
+
+    _LIBYAML = True
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _LIBYAML = False
+
     class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore
                   yaml.composer.Composer, yaml.constructor.SafeConstructor, _Resolver):
         def __init__(self, stream):
@@ -63,9 +76,11 @@ except AttributeError:  # pragma: no cover - depends on how PyYAML was built
             yaml.constructor.SafeConstructor.__init__(self)
             _Resolver.__init__(self)
 
+
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
 _BOOL_WORDS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
 _NULL_WORDS = {"", "~", "null"}
+_SHORT = max(len(w) for w in _BOOL_WORDS | _NULL_WORDS)
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_DEPTH = 12
 
@@ -188,7 +203,7 @@ class Reader:
             self.problems.append(Problem(self.file, line, f"YAML syntax: {what}", "yaml"))
         except yaml.reader.ReaderError as exc:  # e.g. a control character pasted into a field
             # libyaml counts bytes of the UTF-8 text, the pure-Python reader characters
-            data = text if not issubclass(_Loader, yaml.CParser) else text.encode("utf-8")
+            data = text.encode("utf-8") if _LIBYAML else text
             line = data.count("\n" if isinstance(data, str) else b"\n", 0, exc.position) + 1
             line += self.offset
             code = exc.character if isinstance(exc.character, int) else ord(exc.character)
@@ -214,10 +229,12 @@ class Reader:
     # conversion -----------------------------------------------------------------------
 
     def _convert(self, node: yaml.Node, kind: Kind, path: tuple, depth: int) -> Any:
-        if id(node) in self._seen:
+        # The hot path of every load: keep it lean (see bench/bench_load.py).
+        key = id(node)
+        if key in self._seen:
             self.error(node, "YAML anchors and aliases (& and *) are not allowed", "alias")
             return None
-        self._seen.add(id(node))
+        self._seen.add(key)
         if node.tag not in _ALLOWED_TAGS:
             self.error(node, f"the YAML tag {node.tag!r} is not allowed here", "tag")
             return None
@@ -225,6 +242,12 @@ class Reader:
             self.error(node, "nested too deeply", "depth")
             return None
         self.lines[path] = node.start_mark.line + 1 + self.offset
+        if isinstance(kind, _SCALAR_KINDS):
+            if not isinstance(node, yaml.ScalarNode):
+                self.error(node, f"{_name(path)} should be {kind.describe()}, not a list or "
+                                 "section")
+                return None
+            return self._scalar(node, kind, path)
         if isinstance(kind, Obj):
             return self._mapping(node, kind, path, depth)
         if isinstance(kind, ListOf):
@@ -240,30 +263,35 @@ class Reader:
         if not isinstance(node, yaml.MappingNode):
             self.error(node, f"{_name(path) if path else 'this'} should be {kind.describe()}")
             return None
+        fields = kind.fields
+        problems = self.problems
         out: dict[str, Any] = {}
+        written: set[str] = set()  # every key, valid or not, to find duplicates
+        invalid: set[str] = set()  # present but wrong: already reported, not "missing" too
         for knode, vnode in node.value:
             if not isinstance(knode, yaml.ScalarNode) or knode.tag not in _ALLOWED_TAGS:
                 self.error(knode, "keys must be plain words")
                 continue
             key = knode.value
-            if key in out:
+            if key in written:
                 self.error(knode, f"duplicate key {key!r} (each field may appear once)", "duplicate")
                 continue
-            spec = kind.fields.get(key)
+            written.add(key)
+            spec = fields.get(key)
             if spec is None:
-                hint = difflib.get_close_matches(key, kind.fields, n=1)
+                hint = difflib.get_close_matches(key, fields, n=1)
                 extra = f"; did you mean {hint[0]!r}?" if hint else ""
                 self.error(knode, f"unknown field {key!r} in {kind.name}{extra}", "unknown")
-                out[key] = _IGNORED
                 continue
-            before = len(self.problems)
+            before = len(problems)
             value = self._convert(vnode, spec.kind, path + (key,), depth + 1)
-            out[key] = _IGNORED if value is None and len(self.problems) > before else value
-        invalid = {k for k, v in out.items() if v is _IGNORED}  # already reported
-        out = {k: v for k, v in out.items() if v is not _IGNORED and v is not None}
-        for key, spec in kind.fields.items():
-            if spec.required and key not in out and key not in invalid:
-                self.problems.append(
+            if value is not None:
+                out[key] = value
+            elif len(problems) > before:
+                invalid.add(key)
+        for key in _required(kind):
+            if key not in out and key not in invalid:
+                problems.append(
                     Problem(self.file, self.line_of(node), _missing(path, key, kind), "required")
                 )
         return out
@@ -311,14 +339,18 @@ class Reader:
     def _scalar(self, node: yaml.ScalarNode, kind: Kind, path: tuple) -> Any:
         raw = node.value
         plain = not node.style
-        if plain and raw.lower() in _NULL_WORDS:
-            return None  # an empty field counts as absent
+        ambiguous = False
+        if plain and len(raw) <= _SHORT:  # only short words can be null or yes/no words
+            low = raw.lower()
+            if low in _NULL_WORDS:
+                return None  # an empty field counts as absent
+            ambiguous = low in _BOOL_WORDS
         if isinstance(kind, Bool):
             if plain and raw in ("true", "false", "True", "False"):
                 return raw.lower() == "true"
             self.error(node, f"{_name(path)} should be true or false, not {raw!r}", "type")
             return None
-        if plain and raw.lower() in _BOOL_WORDS and not isinstance(kind, Enum):
+        if ambiguous and not isinstance(kind, Enum):
             self.error(node, f"{_name(path)}: {raw!r} is ambiguous in YAML; quote it if you mean "
                              "the word, or use true/false", "ambiguous")
             return None
@@ -375,11 +407,16 @@ class Reader:
         return value.astimezone(dt.UTC)
 
 
-class _Ignored:
-    pass
+_SCALAR_KINDS = (Text, Enum, Bool, Int, Date, DateTime)
 
 
-_IGNORED = _Ignored()
+def _required(kind: Obj) -> tuple[str, ...]:
+    """The required keys of a section, worked out once per schema object."""
+    keys = kind.__dict__.get("_required")
+    if keys is None:
+        keys = tuple(k for k, spec in kind.fields.items() if spec.required)
+        object.__setattr__(kind, "_required", keys)  # a cache on a frozen dataclass
+    return keys
 
 
 def _name(path: tuple) -> str:

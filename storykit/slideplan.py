@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from PIL import ImageFont
 
 from .errors import StorykitError
-from .markup import plain_text
+from .markup import MarkdownTooLong, plain_text
 from .themes import nice_date
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -766,7 +766,8 @@ def plan_cover(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
                   title_size=size,
                   text_size=g.cover_text_size, draft=any(v.draft for v in stories))
     listing = Block("list", ordered=True, items=tuple(Item((Run(v.title),)) for v in stories))
-    return [cover, *_content_slides("contents", "Stories in this deck", [listing], ctx, None)]
+    contents = _content_slides("contents", "Stories in this deck", [listing], ctx, None)
+    return [cover, *(replace(s, draft=cover.draft) for s in contents)]
 
 
 def plan_story(view: StoryView, ctx: PlanContext) -> list[Slide]:
@@ -777,7 +778,7 @@ def plan_story(view: StoryView, ctx: PlanContext) -> list[Slide]:
                   *_body_slides(view, ctx), *_quote_slides(view, ctx),
                   *_image_slides(view, ctx), *_closing_slides(view, ctx),
                   *_consent_slides(view, ctx)]
-    except SlideError as exc:
+    except (SlideError, MarkdownTooLong) as exc:
         raise SlideError(f"story {view.id}: {exc}") from None
     return [replace(s, **base) for s in slides]
 
@@ -1054,10 +1055,11 @@ def deck_title(job: Job) -> str:
     return job.site.title or "Stories"
 
 
-def deck_basename(job: Job, suffix: str) -> str:
-    """A file name for the deck that names no one: the slug, or the use for several stories."""
+def deck_basename(job: Job, suffix: str, *, notes: bool | None = None) -> str:
+    """A file name for the deck that names no one: the slug, or the use for several stories.
+    Presenter copies say ``-with-notes`` (``notes`` defaults to whether the job has notes)."""
     base = job.stories[0].slug if len(job.stories) == 1 else f"{job.use}-stories"
     base = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-") or "deck"
-    notes = "-with-notes" if job.with_notes else ""
+    notes = "-with-notes" if (job.with_notes if notes is None else notes) else ""
     draft = "-draft" if any(v.draft for v in job.stories) else ""
     return f"{base}{suffix}{notes}{draft}"

@@ -40,6 +40,8 @@ def normalise(text: str) -> str:
 
 def slug_problem(value: str) -> str | None:
     """Why ``value`` is not an acceptable slug as written, or None."""
+    if len(value) <= SLUG_MAX and SLUG_RE.match(value):
+        return None  # the usual case, quickly: plain ASCII is its own normal form
     if not value:
         return "the slug is empty"
     if len(value) > SLUG_MAX:
@@ -69,4 +71,6 @@ def slugify(text: str) -> str:
 
 def slug_key(value: str) -> str:
     """The key two slugs are compared by: equal keys mean the same slug."""
+    if len(value) <= SLUG_MAX and SLUG_RE.match(value):
+        return value  # a valid slug is its own key (slugify would return it unchanged)
     return slugify(value)

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import getpass
 import json
 import os
 import shutil
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -157,22 +159,23 @@ class FileStore:
         """Every story (parsed files reused from the instance cache while unchanged)."""
         result = LoadResult()
         self._report_stray_folders(result)
-        if not self._cache:
-            self._cache.update(self._disk.load())
-        parsed_before, ids = self._parsed, self.ids()
-        for story_id in ids:
-            try:
-                result.stories.append(self.get(story_id))
-            except ValidationError as exc:
-                result.problems.extend(exc.problems)
-            except NotFoundError:
-                result.problems.append(Problem(str(self.root / story_id), None,
-                                               f"{STORY_FILE} is missing", "missing"))
-        self._report_duplicate_slugs(result)
-        if self._parsed != parsed_before or len(self._cache) != len(ids):
-            for gone in set(self._cache) - set(ids):
-                del self._cache[gone]
-            self._disk.save(self._cache)
+        with _gc_paused():  # parsing makes millions of short-lived, acyclic objects
+            if not self._cache:
+                self._cache.update(self._disk.load())
+            parsed_before, ids = self._parsed, self.ids()
+            for story_id in ids:
+                try:
+                    result.stories.append(self.get(story_id))
+                except ValidationError as exc:
+                    result.problems.extend(exc.problems)
+                except NotFoundError:
+                    result.problems.append(Problem(str(self.root / story_id), None,
+                                                   f"{STORY_FILE} is missing", "missing"))
+            self._report_duplicate_slugs(result)
+            if self._parsed != parsed_before or len(self._cache) != len(ids):
+                for gone in set(self._cache) - set(ids):
+                    del self._cache[gone]
+                self._disk.save(self._cache)
         return result
 
     def _report_stray_folders(self, result: LoadResult) -> None:
@@ -501,6 +504,35 @@ class FileStore:
             return [p for p in strays if _unlink(p)]
         finally:
             os.close(fd)
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_gc_was_enabled = True
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while loading many stories.
+
+    Its full collections walk every object alive, again and again as the parsed stories pile
+    up: about a sixth of a 10,000-story load. Reference counting still frees everything
+    parsing throws away. Nested and concurrent pauses (threads of the web app) are counted,
+    so the collector comes back on exactly when the last one ends, as it was before.
+    """
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _check_new(text: str, story_id: str) -> None:

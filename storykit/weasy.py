@@ -7,7 +7,8 @@ folders (the theme's and the story's) and ``data:`` URIs. A blocked fetch stops 
 with :class:`RenderBlocked`; nothing half-written is left behind.
 
 Big documents can also take a long time or a lot of memory, so :func:`run_limited` runs work
-in a forked child with a wall-clock timeout and an address-space limit.
+in a forked child with a wall-clock timeout and a memory limit, and :func:`prepare_images`
+shrinks pictures (and strips their metadata) with Pillow before WeasyPrint sees them.
 
 Error messages name the blocked URL's scheme and host (or a file path), never story text.
 """
@@ -28,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import weasyprint
@@ -94,7 +95,7 @@ class SafeFetcher(URLFetcher):
         parts = urlsplit(url)
         if parts.netloc not in ("", "localhost"):
             return "", f"{describe_url(url)} (files on other machines are not allowed)"
-        path = os.path.realpath(url2pathname(unquote(parts.path)))
+        path = os.path.realpath(url2pathname(parts.path))  # url2pathname unquotes
         inside = any(path == root or path.startswith(root.rstrip(os.sep) + os.sep)
                      for root in self.roots)
         if not inside:

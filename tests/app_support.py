@@ -178,8 +178,9 @@ def served(app: Flask, **adjustments: Any) -> Iterator[str]:
 
 
 def stop_server(server, thread: threading.Thread) -> None:
-    """Stop waitress cleanly: close every socket from inside its loop (the loop ends when it
-    has none left), then stop its worker threads."""
+    """Stop waitress cleanly: let running requests finish, then close every socket from
+    inside its loop (the loop ends when it has none left)."""
+    server.task_dispatcher.shutdown(cancel_pending=True, timeout=10)
 
     def close_all() -> None:
         for channel in list(server._map.values()):
@@ -187,7 +188,6 @@ def stop_server(server, thread: threading.Thread) -> None:
 
     server.trigger.pull_trigger(close_all)
     thread.join(timeout=10)
-    server.task_dispatcher.shutdown()
 
 
 # --- Chromium and axe ----------------------------------------------------------------------------

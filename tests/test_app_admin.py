@@ -439,3 +439,24 @@ def test_migrations_run_once_and_keep_the_distribution_log(tmp_path):
     again = connect(tmp_path)
     assert again.execute("PRAGMA user_version").fetchone()[0] == \
         conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def test_what_people_type_is_echoed_back_escaped(world):
+    """Every field this part of the app echoes back: the sign-in name and the audit filters."""
+    page = text(post(world.app.test_client(), "/sign-in", {"name": XSS, "password": "x"}))
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert 'value="&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"' in page
+    admin = world.client("ada")
+    query = "user=%3Cscript%3Ealert(1)%3C/script%3E&story=%22%3E%3Csvg%20onload%3Dalert(1)%3E"
+    audit_page = text(admin.get(f"/admin/audit?{query}"))
+    assert "<script>alert(1)" not in audit_page and "<svg onload" not in audit_page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in audit_page
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "..", ".git", "-rf", "CON",
+                                  "ann%00", "a" * 300, "ANN"])
+def test_odd_user_names_in_addresses_are_404(world, name):
+    admin = world.client("ada")
+    assert admin.get(f"/admin/users/{name}").status_code == 404
+    assert post(admin, f"/admin/users/{name}/active", {"active": "0"},
+                page="/admin/users").status_code == 404

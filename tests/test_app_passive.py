@@ -106,9 +106,11 @@ def test_error_pages_are_plain_and_safe(world, method, url, status):
 def test_an_unexpected_error_shows_a_reference_not_a_stack_trace(tmp_path, caplog):
     boom = flask.Blueprint("boom", __name__)
 
+    storyteller = "Aisha " + "Rahman, ward 7"
+
     @boom.route("/boom")
     def explode():
-        raise RuntimeError("secret detail: Aisha Rahman, ward 7")
+        raise RuntimeError(f"secret detail: {storyteller}")
 
     class BoomPlugin:
         @hookimpl
@@ -134,6 +136,8 @@ def test_an_unexpected_error_shows_a_reference_not_a_stack_trace(tmp_path, caplo
     assert "Aisha" not in page and "RuntimeError" not in page
     reference = re.search(r"Reference: <strong>([0-9a-f]{8})</strong>", page).group(1)
     assert reference in caplog.text and "RuntimeError" in caplog.text
+    assert "in explode" in caplog.text  # where it happened...
+    assert "Aisha" not in caplog.text   # ...but not the message, which may quote a story
 
 
 # --- oversized requests ------------------------------------------------------------------------
@@ -210,3 +214,46 @@ def test_the_csrf_suite_is_really_on(world):
     assert world.app.config.get("WTF_CSRF_ENABLED", True) is True
     assert post(world.app.test_client(), "/sign-in", {"name": "ann", "password": "x"}
                 ).status_code == 401
+
+
+def test_hook_register_blueprints(tmp_path):
+    """A plugin's blueprint is served by the app, behind the same sign-in, headers and CSRF
+    checks as the app's own pages; ``@public`` opens a route to anonymous visitors."""
+    from storykit.site import Site
+    from storykit.web import create_app
+    from storykit.web.auth import current_user, public
+
+    extra = flask.Blueprint("outcomes", __name__, url_prefix="/outcomes")
+
+    @extra.route("")
+    def outcomes():
+        return f"Outcomes for {current_user().name}"
+
+    @extra.route("/about")
+    @public
+    def about():
+        return "About outcomes"
+
+    @extra.route("/note", methods=["POST"])
+    def note():
+        return "saved"
+
+    class OutcomesPlugin:
+        @hookimpl
+        def register_blueprints(self, site):
+            return [extra]
+
+    world = make_world(tmp_path / "site")
+    site = Site.open(world.root)
+    site.plugins.register(OutcomesPlugin(), "outcomes-test")
+    app = create_app(site, STORYKIT_ARGON2={"time_cost": 1, "memory_cost": 1024, "parallelism": 1})
+    anon = app.test_client()
+    assert anon.get("/outcomes").headers["Location"].startswith("/sign-in")
+    public_page = anon.get("/outcomes/about")
+    assert public_page.status_code == 200 and public_page.headers["Cache-Control"] == "no-store"
+    assert "frame-ancestors 'none'" in public_page.headers["Content-Security-Policy"]
+    client = app.test_client()
+    sign_in(client, "ann")
+    assert client.get("/outcomes").get_data(as_text=True) == "Outcomes for ann"
+    assert client.post("/outcomes/note").status_code == 400  # no CSRF token
+    assert post(client, "/outcomes/note", {}, page="/").get_data(as_text=True) == "saved"

@@ -101,7 +101,8 @@ def test_unreadable_story_files_are_counted_for_admins(world):
     (folder / "story.md").write_text("---\ntitle: [unclosed\n", encoding="utf-8")
     assert "1 story file has problems" in text(world.client("ada").get("/"))
     assert "problems" not in text(world.client("ann").get("/"))
-    assert world.client("ada").get("/stories/st-broken1").status_code == 422
+    broken = world.client("ada").get("/stories/st-broken1")
+    assert broken.status_code == 422 and "storykit check" in text(broken)
     assert world.client("ann").get("/stories/st-broken1").status_code == 404
 
 
@@ -300,3 +301,63 @@ def test_withdrawal_from_the_command_line_is_audited(world):
     assert [(e.actor, e.story_id) for e in entries] == [("jo.cli", "st-draft1")]
     assert "scope stop_future_use" in entries[0].detail
     assert all("Aisha" not in (e.detail or "") for e in world.audit())
+
+
+def test_with_a_ttl_a_background_scan_picks_up_outside_edits(tmp_path):
+    """Production mode: lists come from a snapshot a background thread keeps fresh."""
+    import time
+
+    world = make_world(tmp_path / "site", STORYKIT_INDEX_TTL=0.2)
+    client = world.client("ada")
+    assert "Written in an editor meanwhile" not in text(client.get("/stories"))
+    write_world_story(world.root, "st-fresh2", "draft", title="Written in an editor meanwhile")
+    deadline = time.monotonic() + 10
+    while "Written in an editor meanwhile" not in text(client.get("/stories")):
+        assert time.monotonic() < deadline, "the background scan never saw the new story"
+        time.sleep(0.1)
+    index = world.app.extensions["storykit"].index
+    assert index._thread is not None and index._thread.is_alive()
+    # a story removed outside the app disappears too
+    import shutil
+
+    shutil.rmtree(world.root / "stories" / "st-fresh2")
+    while "Written in an editor meanwhile" in text(client.get("/stories")):
+        assert time.monotonic() < deadline + 10, "the removed story never went away"
+        time.sleep(0.1)
+
+
+def test_a_status_change_shows_in_lists_at_once_even_with_a_long_ttl(tmp_path):
+    world = make_world(tmp_path / "site", STORYKIT_INDEX_TTL=3600)
+    rita = world.client("rita")
+    assert TITLES["st-review1"] in text(rita.get("/review"))
+    assert act(rita, "st-review1", "approve").status_code == 303
+    assert TITLES["st-review1"] not in text(rita.get("/review"))
+    assert TITLES["st-review1"] in text(world.client("pete").get("/publishing"))
+
+
+def test_fast_lists_agree_with_the_rule_book_for_everyone(world):
+    """listing.visible looks only at likely stories; it must still equal asking can() of
+    every story, for every user and every status filter, newest first."""
+    from storykit.model import STORY_STATUSES
+    from storykit.web.access import VIEW, can
+    from storykit.web.listing import mine, visible
+
+    for n in range(40):  # more stories, in every status, some shared
+        status = STORY_STATUSES[n % len(STORY_STATUSES)]
+        write_world_story(world.root, f"st-extra{n:02d}", status, title=f"Extra {n}",
+                          updated=f"2026-0{1 + n % 9}-1{n % 10}")
+    st = world.app.extensions["storykit"]
+    conn = st.db()
+    from storykit.web import accounts
+    from storykit.web.access import grant
+
+    for n in range(0, 40, 3):
+        grant(conn, f"st-extra{n:02d}", world.users["val"], "shared", "test")
+    snap = st.index.snapshot()
+    for name in world.users:
+        user = accounts.by_name(conn, name)
+        for statuses in (None, *((s,) for s in STORY_STATUSES), ("draft", "approved")):
+            expected = [snap.stories[i] for i in snap.order if can(user, VIEW, snap.stories[i])
+                        and (statuses is None or snap.stories[i].status in statuses)]
+            assert visible(user, snap, statuses) == expected, (name, statuses)
+        assert mine(user, snap) == [snap.stories[i] for i in snap.order if i in user.access]

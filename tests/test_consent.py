@@ -99,8 +99,7 @@ def test_consent_rules(story_changes, consent_changes, use, on, allowed, code):
     else:
         assert decision.view is None
         assert code in decision.codes
-        assert all(r.message and r.message[0].islower() or r.message[0].isupper()
-                   for r in decision.reasons)
+        assert all(len(r.message.split()) >= 3 for r in decision.reasons)  # words, not codes
 
 
 def test_every_reason_is_given_not_just_the_first():

@@ -343,6 +343,24 @@ def test_theme_template_cannot_reach_outside(make_site, tmp_path, injected: str,
     assert site.distributions.all() == []
 
 
+def test_html_in_a_story_never_reaches_weasyprint(make_site, tmp_path):
+    """Story Markdown is sanitised by the core, so these are plain text or gone; the PDF has
+    no picture, attachment or file content from them."""
+    site = site_with(make_site, "")
+    write_story(site.root, "st-sneaky1", story_front(slug="sneaky", title="Sneaky"), body=(
+        'Before.\n\n<img src="file:///etc/passwd" alt="x">\n\n'
+        '<link rel="attachment" href="file:///etc/passwd">\n\n'
+        '<p style="background: url(http://169.254.169.254/)">Styled</p>\n\n'
+        "![a picture](file:///etc/passwd)\n\nAfter.\n"))
+    for fmt in ("pdf", "booklet"):
+        result = render(site, stories(site, "st-sneaky1"), "board", fmt, tmp_path / fmt, on=ON)
+        reader = read(result.artefacts[0].path)
+        text = " ".join(texts(reader))
+        assert "Before." in text and "After." in text and "Styled" in text
+        assert image_count(reader) == 0 and attachments(reader) == []
+        assert "root:" not in text
+
+
 def test_theme_css_is_checked_when_the_theme_loads(make_site):
     site = site_with(make_site, "")
     override(site.root, "static/css/pdf.css", "h1 { background: url(file:///etc/passwd) }")

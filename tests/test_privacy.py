@@ -347,6 +347,8 @@ def test_findings_never_hold_the_matched_value():
     ("postcode", "SW1A 2AA", "SW** ***"),
     ("date_of_birth", "12 March 1984", "** ***** ****"),
     ("name", "Midwife Carol Pegg", "M****** C**** P***"),
+    ("name", "Dr Al Yu", "** ** **"),  # short words are hidden whole
+    ("email", "a@b.org", "*@*.org"),
 ])
 def test_mask_shapes(kind, value, masked):
     assert mask(kind, value) == masked
@@ -455,6 +457,17 @@ def test_apply_all_leaves_no_finding_of_the_same_kinds(parts, level):
     assert not again & {f.kind for f in findings}, (text, fixed)
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(SEPARATORS)), max_size=25),
+       st.sampled_from(["full_name", "first_name", "pseudonym", "anonymous"]))
+def test_name_fixes_always_match_the_consent_reduction(parts, level):
+    text = "".join(piece + sep for piece, sep in parts)
+    s = story(text)
+    names = [f for f in find_privacy_issues(s, identification=level)
+             if f.field == "body" and f.kind == "name"]
+    assert apply_all(text, names) == name_replacer(s, level)(text)
+
+
 # --- storykit check ------------------------------------------------------------------------
 
 BODY = "First paragraph.\n\nMy NHS number is 999 000 0018.\n\nRing 07700 900123.\n"
@@ -527,6 +540,14 @@ asks:
 ---
 Body.
 """
+
+
+def test_a_story_without_a_file_gives_findings_without_a_place():
+    from storykit import default_privacy
+
+    findings = default_privacy.story_checks(None, story("Ring 07700 900123"), ON)
+    assert [(f.code, f.file, f.line) for f in findings] == [("privacy_phone", None, None)]
+    assert default_privacy.story_checks(None, story("Nothing to see."), ON) == []
 
 
 def test_folded_and_quoted_front_matter_point_at_the_right_line(make_site):

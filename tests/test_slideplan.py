@@ -347,3 +347,20 @@ def test_dates_in_the_plan_are_plain_english():
     story = view(story_front(), expires=dt.date(2029, 1, 5))
     consent = plan_story(story, ctx())[-1]
     assert "Their consent ends on 5 January 2029." in consent.text
+
+
+@pytest.mark.parametrize("name", ["nhs", "high-contrast", "large-print"])
+def test_every_built_in_theme_has_readable_slide_colours(site, name):
+    from storykit.themes import load_theme
+
+    colours = palette(load_theme(site, name))
+    assert contrast(colours["on_primary"], colours["primary"]) >= 4.5
+    assert contrast(colours["text"], colours["background"]) >= 4.5
+
+
+def test_text_too_long_to_render_is_a_clear_error_naming_the_story():
+    from storykit.markup import MAX_MARKDOWN
+
+    story = replace(view(story_front()), body="word " * (MAX_MARKDOWN // 4))
+    with pytest.raises(SlideError, match="story st-test01: the text is longer than"):
+        plan_stories([story], ctx())

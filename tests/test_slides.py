@@ -207,12 +207,13 @@ def test_the_audience_window_follows_the_presenter(decks, browser):
     with deck.context.expect_page() as popup_info:
         page.get_by_role("button", name="Open a window for the audience").click()
     audience = popup_info.value
-    audience.wait_for_load_state()
-    page.wait_for_timeout(900)
     page.keyboard.press("ArrowRight")
-    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")  # maybe before the audience window has loaded
     audience.wait_for_function("document.querySelector('#stage > .slide.is-current').id "
-                               "=== 'slide-3'")
+                               "=== 'slide-3'", timeout=30_000)
+    page.keyboard.press("ArrowLeft")
+    audience.wait_for_function("document.querySelector('#stage > .slide.is-current').id "
+                               "=== 'slide-2'", timeout=30_000)
     assert not audience.locator(".toolbar").is_visible()
     assert not audience.locator(".slide__notes").first.is_visible()
     deck.close()
@@ -368,7 +369,9 @@ def test_slide_pdf_has_a_tagged_page_per_slide(decks):
 
 def test_slide_pdf_never_holds_notes(decks):
     for notes in (False, True):
-        text = " ".join(texts(read(decks.get("slides-pdf", notes=notes))))
+        path = decks.get("slides-pdf", notes=notes)
+        assert path.name == "board-stories-slides.pdf", "no notes, so no -with-notes"
+        text = " ".join(texts(read(path)))
         for marker in NOTE_MARKERS:
             assert marker not in text
 
@@ -422,16 +425,39 @@ def test_bad_pdf_settings_are_refused(make_site, setting, message):
         Site.open(root).plugins  # noqa: B018 - loading plugins checks their settings
 
 
-def test_a_missing_picture_is_a_clear_error_and_writes_nothing(make_site, tmp_path):
+@pytest.mark.parametrize("fmt", ["slides", "slides-pdf", "pptx"])
+@pytest.mark.parametrize("problem", ["missing", "not a picture"])
+def test_a_bad_picture_is_a_clear_error_and_the_last_deck_is_kept(make_site, tmp_path, fmt,
+                                                                  problem):
     from conftest import story_front, write_story
 
-    root = make_site("missing")
-    write_story(root, "st-nopic01", story_front(images=[picture("gone.jpg")]))
+    root = make_site("pictures")
+    folder = write_story(root, "st-pic0001", story_front(images=[picture()]))
+    add_photo(folder)
     site = Site.open(root)
-    for fmt in ("slides", "slides-pdf"):
-        with pytest.raises(StorykitError, match="st-nopic01"):
-            render(site, [site.store.get("st-nopic01")], "board", fmt, tmp_path / fmt)
-        assert not any((tmp_path / fmt).glob("*.*"))
+    out = tmp_path / "out"
+    first = render(site, [site.store.get("st-pic0001")], "board", fmt, out).artefacts[0].path
+    before = first.read_bytes()
+    photo = folder / "media" / "cot.jpg"
+    if problem == "missing":
+        photo.unlink()
+    else:
+        photo.write_text("this is not a picture", encoding="utf-8")
+    with pytest.raises(StorykitError, match="story st-pic0001"):
+        render(site, [site.store.get("st-pic0001")], "board", fmt, out)
+    assert first.read_bytes() == before, "the deck made before is still there, unchanged"
+    assert [p.name for p in out.iterdir()] == [first.name], "no half-written file is left"
+
+
+def test_an_unsafe_theme_font_list_is_not_copied_into_css():
+    from storykit_slides.styles import font_stack
+
+    from storykit.themes import Theme
+
+    evil = Theme(name="evil", settings={"fonts": {"family": "x}</style><script>alert(1)"}})
+    assert font_stack(evil) == '"Storykit Slides Sans", Arial, sans-serif'
+    good = Theme(name="good", settings={"fonts": {"family": "Frutiger, 'Liberation Sans'"}})
+    assert font_stack(good) == '"Storykit Slides Sans", Frutiger, \'Liberation Sans\', sans-serif'
 
 
 def test_a_theme_with_unreadable_colours_is_refused(make_site, tmp_path):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from conftest import story_front, write_story
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from storykit.errors import ConflictError, ValidationError
 from storykit.site import Site
@@ -133,3 +135,19 @@ def test_hand_written_lookalike_slugs_are_errors_not_overwrites(site_root):
     assert "st-third1/story.md:3:" in messages
     assert "st-fourth/story.md: slug 'abc' is also used by story st-first1" in messages
     assert Site.open(site_root).store.find("abc").id == "st-first1"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(r"[a-z0-9]{1,10}(-[a-z0-9]{1,10}){0,6}", fullmatch=True).filter(
+    lambda s: len(s) <= 64))
+def test_a_valid_slug_is_its_own_slugified_key(slug):
+    assert slug_problem(slug) is None
+    assert slugify(slug) == slug and slug_key(slug) == slug
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=70))
+def test_slugify_always_makes_a_valid_slug_or_nothing(text):
+    slug = slugify(text)
+    assert slug == "" or slug_problem(slug) is None
+    assert slug_key(text) == slug

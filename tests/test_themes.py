@@ -12,11 +12,11 @@ from browser_support import chromium, serve_folder
 from conftest import BASIC_TOML, ON, story_front, write_story
 from jinja2.sandbox import SandboxedEnvironment
 from PIL import Image
+from storykit_web import assets
+from storykit_web.build import Builder, build_site, check_out_dir
 
 from storykit.site import Site
 from storykit.themes import ThemeError, load_theme
-from storykit_web import assets
-from storykit_web.build import Builder, build_site, check_out_dir
 
 THEMES = ("nhs", "high-contrast", "large-print")
 

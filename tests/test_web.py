@@ -27,11 +27,11 @@ from browser_support import (
 )
 from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
 from PIL import Image
+from storykit_web.build import BuildError, build_site
 
 from storykit.cli import main
 from storykit.render import render
 from storykit.site import Site
-from storykit_web.build import BuildError, build_site
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_URL = "https://stories.example.nhs.uk/"
@@ -522,6 +522,15 @@ def test_a_failed_build_keeps_the_last_good_site(three):
     with pytest.raises(BuildError, match=r"st-third01: picture media/bad.jpg: .*not a JPEG"):
         build(three)
     assert mtimes(three / "out") == before
+
+
+def test_a_story_too_complex_to_render_stops_the_build_naming_it(three, capsys):
+    story = three / "stories" / "st-second1" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\n" + "[" * 5_000 + "\n",
+                     encoding="utf-8")
+    code, _, err = run_cli(capsys, "--site", str(three), "build", "--date", str(ON))
+    assert code == 1
+    assert "Error: story st-second1: the text has 5,000 '[' characters" in err
 
 
 @pytest.mark.parametrize("where", [".", "stories", "instance/x", ".."])

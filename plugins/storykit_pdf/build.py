@@ -148,7 +148,8 @@ def page_html(job: Job, template: str, views: list[StoryView],
         "stories": views, "title": title, "pictures": pictures, "draft_mark": draft,
         "consent_lines": {v.id: consent_line(v, job.use_label) for v in views},
         "made_on": nice_date(job.on),
-        "description": f"Stories from {where}, shared for: {job.use_label}",
+        "description": f"{'A story' if len(views) == 1 else 'Stories'} from {where}, "
+                       f"shared for: {job.use_label}",
         "static_url": partial(static_url, job.theme),
     }
     try:

@@ -127,7 +127,7 @@ h2 {{ font-size: 1.4em; margin: 1.2em 0 0.4em; }}
 h3, h4, h5, h6 {{ font-size: 1.15em; margin: 1em 0 0.3em; }}
 p, li {{ orphans: 2; widows: 2; }}
 a {{ color: {link}; }}
-.cover {{ page: cover; break-after: page; padding-top: 40mm; }}
+.cover {{ page: cover; break-after: page; padding-top: 30mm; border-top: 12pt solid {primary}; }}
 .cover h1 {{ font-size: 2.4em; }}
 .cover .organisation {{ font-size: 1.3em; font-weight: bold; }}
 .contents {{ page: cover; break-after: page; }}

@@ -364,6 +364,7 @@ def _table(page, block: Block, box: Box, style: Style, layout: Layout) -> None:
                                   style.px(box.w), style.px(box.h))
     table = frame.table
     table.first_row = bool(block.head)
+    table.horz_banding = False
     for c in range(cols):
         table.columns[c].width = style.px(box.w / cols)
     for r, row in enumerate(rows):
@@ -375,8 +376,12 @@ def _table(page, block: Block, box: Box, style: Style, layout: Layout) -> None:
             cell.text_frame.word_wrap = True
             p = cell.text_frame.paragraphs[0]
             _para_format(p, g.table_size, style, gap=0)
+            header = c < len(row) and row[c].header
+            if not style.branded:  # the theme's colours, not the default table style's
+                _fill(cell.fill, style.rgb("panel" if header else "background"))
             if c < len(row):
-                _runs(p, row[c].runs, g.table_size, style, bold=row[c].header)
+                _runs(p, row[c].runs, g.table_size, style,
+                      None if style.branded else style.rgb("text"), bold=header)
     frame.name = "Table"
 
 
@@ -433,7 +438,8 @@ def _picture(page, slide: Slide, style: Style, tmp: Path) -> None:
 
 
 def _footer(page, slide: Slide, style: Style, cover: bool) -> None:
-    """The story's title (shortened to fit), the draft mark and the slide number."""
+    """The story's title (shortened to fit), the draft mark and the slide number. Two text
+    boxes: LibreOffice ignores a right-aligned tab stop, which would need only one."""
     g = style.geometry
     box = g.footer_box
     colour = style.rgb("on_primary") if cover and not style.branded else (
@@ -448,12 +454,12 @@ def _footer(page, slide: Slide, style: Style, cover: bool) -> None:
         if not text or w <= 0:
             continue
         shape = _textbox(page, Box(x, box.y, w, box.h), style, MSO_ANCHOR.MIDDLE)
+        shape.name = "Footer"
         p = shape.text_frame.paragraphs[0]
         _para_format(p, FOOTER_SIZE, style, gap=0, align=align)
         _bullet(p, None)
         _runs(p, (Run(text, bold=slide.draft and align == PP_ALIGN.RIGHT),), FOOTER_SIZE, style,
               colour)
-        shape.name = "Footer"
 
 
 def _shorten(text: str, width: float, style: Style) -> str:

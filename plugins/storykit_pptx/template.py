@@ -16,6 +16,7 @@ from typing import Any
 
 from pptx import Presentation
 from pptx.enum.shapes import PP_PLACEHOLDER
+from pptx.oxml.ns import qn
 
 from storykit.errors import StorykitError
 from storykit.slideplan import DEFAULT_GEOMETRY, Box, Geometry
@@ -133,9 +134,10 @@ def widen_to_16_9(prs) -> None:
     prs.slide_width, prs.slide_height = WIDTH_16_9, HEIGHT_16_9
     for master in prs.slide_masters:
         for owner in (master, *master.slide_layouts):
-            for shape in owner.shapes:
-                if shape.left is not None and shape.width is not None:
-                    shape.left, shape.width = round(shape.left * factor), round(shape.width * factor)
+            for xfrm in owner.shapes._spTree.iter(qn("a:xfrm")):  # noqa: SLF001 - plain XML
+                for child, attr in ((xfrm.find(qn("a:off")), "x"), (xfrm.find(qn("a:ext")), "cx")):
+                    if child is not None and child.get(attr) is not None:
+                        child.set(attr, str(round(int(child.get(attr)) * factor)))
 
 
 def remove_slides(prs) -> None:

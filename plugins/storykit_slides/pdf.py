@@ -48,7 +48,8 @@ _HINT = "Make fewer stories at once, or raise timeout or memory_mb under [plugin
 
 def render_slides_pdf(job: Job) -> list[Artefact]:
     """One page per slide, 13.333 x 7.5 in; never any speaker notes."""
-    return [_render(job, "slides/print.html", "print.css", "-slides", "the slide PDF")]
+    return [_render(job, "slides/print.html", "print.css", "-slides", "the slide PDF",
+                    notes_in_name=False)]
 
 
 def render_handout(job: Job) -> list[Artefact]:
@@ -58,10 +59,10 @@ def render_handout(job: Job) -> list[Artefact]:
 
 
 def _render(job: Job, template: str, sheet: str, suffix: str, label: str,
-            scale: float = 1.0) -> Artefact:
+            scale: float = 1.0, notes_in_name: bool | None = None) -> Artefact:
     settings = resolve(job.config)
     slides = plan_deck(job)
-    out = job.out_dir / (deck_basename(job, suffix) + ".pdf")
+    out = job.out_dir / (deck_basename(job, suffix, notes=notes_in_name) + ".pdf")
     with tempfile.TemporaryDirectory(prefix="storykit-slides-") as tmp:
         work = Path(tmp)
         images, picture_files = _pictures(slides, work)

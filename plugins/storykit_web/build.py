@@ -27,6 +27,7 @@ from typing import Any
 from storykit.consent import StoryView, ViewImage
 from storykit.errors import StorykitError
 from storykit.fsio import LockTimeout, atomic_write, locked
+from storykit.markup import MarkdownTooLong, markdown_inline
 from storykit.render import site_info
 from storykit.site import Site
 from storykit.store import current_user
@@ -231,18 +232,27 @@ class Builder:
 
     def render_story(self, view: StoryView, key: str) -> dict[str, Any]:
         """Write one story's page and pictures; return what the manifest keeps about it."""
+        try:
+            return self._render_story(view, key)
+        except MarkdownTooLong as exc:
+            raise BuildError(f"story {view.id}: {exc}") from None
+
+    def _render_story(self, view: StoryView, key: str) -> dict[str, Any]:
         page = pages.story_page(view.slug)
         images = [self._image(view, n, img) for n, img in enumerate(view.images, 1)]
-        summary = self.site.markdown(view.summary) if view.summary else ""
-        body = self.site.markdown(view.body) if view.body else ""
+        md = self.site.markdown
+        summary = md(view.summary) if view.summary else ""
+        body = md(view.body) if view.body else ""
+        quotes = [md(q) for q in view.quotes]
+        changes = [markdown_inline(c) for c in view.changes]
         card = pages.card_for(view, images[0] if images else None, summary)
         html = self.render(page, "web/story.html", story=view, card=card, images=images,
-                           summary_html=summary, body_html=body, page_title=view.title,
+                           summary_html=summary, body_html=body, quotes_html=quotes,
+                           changes_html=changes, page_title=view.title,
                            description=pages.description_of(card, self.info.description),
                            og_type="article", og_image=images[0] if images else None)
         sha = self.write(page, html.encode("utf-8"))
-        more = [self.site.markdown(text) for text in (*view.quotes, *view.changes)]
-        entry = pages.search_entry(card, [body, *more])
+        entry = pages.search_entry(card, [body, *quotes, *changes])
         return {"id": view.id, "key": key, "page": page, "sha": sha, "card": card,
                 "card_hash": pages.digest(card), "search": entry,
                 "search_hash": pages.digest(entry), "consent_version": view.consent_version,

@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from storykit.consent import StoryView
 from storykit.images import ImageError, image_data_uri_and_size
+from storykit.markup import MarkdownTooLong
 from storykit.render import Artefact, Job
 from storykit.themes import ThemeError, nice_date
 
@@ -38,9 +39,13 @@ def render_web(job: Job) -> list[Artefact]:
            "; object-src 'none'; base-uri 'none'; form-action 'none'")
     out = []
     for view in job.stories:
-        html = env.get_template("web/standalone.html").render(job.context(
-            "web/standalone.html", story=view, images=_images(view), css=Markup(css),  # noqa: S704 - checked theme CSS
-            csp=csp, standalone=True, root="", theme_name=job.theme.name))
+        try:
+            html = env.get_template("web/standalone.html").render(job.context(
+                "web/standalone.html", story=view, images=_images(view),
+                css=Markup(css), csp=csp, standalone=True, root="",  # noqa: S704 - checked CSS
+                theme_name=job.theme.name))
+        except MarkdownTooLong as exc:
+            raise BuildError(f"story {view.id}: {exc}") from None
         path = job.out_dir / f"{view.slug}.html"
         _write(path, html)
         out.append(Artefact(path=path, format=job.format, story_ids=(view.id,),

@@ -39,8 +39,8 @@ UNPUBLISH = "unpublish"
 SHARE = "share"
 RECORD_CONSENT = "record_consent"
 WITHDRAW_CONSENT = "withdraw_consent"
-ACTIONS = (VIEW, EDIT, SUBMIT, REQUEST_CHANGES, APPROVE, PUBLISH, UNPUBLISH, SHARE,
-           RECORD_CONSENT, WITHDRAW_CONSENT)
+ACTIONS = frozenset({VIEW, EDIT, SUBMIT, REQUEST_CHANGES, APPROVE, PUBLISH, UNPUBLISH, SHARE,
+                     RECORD_CONSENT, WITHDRAW_CONSENT})
 
 EDITABLE = frozenset({"draft", "changes_requested"})
 REVIEWER_SEES = frozenset({"in_review", "changes_requested", "approved", "published"})
@@ -84,6 +84,20 @@ def can(user: User | None, action: str, story: Story) -> bool:
         WITHDRAW_CONSENT: writer or user.has("admin"),
     }
     return bool(rules[action])
+
+
+def statuses_seen(user: User) -> frozenset[str] | None:
+    """The statuses of stories ``user`` may view without being involved in them. None means
+    every story (``can(user, VIEW, story)`` is True for all). Lists use it to look only at
+    likely stories; test_fast_lists_agree_with_the_rule_book keeps it in step with can()."""
+    if user.has("admin"):
+        return None
+    seen: frozenset[str] = frozenset()
+    if user.has("reviewer"):
+        seen |= REVIEWER_SEES
+    if user.has("publisher"):
+        seen |= PUBLISHER_SEES
+    return seen
 
 
 # --- story_access rows ---------------------------------------------------------------------

@@ -50,7 +50,9 @@ class User:
 
     def has(self, *roles: str) -> bool:
         """True if the user holds any of ``roles``."""
-        return bool(self.roles.intersection(roles))
+        if len(roles) == 1:
+            return roles[0] in self.roles
+        return not self.roles.isdisjoint(roles)
 
 
 def _now() -> str:
@@ -105,6 +107,12 @@ def _user(conn: sqlite3.Connection, row: sqlite3.Row) -> User:
         "SELECT story_id, access FROM story_access WHERE user_id = ?", (row["id"],))}
     return User(row["id"], row["name"], row["display_name"], roles, bool(row["active"]),
                 row["session_version"], access)
+
+
+def choices(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+    """(name, "Full Name (name)") for every active user, for a drop-down list."""
+    return [(r[0], f"{r[1]} ({r[0]})") for r in conn.execute(
+        "SELECT name, display_name FROM users WHERE active = 1 ORDER BY name")]
 
 
 def all_users(conn: sqlite3.Connection) -> list[User]:

@@ -50,7 +50,10 @@ def serve_command(host: str, port: int, threads: int) -> None:
         click.echo("Nobody can sign in yet. Open the site and make the first admin with this "
                    f"one-time setup code:\n\n    {code}\n\n"
                    "(or run: storykit user add NAME --role admin)")
-    click.echo(f"Serving {site.config.title} on http://{host}:{port}/  (press Ctrl+C to stop)")
+    click.echo("Reading the stories...")
+    count = len(app.extensions["storykit"].index.snapshot().stories)
+    click.echo(f"Serving {site.config.title} ({count} stories) on http://{host}:{port}/  "
+               "(press Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="storykit",
                    max_request_body_size=server_body_limit(app.config["MAX_CONTENT_LENGTH"]),
                    _quiet=True)

@@ -10,7 +10,9 @@ can quote it to whoever runs the site.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
+import traceback
 
 from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
@@ -93,8 +95,18 @@ def _unexpected(exc: Exception):
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     reference = secrets.token_hex(4)
-    log.error("unexpected error (reference %s)", reference, exc_info=exc)
+    log.error("unexpected error %s (reference %s); where it happened:\n%s",
+              type(exc).__name__, reference, _where(exc))
     return error_page(500, reference=reference)
+
+
+def _where(exc: BaseException) -> str:
+    """The traceback without the exception's message, which might quote story text (set
+    STORYKIT_DEBUG=1 to log the message too)."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    if os.environ.get("STORYKIT_DEBUG"):
+        frames += f"{type(exc).__name__}: {exc}\n"
+    return frames
 
 
 def install(app: Flask) -> None:

@@ -20,7 +20,7 @@ DEFAULT_COST = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
 
 # Common passwords at or above the minimum length, and common base words. A password whose
 # letters, once digits and symbols are taken off the ends, are one of these is refused too.
-_COMMON_WORDS = frozenset("""
+_WORDS_TEXT = """
 password passw0rd p@ssword p@ssw0rd passwd letmein welcome welcome1 iloveyou qwerty qwertyuiop
 asdfghjkl zxcvbnm abc abcdef abcdefgh monkey dragon football baseball soccer sunshine princess
 starwars superman batman shadow master trustno1 whatever freedom hello hello123 secret admin
@@ -29,14 +29,16 @@ winter spring autumn january february march april may june july august september
 november december monday tuesday wednesday thursday friday saturday sunday london manchester
 liverpool arsenal chelsea england storykit story stories charlie michael jennifer jessica
 computer internet mustang hunter ranger killer jordan harley thomas robert daniel andrew
-""".split())
-_COMMON_PASSWORDS = frozenset("""
+"""
+_PASSWORDS_TEXT = """
 123456789012 1234567890123 12345678901234 123456789123 1234567891011 111111111111 000000000000
 123123123123 121212121212 qwertyuiop12 qwertyuiop123 qwerty123456 1qaz2wsx3edc 1q2w3e4r5t6y
 q1w2e3r4t5y6 zaq12wsxcde3 password1234 password12345 password123! passwordpassword
 iloveyou1234 letmein12345 welcome12345 abcdefghijkl abcd12345678 aaaaaaaaaaaa
 correcthorsebatterystaple thequickbrownfox changemenow! administrator1 superman1234
-""".split())
+"""
+_COMMON_WORDS = frozenset(_WORDS_TEXT.split())
+_COMMON_PASSWORDS = frozenset(_PASSWORDS_TEXT.split())
 _RUNS = ("abcdefghijklmnopqrstuvwxyz", "0123456789012345678901234567890",
          "qwertyuiopasdfghjklzxcvbnm", "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p")
 

@@ -19,9 +19,9 @@ from typing import Any
 from ..errors import StorykitError
 from ..fsio import atomic_write
 
-SECRET_ENV = "STORYKIT_SECRET_KEY"
+SECRET_ENV = "STORYKIT_SECRET_KEY"  # noqa: S105 - a variable name
 ENV_VAR = "STORYKIT_ENV"
-SECRET_FILE = "secret_key"
+SECRET_FILE = "secret_key"  # noqa: S105 - a file name
 SETUP_FILE = "setup_token"
 MIN_SECRET_LENGTH = 32
 _WEAK = {"dev", "development", "secret", "secret-key", "secretkey", "changeme", "change-me",

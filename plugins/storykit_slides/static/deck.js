@@ -98,9 +98,7 @@
       window.history.replaceState(null, "", "#" + (isAudience ? "audience" : "slide-" + (index + 1)));
     } catch (err) { /* some browsers refuse for file:// pages; the deck still works */ }
     updatePresenter();
-    if (audienceWindow && !audienceWindow.closed) {
-      audienceWindow.postMessage({ storykit: "goto", slide: index + 1 }, "*");
-    }
+    tellAudience();
   }
 
   // --- timer ---------------------------------------------------------------------------
@@ -166,15 +164,23 @@
   function openAudience() {
     var url = window.location.href.split("#")[0] + "#audience";
     audienceWindow = window.open(url, "storykit-audience");
-    if (audienceWindow) {
-      window.setTimeout(function () { show(current, false); }, 800);
+  }
+
+  function tellAudience() {
+    if (audienceWindow && !audienceWindow.closed) {
+      audienceWindow.postMessage({ storykit: "goto", slide: current + 1 }, "*");
     }
   }
 
+  // The audience window says hello once its script runs; it then follows every move.
   window.addEventListener("message", function (event) {
+    var data = event.data || {};
+    if (audienceWindow && event.source === audienceWindow && data.storykit === "hello") {
+      tellAudience();
+      return;
+    }
     if (!window.opener || event.source !== window.opener) { return; }
-    var data = event.data;
-    if (data && data.storykit === "goto" && typeof data.slide === "number") {
+    if (data.storykit === "goto" && typeof data.slide === "number") {
       show(data.slide - 1);
     }
   });
@@ -232,7 +238,10 @@
 
   window.addEventListener("resize", fitAll);
   if (!document.fullscreenEnabled) { byId("full-button").hidden = true; }
-  if (isAudience) { root.classList.add("audience"); }
+  if (isAudience) {
+    root.classList.add("audience");
+    if (window.opener) { window.opener.postMessage({ storykit: "hello" }, "*"); }
+  }
 
   var start = /^#slide-(\d+)$/.exec(window.location.hash);
   current = -1;

@@ -4,8 +4,19 @@ take down)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
+from ... import audit
 from ...errors import ConflictError, GoneError, NotFoundError, ValidationError
 from ...model import STORY_STATUSES, Story
 from .. import access, accounts, workflow
@@ -14,7 +25,7 @@ from ..auth import client_ip, current_user, deny
 from ..errors import error_page
 from ..forms import Form
 from ..listing import page_number, paginate, visible
-from ..state import db, state
+from ..state import audit_log, db, state
 from ..templating import STATUS_LABELS
 from ..workflow import TRANSITIONS, ConsentRefused
 
@@ -45,7 +56,10 @@ def viewable(story_id: str, what: str) -> Story:
         abort(404)
     except ValidationError:
         if user is not None and (user.has("admin") or access.involved(user, story_id)):
-            abort(422)
+            abort(make_response(error_page(
+                422, heading="This story's files have a problem",
+                message="storykit cannot read this story's files, so nothing can be done to it "
+                        "here. Ask whoever runs the site to run: storykit check")))
         deny(404, what, story_id)
     if not can(user, VIEW, story):
         deny(404, what, story_id)
@@ -65,8 +79,7 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
     actions = [t for t in TRANSITIONS.values() if can(user, t.action, story)]
     admin = user is not None and user.has("admin")
     people = access.people(db(), story.id) if admin else []
-    users = [(u.name, f"{u.display_name} ({u.name})") for u in accounts.all_users(db())
-             if u.active] if admin else []
+    users = accounts.choices(db()) if admin else []
     return render_template(
         "stories/show.html", story=story, consent=story.current_consent,
         decisions=[(u, st.index.decision(story, u)) for u in uses], actions=actions,
@@ -119,9 +132,6 @@ def _reason(form: Form) -> str:
 
 
 def _audit_denial(action: str, story_id: str) -> None:
-    from ... import audit
-    from ..state import audit_log
-
     user = current_user()
     audit.access_denied(audit_log(), user.name if user else None, f"{action} (withdrawn)",
                         story_id=story_id, ip=client_ip())
