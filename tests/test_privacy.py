@@ -474,7 +474,8 @@ BODY = "First paragraph.\n\nMy NHS number is 999 000 0018.\n\nRing 07700 900123.
 
 
 def privacy_warnings(report) -> list:
-    return [f for f in report.warnings if f.code.startswith("privacy_")]
+    """Privacy findings of any level: names are notes (renders already replace them)."""
+    return [f for f in report.warnings + report.notes if f.code.startswith("privacy_")]
 
 
 def test_check_site_reports_findings_at_their_line_in_story_md(make_site):
@@ -506,6 +507,7 @@ def test_check_site_flags_names_the_consent_does_not_allow(make_site):
     write_story(root, "st-names1", story_front(), body="Aisha Rahman is my name.\n")
     report = check_site(Site.open(root), ON)
     [name] = privacy_warnings(report)
+    assert name.severity == "note" and name not in report.warnings
     assert name.code == "privacy_name" and "A**** R*****" in name.message
     assert "Aisha" not in name.message
     assert "replace it with \u201cLeila\u201d (what readers already see)" in name.message
@@ -591,3 +593,18 @@ def test_the_privacy_plugin_is_built_in():
 
     assert "storykit.default_privacy" in DEFAULT_PLUGINS
     assert Path(__file__).resolve().parent.parent.joinpath("docs", "privacy.md").is_file()
+
+
+def test_check_shows_name_notes_only_with_all(make_site):
+    import subprocess
+    import sys
+
+    root = make_site()
+    write_story(root, "st-names2", story_front(), body="Aisha Rahman is my name.\n")
+    base = [sys.executable, "-m", "storykit", "--site", str(root), "check", "--date", ON.isoformat()]
+    quiet = subprocess.run(base, capture_output=True, text=True)
+    assert quiet.returncode == 0 and "privacy" not in quiet.stdout
+    assert "1 notes (see --all)" in quiet.stdout and "A**** R*****" not in quiet.stdout
+    loud = subprocess.run(base + ["--all"], capture_output=True, text=True)
+    assert loud.returncode == 0 and "note: stories/st-names2/story.md:" in loud.stdout
+    assert "Aisha" not in loud.stdout
