@@ -211,7 +211,7 @@ def load_test(app, people, seconds: int) -> str:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk is missing: run 'apt-get install -y wrk' (Debian) and try again")
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "queue depth" notes
+    logging.getLogger("waitress").setLevel(logging.ERROR)  # "queue depth" and shutdown notes
     cookie_name = app.config["SESSION_COOKIE_NAME"]
     users = []
     for role, names in people.items():
