@@ -4,8 +4,10 @@ Generates N synthetic published stories (invented text, about 600 words each, a 
 service, a picture on one story in a hundred) allowed for ``public_website`` into a temporary
 site, then runs each scenario 5 times, every run in a FRESH process (so no in-memory cache
 helps), and prints medians of: the whole process (``wall``: interpreter start, imports,
-plugin loading, build), the build alone inside the process (``build``), and the peak
-resident memory of the process and its worker processes.
+plugin loading, build), the build alone inside the process (``build``), the CPU seconds
+used by the process and its worker processes (``cpu``: steadier than wall time when other
+work shares the machine), and the peak resident memory (getrusage) of the process and its
+workers.
 
     python bench/bench_web.py                     # 1000 stories
     python bench/bench_web.py --stories 10000
@@ -64,11 +66,12 @@ from storykit_web.build import build_site
 t1 = time.perf_counter()
 report = build_site(site, None, on=__import__("datetime").date(2027, 3, 1), by="bench")
 t2 = time.perf_counter()
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+own = resource.getrusage(resource.RUSAGE_SELF)
+kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"startup": t1 - t0, "build": t2 - t1, "rendered": report.rendered,
                   "listings": report.listings, "stories": report.stories,
-                  "rss_mb": max(own, kids) / 1024}))
+                  "cpu": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+                  "rss_mb": max(own.ru_maxrss, kids.ru_maxrss) / 1024}))
 """
 
 
@@ -167,7 +170,7 @@ def scenario(name: str, site: Path, env: dict[str, str], before) -> dict:
         before(i)
         results.append(run_build(site, env))
     summary = {"scenario": name, "runs": RUNS}
-    for key in ("wall", "startup", "build"):
+    for key in ("wall", "startup", "build", "cpu"):
         summary[key] = statistics.median(r[key] for r in results)
     summary["rss_mb"] = max(r["rss_mb"] for r in results)
     summary["rendered"] = results[-1]["rendered"]
@@ -201,12 +204,14 @@ def main() -> None:
     cli = statistics.median(run_cli(site, env) for _ in range(RUNS))
     print(f"\n{args.stories} stories, medians of {RUNS} fresh processes "
           f"({'all plugins' if args.all_plugins else 'storykit_web only'}):")
-    print(f"{'scenario':38} {'wall s':>7} {'start s':>8} {'build s':>8} {'peak MB':>8} "
-          f"{'pages':>6} {'lists':>6}")
+    print(f"{'scenario':38} {'wall s':>7} {'start s':>8} {'build s':>8} {'cpu s':>7} "
+          f"{'peak MB':>8} {'pages':>6} {'lists':>6}")
     for r in rows:
         print(f"{r['scenario']:38} {r['wall']:7.3f} {r['startup']:8.3f} {r['build']:8.3f} "
-              f"{r['rss_mb']:8.1f} {r['rendered']:6d} {r['listings']:6d}")
+              f"{r['cpu']:7.3f} {r['rss_mb']:8.1f} {r['rendered']:6d} {r['listings']:6d}")
     print(f"{'storykit build CLI, no change':38} {cli:7.3f}")
+    print(f"load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
+          "(other work on the machine slows the wall times)")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from .model import EXTERNAL_USES, RENDERABLE_STATUSES, ConsentVersion, Story
@@ -91,14 +92,25 @@ class StoryView:
 
 @dataclass(frozen=True)
 class Decision:
+    """The answer for one story, use and date. ``view`` (the reduced story) is made on first
+    use, so listing thousands of decisions does not reduce thousands of texts."""
+
     story_id: str
     use: str
     on: dt.date
     allowed: bool
     reasons: tuple[Reason, ...] = ()
-    view: StoryView | None = None
     consent_version: int | None = None
     draft: bool = False
+    _source: tuple[Story, ConsentVersion] | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def view(self) -> StoryView | None:
+        """What a renderer may see; None when refused."""
+        if not self.allowed or self._source is None:
+            return None
+        story, consent = self._source
+        return reduce(story, consent, self.use, draft=self.draft)
 
     @property
     def messages(self) -> list[str]:
@@ -126,16 +138,22 @@ def decide(story: Story, use: str, on: dt.date, *, preview: bool = False,
     reasons = hard if preview else hard + soft
     if reasons:
         return _refuse(story, use, on, reasons, consent.version)
-    view = reduce(story, consent, use, draft=bool(soft))
-    if view is None:
+    if not _has_content(story, consent):
         return _refuse(story, use, on, [Reason("nothing_to_show",
                        "the consent covers neither the text nor quotes")], consent.version)
-    return Decision(story.id, use, on, True, (), view, consent.version, draft=bool(soft))
+    return Decision(story.id, use, on, True, (), consent.version, draft=bool(soft),
+                    _source=(story, consent))
+
+
+def _has_content(story: Story, consent: ConsentVersion) -> bool:
+    """Whether the reduced view would show anything (the text or a quote)."""
+    media = consent.media
+    return bool(("text" in media and story.body.strip()) or ("quotes" in media and story.quotes))
 
 
 def _refuse(story: Story, use: str, on: dt.date, reasons: list[Reason],
             version: int | None = None) -> Decision:
-    return Decision(story.id, use, on, False, tuple(reasons), None, version)
+    return Decision(story.id, use, on, False, tuple(reasons), version)
 
 
 def _consent_reasons(story: Story, c: ConsentVersion, use: str, on: dt.date,

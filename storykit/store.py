@@ -163,6 +163,7 @@ class FileStore:
             if not self._cache:
                 self._cache.update(self._disk.load())
             parsed_before, ids = self._parsed, self.ids()
+            self._parse_in_parallel(ids)
             for story_id in ids:
                 try:
                     result.stories.append(self.get(story_id))
@@ -177,6 +178,41 @@ class FileStore:
                     del self._cache[gone]
                 self._disk.save(self._cache)
         return result
+
+    def _parse_in_parallel(self, ids: list[str]) -> None:
+        """Parse many changed stories on every core first (a cold start on a big site).
+
+        Workers are forked and return parsed stories; anything that fails is left for the
+        normal one-by-one pass, which reports it."""
+        stale = [i for i in ids if not self._fresh(i)]
+        workers = min(os.cpu_count() or 1, 4)
+        if len(stale) < PARALLEL_PARSE_MIN or workers < 2 or not hasattr(os, "fork"):
+            return
+        import concurrent.futures
+        import multiprocessing
+
+        global _PARSING
+        _PARSING = self
+        chunks = [stale[i::workers] for i in range(workers)]
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                for parsed in pool.map(_parse_chunk, chunks):
+                    for story_id, entry in parsed:
+                        self._cache[story_id] = entry
+                        self._parsed += 1
+        except (OSError, concurrent.futures.process.BrokenProcessPool):
+            return  # fall back to parsing one by one
+        finally:
+            _PARSING = None
+
+    def _fresh(self, story_id: str) -> bool:
+        cached = self._cache.get(story_id)
+        if not cached:
+            return False
+        folder = self.root / story_id
+        return cached[0] == _stat_key(folder / STORY_FILE) and \
+            cached[1] == _stat_key(folder / CONSENT_FILE)
 
     def _report_stray_folders(self, result: LoadResult) -> None:
         try:
@@ -542,6 +578,26 @@ def _check_new(text: str, story_id: str) -> None:
     except ValidationError as exc:
         raise ValidationError([Problem("new story", None, p.message, p.code)
                                for p in exc.problems]) from None
+
+
+PARALLEL_PARSE_MIN = 800
+_PARSING: FileStore | None = None
+
+
+def _parse_chunk(ids: list[str]) -> list[tuple[str, tuple]]:
+    """In a forked worker: parse these stories; skip (leave for later) any that fail."""
+    store = _PARSING
+    assert store is not None
+    out = []
+    for story_id in ids:
+        folder = store.root / story_id
+        skey, ckey = _stat_key(folder / STORY_FILE), _stat_key(folder / CONSENT_FILE)
+        try:
+            story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
+        except (ValidationError, NotFoundError, OSError):
+            continue
+        out.append((story_id, (skey, ckey, story)))
+    return out
 
 
 def _unlink(path: Path) -> bool:

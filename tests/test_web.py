@@ -232,6 +232,8 @@ def test_withdrawal_removes_the_page_feed_entry_and_search_entry(make_site, caps
     code, said, _ = run_cli(capsys, "--site", str(root), "consent", "withdraw", "goes",
                             "--scope", "stop_future_use", "--reason", "Changed her mind")
     assert code == 0 and "stories/goes.html" in said
+    caches = all_text(root / "instance" / "cache" / "web-build")
+    assert "heron" not in caches and "A story that goes" not in caches  # forgotten at once
     code, said, _ = run_cli(capsys, "--site", str(root), "build", "--date", str(ON))
     assert code == 0 and "1 story pages were taken down" in said
     assert not (out / "stories" / "goes.html").exists()

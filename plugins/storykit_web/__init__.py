@@ -101,5 +101,13 @@ def _serve(folder: Path, port: int) -> None:
 
 
 @hookimpl
+def after_withdraw(site: Site, story: Any) -> None:
+    """Forget the story's text kept for incremental builds; the next build removes its page."""
+    from .build import forget_story
+
+    forget_story(site, story.id)
+
+
+@hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(build_command)

@@ -93,6 +93,27 @@ def check_out_dir(site: Site, out: Path) -> Path:
     return out
 
 
+def forget_story(site: Site, story_id: str) -> int:
+    """After a withdrawal, drop what build manifests keep of a story (its title, summary and
+    search words) at once, not at the next build. Its files stay listed, so the next build
+    still deletes them. Returns how many manifests mentioned the story."""
+    folder = site.instance.joinpath(*MANIFEST_DIR)
+    if not folder.is_dir():
+        return 0
+    changed = 0
+    with locked(site.instance / "locks" / "web-build.lock", timeout=30):
+        for path in sorted(folder.glob("*.json")):
+            data = _load_manifest(path, None)
+            record = data.get("stories", {}).pop(story_id, None)
+            if record is None:
+                continue
+            data["pending"] = sorted(set(data.get("pending", [])) | set(record["files"]))
+            data["key"], data["listings"] = "", {}  # every list page is written again
+            atomic_write(path, json.dumps(data, separators=(",", ":")), mode=0o600)
+            changed += 1
+    return changed
+
+
 def manifest_path(site: Site, out: Path) -> Path:
     key = hashlib.sha256(str(out.resolve()).encode("utf-8")).hexdigest()[:16]
     return site.instance.joinpath(*MANIFEST_DIR, f"{key}.json")
@@ -332,7 +353,7 @@ class Builder:
     def _write_listings(self, records: dict[str, dict[str, Any]]) -> set[str]:
         """Write each listing page whose cards (or template, or settings) changed."""
         old = self.old.get("listings", {})
-        if self._nothing_changed(records) and all((self.out / p).is_file() for p in old):
+        if old and self._nothing_changed(records) and all((self.out / p).is_file() for p in old):
             self.listing_state = dict(old)
             return set(old)
         cards = pages.sort_cards(r["card"] for r in records.values())
@@ -446,14 +467,15 @@ def search_index_js(entries: list[dict[str, Any]]) -> str:
 
 # --- small helpers -------------------------------------------------------------------------
 
-def _load_manifest(path: Path, out: Path) -> dict[str, Any]:
+def _load_manifest(path: Path, out: Path | None) -> dict[str, Any]:
+    """The manifest of the last build into ``out`` (any output folder if None), or {}."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     if not isinstance(data, dict) or data.get("version") != BUILDER_VERSION:
         return {}
-    return data if data.get("out") == str(out) else {}
+    return data if out is None or data.get("out") == str(out) else {}
 
 
 def _plugin_config(site: Site) -> dict[str, Any]:
