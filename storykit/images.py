@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import math
 import warnings
 from pathlib import Path
 
@@ -57,6 +58,42 @@ def prepare_image(src: Path, dest: Path, *, max_width: int, fmt: str | None = No
     return size
 
 
+def prepare_variants(src: Path, targets: dict[int, Path], *,
+                     fmt: str | None = None) -> dict[int, tuple[int, int]]:
+    """Clean copies of ``src`` at several widths (``{1600: big, 800: small}``), decoding once.
+
+    The same checks and cleaning as :func:`prepare_image`. A JPEG is decoded at a reduced
+    scale when even the widest copy needs fewer pixels (Pillow's draft mode), so a
+    12-megapixel photo from a phone is quick and small in memory. Returns each width's
+    written ``(width, height)``. Files already written stay if a later one fails: the caller
+    removes them (their names are its own)."""
+    if not targets or min(targets) < 1:
+        raise ValueError("give at least one width, each at least 1")
+    with _open(src) as im:
+        target = _target_format(fmt, str(im.format))
+        _draft(im, max(targets))
+        picture = _to_srgb(_decode(im, src))
+    sizes: dict[int, tuple[int, int]] = {}
+    for width in sorted(targets, reverse=True):
+        data, sizes[width] = _encode(_fit(picture, width), target)
+        targets[width].parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(targets[width], data)
+    return sizes
+
+
+def _draft(im: Image.Image, max_width: int) -> None:
+    """Ask the JPEG decoder for a smaller picture (1/2, 1/4 or 1/8 scale) that is still at
+    least ``max_width`` wide once the EXIF orientation is applied."""
+    if im.format != "JPEG":
+        return
+    turned = im.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # shown rotated by 90 degrees
+    shown_width = im.height if turned else im.width
+    if shown_width <= max_width:
+        return
+    scale = max_width / shown_width
+    im.draft(im.mode, (math.ceil(im.width * scale), math.ceil(im.height * scale)))
+
+
 def image_data_uri(path: Path, max_width: int, fmt: str | None = None) -> str:
     """A ``data:`` URI of a clean, resized copy of ``path``, for self-contained pages."""
     uri, _size = image_data_uri_and_size(path, max_width, fmt)
@@ -80,7 +117,11 @@ def _clean_bytes(src: Path, max_width: int, fmt: str | None) -> tuple[bytes, tup
         target = _target_format(fmt, str(im.format))
         picture = _decode(im, src)
     picture = _to_srgb(picture)
-    picture = _fit(picture, max_width)
+    return _encode(_fit(picture, max_width), target)
+
+
+def _encode(picture: Image.Image, target: str) -> tuple[bytes, tuple[int, int]]:
+    """The picture's pixels alone in ``target`` format, and its size."""
     picture = _convert_mode(picture, target)
     picture.info = {}  # nothing from the source travels on: comments, ICC, EXIF, XMP
     out = io.BytesIO()

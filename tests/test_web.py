@@ -25,7 +25,7 @@ from browser_support import (
     tags_of,
     watch_console,
 )
-from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
+from conftest import BASIC_TOML, ON, consent_text, consent_version, story_front, write_story
 from PIL import Image
 from storykit_web.build import BuildError, build_site
 
@@ -499,6 +499,19 @@ def test_stale_files_go_but_files_storykit_did_not_write_stay(three):
     assert sorted(report.removed) == ["stories/first.html", "tags/waiting.html"]
     assert (out / "stories" / "renamed.html").is_file() and (out / "tags" / "patience.html").is_file()
     assert all(p.read_text(encoding="utf-8") == "not storykit's" for p in mine)
+
+
+def test_a_new_consent_version_rerenders_the_page_as_it_now_allows(three):
+    build(three)
+    page = three / "out" / "stories" / "second.html"
+    assert "Shared by Leila, patient (not their real name)" in page.read_text(encoding="utf-8")
+    consent = three / "stories" / "st-second1" / "consent.yml"
+    consent.write_text(consent_text([consent_version(), consent_version(
+        version=2, identification="anonymous")]), encoding="utf-8")
+    report = build(three)
+    assert report.rendered == 1 and "stories/second.html" in report.written
+    assert "Shared by a patient" in page.read_text(encoding="utf-8")
+    assert "Leila" not in page.read_text(encoding="utf-8")
 
 
 def test_changing_the_theme_rerenders_every_page(three):

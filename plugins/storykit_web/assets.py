@@ -30,7 +30,6 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
 _URL = re.compile(r"url\(\s*(?P<q>['\"]?)(?P<target>.*?)(?P=q)\s*\)", re.I | re.S)
 _IMPORT = re.compile(r"@import\b", re.I)
 _IMAGE_SET = re.compile(r"image-set\(\s*['\"]", re.I)
-_FONT_FACE = re.compile(r"@font-face\s*\{[^}]*\}", re.I | re.S)
 
 
 def static_files(theme: Theme) -> dict[str, Path]:
@@ -129,10 +128,6 @@ def _data_uri(path: Path | None) -> str:
         return "data:,"
     kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
-
-
-def without_font_faces(css: str) -> str:
-    return _FONT_FACE.sub("", css)
 
 
 def style_hash(css: str) -> str:

@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storykit.consent import StoryView, ViewImage
+from storykit.consent import Decision, StoryView, ViewImage
 from storykit.errors import StorykitError
 from storykit.fsio import LockTimeout, atomic_write, locked
 from storykit.markup import MarkdownTooLong, markdown_inline
+from storykit.model import Story
 from storykit.render import site_info
 from storykit.site import Site
 from storykit.store import current_user
@@ -160,45 +161,51 @@ class Builder:
                 template_files += [(p.relative_to(folder).as_posix(), _file_hash(p))
                                    for p in sorted(web.rglob("*")) if p.is_file()]
         plugins = [(p.name, p.version) for p in self.site.plugins.info()]
-        return pages.digest(BUILDER_VERSION, template_files, self.css, sorted(
+        return pages.digest(BUILDER_VERSION, _core_fingerprint(), template_files, self.css, sorted(
             (rel, _stat_key(p)) for rel, p in self.static.items()), self.theme.settings,
             self.info, self.config, plugins, [_name_of(e) for e in self.site.markdown_extensions])
 
-    def views(self) -> list[StoryView]:
-        """Published stories the consent decision allows on the public website today."""
+    def allowed(self) -> list[tuple[Story, Decision, str]]:
+        """Published stories the consent decision allows on the public website today, each
+        with its decision and input key. Views are not made yet: unchanged stories never
+        need theirs."""
         loaded = self.site.store.load_all()
         self.report.problems += [str(p) for p in loaded.problems]
-        views: dict[str, StoryView] = {}
+        found: dict[str, tuple[Story, Decision, str]] = {}
         for story in sorted(loaded.stories, key=lambda s: s.id):
             if story.status != "published":
                 continue
             decision = self.site.decide(story, USE, self.on)
-            if not decision.allowed or decision.view is None or decision.draft:
+            if not decision.allowed or decision.draft:
                 continue
-            view = decision.view
-            if view.speaker_notes is not None:  # private to presenters: never on the web
-                view = view.without_notes()
-            if view.slug in views:
+            if story.slug in found:
                 self.report.problems.append(f"story {story.id} is not on the website: its slug "
-                                            f"{view.slug!r} is used by story {views[view.slug].id}")
+                                            f"{story.slug!r} is used by story "
+                                            f"{found[story.slug][0].id}")
                 continue
-            views[view.slug] = view
-        return list(views.values())
+            found[story.slug] = (story, decision, self.story_key(story, decision))
+        return list(found.values())
 
-    def story_key(self, view: StoryView) -> str:
-        images = [(img.file, _stat_key(img.path) if img.path else None) for img in view.images]
-        return pages.digest(self.key, repr(view), images)
+    def story_key(self, story: Story, decision: Decision) -> str:
+        """A hash of everything the story's page is made from: the exact bytes of its files
+        (etags), the consent version decided on, its pictures' files, and the global key
+        (which includes the code of the consent reduction and the sanitiser)."""
+        folder = story.folder
+        images = [(img.file, _stat_key(folder / img.file) if folder else None)
+                  for img in story.images]
+        if story.etag is None:  # a store that does not say which bytes it read: use the view
+            return pages.digest(self.key, repr(decision.view), images)
+        return pages.digest(self.key, story.id, story.etag, story.consent_etag,
+                            decision.consent_version, USE, images)
 
     # --- the build -------------------------------------------------------------------------
 
     def run(self) -> BuildReport:
-        views = self.views()
-        keys = {v.id: self.story_key(v) for v in views}
-        records, todo = self._reuse(views, keys)
-        self._note_pending(todo)
+        records, todo = self._reuse(self.allowed())
+        self._note_pending([view for view, _ in todo])
         if todo:
             self.env.get_template("web/story.html")  # compiled once, before any fork
-        for record in self._render_all(todo, keys):
+        for record in self._render_all(todo):
             records[record["id"]] = record
         self.report.stories = len(records)
         self.report.rendered = len(todo)
@@ -209,16 +216,22 @@ class Builder:
         self._save_manifest(records, produced)
         return self.report
 
-    def _reuse(self, views: list[StoryView], keys: dict[str, str]):
+    def _reuse(self, allowed: list[tuple[Story, Decision, str]]):
+        """Records of unchanged stories, and (view, key) of the stories to render."""
         records: dict[str, dict[str, Any]] = {}
-        todo: list[StoryView] = []
+        todo: list[tuple[StoryView, str]] = []
         old = self.old.get("stories", {})
-        for view in views:
-            record = old.get(view.id)
-            if record and record["key"] == keys[view.id] and (self.out / record["page"]).is_file():
-                records[view.id] = record
-            else:
-                todo.append(view)
+        for story, decision, key in allowed:
+            record = old.get(story.id)
+            if record and record["key"] == key and (self.out / record["page"]).is_file():
+                records[story.id] = record
+                continue
+            view = decision.view
+            if view is None:
+                continue
+            if view.speaker_notes is not None:  # private to presenters: never on the web
+                view = view.without_notes()
+            todo.append((view, key))
         return records, todo
 
     def _note_pending(self, todo: list[StoryView]) -> None:
@@ -233,16 +246,17 @@ class Builder:
             self.old["pending"] = sorted(set(self.old.get("pending", [])) | new)
             self._write_manifest(self.old)
 
-    def _render_all(self, todo: list[StoryView], keys: dict[str, str]) -> list[dict[str, Any]]:
+    def _render_all(self, todo: list[tuple[StoryView, str]]) -> list[dict[str, Any]]:
+        """Render the changed stories; many of them in worker processes (fork)."""
         if len(todo) < PARALLEL_MIN or self.workers < 2 or not _can_fork():
-            return [self.render_story(v, keys[v.id]) for v in todo]
+            return [self.render_story(view, key) for view, key in todo]
         global _ACTIVE
         chunks = [todo[i::self.workers * 4] for i in range(self.workers * 4)]
         _ACTIVE = self
         try:
             ctx = multiprocessing.get_context("fork")
             with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
-                results = pool.map(_render_chunk, [[(v, keys[v.id]) for v in c] for c in chunks])
+                results = pool.map(_render_chunk, chunks)
                 records = [record for chunk in results for record in chunk]
         finally:
             _ACTIVE = None
@@ -492,6 +506,14 @@ def _checked_base_url(url: str) -> str:
     if url and not url.startswith(("https://", "http://")):
         raise BuildError(f"[site] base_url must start with https:// (it is {url[:60]!r})")
     return url
+
+
+def _core_fingerprint() -> str:
+    """The code that decides what a page may show (consent reduction, Markdown sanitiser):
+    when it changes, every page is rendered again."""
+    from storykit import consent, markup
+
+    return pages.digest(*(_file_hash(Path(m.__file__)) for m in (consent, markup) if m.__file__))
 
 
 def _name_of(extension: Any) -> str:

@@ -39,8 +39,10 @@ UNPUBLISH = "unpublish"
 SHARE = "share"
 RECORD_CONSENT = "record_consent"
 WITHDRAW_CONSENT = "withdraw_consent"
+#: Download the signed consent forms: the story's owner and admins only, even once withdrawn.
+VIEW_EVIDENCE = "view_evidence"
 ACTIONS = frozenset({VIEW, EDIT, SUBMIT, REQUEST_CHANGES, APPROVE, PUBLISH, UNPUBLISH, SHARE,
-                     RECORD_CONSENT, WITHDRAW_CONSENT})
+                     RECORD_CONSENT, WITHDRAW_CONSENT, VIEW_EVIDENCE})
 
 EDITABLE = frozenset({"draft", "changes_requested"})
 REVIEWER_SEES = frozenset({"in_review", "changes_requested", "approved", "published"})
@@ -70,6 +72,8 @@ def can(user: User | None, action: str, story: Story) -> bool:
                 or (user.has("publisher") and status in PUBLISHER_SEES))
     if action == SHARE:
         return user.has("admin")
+    if action == VIEW_EVIDENCE:
+        return user.has("admin") or user.access.get(story.id) == "owner"
     if is_withdrawn(story):
         return False
     writer = mine and user.has("advocate")
