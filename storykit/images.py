@@ -11,12 +11,15 @@ sRGB so they still look right).
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import math
+import threading
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from .errors import StorykitError
 from .fsio import atomic_write
@@ -30,6 +33,7 @@ MAX_BYTES = 25 * 1024 * 1024
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 EXTENSIONS = {"JPEG": ".jpg", "PNG": ".png", "WEBP": ".webp"}
 _QUALITY = {"JPEG": 85, "WEBP": 82}
+_LOADING = threading.Lock()
 
 
 class ImageError(StorykitError):
@@ -115,6 +119,7 @@ def _clean_bytes(src: Path, max_width: int, fmt: str | None) -> tuple[bytes, tup
         raise ValueError("max_width must be at least 1")
     with _open(src) as im:
         target = _target_format(fmt, str(im.format))
+        _draft(im, max_width)
         picture = _decode(im, src)
     picture = _to_srgb(picture)
     return _encode(_fit(picture, max_width), target)
@@ -164,10 +169,23 @@ def _check_size(im: Image.Image, src: Path) -> None:
         raise ImageError(f"{src.name}: animated pictures are not allowed; use a still picture")
 
 
+@contextlib.contextmanager
+def _strict_loading() -> Iterator[None]:
+    """Pillow's LOAD_TRUNCATED_IMAGES is process-wide and WeasyPrint sets it to True when it
+    is imported; a damaged file must still be an error here."""
+    with _LOADING:
+        before = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            yield
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def _decode(im: Image.Image, src: Path) -> Image.Image:
     """Decode the pixels and apply the EXIF orientation (a damaged file is an error)."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _strict_loading():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im.load()
             return ImageOps.exif_transpose(im) or im.copy()

@@ -27,6 +27,12 @@ ADMIN_ONLY = row(ann=403, bob=403, rita=403, pete=403)
 EVERYONE_SIGNED_IN = row()
 NOBODY = row(anon=404, ann=404, bob=404, rita=404, pete=404, ada=404)
 ZED_PASSWORD = "sturdy meadow kettle"
+#: Ann's draft: she edits it; admins see it but change it only through other roles.
+OWNER_EDITS = row(bob=404, rita=404, pete=404, ada=403)
+OWNER_AND_ADMIN = row(bob=404, rita=404, pete=404)
+ADVOCATES_ONLY = row(rita=403, pete=403, ada=403)
+EDIT_FORM = {"base_etag": "{etag}", "title": "Matrix title", "teller_name": "Aisha Rahman",
+             "teller_role": "patient", "body": "Matrix text."}
 
 #: (endpoint, method) -> (url, form data, expected per visitor, story the request may change)
 MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
@@ -72,6 +78,42 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
     ("admin.remove_access", "POST"): ("/admin/stories/st-noowner/access/remove",
                                       {"user": "zed"}, ADMIN_ONLY, None),
     ("admin.audit", "GET"): ("/admin/audit", {}, ADMIN_ONLY, None),
+    # the editor, pictures, consent and history (tests/test_app_editor.py and friends)
+    ("editor.new", "GET"): ("/stories/new", {}, ADVOCATES_ONLY, None),
+    ("editor.new", "POST"): ("/stories/new", {"title": "Matrix story", "teller_name": "Sam",
+                                              "teller_role": "patient"}, ADVOCATES_ONLY, None),
+    ("editor.edit", "GET"): ("/stories/st-draft1/edit", {}, OWNER_EDITS, None),
+    ("editor.edit", "POST"): ("/stories/st-draft1/edit", EDIT_FORM, OWNER_EDITS, "st-draft1"),
+    ("editor.check", "POST"): ("/stories/st-draft1/check", EDIT_FORM, OWNER_EDITS, "st-draft1"),
+    ("editor.autosave", "POST"): ("/stories/st-draft1/autosave", EDIT_FORM, OWNER_EDITS,
+                                  "st-draft1"),
+    ("editor.fix", "POST"): ("/stories/st-draft1/fix", {
+        "base_etag": "{etag}", "field": "body", "start": "21", "end": "39", "kind": "name"},
+        OWNER_EDITS, "st-draft1"),
+    ("editor.preview_page", "GET"): ("/stories/st-draft1/preview", {}, OWNER_AND_ADMIN, None),
+    ("editor.theme_css", "GET"): ("/stories/themes/nhs/preview.css", {}, EVERYONE_SIGNED_IN,
+                                  None),
+    ("media.images", "GET"): ("/stories/st-draft1/images", {}, OWNER_EDITS, None),
+    ("media.images", "POST"): ("/stories/st-draft1/images", {
+        "base_etag": "{etag}", "alt": "A ward", "kind": "photo"}, OWNER_EDITS, "st-draft1"),
+    ("media.change", "POST"): ("/stories/st-draft1/images/change", {
+        "base_etag": "{etag}", "file": "media/img-none.jpg", "action": "remove"},
+        OWNER_EDITS, "st-draft1"),
+    ("media.file", "GET"): ("/stories/st-draft1/media/img-none.jpg", {},
+                            row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
+    ("consent.form", "GET"): ("/stories/st-draft1/consent", {}, OWNER_AND_ADMIN, None),
+    ("consent.form", "POST"): ("/stories/st-draft1/consent", {"consent_etag": "x"},
+                               OWNER_EDITS, "st-draft1"),
+    ("consent.sign_off", "POST"): ("/stories/st-draft1/consent/sign-off", {}, OWNER_EDITS,
+                                   "st-draft1"),
+    ("consent.withdraw", "GET"): ("/stories/st-draft1/consent/withdraw", {}, OWNER_AND_ADMIN,
+                                  None),
+    ("consent.withdraw", "POST"): ("/stories/st-draft1/consent/withdraw",
+                                   {"scope": "stop_future_use"}, OWNER_AND_ADMIN, "st-draft1"),
+    ("consent.evidence", "GET"): ("/stories/st-draft1/evidence/consent-none.pdf", {},
+                                  row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
+    ("history.index", "GET"): ("/stories/st-draft1/history", {}, OWNER_AND_ADMIN, None),
+    ("history.diff", "GET"): ("/stories/st-draft1/diff", {}, OWNER_AND_ADMIN, None),
 }
 
 

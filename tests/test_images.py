@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageFile
 
 from storykit.errors import StorykitError
 from storykit.images import (
@@ -130,12 +130,16 @@ def test_decompression_bombs_are_refused_quickly(tmp_path, width, height):
     assert time.perf_counter() - start < 1
 
 
-def test_a_truncated_picture_is_refused(tmp_path):
+@pytest.mark.parametrize("pillow_lenient", [False, True], ids=["alone", "after weasyprint"])
+def test_a_truncated_picture_is_refused(tmp_path, monkeypatch, pillow_lenient):
+    # importing WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES to True
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", pillow_lenient)
     whole = phone_photo(tmp_path / "whole.jpg", size=(800, 600))
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(whole.read_bytes()[:3000])
     with pytest.raises(ImageError, match="cut.jpg: the picture is damaged or incomplete"):
         prepare_image(cut, tmp_path / "out.jpg", max_width=100)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is pillow_lenient  # put back as it was
 
 
 def test_animated_pictures_are_refused(tmp_path):

@@ -76,7 +76,7 @@ def measure(text: str) -> Readability:
     words = _WORD.findall(text)
     count = len(words)
     sentences = max(1, len([s for s in _SENTENCE_END.split(text) if _WORD.search(s)]))
-    if count < 20:
+    if count < 10:
         return Readability(count, sentences, None)
     per_sentence = count / sentences
     per_word = sum(syllables(w) for w in words) / count

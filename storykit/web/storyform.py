@@ -108,15 +108,24 @@ def read_story(data: MultiDict, base: Story) -> StoryForm:
     people = _people(form)
     result = StoryForm(form, None, offsets, people_row_count(form))
     if form.ok:
+        texts = {"summary": form.get("summary") or None, "body": body,
+                 "content_warning": form.get("content_warning") or None,
+                 "speaker_notes": _multiline(form.raw("speaker_notes")) or None}
         result.story = base.copy(
-            title=title, summary=form.get("summary") or None, body=body,
-            service=form.get("service") or None, tags=tags,
-            content_warning=form.get("content_warning") or None,
-            speaker_notes=_multiline(form.raw("speaker_notes")) or None,
+            title=title, service=form.get("service") or None, tags=tags,
             storyteller=Storyteller(name=teller, role=role,
                                     pseudonym=form.get("teller_pseudonym") or None),
-            people=people, **lists)
+            people=people, **lists,
+            **{name: _kept(getattr(base, name), value) for name, value in texts.items()})
     return result
+
+
+def _kept(saved: str | None, posted: str | None) -> str | None:
+    """The saved text when the form only differs from it in spaces at either end (a text box
+    loses a final line break), so opening and saving a story changes nothing."""
+    if (saved or "").strip() == (posted or "").strip():
+        return saved
+    return posted
 
 
 def _check_text(form: Form, name: str, label: str, limit: int, one_line: bool) -> None:

@@ -144,7 +144,7 @@ def _not_usable(exc: Exception) -> str:
     text = str(exc)
     if "animated" in text:
         return "Moving (animated) pictures cannot be used. Choose a still picture."
-    if "damaged" in text or "incomplete" in text:
+    if "damaged" in text or "incomplete" in text or "cannot read" in text:
         return "The picture is damaged or not complete. Save it again and try again."
     return "The file must be a JPEG, PNG or WebP picture."
 

@@ -155,7 +155,7 @@ def _page(story: Story, form_: Form, *, signoff: Form | None = None):
         can_record=can(user, RECORD_CONSENT, story),
         can_withdraw=can(user, WITHDRAW_CONSENT, story),
         can_evidence=can(user, VIEW_EVIDENCE, story), today=dt.date.today().isoformat(),
-        years=site.config.default_expiry_years), 200
+        years=site.config.default_expiry_years)
 
 
 # --- reading the form ---------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def sign_off(story_id: str):
     current = story.current_consent
     if current is None:
         posted.error("signed_off", "Record the storyteller's consent first.")
-        return _page(story, Form(defaults(story)), signoff=posted)[0], 422
+        return _page(story, Form(defaults(story)), signoff=posted), 422
     when = parse_date(posted, "signed_off", "the date they checked it")
     if when and when > dt.date.today():
         posted.error("signed_off", "The date cannot be in the future.")
@@ -333,12 +333,12 @@ def sign_off(story_id: str):
     if not posted.get("story_etag") or not posted.get("consent_etag"):
         posted.error("signed_off", "This page was out of date. Open it again.")
     if not posted.ok:
-        return _page(story, Form(defaults(story)), signoff=posted)[0], 422
+        return _page(story, Form(defaults(story)), signoff=posted), 422
     if posted.get("story_etag") != story.etag or posted.get("consent_etag") != story.consent_etag:
         posted.error("signed_off", "The story or its consent changed after you opened this "
                                    "page. Check that the storyteller saw the latest text, "
                                    "then record the sign-off again.")
-        return _page(story, Form(defaults(story)), signoff=posted)[0], 409
+        return _page(story, Form(defaults(story)), signoff=posted), 409
     version = ConsentVersion.from_dict({**current.to_dict(), "signed_off": when,
                                         "signed_off_revision": story.revision})
     return _record_signoff(story, posted, version)
@@ -354,12 +354,12 @@ def _record_signoff(story: Story, posted: Form, version: ConsentVersion):
         posted.error("signed_off", "Someone else recorded a consent version meanwhile. Check "
                                    "it, then record the sign-off again.")
         fresh = state().index.story(story.id)
-        return _page(fresh, Form(defaults(fresh)), signoff=posted)[0], 409
+        return _page(fresh, Form(defaults(fresh)), signoff=posted), 409
     except GoneError:
         return gone(story, "sign_off")
     except (NotSavedError, LockTimeout, ValidationError) as exc:
         posted.error("signed_off", f"The sign-off was not recorded: {exc}")
-        return _page(story, Form(defaults(story)), signoff=posted)[0], 503
+        return _page(story, Form(defaults(story)), signoff=posted), 503
     state().index.put(saved)
     record(audit.CONSENT_CHANGED, story_id=saved.id, etag=saved.consent_etag,
            detail=f"version {saved.current_consent.version}: sign-off of revision "
@@ -413,7 +413,7 @@ def evidence(story_id: str, name: str):
         deny(403, "evidence", story.id)
     listed = {v.evidence for v in story.consent if v.evidence}
     if not EVIDENCE_NAME.match(name) or f"evidence/{name}" not in listed:
-        abort(404)
+        deny(404, "evidence (not in the consent record)", story.id)
     folder = state().site.store.folder(story.id).resolve()
     path = folder / "evidence" / name
     if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(folder):

@@ -176,6 +176,10 @@ def edit(story_id: str):
 
 
 def _save(story: Story, posted: StoryForm, base_etag: str, theme: str):
+    assert posted.story is not None
+    if base_etag == story.etag and _same_words(story, posted.story):
+        flash("There were no changes to save.")
+        return redirect(url_for("editor.edit", story_id=story.id, theme=theme), 303)
     outcome = save_story(story, posted.story, base_etag, "saved")
     if isinstance(outcome, Story):
         flash("Your changes were saved.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from ...errors import StorykitError, ValidationError
 from ...model import Story
@@ -74,8 +74,9 @@ def diff(story_id: str):
     story = viewable(story_id, "diff")
     found = {v.revision.etag: v for v in versions(story_id)}
     old, new = found.get(request.args.get("from", "")), found.get(request.args.get("to", ""))
-    if old is None or new is None:
-        abort(404)
+    if old is None or new is None:  # e.g. versions erased since the link was made
+        flash("Those versions are not kept. Choose two from the list.")
+        return redirect(url_for("history.index", story_id=story.id), 303)
     if old.number > new.number:
         old, new = new, old
     old_text, new_text = _text(story_id, old.revision), _text(story_id, new.revision)

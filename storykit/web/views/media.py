@@ -15,7 +15,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from ...model import IMAGE_KINDS, Image, Story
 from .. import access
-from ..auth import current_user
+from ..auth import current_user, deny
 from ..forms import Form
 from ..state import state
 from ..storyform import clean
@@ -131,7 +131,9 @@ def change(story_id: str):
     file = form.get("file")
     position = next((i for i, img in enumerate(story.images) if img.file == file), None)
     if position is None:
-        abort(404)
+        form.error("picture", "That picture is not in the story any more. Check the "
+                              "pictures below.")
+        return _page(story, form), 422
     if form.get("base_etag") != story.etag:
         form.error(f"alt-{position}", "The story changed after you opened this page. Check "
                                       "the pictures below and try again.")
@@ -176,7 +178,7 @@ def file(story_id: str, name: str):
     """A stored picture of a story the user may view."""
     story = viewable(story_id, "media")
     if not LISTED_NAME.match(name) or ".." in name or not _listed(story, name):
-        abort(404)
+        deny(404, "media (not in the story)", story.id)  # probing for files: audited
     folder = state().site.store.folder(story.id).resolve()
     path = folder / "media" / name
     if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(folder):
