@@ -146,7 +146,8 @@ def pdf_bytes(text: str = "Signed consent form") -> bytes:
                b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream
                + b"\nendstream",
                b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
-    out = io.BytesIO(b"%PDF-1.4\n")
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
     offsets = []
     for n, body in enumerate(objects, start=1):
         offsets.append(out.tell())

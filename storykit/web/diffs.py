@@ -14,6 +14,7 @@ from typing import Any
 
 from ..model import Story
 from .merge import EDITED
+from .templating import STATUS_LABELS
 
 LABELS = {
     "title": "Title", "summary": "Summary", "body": "The story", "service": "Service",
@@ -47,6 +48,8 @@ def text_of(name: str, value: Any) -> str:
     """A field's value as plain text for showing."""
     if value is None:
         return ""
+    if name == "status":
+        return STATUS_LABELS.get(value, value)
     if name == "storyteller":
         parts = [value.name, f"made-up name: {value.pseudonym}" if value.pseudonym else "",
                  f"role: {value.role}"]
