@@ -79,7 +79,8 @@ def prepare_variants(src: Path, targets: dict[int, Path], *,
         picture = _to_srgb(_decode(im, src))
     sizes: dict[int, tuple[int, int]] = {}
     for width in sorted(targets, reverse=True):
-        data, sizes[width] = _encode(_fit(picture, width), target)
+        picture = _fit(picture, width)  # each smaller copy from the one before: quicker
+        data, sizes[width] = _encode(picture, target)
         targets[width].parent.mkdir(parents=True, exist_ok=True)
         atomic_write(targets[width], data)
     return sizes

@@ -17,8 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from app_support import FAST_HASH, PASSWORD, ROLES, STORIES, World, csrf_token, \
-    write_world_story
+from app_support import FAST_HASH, PASSWORD, ROLES, STORIES, World, csrf_token, write_world_story
 from conftest import BASIC_TOML
 from flask.testing import FlaskClient
 from PIL import Image

@@ -339,7 +339,7 @@ def test_the_history_of_versions_is_shown(world, ann):
 def test_consent_forms_need_this_sessions_csrf_token(world, ann):
     before = consent_file(world).read_bytes()
     foreign = csrf_token(world.client("bob"), "/")
-    for url in (PAGE, f"{PAGE}/sign-off", f"{PAGE}/withdraw"):
+    for url in (PAGE, f"{PAGE}/sign-off", f"{PAGE}/withdraw", f"{PAGE}/confirm-withdrawal"):
         for token in (None, foreign):
             data = answers(world, scope="delete_everything", reason="forged")
             if token:
@@ -358,3 +358,45 @@ def test_no_story_text_or_consent_notes_reach_the_audit_log(world, ann):
         for value in (entry.detail or "", entry.actor, entry.action):
             for secret in ("Aisha", "Tuesday", "board\" ", "Jo Example", "Rahman"):
                 assert secret not in value
+
+
+def test_xss_in_consent_answers_is_stored_raw_and_shown_escaped(world, ann):
+    from editor_support import executable_parts
+    from test_app_editor import PAYLOADS
+
+    line = '<script>alert(1)</script>" onfocus="alert(2)'
+    data = answers(world, notes=" ".join(PAYLOADS), taken_by_name=line, taken_by_role=line,
+                   ethics_ref=line, project_class="research")
+    assert record(ann, data).status_code == 303
+    current = world.site.store.get("st-draft1").current_consent
+    assert current.taken_by.name == line and current.notes == " ".join(PAYLOADS)
+    for url in (PAGE, f"{PAGE}/withdraw", "/stories/st-draft1", "/stories/st-draft1/edit"):
+        assert not executable_parts(text(ann.get(url))), url
+    bad = record(ann, answers(world, notes=" ".join(PAYLOADS), granted="<script>"))
+    assert bad.status_code == 422 and not executable_parts(text(bad))
+
+
+def test_telling_the_storyteller_the_withdrawal_is_done_is_recorded(world, ann):
+    response = post_form(ann, f"{PAGE}/withdraw", {"scope": "stop_future_use",
+                                                   "reason": "Asked by letter"},
+                         page=f"{PAGE}/withdraw")
+    assert "Record that they were told" in text(response)
+    story = world.site.store.get("st-draft1")
+    url = f"{PAGE}/confirm-withdrawal"
+    for bad in ("2099-01-01", "2000-01-01", "soon"):
+        data = {"confirmed": bad, "consent_etag": story.consent_etag}
+        assert post_form(ann, url, data, page=PAGE).status_code == 422, bad
+    stale = {"confirmed": dt.date.today().isoformat(), "consent_etag": "0" * 20}
+    assert post_form(ann, url, stale, page=PAGE).status_code == 409
+    ok = {"confirmed": dt.date.today().isoformat(), "consent_etag": story.consent_etag}
+    assert post_form(ann, url, ok, page=PAGE).status_code == 303
+    current = world.site.store.get("st-draft1").current_consent
+    assert (current.version, current.status) == (3, "withdrawn")
+    assert current.withdrawal.confirmed == dt.date.today()
+    assert current.withdrawal.reason == "Asked by letter"
+    assert world.audit(audit.CONSENT_CHANGED)[0].detail == "version 3: withdrawal confirmed"
+    assert "that their story was withdrawn" in text(ann.get(PAGE))
+    # only once withdrawn, and only the owner or an admin
+    assert post_form(world.client("bob"), url, ok, page="/").status_code == 404
+    other = post_form(ann, "/stories/st-review1/consent/confirm-withdrawal", ok, page="/")
+    assert other.status_code == 403

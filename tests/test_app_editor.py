@@ -555,3 +555,35 @@ def test_editor_forms_need_this_sessions_csrf_token(world, url):
     assert cross.status_code == 400
     assert story_file(world) == before
     assert len(list((world.root / "stories").iterdir())) == stories_before
+
+
+def test_saves_keep_the_list_order_exactly_as_a_full_sort_would(world):
+    """The index moves a saved story to its place by binary search (a full sort of 10,000
+    stories took milliseconds per save): the order must still be exactly the sorted one."""
+    import datetime as dt
+    import random
+
+    from storykit.web.index import _ordered
+
+    index = world.app.extensions["storykit"].index
+    snap = index.snapshot()
+    rng = random.Random(5)
+    ids = list(snap.stories)
+    for n in range(300):
+        story = index.snapshot().stories[rng.choice(ids)]
+        changed = story.copy(updated=dt.date(2026, 1, 1) + dt.timedelta(days=rng.randrange(5)),
+                             title=rng.choice(["A", "b", "Zed", story.title]))
+        if n % 50 == 0:  # a story the index has not seen yet
+            changed = changed.copy(id=f"st-new{n:03d}")
+            ids.append(changed.id)
+        index.put(changed)
+        now = index.snapshot()
+        assert now.order == _ordered(now.stories)
+
+
+def test_the_sites_other_story_checks_show_in_the_editor(world, ann):
+    (world.root / "stories" / "st-draft1" / "consent.yml").unlink()
+    page = text(ann.get("/stories/st-draft1/edit"))
+    checks = page[page.index('<div id="check-details">'):page.index("About the storyteller")]
+    assert "Other things to check" in checks and "No consent recorded yet." in checks
+    assert "privacy" not in checks.split("Other things to check")[1].lower()

@@ -59,7 +59,7 @@ def test_a_photo_is_stored_in_two_sizes_with_its_alt_text_and_kind(world, ann):
                                        "illustration")
     with open_stored(world, image.file) as big, open_stored(world, small_variant(image.file)) \
             as small:
-        assert (big.format, big.size, small.size) == ("JPEG", (1600, 1067), (800, 533))
+        assert (big.format, big.size, small.size) == ("JPEG", (1600, 1067), (800, 534))
     assert sorted(media_files(world, "st-draft1")) == sorted(
         [image.file.removeprefix("media/"), small_variant(image.file).removeprefix("media/")])
     entry = world.audit(audit.STORY_SAVED)[0]
@@ -270,3 +270,38 @@ def test_variants_decode_once_and_are_checked_like_prepare_image(tmp_path):
     turned.write_bytes(gps_jpeg((4000, 3000), orientation=6))
     assert prepare_variants(turned, {1600: tmp_path / "d.jpg"}) == {1600: (1600, 2133)}
     assert not re.search(rb"GPS|Exif", (tmp_path / "d.jpg").read_bytes())
+
+
+def test_xss_in_alt_text_is_stored_raw_and_escaped_everywhere(world, ann):
+    from editor_support import executable_parts
+
+    alt = '"><script>alert(1)</script><img src=x onerror=alert(2)> a ward'
+    assert upload(ann, world, "st-draft1", picture(), alt=alt).status_code == 303
+    assert stored(world)[0].alt == alt
+    for url in ("/stories/st-draft1/images", "/stories/st-draft1/edit",
+                "/stories/st-draft1/preview"):
+        page = text(ann.get(url))
+        assert not executable_parts(page), url
+    bad = upload(ann, world, "st-draft1", SVG, alt=alt)
+    assert bad.status_code == 422 and not executable_parts(text(bad))
+
+
+def test_temporary_files_left_by_a_dead_process_are_swept(world, ann):
+    import os
+    import time
+
+    tmp = world.root / "instance" / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    old_upload = tmp / ".tmp-upload-dead"
+    old_upload.write_bytes(picture())
+    old_preview = tmp / "preview-dead"
+    old_preview.mkdir()
+    (old_preview / "story.html").write_text("health data")
+    fresh = tmp / ".tmp-upload-busy"
+    fresh.write_bytes(b"another request is writing this")
+    hour_ago = time.time() - 3700
+    for path in (old_upload, old_preview):
+        os.utime(path, (hour_ago, hour_ago))
+    assert upload(ann, world, "st-draft1", picture()).status_code == 303
+    assert not old_upload.exists() and not old_preview.exists()
+    assert fresh.exists()

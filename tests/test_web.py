@@ -10,8 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
+import urllib.error
+import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -486,6 +491,19 @@ def test_editing_one_story_rerenders_only_its_page_and_the_lists_that_show_it(th
     assert "services/surgery.html" not in report.written  # that list does not show it
 
 
+def test_the_search_index_stays_complete_when_its_cache_is_lost(three):
+    build(three)
+    for cache in (three / "instance" / "cache" / "web-build").glob("*.search.json"):
+        cache.unlink()
+    story = three / "stories" / "st-first01" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nThe word pelican.\n",
+                     encoding="utf-8")
+    assert build(three).rendered == 1
+    index = {e["t"]: e["w"].split() for e in search_index(three / "out")}
+    assert sorted(index) == ["The first story", "The second story", "The third story"]
+    assert "pelican" in index["The first story"] and "buzzer" in index["The third story"]
+
+
 def test_stale_files_go_but_files_storykit_did_not_write_stay(three):
     build(three)
     out = three / "out"
@@ -658,10 +676,26 @@ def test_search_works_from_file_urls_and_the_page_makes_sense_without_javascript
     context.close()
 
 
-def test_the_preview_server_sends_safe_headers(sites, served):
-    import urllib.error
-    import urllib.request
+def test_build_serve_previews_the_site_on_localhost(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-served1", published("served", "A served story"))
+    env = {**os.environ, "STORYKIT_LOAD_PLUGINS": "storykit_web", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-c", "from storykit.cli import main; main()", "--site", str(root),
+         "build", "--date", str(ON), "--serve", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [server.stdout.readline() for _ in range(3)]
+        address = re.search(r"Preview: (http://127\.0\.0\.1:\d+/)index\.html", lines[-1])
+        assert address, lines
+        with urllib.request.urlopen(address.group(1) + "stories/served.html") as reply:  # noqa: S310
+            assert reply.status == 200 and b"A served story" in reply.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
+
+def test_the_preview_server_sends_safe_headers(sites, served):
     with urllib.request.urlopen(served + "nhs/index.html") as reply:  # noqa: S310 - local
         assert reply.status == 200
         assert "object-src 'none'" in reply.headers["Content-Security-Policy"]

@@ -104,6 +104,8 @@ def forget_story(site: Site, story_id: str) -> int:
     changed = 0
     with locked(site.instance / "locks" / "web-build.lock", timeout=30):
         for path in sorted(folder.glob("*.json")):
+            if path.name.endswith(".search.json"):
+                continue
             data = _load_manifest(path, None)
             record = data.get("stories", {}).pop(story_id, None)
             if record is None:
@@ -112,6 +114,10 @@ def forget_story(site: Site, story_id: str) -> int:
             data["key"], data["listings"] = "", {}  # every list page is written again
             atomic_write(path, json.dumps(data, separators=(",", ":")), mode=0o600)
             changed += 1
+        for path in sorted(folder.glob("*.search.json")):
+            entries = _load_json(path)
+            if entries.pop(story_id, None) is not None:
+                atomic_write(path, json.dumps(entries, separators=(",", ":")), mode=0o600)
     return changed
 
 
@@ -146,6 +152,10 @@ class Builder:
         self.manifest_file = manifest_path(site, out)
         self.old = _load_manifest(self.manifest_file, out)
         self.report = BuildReport(out)
+        self._out = str(out)
+        self.search_file = self.manifest_file.with_suffix(".search.json")
+        self.new_search: dict[str, dict[str, Any]] = {}
+        self.decisions: dict[str, Decision] = {}
         self._dirs: set[Path] = set()
         self.listing_state: dict[str, str] = {}
         self.static_state: dict[str, Any] = {}
@@ -184,6 +194,7 @@ class Builder:
                                             f"{found[story.slug][0].id}")
                 continue
             found[story.slug] = (story, decision, self.story_key(story, decision))
+            self.decisions[story.id] = decision
         return list(found.values())
 
     def story_key(self, story: Story, decision: Decision) -> str:
@@ -191,12 +202,12 @@ class Builder:
         (etags), the consent version decided on, its pictures' files, and the global key
         (which includes the code of the consent reduction and the sanitiser)."""
         folder = story.folder
-        images = [(img.file, _stat_key(folder / img.file) if folder else None)
-                  for img in story.images]
+        images = repr([(img.file, _stat_key(folder / img.file) if folder else None)
+                       for img in story.images]) if story.images else ""
         if story.etag is None:  # a store that does not say which bytes it read: use the view
-            return pages.digest(self.key, repr(decision.view), images)
-        return pages.digest(self.key, story.id, story.etag, story.consent_etag,
-                            decision.consent_version, USE, images)
+            return pages.quick_digest(self.key, repr(decision.view), images)
+        return pages.quick_digest(self.key, story.id, story.etag, story.consent_etag,
+                                  str(decision.consent_version), USE, images)
 
     # --- the build -------------------------------------------------------------------------
 
@@ -206,6 +217,7 @@ class Builder:
         if todo:
             self.env.get_template("web/story.html")  # compiled once, before any fork
         for record in self._render_all(todo):
+            self.new_search[record["id"]] = record.pop("search")
             records[record["id"]] = record
         self.report.stories = len(records)
         self.report.rendered = len(todo)
@@ -223,7 +235,7 @@ class Builder:
         old = self.old.get("stories", {})
         for story, decision, key in allowed:
             record = old.get(story.id)
-            if record and record["key"] == key and (self.out / record["page"]).is_file():
+            if record and record["key"] == key and os.path.isfile(self._path(record["page"])):
                 records[story.id] = record
                 continue
             view = decision.view
@@ -321,6 +333,10 @@ class Builder:
             context.update(extra)
         return self.env.get_template(template).render(context)
 
+    def _path(self, rel: str) -> str:
+        """The output file ``rel`` as a string (cheaper than Path for thousands of pages)."""
+        return f"{self._out}/{rel}"
+
     def write(self, rel: str, data: bytes) -> str:
         """Write ``data`` to ``rel`` under the output folder (old or new, never half);
         return its SHA-256."""
@@ -395,11 +411,36 @@ class Builder:
 
     def _listing_bytes(self, listing: pages.Listing, by_id: dict[str, dict[str, Any]]) -> bytes:
         if listing.kind == "js":
-            entries = [by_id[i]["search"] for i in listing.card_ids]
-            return search_index_js(entries).encode("utf-8")
+            entries = self._search_entries(listing.card_ids, by_id)
+            return search_index_js([entries[i] for i in listing.card_ids]).encode("utf-8")
         cards = [by_id[i]["card"] for i in listing.card_ids]
         html = self.render(listing.path, listing.template, cards=cards, **listing.params)
         return html.encode("utf-8")
+
+    def _search_entries(self, ids: list[str],
+                        by_id: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """Every story's search entry: new ones from this build, the others from the side
+        file the last build kept (read only now: a build with nothing new never needs it).
+        The side file is rewritten with exactly the stories on the site."""
+        kept = _load_json(self.search_file)
+        entries = {}
+        for story_id in ids:
+            entry = self.new_search.get(story_id) or kept.get(story_id)
+            if entry is None or pages.digest(entry) != by_id[story_id]["search_hash"]:
+                entry = self._search_entry_again(story_id, by_id[story_id])
+            entries[story_id] = entry
+        self.search_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(self.search_file, json.dumps(entries, separators=(",", ":")), mode=0o600)
+        return entries
+
+    def _search_entry_again(self, story_id: str, record: dict[str, Any]) -> dict[str, Any]:
+        """A lost search entry, made again from the story as consent allows it today."""
+        view = self.decisions[story_id].view
+        assert view is not None
+        md = self.site.markdown
+        parts = [md(view.body) if view.body else "", *(md(q) for q in view.quotes),
+                 *(markdown_inline(c) for c in view.changes)]
+        return pages.search_entry(record["card"], parts)
 
     # --- removing, recording, remembering ---------------------------------------------------
 
@@ -418,7 +459,7 @@ class Builder:
         marked removed."""
         log = self.site.distributions
         live = [d for d in log.live_at_paths(str(self.out) + os.sep, "web") if d.job == JOB]
-        current = {(r["id"], str(self.out / r["page"])): r for r in records.values()}
+        current = {(r["id"], self._path(r["page"])): r for r in records.values()}
         keep: set[tuple[str, str]] = set()
         stale: list[int] = []
         for d in live:
@@ -490,6 +531,14 @@ def _load_manifest(path: Path, out: Path | None) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("version") != BUILDER_VERSION:
         return {}
     return data if out is None or data.get("out") == str(out) else {}
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _plugin_config(site: Site) -> dict[str, Any]:

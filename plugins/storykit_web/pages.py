@@ -54,6 +54,12 @@ def story_page(slug: str) -> str:
     return f"{STORY_DIR}/{slug}.html"
 
 
+def quick_digest(*parts: str | None) -> str:
+    """Like :func:`digest` for a few strings, without JSON (used once per story per build)."""
+    data = "\x1f".join("\x00" if p is None else p for p in parts)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
+
+
 def digest(*parts: Any) -> str:
     """A short, stable hash of JSON-able parts (used for every 'did this change?' check)."""
     data = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
@@ -155,11 +161,10 @@ def groups(cards: list[dict[str, Any]], key: str) -> list[Group]:
         names = card[key] if key == "tags" else ([card[key]] if card[key] else [])
         for name in names:
             page = service_page(name) if key == "service" else tag_page(name)
-            entry = found.setdefault(page, {"names": {}, "ids": []})
+            entry = found.setdefault(page, {"names": {}, "ids": {}})
             entry["names"][name] = entry["names"].get(name, 0) + 1
-            if card["id"] not in entry["ids"]:
-                entry["ids"].append(card["id"])
-    out = [Group(_usual_name(e["names"]), page, e["ids"]) for page, e in found.items()]
+            entry["ids"][card["id"]] = None  # a dict keeps the order and drops repeats
+    out = [Group(_usual_name(e["names"]), page, list(e["ids"])) for page, e in found.items()]
     return sorted(out, key=lambda g: (g.name.lower(), g.page))
 
 

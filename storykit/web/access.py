@@ -41,8 +41,10 @@ RECORD_CONSENT = "record_consent"
 WITHDRAW_CONSENT = "withdraw_consent"
 #: Download the signed consent forms: the story's owner and admins only, even once withdrawn.
 VIEW_EVIDENCE = "view_evidence"
+#: Record that the storyteller was told their withdrawal was done (only once withdrawn).
+CONFIRM_WITHDRAWAL = "confirm_withdrawal"
 ACTIONS = frozenset({VIEW, EDIT, SUBMIT, REQUEST_CHANGES, APPROVE, PUBLISH, UNPUBLISH, SHARE,
-                     RECORD_CONSENT, WITHDRAW_CONSENT, VIEW_EVIDENCE})
+                     RECORD_CONSENT, WITHDRAW_CONSENT, VIEW_EVIDENCE, CONFIRM_WITHDRAWAL})
 
 EDITABLE = frozenset({"draft", "changes_requested"})
 REVIEWER_SEES = frozenset({"in_review", "changes_requested", "approved", "published"})
@@ -74,6 +76,8 @@ def can(user: User | None, action: str, story: Story) -> bool:
         return user.has("admin")
     if action == VIEW_EVIDENCE:
         return user.has("admin") or user.access.get(story.id) == "owner"
+    if action == CONFIRM_WITHDRAWAL:
+        return is_withdrawn(story) and ((mine and user.has("advocate")) or user.has("admin"))
     if is_withdrawn(story):
         return False
     writer = mine and user.has("advocate")

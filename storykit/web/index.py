@@ -18,6 +18,7 @@ Consent decisions are cached per story version, use and day.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import logging
 import os
@@ -62,11 +63,29 @@ class Snapshot:
         return {story_id: n for n, story_id in enumerate(self.order)}
 
 
+def _sort_key(story: Story) -> tuple:
+    """Newest first, then by title, then id (ids are unique, so no two keys are equal)."""
+    return (-(story.updated or dt.date.min).toordinal(), story.title.lower(), story.id)
+
+
 def _ordered(stories: dict[str, Story]) -> tuple[str, ...]:
-    far = dt.date.min
-    return tuple(s.id for s in sorted(stories.values(),
-                                      key=lambda s: (-(s.updated or far).toordinal(),
-                                                     s.title.lower(), s.id)))
+    return tuple(s.id for s in sorted(stories.values(), key=_sort_key))
+
+
+def _moved(order: tuple[str, ...], old: dict[str, Story], new: dict[str, Story],
+           story_id: str) -> tuple[str, ...]:
+    """``order`` with one story moved to its place (after a save), by binary search: sorting
+    10,000 stories again took several milliseconds of every save."""
+    ids = list(order)
+    before = old.get(story_id)
+    if before is not None:
+        at = bisect.bisect_left(ids, _sort_key(before), key=lambda i: _sort_key(old[i]))
+        if at >= len(ids) or ids[at] != story_id:  # not where it should be: start afresh
+            return _ordered(new)
+        del ids[at]
+    ids.insert(bisect.bisect_left(ids, _sort_key(new[story_id]),
+                                  key=lambda i: _sort_key(new[i])), story_id)
+    return tuple(ids)
 
 
 def _stat_key(path: str) -> tuple | None:
@@ -205,7 +224,8 @@ class StoryIndex:
             old = self._snap or Snapshot()
             stories = dict(old.stories)
             stories[story.id] = story
-            self._snap = Snapshot(stories, _ordered(stories), old.problems)
+            self._snap = Snapshot(stories, _moved(old.order, old.stories, stories, story.id),
+                                  old.problems)
 
     # --- the background rescan ---------------------------------------------------------------
 

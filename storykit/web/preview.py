@@ -30,7 +30,7 @@ from ..errors import StorykitError
 from ..model import MEDIA, ConsentVersion, Story, Storyteller
 from ..render import make_job, run_jobs
 from ..themes import ThemeError, load_theme, theme_sources
-from .uploads import small_variant
+from .uploads import small_variant, sweep
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..site import Site
@@ -140,6 +140,7 @@ def _run(site: Site, fmt, view: StoryView, theme: str) -> str:
     loaded = load_theme(site, theme)
     tmp_root = site.instance / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
+    sweep(tmp_root)
     with tempfile.TemporaryDirectory(prefix="preview-", dir=tmp_root) as out:
         job = make_job(site, fmt, view.use, [view], Path(out), on=dt.date.today(),
                        theme=loaded)

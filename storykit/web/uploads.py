@@ -21,7 +21,9 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +43,9 @@ EVIDENCE_NAME = re.compile(r"^consent-[a-z2-9]{12}\.(?:pdf|jpg|png)\Z")
 #: Any name a story file may list (hand-written stories too); see storykit.storyfile.
 LISTED_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,119}\Z")
 _CHUNK = 1 << 16
+#: Temporary files and folders in ``instance/tmp`` (uploads, previews) and their lifetime.
+TEMP_PREFIXES = (".tmp-upload-", "preview-")
+STALE_SECONDS = 3600
 
 
 class UploadError(Exception):
@@ -69,10 +74,33 @@ def small_variant(file: str) -> str:
     return f"{stem}-{SMALL}.{ext}" if dot else f"{file}-{SMALL}"
 
 
+def sweep(folder: Path, age: float = STALE_SECONDS) -> int:
+    """Remove temporary uploads and previews left by a process that died mid-request (they
+    hold health data). Returns how many were removed."""
+    removed = 0
+    cutoff = time.time() - age
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    for entry in entries:
+        if not entry.name.startswith(TEMP_PREFIXES):
+            continue
+        with contextlib.suppress(OSError):
+            if entry.stat(follow_symlinks=False).st_mtime < cutoff:
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path)
+                else:
+                    os.unlink(entry.path)
+                removed += 1
+    return removed
+
+
 def receive(stream, folder: Path, limit: int) -> Path:
     """Copy an upload's bytes into a private temporary file in ``folder`` (at most ``limit``
     bytes: more is a 413). The caller deletes the file."""
     make_dirs(folder)
+    sweep(folder)
     fd, name = tempfile.mkstemp(prefix=".tmp-upload-", dir=folder)
     path = Path(name)
     size = 0

@@ -18,7 +18,7 @@
   var statusLine = document.getElementById("autosave-status");
   var alertBox = document.getElementById("autosave-alert");
   var CHECK_DELAY = 800;
-  var AUTOSAVE_DELAY = 8000;
+  var AUTOSAVE_DELAY = 1000 * (parseFloat(form.getAttribute("data-autosave-seconds")) || 8);
   var changes = 0;      // edits made since the page loaded
   var savedAt = 0;      // the edit count the last save covered
   var stopped = false;  // autosave found a conflict or a withdrawn story
@@ -66,13 +66,16 @@
     var selectFrom;
     var selectTo;
     if (wraps[kind]) {
+      // spaces at either end of the selection stay outside the marks (Markdown needs it)
+      var lead = chosen.match(/^\s*/)[0];
+      var trail = chosen.slice(lead.length).match(/\s*$/)[0];
       var w = wraps[kind];
-      var inner = chosen || w[2];
-      replacement = w[0] + inner + w[1];
-      selectFrom = start + w[0].length;
+      var inner = chosen.slice(lead.length, chosen.length - trail.length) || w[2];
+      replacement = lead + w[0] + inner + w[1] + trail;
+      selectFrom = start + lead.length + w[0].length;
       selectTo = selectFrom + inner.length;
       if (kind === "link") {
-        selectFrom = start + w[0].length + inner.length + 2;
+        selectFrom = selectTo + 2;
         selectTo = selectFrom + "https://".length;
       }
     } else {

@@ -32,7 +32,7 @@ from ...model import (
 )
 from .. import access
 from .. import consent_words as words
-from ..access import RECORD_CONSENT, VIEW_EVIDENCE, WITHDRAW_CONSENT, can
+from ..access import CONFIRM_WITHDRAWAL, RECORD_CONSENT, VIEW_EVIDENCE, WITHDRAW_CONSENT, can
 from ..auth import client_ip, current_user, deny, record
 from ..forms import Form
 from ..state import audit_log, state
@@ -143,18 +143,20 @@ def _evidence(story: Story, upload) -> str:
         tmp.unlink(missing_ok=True)
 
 
-def _page(story: Story, form_: Form, *, signoff: Form | None = None):
+def _page(story: Story, form_: Form, *, signoff: Form | None = None,
+          confirm: Form | None = None):
     site = state().site
     user = current_user()
     return render_template(
-        "consent/form.html", story=story, form=form_, signoff=signoff,
+        "consent/form.html", story=story, form=form_, signoff=signoff, confirm=confirm,
         versions=list(reversed(story.consent)), consent=story.current_consent,
         uses=[(u.name, u.label, "Outside the organisation" if u.external else None)
               for u in site.config.uses.values()],
         media=[(m, words.MEDIA[m], None) for m in MEDIA], words=words,
         can_record=can(user, RECORD_CONSENT, story),
         can_withdraw=can(user, WITHDRAW_CONSENT, story),
-        can_evidence=can(user, VIEW_EVIDENCE, story), today=dt.date.today().isoformat(),
+        can_evidence=can(user, VIEW_EVIDENCE, story),
+        can_confirm=can(user, CONFIRM_WITHDRAWAL, story), today=dt.date.today().isoformat(),
         years=site.config.default_expiry_years)
 
 
@@ -400,7 +402,48 @@ def withdraw(story_id: str):
     state().index.put(withdrawn)
     live = site.distributions.for_story(story.id, live_only=True)
     return render_template("consent/withdrawn.html", story=withdrawn, scope=scope, live=live,
-                           use_label=site.config.label)
+                           use_label=site.config.label, today=dt.date.today().isoformat(),
+                           confirm=None)
+
+
+@bp.route("/<story_id>/consent/confirm-withdrawal", methods=["POST"])
+def confirm_withdrawal(story_id: str):
+    """Record the day the storyteller was told their withdrawal was done (a new version)."""
+    story = viewable(story_id, "confirm_withdrawal")
+    if not can(current_user(), CONFIRM_WITHDRAWAL, story):
+        deny(403, "confirm_withdrawal", story.id)
+    current = story.current_consent
+    posted = Form(request.form)
+    when = parse_date(posted, "confirmed", "the day you told them")
+    if current is None or current.withdrawal is None:
+        posted.error("confirmed", "There is no withdrawal to confirm.")
+    elif when and (when > dt.date.today() or (current.withdrawal.requested
+                                              and when < current.withdrawal.requested)):
+        posted.error("confirmed", "The day must be between the withdrawal and today.")
+    if not posted.get("consent_etag"):
+        posted.error("confirmed", "This page was out of date. Open it again.")
+    if not posted.ok or current is None or current.withdrawal is None:
+        return _page(story, Form(defaults(story)), confirm=posted), 422
+    withdrawal = {**current.to_dict()["withdrawal"], "confirmed": when}
+    version = ConsentVersion.from_dict({**current.to_dict(), "withdrawal": withdrawal})
+    user = current_user()
+    assert user is not None
+    try:
+        saved = state().site.store.add_consent(story.id, version, by=user.name,
+                                               base_etag=posted.get("consent_etag"))
+    except ConflictError:
+        posted.error("confirmed", "Someone else recorded a consent version meanwhile. Check "
+                                  "it, then try again.")
+        fresh = state().index.story(story.id)
+        return _page(fresh, Form(defaults(fresh)), confirm=posted), 409
+    except (NotSavedError, LockTimeout, ValidationError, GoneError) as exc:
+        posted.error("confirmed", f"It was not recorded: {exc}")
+        return _page(story, Form(defaults(story)), confirm=posted), 503
+    state().index.put(saved)
+    record(audit.CONSENT_CHANGED, story_id=saved.id, etag=saved.consent_etag,
+           detail=f"version {saved.current_consent.version}: withdrawal confirmed")
+    flash("It was recorded that the storyteller was told.")
+    return redirect(url_for("consent.form", story_id=story.id), 303)
 
 
 # --- evidence ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     jsonify,
     make_response,
@@ -34,6 +35,7 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 
 from ... import audit
+from ...checks import Finding, story_findings
 from ...errors import ConflictError, GoneError, NotSavedError, StorykitError, ValidationError
 from ...fsio import LockTimeout
 from ...model import Story, Storyteller
@@ -89,18 +91,10 @@ def gone(story: Story, what: str) -> Response:
 @roles_required("advocate")
 def new():
     """Start a story: its title and who is telling it. The writer becomes its owner."""
-    form = Form(MultiDict([(k, clean(v)) for k, v in request.form.items(multi=True)])
-                if request.method == "POST" else None)
     if request.method == "GET":
-        return render_template("editor/new.html", form=form, roles=ROLE_LABELS)
-    title = form.require("title", "Enter a title for the story.")
-    teller = form.require("teller_name", "Enter the storyteller's name.")
-    role = form.get("teller_role")
-    for name, label in (("title", "The title"), ("teller_name", "The name")):
-        if len(form.get(name)) > 200 or "\n" in form.get(name):
-            form.error(name, f"{label} must be one line of 200 characters or fewer.")
-    if role not in ROLE_LABELS:
-        form.error("teller_role", "Choose who is telling the story.")
+        return render_template("editor/new.html", form=Form(), roles=ROLE_LABELS)
+    form = Form(MultiDict([(k, clean(v)) for k, v in request.form.items(multi=True)]))
+    title, teller, role = _new_story_fields(form)
     if not form.ok:
         return render_template("editor/new.html", form=form, roles=ROLE_LABELS), 422
     try:
@@ -113,6 +107,18 @@ def new():
         return render_template("editor/new.html", form=form, roles=ROLE_LABELS), 422
     flash("The story was started. Write it below; it is saved as a draft.")
     return redirect(url_for("editor.edit", story_id=story.id), 303)
+
+
+def _new_story_fields(form: Form) -> tuple[str, str, str]:
+    title = form.require("title", "Enter a title for the story.")
+    teller = form.require("teller_name", "Enter the storyteller's name.")
+    for name, label in (("title", "The title"), ("teller_name", "The name")):
+        if len(form.get(name)) > 200 or "\n" in form.get(name):
+            form.error(name, f"{label} must be one line of 200 characters or fewer.")
+    role = form.get("teller_role")
+    if role not in ROLE_LABELS:
+        form.error("teller_role", "Choose who is telling the story.")
+    return title, teller, role
 
 
 def _create(title: str, teller: str, role: str) -> Story:
@@ -152,7 +158,8 @@ def theme_choice(value: str | None) -> str:
 
 def theme_options() -> list[tuple[str, str]]:
     """Themes for the preview's style list: (name, label)."""
-    return [(n, n.replace("-", " ").capitalize()) for n in preview.theme_names(state().site)]
+    return [(n, n.upper() if len(n) <= 3 else n.replace("-", " ").replace("_", " ").capitalize())
+            for n in preview.theme_names(state().site)]
 
 
 @bp.route("/<story_id>/edit", methods=["GET", "POST"])
@@ -243,12 +250,21 @@ def editor_page(story: Story, form: Form, *, base_etag: str, theme: str,
     shown = preview.render_preview(site, subject, theme) if subject else None
     findings = [describe(f) for f in find_privacy_issues(subject)] if subject else []
     body = subject.body if subject else clean(form.raw("body"))
+    others = other_checks(subject) if subject else []
     return render_template(
         "editor/edit.html", story=story, form=form, base_etag=base_etag, theme=theme,
         theme_options=theme_options(),
         roles=ROLE_LABELS, rows=rows if rows is not None else people_row_count(form),
-        shown=shown, readability=measure_markdown(body), findings=findings,
-        fixable=fixable, not_saved=not_saved, conflict=conflict)
+        shown=shown, readability=measure_markdown(body), findings=findings, others=others,
+        fixable=fixable, not_saved=not_saved, conflict=conflict,
+        autosave_seconds=float(current_app.config["STORYKIT_AUTOSAVE_SECONDS"]))
+
+
+def other_checks(story: Story) -> list[Finding]:
+    """What the site's story checks (plugins too) say, apart from the privacy findings
+    shown with their fixes: e.g. consent still pending, a picture file missing."""
+    found = story_findings(state().site, story, dt.date.today())
+    return [f for f in found if not f.code.startswith("privacy_")]
 
 
 def describe(finding: PrivacyFinding, offsets: dict | None = None) -> dict:
@@ -273,7 +289,8 @@ def check(story_id: str):
     shown = preview.render_preview(state().site, subject, theme) if posted.story else None
     findings = [describe(f, posted.offsets) for f in find_privacy_issues(subject)
                 if posted.story or f.field == "body"]  # other boxes may not match the text
-    details = render_template("editor/_checks.html", findings=findings, fixable=False)
+    details = render_template("editor/_checks.html", findings=findings, fixable=False,
+                              others=other_checks(subject))
     return jsonify(ok=posted.form.ok, summary=measure_markdown(subject.body).sentence,
                    details=details, preview=shown.srcdoc if shown and shown.html else None,
                    notes=render_template("editor/_preview_notes.html", shown=shown))

@@ -14,8 +14,7 @@ import re
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 
 from ...model import IMAGE_KINDS, Image, Story
-from .. import access
-from ..auth import current_user, deny
+from ..auth import deny
 from ..forms import Form
 from ..state import state
 from ..storyform import clean
@@ -194,7 +193,3 @@ def file(story_id: str, name: str):
 def _listed(story: Story, name: str) -> bool:
     files = {img.file for img in story.images}
     return f"media/{name}" in files or any(small_variant(f) == f"media/{name}" for f in files)
-
-
-def can_edit(story: Story) -> bool:
-    return access.can(current_user(), access.EDIT, story)
