@@ -151,9 +151,10 @@ def run_cli(site: Path, env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def forget_build(site: Path, cold: bool) -> None:
+def forget_build(site: Path, cold: bool, keep_build_cache: bool = False) -> None:
     shutil.rmtree(site / "build", ignore_errors=True)
-    shutil.rmtree(site / "instance" / "cache" / "web-build", ignore_errors=True)
+    if not keep_build_cache:
+        shutil.rmtree(site / "instance" / "cache" / "web-build", ignore_errors=True)
     if cold:
         shutil.rmtree(site / "instance", ignore_errors=True)
 
@@ -198,6 +199,8 @@ def main() -> None:
         scenario("cold (no instance folder)", site, env, lambda i: forget_build(site, True)),
         scenario("clean (no output, store cache warm)", site, env,
                  lambda i: forget_build(site, False)),
+        scenario("output deleted (instance caches kept)", site, env,
+                 lambda i: forget_build(site, False, keep_build_cache=True)),
         scenario("no-change rebuild", site, env, lambda i: None),
         scenario("one story edited", site, env, lambda i: edit_one(site, i * 37 % args.stories)),
     ]

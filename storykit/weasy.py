@@ -38,12 +38,8 @@ from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherRespons
 
 from .errors import NotSavedError, StorykitError
 from .fsio import TEMP_PREFIX, why
+from .pdf_variants import DEFAULT_VARIANT, VARIANTS  # noqa: E402,F401 - re-exported
 
-#: PDF variants storykit offers. All of them are tagged (structure, alt text, language), so
-#: screen readers can use the PDF; PDF/UA-1 is the default.
-VARIANTS = ("pdf/ua-1", "pdf/ua-2", "pdf/a-1a", "pdf/a-2a", "pdf/a-3a", "pdf/a-2b",
-            "pdf/a-3b", "pdf/a-2u", "pdf/a-3u", "pdf/a-4u")
-DEFAULT_VARIANT = "pdf/ua-1"
 #: A single fetched file bigger than this is refused (pictures are pre-sized well below it).
 MAX_FETCH_BYTES = 50 * 1024 * 1024
 T = TypeVar("T")

@@ -12,10 +12,22 @@ from __future__ import annotations
 from storykit import Format, hookimpl
 
 from . import settings
-from .build import render_booklet, render_pdf
 
 __version__ = "0.1.0"
 PLUGIN = "storykit_pdf"
+
+
+def render_pdf(job):
+    """One PDF per story (WeasyPrint is imported only when something is rendered)."""
+    from .build import render_pdf as render
+
+    return render(job)
+
+
+def render_booklet(job):
+    from .build import render_booklet as render
+
+    return render(job)
 
 
 @hookimpl

@@ -21,6 +21,9 @@ def register_formats(site):
 @hookimpl
 def check_plugin_config(site):
     """``[plugins.storykit_pptx] template`` must be a real 16:9 .pptx inside the site."""
-    from .template import PLUGIN, config_problems
+    config = site.config.plugin_config("storykit_pptx")
+    if not config:
+        return []  # nothing to check: python-pptx need not even be imported
+    from .template import config_problems
 
-    return config_problems(site.config.plugin_config(PLUGIN), site.root)
+    return config_problems(config, site.root)

@@ -19,10 +19,13 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from markupsafe import Markup
 
 from storykit.consent import Decision, StoryView, ViewImage
 from storykit.errors import StorykitError
@@ -118,6 +121,8 @@ def forget_story(site: Site, story_id: str) -> int:
             entries = _load_json(path)
             if entries.pop(story_id, None) is not None:
                 atomic_write(path, json.dumps(entries, separators=(",", ":")), mode=0o600)
+        for path in sorted(folder.glob("*.markdown.pickle")):
+            MarkdownMemo.forget(path, story_id)
     return changed
 
 
@@ -159,6 +164,9 @@ class Builder:
         self._dirs: set[Path] = set()
         self.listing_state: dict[str, str] = {}
         self.static_state: dict[str, Any] = {}
+        self.todo: list[tuple[Decision, str]] = []
+        self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
+                                          self.key)
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -212,10 +220,13 @@ class Builder:
     # --- the build -------------------------------------------------------------------------
 
     def run(self) -> BuildReport:
-        records, todo = self._reuse(self.allowed())
-        self._note_pending([view for view, _ in todo])
+        allowed = self.allowed()
+        records, todo = self._reuse(allowed)
+        pending = {d.story_id for d, _ in todo}
+        self._note_pending([story for story, _, _ in allowed if story.id in pending])
         if todo:
             self.env.get_template("web/story.html")  # compiled once, before any fork
+            self.markdown_memo.load()
         for record in self._render_all(todo):
             self.new_search[record["id"]] = record.pop("search")
             records[record["id"]] = record
@@ -226,27 +237,24 @@ class Builder:
         self._remove_stale(produced)
         self._sync_distributions(records)
         self._save_manifest(records, produced)
+        self.markdown_memo.save(set(records))
         return self.report
 
     def _reuse(self, allowed: list[tuple[Story, Decision, str]]):
-        """Records of unchanged stories, and (view, key) of the stories to render."""
+        """Records of unchanged stories, and (decision, key) of the stories to render. Views
+        are made later, where the page is rendered (in a worker when there are many)."""
         records: dict[str, dict[str, Any]] = {}
-        todo: list[tuple[StoryView, str]] = []
+        todo: list[tuple[Decision, str]] = []
         old = self.old.get("stories", {})
         for story, decision, key in allowed:
             record = old.get(story.id)
             if record and record["key"] == key and os.path.isfile(self._path(record["page"])):
                 records[story.id] = record
                 continue
-            view = decision.view
-            if view is None:
-                continue
-            if view.speaker_notes is not None:  # private to presenters: never on the web
-                view = view.without_notes()
-            todo.append((view, key))
+            todo.append((decision, key))
         return records, todo
 
-    def _note_pending(self, todo: list[StoryView]) -> None:
+    def _note_pending(self, todo: list[Story]) -> None:
         """Before writing new paths, note them in the manifest, so that a build which fails
         half-way still knows these files are storykit's to remove later."""
         known = set(self.old.get("files", [])) | set(self.old.get("pending", []))
@@ -258,12 +266,20 @@ class Builder:
             self.old["pending"] = sorted(set(self.old.get("pending", [])) | new)
             self._write_manifest(self.old)
 
-    def _render_all(self, todo: list[tuple[StoryView, str]]) -> list[dict[str, Any]]:
+    def _render_all(self, todo: list[tuple[Decision, str]]) -> list[dict[str, Any]]:
         """Render the changed stories; many of them in worker processes (fork)."""
         if len(todo) < PARALLEL_MIN or self.workers < 2 or not _can_fork():
-            return [self.render_story(view, key) for view, key in todo]
+            records = [self.render_story(decision, key) for decision, key in todo]
+        else:
+            records = self._render_forked(todo)
+        self.markdown_memo.update(records)
+        return records
+
+    def _render_forked(self, todo: list[tuple[Decision, str]]) -> list[dict[str, Any]]:
         global _ACTIVE
-        chunks = [todo[i::self.workers * 4] for i in range(self.workers * 4)]
+        parts = self.workers * 4
+        chunks = [list(range(i, len(todo), parts)) for i in range(parts)]
+        self.todo = todo  # workers read it from their forked copy: nothing big is pickled
         _ACTIVE = self
         try:
             ctx = multiprocessing.get_context("fork")
@@ -277,8 +293,12 @@ class Builder:
 
     # --- story pages -----------------------------------------------------------------------
 
-    def render_story(self, view: StoryView, key: str) -> dict[str, Any]:
+    def render_story(self, decision: Decision, key: str) -> dict[str, Any]:
         """Write one story's page and pictures; return what the manifest keeps about it."""
+        view = decision.view
+        assert view is not None  # only allowed decisions are rendered
+        if view.speaker_notes is not None:  # private to presenters: never on the web
+            view = view.without_notes()
         try:
             return self._render_story(view, key)
         except MarkdownTooLong as exc:
@@ -287,7 +307,7 @@ class Builder:
     def _render_story(self, view: StoryView, key: str) -> dict[str, Any]:
         page = pages.story_page(view.slug)
         images = [self._image(view, n, img) for n, img in enumerate(view.images, 1)]
-        md = self.site.markdown
+        md = self.markdown_memo.for_story(view.id, self.site.markdown)
         summary = md(view.summary) if view.summary else ""
         body = md(view.body) if view.body else ""
         quotes = [md(q) for q in view.quotes]
@@ -301,6 +321,7 @@ class Builder:
         sha = self.write(page, html.encode("utf-8"))
         entry = pages.search_entry(card, [body, *quotes, *changes])
         return {"id": view.id, "key": key, "page": page, "sha": sha, "card": card,
+                "markdown": md.made,
                 "card_hash": pages.digest(card), "search": entry,
                 "search_hash": pages.digest(entry), "consent_version": view.consent_version,
                 "files": [page, *(i["src"] for i in images)]}
@@ -504,9 +525,82 @@ def story_picture(view: StoryView, img: ViewImage) -> Path:
     return src
 
 
-def _render_chunk(items: list[tuple[StoryView, str]]) -> list[dict[str, Any]]:
+class MarkdownMemo:
+    """Sanitised HTML of each story's Markdown, kept in the instance folder between builds,
+    so rebuilding pages whose output was deleted does not convert the same text again.
+
+    Keyed by the build's global key (code, extensions, templates) and the text's hash."""
+
+    def __init__(self, path: Path, key: str):
+        self.path, self.key = path, key
+        self.known: dict[str, dict[str, str]] = {}
+        self.changed = False
+
+    def load(self) -> None:
+        try:
+            with self.path.open("rb") as f:
+                data = pickle.load(f)  # noqa: S301 - our own private file in instance/
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError,
+                ValueError, ImportError):
+            return
+        if isinstance(data, dict) and data.get("key") == self.key:
+            self.known = data.get("stories", {})
+
+    @classmethod
+    def forget(cls, path: Path, story_id: str) -> None:
+        """Drop one story's text from a saved memo (after a withdrawal)."""
+        memo = cls(path, "")
+        try:
+            with path.open("rb") as f:
+                data = pickle.load(f)  # noqa: S301 - our own private file in instance/
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError,
+                ValueError, ImportError):
+            path.unlink(missing_ok=True)  # unreadable: it cannot be trusted to be clean
+            return
+        if isinstance(data, dict) and story_id in data.get("stories", {}):
+            memo.key, memo.known = data.get("key", ""), data["stories"]
+            memo.save(set(memo.known) - {story_id})
+
+    def for_story(self, story_id: str, convert):
+        return _StoryMarkdown(self.known.get(story_id, {}), convert)
+
+    def update(self, records: list[dict[str, Any]]) -> None:
+        for record in records:
+            made = record.pop("markdown", None)
+            if made is not None and made != self.known.get(record["id"]):
+                self.known[record["id"]] = made
+                self.changed = True
+
+    def save(self, live: set[str]) -> None:
+        gone = set(self.known) - live
+        if not self.changed and not gone:
+            return
+        for story_id in gone:
+            del self.known[story_id]
+        data = pickle.dumps({"key": self.key, "stories": self.known}, pickle.HIGHEST_PROTOCOL)
+        with contextlib.suppress(StorykitError, OSError):
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(self.path, data, mode=0o600)
+
+
+class _StoryMarkdown:
+    """Converts one story's texts, reusing what an earlier build made for the same text."""
+
+    def __init__(self, known: dict[str, str], convert):
+        self.known, self.convert, self.made = known, convert, {}
+
+    def __call__(self, text: str) -> Markup:
+        digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+        html = self.known.get(digest)
+        if html is None:
+            html = str(self.convert(text))
+        self.made[digest] = html
+        return Markup(html)  # noqa: S704 - made by storykit.markup's sanitiser
+
+
+def _render_chunk(indices: list[int]) -> list[dict[str, Any]]:
     assert _ACTIVE is not None
-    return [_ACTIVE.render_story(view, key) for view, key in items]
+    return [_ACTIVE.render_story(*_ACTIVE.todo[i]) for i in indices]
 
 
 def search_index_js(entries: list[dict[str, Any]]) -> str:
