@@ -12,6 +12,13 @@ import yaml
 from storykit import model as m
 from storykit.site import Site
 
+try:  # browser assertions wait longer: CI runs on two shared, busy cores
+    from playwright.sync_api import expect as _expect
+
+    _expect.set_options(timeout=20_000)
+except ImportError:  # pragma: no cover - playwright is a test dependency
+    pass
+
 #: The date decisions and checks are made on, unless a test says otherwise.
 ON = dt.date(2027, 3, 1)
 

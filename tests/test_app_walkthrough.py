@@ -143,7 +143,8 @@ def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, worl
     page.fill("#people-0-name", "Morgan")
     page.fill("#people-0-render_as", "my son")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".notice")).to_contain_text("Your changes were saved.")
+    expect(page.locator(".notice")).to_contain_text("Your changes were saved.",
+                                                timeout=30_000)  # may wait for an autosave
     saved = world.site.store.get(story_id)
     assert "**Morgan drove me" in saved.body and "[NHS number removed]" in saved.body
     assert saved.summary == "The way to the eye clinic was hard to find."
@@ -296,7 +297,8 @@ def test_the_editor_works_without_javascript(browser, base, world):
     assert "Typed with no script." in page.locator("#body").input_value()
     assert "Typed with no script" not in world.site.store.get("st-draft1").body
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.locator(".notice")).to_contain_text("Your changes were saved.")
+    expect(page.locator(".notice")).to_contain_text("Your changes were saved.",
+                                                timeout=30_000)  # may wait for an autosave
     assert world.site.store.get("st-draft1").body.startswith("Typed with no script.")
     # a privacy fix is a plain form too
     page.fill("#body", f"My number is {NHS_NUMBER}.")
