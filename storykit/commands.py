@@ -21,7 +21,7 @@ def _site():
     return ctx.find_root().obj.site
 
 
-@click.command("render")
+@click.command("render", short_help="Render stories for a use as pdf, slides, pptx, card...")
 @click.argument("stories", nargs=-1, required=True, metavar="STORY...")
 @click.option("--use", "use", required=True, metavar="USE",
               help="What the output is for, e.g. board or public_website.")
