@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from browser_support import AXE_TAGS, CHROMIUM_ARGS, axe_violations  # noqa: F401
+from browser_support import CHROMIUM as _CHROMIUM
+from browser_support import describe as _describe
 from conftest import BASIC_TOML, consent_version, story_front, write_story
 from flask import Flask
 from flask.testing import FlaskClient
@@ -192,29 +195,17 @@ def stop_server(server, thread: threading.Thread) -> None:
 
 # --- Chromium and axe ----------------------------------------------------------------------------
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+CHROMIUM = str(_CHROMIUM)
 MISSING = ("Chromium is missing: run the README's test command (it installs Debian's chromium "
            "and the test extras) before these tests.")
 
 
 def launch_chromium(playwright):
     """Headless Debian Chromium (never Playwright's own browser download)."""
-    if not Path(CHROMIUM).exists():
+    if not _CHROMIUM.exists():
         raise AssertionError(MISSING)
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
-def axe_violations(page) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.2 A/AA violations on the page as it is now."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
-    return results.response["violations"]
-
-
 def describe(violations: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{v['id']}: {v['help']} ({len(v['nodes'])} x, e.g. "
-                     f"{v['nodes'][0]['target']})" for v in violations)
+    return _describe(violations).replace("\n", "; ")
