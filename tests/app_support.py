@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 from browser_support import AXE_TAGS, CHROMIUM_ARGS, axe_violations  # noqa: F401
 from browser_support import CHROMIUM as _CHROMIUM
 from browser_support import describe as _describe
@@ -95,10 +96,10 @@ class World:
         return log.query(AuditFilter(action=action), limit=1000)
 
 
-def make_world(root: Path, **overrides: Any) -> World:
+def make_world(root: Path, toml: str = BASIC_TOML, **overrides: Any) -> World:
     """A fresh site with every test story and user, and an app for it (CSRF on)."""
     (root / "stories").mkdir(parents=True, exist_ok=True)
-    (root / "storykit.toml").write_text(BASIC_TOML, encoding="utf-8")
+    (root / "storykit.toml").write_text(toml, encoding="utf-8")
     for story_id, (status, _owner) in STORIES.items():
         write_world_story(root, story_id, status)
     site = Site.open(root)
@@ -205,6 +206,24 @@ def launch_chromium(playwright):
     if not _CHROMIUM.exists():
         raise AssertionError(MISSING)
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+@pytest.fixture(scope="module")
+def base(world):
+    """The module's ``world`` app, served by waitress on 127.0.0.1 (import this fixture)."""
+    with served(world.app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Debian Chromium for the module (import this fixture)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
 
 
 def describe(violations: list[dict[str, Any]]) -> str:

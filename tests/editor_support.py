@@ -17,14 +17,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
-from app_support import FAST_HASH, PASSWORD, ROLES, STORIES, World, csrf_token, write_world_story
+from app_support import World, csrf_token, make_world
 from conftest import BASIC_TOML
 from flask.testing import FlaskClient
 from PIL import Image
 
-from storykit.site import Site
-from storykit.web import accounts, create_app
-from storykit.web.access import grant
 from storykit.web.storyform import values_of
 
 #: A fictional NHS number with a valid check digit (999 range: test numbers).
@@ -32,24 +29,8 @@ NHS_NUMBER = "999 000 0018"
 
 
 def make_editor_world(root: Path, toml: str = BASIC_TOML, **overrides: Any) -> World:
-    """Like app_support.make_world, with a chosen storykit.toml."""
-    (root / "stories").mkdir(parents=True, exist_ok=True)
-    (root / "storykit.toml").write_text(toml, encoding="utf-8")
-    for story_id, (status, _owner) in STORIES.items():
-        write_world_story(root, story_id, status)
-    site = Site.open(root)
-    app = create_app(site, **{"STORYKIT_ARGON2": FAST_HASH, "STORYKIT_INDEX_TTL": 0,
-                              **overrides})
-    world = World(root, site, app)
-    conn = app.extensions["storykit"].db()
-    hasher = app.extensions["storykit"].hasher
-    for name, roles in ROLES.items():
-        world.users[name] = accounts.add_user(conn, hasher, name, PASSWORD, list(roles),
-                                              f"{name.capitalize()} Example")
-    for story_id, (_status, owner) in STORIES.items():
-        if owner:
-            grant(conn, story_id, world.users[owner], "owner", "test")
-    return world
+    """app_support.make_world, with a chosen storykit.toml."""
+    return make_world(root, toml, **overrides)
 
 
 def text(response) -> str:

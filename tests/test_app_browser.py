@@ -11,17 +11,19 @@ import threading
 from collections.abc import Callable
 
 import pytest
-from app_support import (
+from app_support import (  # noqa: F401 - base, browser: shared fixtures
     FAST_HASH,
     PASSWORD,
     axe_violations,
+    base,
+    browser,
     describe,
     launch_chromium,
     make_world,
     served,
 )
 from conftest import BASIC_TOML
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from storykit.site import Site
 from storykit.web import create_app
@@ -30,20 +32,6 @@ from storykit.web import create_app
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     return make_world(tmp_path_factory.mktemp("browser") / "site")
-
-
-@pytest.fixture(scope="module")
-def base(world):
-    with served(world.app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def new_page(browser, width: int = 1280) -> Page:

@@ -13,9 +13,17 @@ import datetime as dt
 import re
 
 import pytest
-from app_support import PASSWORD, axe_violations, describe, launch_chromium, served
+from app_support import (  # noqa: F401 - base, browser: shared fixtures
+    PASSWORD,
+    axe_violations,
+    base,
+    browser,
+    describe,
+    launch_chromium,
+    served,
+)
 from editor_support import NHS_NUMBER, gps_jpeg, make_editor_world
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
 from storykit import audit
 
@@ -26,20 +34,6 @@ TIMEOUT = 15_000
 def world(tmp_path_factory):
     return make_editor_world(tmp_path_factory.mktemp("walk") / "site",
                              STORYKIT_AUTOSAVE_SECONDS=1)
-
-
-@pytest.fixture(scope="module")
-def base(world):
-    with served(world.app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        chromium = launch_chromium(playwright)
-        yield chromium
-        chromium.close()
 
 
 def new_page(browser, **options) -> Page:
