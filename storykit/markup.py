@@ -12,11 +12,13 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 from html import unescape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import markdown
 import nh3
 from markupsafe import Markup
+
+if TYPE_CHECKING:  # pragma: no cover
+    import markdown
 
 MAX_MARKDOWN = 500_000  # characters; longer input is refused before parsing (bounded time)
 # No "smarty": it was half the cost of every conversion and grows with the square of the
@@ -96,7 +98,13 @@ def check_complexity(text: str) -> None:
 
 @lru_cache(maxsize=8)
 def _converter(extensions: tuple[Any, ...]) -> markdown.Markdown:
-    return markdown.Markdown(extensions=list(extensions), output_format="html")
+    import markdown  # about 40 ms: only for commands that convert text
+
+    from .quick_inline import speed_up_inline
+
+    md = markdown.Markdown(extensions=list(extensions), output_format="html")
+    speed_up_inline(md)
+    return md
 
 
 def sanitise(html: str) -> str:

@@ -219,3 +219,65 @@ FRAGMENTS = st.sampled_from([
 def test_any_mix_of_hostile_fragments_renders_inert(text):
     assert_inert(render_markdown(text))
     assert_inert(markdown_inline(text))
+
+
+# --- the quick inline processor (storykit.quick_inline) ------------------------------------
+
+def _stock(extensions=("tables", "footnotes", "attr_list", "sane_lists")):
+    import markdown
+
+    return markdown.Markdown(extensions=list(extensions), output_format="html")
+
+
+MARKDOWN_ALPHABET = st.sampled_from(
+    list("ab c\n\n  \t") + ["*", "_", "**", "`", "\\", "[", "]", "(", ")", "!", "<", ">", "&",
+                            "#", "-", "+", "1.", ":", "|", "^", "{", "}", ".", "'", '"', "=",
+                            "http://x.example/", "a@b.example", "&amp;", "&#169;", "<b>",
+                            "[^1]", "[^1]: note", "{: .x }", "> ", "    ", "  \n", "\u2019",
+                            "\u00e9", "---"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(MARKDOWN_ALPHABET, max_size=60).map("".join))
+@example("Plain words only.\n\nA second paragraph  \nwith a hard break.")
+@example("## What happened\n\nNo markup at all here.\n\n* but a list\n* of two")
+@example("Footnote here[^n] and *emphasis* and a [link](https://example.org).\n\n[^n]: Note.")
+def test_quick_inline_gives_exactly_what_python_markdown_gives(text):
+    """The shortcut only skips work: the HTML is byte-identical to stock Python-Markdown."""
+    from storykit.markup import BASE_EXTENSIONS, _converter
+
+    quick, stock = _converter(BASE_EXTENSIONS), _stock()
+    quick.reset()
+    assert quick.convert(text) == stock.convert(text)
+
+
+def test_quick_inline_is_in_use_for_storykits_extensions():
+    from storykit.markup import BASE_EXTENSIONS, _converter
+    from storykit.quick_inline import QuickInlineProcessor
+
+    inline = _converter(BASE_EXTENSIONS).treeprocessors["inline"]
+    assert isinstance(inline, QuickInlineProcessor)
+    # Python-Markdown still calls the method the shortcut replaces (a rename would fail here)
+    from markdown.treeprocessors import InlineProcessor
+    assert "_InlineProcessor__handleInline" in vars(InlineProcessor)
+
+
+def test_an_extension_with_its_own_inline_pattern_turns_the_shortcut_off():
+    """A plugin's pattern matching on a character the shortcut does not know (here ``~~``)
+    must still work: that converter keeps Python-Markdown's full loop."""
+    from markdown.extensions import Extension
+    from markdown.inlinepatterns import SimpleTagInlineProcessor
+
+    from storykit.quick_inline import QuickInlineProcessor
+
+    class Strike(Extension):
+        def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's name
+            md.inlinePatterns.register(SimpleTagInlineProcessor(r"()~~(.+?)~~", "del"),
+                                       "strike", 65)
+
+    from storykit.markup import BASE_EXTENSIONS, _converter
+
+    converter = _converter(BASE_EXTENSIONS + (Strike(),))
+    assert not isinstance(converter.treeprocessors["inline"], QuickInlineProcessor)
+    converter.reset()
+    assert "<del>old</del>" in converter.convert("Some ~~old~~ words")

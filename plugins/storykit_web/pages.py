@@ -118,9 +118,8 @@ def search_entry(card: dict[str, Any], html_parts: Iterable[str]) -> dict[str, A
 
 def body_words(text: str, limit: int = SEARCH_WORDS) -> str:
     """Distinct lower-case words of the text (no common small words), in order of appearance."""
-    words = dict.fromkeys(w for w in _WORD.findall(text.lower().replace("\u2019", "'"))
-                          if len(w) > 2 and w not in _STOP)
-    return " ".join(list(words)[:limit])
+    found = dict.fromkeys(_WORD.findall(text.lower().replace("\u2019", "'")))  # in order, once
+    return " ".join([w for w in found if len(w) > 2 and w not in _STOP][:limit])
 
 
 def sort_cards(cards: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
