@@ -213,7 +213,9 @@ def _fit(im: Image.Image, max_width: int) -> Image.Image:
     if width <= max_width:
         return im
     new_height = max(1, round(height * max_width / width))
-    return im.resize((max_width, new_height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    # Bicubic: nearly as sharp as Lanczos for pictures shrunk on screen, in two thirds of
+    # the time (the resize is most of the cost of each picture on a site).
+    return im.resize((max_width, new_height), Image.Resampling.BICUBIC, reducing_gap=3.0)
 
 
 def _convert_mode(im: Image.Image, target: str) -> Image.Image:

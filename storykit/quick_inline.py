@@ -18,38 +18,31 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from markdown import util
+from markdown import inlinepatterns, util
 from markdown.extensions.footnotes import FootnoteInlineProcessor
-from markdown.inlinepatterns import (
-    AUTOLINK_RE,
-    AUTOMAIL_RE,
-    BACKTICK_RE,
-    ENTITY_RE,
-    ESCAPE_RE,
-    HTML_RE,
-    IMAGE_LINK_RE,
-    LINE_BREAK_RE,
-    LINK_RE,
-    DelimiterProcessor,
-    Pattern,
-)
 from markdown.treeprocessors import InlineProcessor
 
 if TYPE_CHECKING:  # pragma: no cover
     import markdown
 
-#: The regular expression of each built-in inline pattern -> what it needs to match.
-_NEEDS = {
-    BACKTICK_RE: [re.escape("`")],
-    ESCAPE_RE: [re.escape("\\")],
-    LINK_RE: [re.escape("[")],  # links, references and short references
-    IMAGE_LINK_RE: [re.escape("[")],  # images and image references
-    AUTOLINK_RE: ["<"],
-    AUTOMAIL_RE: ["<"],
-    LINE_BREAK_RE: [LINE_BREAK_RE],
-    HTML_RE: ["<"],
-    ENTITY_RE: ["&"],
+#: The regular expression of each built-in inline pattern (by its name in
+#: markdown.inlinepatterns) -> what it needs to match. Names a Python-Markdown version lacks
+#: are skipped; a pattern not listed here turns the shortcut off.
+_PATTERN_NEEDS = {
+    "BACKTICK_RE": [re.escape("`")],
+    "ESCAPE_RE": [re.escape("\\")],
+    "LINK_RE": [re.escape("[")],  # links, references and short references
+    "IMAGE_LINK_RE": [re.escape("[")],  # images and image references
+    "AUTOLINK_RE": ["<"],
+    "AUTOMAIL_RE": ["<"],
+    "LINE_BREAK_RE": [inlinepatterns.LINE_BREAK_RE],
+    "HTML_RE": ["<"],
+    "ENTITY_RE": ["&"],
 }
+_NEEDS = {getattr(inlinepatterns, name): chars for name, chars in _PATTERN_NEEDS.items()
+          if isinstance(getattr(inlinepatterns, name, None), str)}
+#: Emphasis: one processor for every delimiter (``*``, ``_``) in recent Python-Markdown.
+_DELIMITERS = getattr(inlinepatterns, "DelimiterProcessor", ())
 _FOOTNOTE_NEEDS = [re.escape("[")]
 
 
@@ -72,11 +65,11 @@ def needed_characters(md: markdown.Markdown) -> re.Pattern[str] | None:
     not known here (then no shortcut is safe)."""
     parts: list[str] = []
     for pattern in md.inlinePatterns:
-        if isinstance(pattern, DelimiterProcessor):
+        if _DELIMITERS and isinstance(pattern, _DELIMITERS):
             parts += [re.escape(token) for token in pattern.tokens]
         elif isinstance(pattern, FootnoteInlineProcessor):
             parts += _FOOTNOTE_NEEDS
-        elif type(pattern).getCompiledRegExp is not Pattern.getCompiledRegExp:
+        elif type(pattern).getCompiledRegExp is not inlinepatterns.Pattern.getCompiledRegExp:
             return None
         else:
             source = pattern.getCompiledRegExp().pattern

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from .errors import StorykitError
 from .markup import markdown_inline, plain_text
 
 if TYPE_CHECKING:  # pragma: no cover
+    import jinja2
+
     from .site import Site
 
 THEME_FILE = "theme.toml"
@@ -83,6 +83,9 @@ class Theme:
                     extra_dirs: Iterable[Path] = ()) -> jinja2.Environment:
         """A sandboxed, autoescaping Jinja environment over this theme's templates, then
         ``extra_dirs`` (a plugin's default templates, which the theme may override)."""
+        import jinja2  # about 40 ms: only for commands that render templates
+        from jinja2.sandbox import SandboxedEnvironment
+
         dirs = [str(d) for d in self.template_dirs] + [str(d) for d in extra_dirs]
         env = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader(dirs), autoescape=True,

@@ -305,6 +305,40 @@ def test_pictures_are_resized_and_carry_no_metadata(make_site):
     assert 'width="1024" height="614"' in page
 
 
+def test_a_big_site_built_by_worker_processes_is_the_same_as_one_built_in_one(make_site):
+    """Past PARALLEL_MIN changed stories, pages are rendered in forked workers and written by
+    the parent: every page, picture, list, log entry and report line must be as a one-process
+    build makes them."""
+    from storykit_web.build import PARALLEL_MIN
+
+    root = new_site(make_site)
+    count = PARALLEL_MIN + 6
+    for n in range(count):
+        images = [{"file": "media/ward.jpg", "alt": f"Ward {n}", "kind": "illustration"}] \
+            if n % 9 == 4 else []
+        write_story(root, f"st-many{n:03d}", published(f"many-{n}", f"Story {n}",
+                                                       tags=[f"tag{n % 4}"], images=images))
+        if images:
+            photo_with_gps(root / "stories" / f"st-many{n:03d}" / "media" / "ward.jpg")
+    site = Site.open(root)
+    one = build_site(site, root / "one", on=ON, workers=1)
+    two = build_site(Site.open(root), root / "two", on=ON, workers=2)
+    assert one.rendered == two.rendered == count
+    files = {p.relative_to(root / "one").as_posix() for p in (root / "one").rglob("*")
+             if p.is_file()}
+    assert files == {p.relative_to(root / "two").as_posix() for p in (root / "two").rglob("*")
+                     if p.is_file()}
+    assert {f"stories/many-{n}.html" for n in range(count)} <= files
+    assert {"images/many-4-1.jpg", "images/many-13-1.jpg", "images/many-22-1.jpg"} <= files
+    for rel in files:
+        assert (root / "one" / rel).read_bytes().replace(b"/one/", b"/two/") == \
+            (root / "two" / rel).read_bytes().replace(b"/one/", b"/two/"), rel
+    assert sorted(one.written) == sorted(two.written)
+    assert not list((root / "two").rglob(".tmp-*"))
+    logged = site.distributions.live_at_paths(str(root / "two") + os.sep, "web")
+    assert len(logged) == count
+
+
 def test_without_photo_consent_no_photo_is_published(make_site):
     root = new_site(make_site)
     write_story(root, "st-nophoto", published(

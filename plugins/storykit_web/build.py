@@ -22,6 +22,7 @@ import os
 import pickle
 import tempfile
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -146,10 +147,6 @@ class Builder:
         self.info = site_info(site)
         self.base_url = _checked_base_url(self.info.base_url)
         self.config = _plugin_config(site)
-        self.env = theme.environment(site, [assets.TEMPLATES])
-        self.env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
-                                feed_id=pages.feed_id, nice_date=nice_date,
-                                service_page=pages.service_page, tag_page=pages.tag_page)
         self.static = assets.static_files(theme)
         self.css = assets.bundle_css(theme, self.static)
         self.css_version = hashlib.sha256(self.css.encode()).hexdigest()[:10]
@@ -161,12 +158,23 @@ class Builder:
         self.search_file = self.manifest_file.with_suffix(".search.json")
         self.new_search: dict[str, dict[str, Any]] = {}
         self.decisions: dict[str, Decision] = {}
+        self.pictures: dict[str, int] = {}  # story id -> how many pictures (work to share out)
         self._dirs: set[Path] = set()
         self.listing_state: dict[str, str] = {}
         self.static_state: dict[str, Any] = {}
         self.todo: list[tuple[Decision, str]] = []
+        self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
+
+    @cached_property
+    def env(self):
+        """The theme's Jinja environment: made only when a page has to be rendered."""
+        env = self.theme.environment(self.site, [assets.TEMPLATES])
+        env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
+                           feed_id=pages.feed_id, nice_date=nice_date,
+                           service_page=pages.service_page, tag_page=pages.tag_page)
+        return env
 
     # --- inputs ----------------------------------------------------------------------------
 
@@ -203,6 +211,7 @@ class Builder:
                 continue
             found[story.slug] = (story, decision, self.story_key(story, decision))
             self.decisions[story.id] = decision
+            self.pictures[story.id] = len(story.images)
         return list(found.values())
 
     def story_key(self, story: Story, decision: Decision) -> str:
@@ -277,18 +286,20 @@ class Builder:
 
     def _render_forked(self, todo: list[tuple[Decision, str]]) -> list[dict[str, Any]]:
         global _ACTIVE
-        parts = self.workers * 4
-        chunks = [list(range(i, len(todo), parts)) for i in range(parts)]
+        chunks = _balanced_chunks([self.pictures[d.story_id] for d, _ in todo], self.workers)
         self.todo = todo  # workers read it from their forked copy: nothing big is pickled
         _ACTIVE = self
         try:
             ctx = multiprocessing.get_context("fork")
+            records: list[dict[str, Any]] = []
             with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
-                results = pool.map(_render_chunk, chunks)
-                records = [record for chunk in results for record in chunk]
+                for done, pages_made in pool.map(_render_chunk, chunks):
+                    for rel, data in pages_made:  # written here while workers go on
+                        self.write(rel, data)
+                    records += done
         finally:
             _ACTIVE = None
-        self.report.written += [f for r in records for f in r["files"]]
+        self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
         return records
 
     # --- story pages -----------------------------------------------------------------------
@@ -360,7 +371,10 @@ class Builder:
 
     def write(self, rel: str, data: bytes) -> str:
         """Write ``data`` to ``rel`` under the output folder (old or new, never half);
-        return its SHA-256."""
+        return its SHA-256. In a worker, the page is handed to the parent instead."""
+        if self.deferred is not None:
+            self.deferred.append((rel, data))
+            return hashlib.sha256(data).hexdigest()
         target = self.out / rel
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -598,9 +612,21 @@ class _StoryMarkdown:
         return Markup(html)  # noqa: S704 - made by storykit.markup's sanitiser
 
 
-def _render_chunk(indices: list[int]) -> list[dict[str, Any]]:
+def _balanced_chunks(pictures: list[int], workers: int) -> list[list[int]]:
+    """Indices of the stories to render, in small chunks that idle workers take one by one,
+    stories with pictures (ten times the work) first: no worker is left with the slow end."""
+    order = sorted(range(len(pictures)), key=lambda i: -pictures[i])
+    size = max(4, len(order) // (workers * 12))
+    return [order[i:i + size] for i in range(0, len(order), size)]
+
+
+def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
+    """In a worker: render some stories; their pages go back to the parent to be written
+    (one writer: creating files in one folder from several processes makes each wait)."""
     assert _ACTIVE is not None
-    return [_ACTIVE.render_story(*_ACTIVE.todo[i]) for i in indices]
+    _ACTIVE.deferred = []
+    records = [_ACTIVE.render_story(*_ACTIVE.todo[i]) for i in indices]
+    return records, _ACTIVE.deferred
 
 
 def search_index_js(entries: list[dict[str, Any]]) -> str:
