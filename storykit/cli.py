@@ -1,4 +1,7 @@
-"""The ``storykit`` command line. Errors go to stderr with a non-zero exit and no traceback."""
+"""The ``storykit`` command line. Errors go to stderr with a non-zero exit and no traceback.
+
+Start-up is kept short: a command imports what only it needs (YAML, Jinja2, the app) itself.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,6 @@ from .checks import check_site
 from .consent import Decision
 from .errors import ConfigError, StorykitError
 from .site import Site
-from .starter import create_site
 from .store import current_user
 
 DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -86,6 +88,8 @@ def cli(ctx: click.Context, site: str | None) -> None:
 @click.option("--organisation", default="Example NHS Trust", help="The organisation's name.")
 def init(path: Path, title: str, organisation: str) -> None:
     """Create a new site at PATH with one example story."""
+    from .starter import create_site
+
     story_id = create_site(path, title=title, organisation=organisation)
     click.echo(f"Created a storykit site in {path}")
     click.echo(f"  example story: {path / 'stories' / story_id / 'story.md'}")

@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from .hookspecs import hookimpl
-from .render import render
 from .store import current_user
 
 
@@ -42,6 +41,8 @@ def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, them
     Consent is checked for each story first: a refused story is not rendered and the reason
     is printed. Exits with status 1 if any story was refused.
     """
+    from .render import render
+
     site = _site()
     found = [site.store.find(ref) for ref in stories]
     result = render(site, found, use, fmt, out, on=on.date() if on else None,

@@ -4,6 +4,8 @@ Each warning points at the line of story.md where the detail is: in the body, th
 offset by the front matter; in a front-matter field, the line of the source that holds it
 (found in the YAML source, which may fold or quote it; else the field's first line).
 Messages carry a masked excerpt only, never the detail itself.
+
+The privacy rules and PyYAML are imported when a story is checked, not when plugins load.
 """
 
 from __future__ import annotations
@@ -11,20 +13,22 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Callable
-
-import yaml
+from typing import TYPE_CHECKING
 
 from .checks import NOTE, WARNING, Finding
 from .hookspecs import hookimpl
 from .model import Story
-from .privacy import LOW, PrivacyFinding, field_label, field_path, field_text, find_privacy_issues
-from .storyfile import MAX_STORY_BYTES, decode, etag_of, split_front_matter
 
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same parser storyfile uses
+if TYPE_CHECKING:  # pragma: no cover
+    import yaml
+
+    from .privacy import PrivacyFinding
 
 
 @hookimpl
 def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
+    from .privacy import LOW, find_privacy_issues
+
     found = find_privacy_issues(story)
     if not found:
         return []
@@ -37,17 +41,25 @@ def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
 
 
 def _message(finding: PrivacyFinding) -> str:
+    from .privacy import field_label
+
     return f"{finding.message} ({field_label(finding.field)}, column {finding.column})"
 
 
 def _line_finder(story: Story) -> Callable[[PrivacyFinding], int | None]:
     """Maps a finding to its line in story.md, if the file still holds what was loaded."""
+    import yaml
+
+    from .privacy import field_path, field_text
+    from .storyfile import split_front_matter
+
     text = _file_text(story)
     if text is None:
         return lambda finding: None
     front, body = split_front_matter(text, "story.md")
     body_offset = text[:len(text) - len(body)].count("\n")
-    root = yaml.compose(front, Loader=_Loader)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the same parser storyfile uses
+    root = yaml.compose(front, Loader=loader)
     front_lines = front.split("\n")
 
     def line(finding: PrivacyFinding) -> int | None:
@@ -64,6 +76,8 @@ def _line_finder(story: Story) -> Callable[[PrivacyFinding], int | None]:
 
 def _file_text(story: Story) -> str | None:
     """The text of story.md, or None when there is no file or it changed since loading."""
+    from .storyfile import MAX_STORY_BYTES, decode, etag_of
+
     if story.path is None or story.etag is None:
         return None
     try:
@@ -106,6 +120,8 @@ def _line_in_node(lines: list[str], node: yaml.Node, value: str,
 
 
 def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    import yaml
+
     if isinstance(part, int):
         if isinstance(node, yaml.SequenceNode) and part < len(node.value):
             return node.value[part]

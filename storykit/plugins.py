@@ -5,16 +5,21 @@ in the ``storykit`` entry-point group (``STORYKIT_LOAD_PLUGINS=a,b`` restricts t
 allow-list; an empty value loads none), then ``*.py`` files in the site's ``plugins/`` folder.
 pluggy calls later registrations first, so a site plugin can override a package, which can
 override a built-in; ``tryfirst``/``trylast`` on an implementation change that.
+
+Finding the installed packages with importlib.metadata costs about 20 ms of every command's
+start-up, so a site keeps what was found in ``instance/cache/plugins.json``, reused while
+every ``sys.path`` folder is unchanged: installing, upgrading or removing a package adds or
+removes a ``*.dist-info`` folder there, which changes the folder's modification time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import importlib.metadata
-import importlib.util
+import json
 import os
 import sys
-import traceback
+import time
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -25,6 +30,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import StorykitError
+from .fsio import atomic_write, make_dirs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .site import Site
@@ -65,6 +71,8 @@ def _rebuild_plugin_error(plugin: str, hook: str, message: str) -> PluginError:
 
 
 def _where(exc: BaseException) -> str:
+    import traceback
+
     frames = traceback.extract_tb(exc.__traceback__)
     return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
 
@@ -86,33 +94,32 @@ class Plugins:
         self.pm.add_hookspecs(hookspecs)
         self.sources: dict[str, tuple[str, str]] = {}  # name -> (source, version)
         self.warnings: list[str] = []
-        self._load_builtins()
-        self._load_entry_points()
+        cache = site.instance / "cache" / "plugins.json" if site is not None else None
+        version, packages = installed_packages(cache)
+        self._load_builtins(version)
+        self._load_entry_points(packages)
         if site is not None:
             self._load_folder(site.config.path("plugins"))
 
     # --- loading ---------------------------------------------------------------------------
 
-    def _load_builtins(self) -> None:
-        version = _version("storykit")
+    def _load_builtins(self, version: str) -> None:
         for name in DEFAULT_PLUGINS:
             self.register(importlib.import_module(name), name, "built-in", version)
 
-    def _load_entry_points(self) -> None:
+    def _load_entry_points(self, packages: list[Package]) -> None:
         allow = os.environ.get(ALLOW_ENV)
         allowed = None if allow is None else {a.strip() for a in allow.split(",") if a.strip()}
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-            dist = ep.dist.name if ep.dist else ep.name
-            if allowed is not None and ep.name not in allowed and dist not in allowed:
+        for name, value, dist, version in packages:
+            if allowed is not None and name not in allowed and dist not in allowed:
                 continue
-            if self.pm.has_plugin(ep.name):
+            if self.pm.has_plugin(name):
                 continue
             try:
-                module = ep.load()
+                module = load_entry_point(value)
             except Exception as exc:  # noqa: BLE001 - report which plugin broke
-                raise PluginError(ep.name, "import", exc) from exc
-            version = ep.dist.version if ep.dist else "unknown"
-            self.register(module, ep.name, "package", version)
+                raise PluginError(name, "import", exc) from exc
+            self.register(module, name, "package", version)
 
     def _load_folder(self, folder: Path) -> None:
         if not folder.is_dir():
@@ -232,6 +239,8 @@ def _guard(function, plugin: str, hook: str):
 
 
 def _import_file(path: Path, name: str) -> ModuleType:
+    import importlib.util
+
     module_name = f"storykit_site_plugins.{name}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:  # pragma: no cover
@@ -246,11 +255,85 @@ def _import_file(path: Path, name: str) -> ModuleType:
     return module
 
 
-def _version(dist: str) -> str:
+# --- installed packages ---------------------------------------------------------------------
+
+#: An installed plugin: entry-point name, its value ("module" or "module:attr"), the
+#: distribution providing it, and that distribution's version.
+Package = tuple[str, str, str, str]
+CACHE_FORMAT = 1
+_RACY_NS = 2_000_000_000  # a folder changed this recently may change again unseen (same tick)
+
+
+def installed_packages(cache: Path | None = None) -> tuple[str, list[Package]]:
+    """storykit's version and the packages in the ``storykit`` entry-point group, from
+    ``cache`` while the ``sys.path`` folders are as they were when it was written."""
+    if cache is None or (key := _search_path_key()) is None:
+        return _scan()
+    found = _read_cache(cache, key)
+    if found is None:
+        found = _scan()
+        _write_cache(cache, key, found)
+    return found
+
+
+def _search_path_key() -> list | None:
+    """Each ``sys.path`` entry and its modification time, or None while one of them changed
+    in the last two seconds (as the parse cache, so an install in the same clock tick as the
+    scan is never missed)."""
+    now = time.time_ns()
+    entries = []
+    for entry in sys.path:
+        path = entry or os.getcwd()
+        try:
+            mtime: int | None = os.stat(path).st_mtime_ns
+        except OSError:
+            mtime = None
+        if mtime is not None and now - mtime < _RACY_NS:
+            return None
+        entries.append([path, mtime])
+    return [CACHE_FORMAT, sys.version, entries]
+
+
+def _scan() -> tuple[str, list[Package]]:
+    import importlib.metadata as metadata  # about 20 ms, with the email package it uses
+
     try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:  # pragma: no cover
-        return "unknown"
+        version = metadata.version("storykit")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        version = "unknown"
+    packages = [(ep.name, ep.value, ep.dist.name if ep.dist else ep.name,
+                 ep.dist.version if ep.dist else "unknown")
+                for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
+    return version, packages
+
+
+def _read_cache(cache: Path, key: list) -> tuple[str, list[Package]] | None:
+    try:
+        data = json.loads(cache.read_bytes())
+        if data["key"] != key:
+            return None
+        packages = [(str(n), str(v), str(d), str(ver)) for n, v, d, ver in data["packages"]]
+        return str(data["storykit"]), packages
+    except (OSError, ValueError, KeyError, TypeError):
+        return None  # missing, unreadable or from another version: scan again
+
+
+def _write_cache(cache: Path, key: list, found: tuple[str, list[Package]]) -> None:
+    version, packages = found
+    data = json.dumps({"key": key, "storykit": version, "packages": packages})
+    with contextlib.suppress(StorykitError):  # a cache that can't be written is just slower
+        make_dirs(cache.parent)
+        atomic_write(cache, data, mode=0o600)
+
+
+def load_entry_point(value: str) -> Any:
+    """The object an entry point names: ``module``, or ``module:attr.attr`` (any
+    ``[extras]`` ignored), as ``importlib.metadata.EntryPoint.load`` reads it."""
+    module_name, _, attrs = value.split("[", 1)[0].partition(":")
+    found: Any = importlib.import_module(module_name.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        found = getattr(found, attr)
+    return found
 
 
 def load_plugins(site: Site | None = None) -> Plugins:

@@ -21,13 +21,13 @@ from .consent import Decision, StoryView
 from .errors import StorykitError
 from .plugins import PluginError
 from .store import current_user
-from .themes import Theme, load_theme
 
 if TYPE_CHECKING:  # pragma: no cover
     import jinja2
 
     from .model import Story
     from .site import Site
+    from .themes import Theme
 
 
 @dataclass(frozen=True)
@@ -137,6 +137,8 @@ def site_info(site: Site) -> SiteInfo:
 def make_job(site: Site, fmt: Format, use: str, views: list[StoryView], out_dir: Path, *,
              on: dt.date, theme: Theme | None = None, with_notes: bool = False,
              options: dict[str, Any] | None = None) -> Job:
+    from .themes import load_theme  # Jinja2: only when something is rendered
+
     return Job(format=fmt.name, use=use, use_label=site.config.label(use), stories=views,
                theme=theme or load_theme(site), out_dir=out_dir, site=site_info(site), on=on,
                with_notes=with_notes, options=dict(options or {}),
@@ -166,6 +168,8 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
     if not views:
         return RenderResult([], refused, decisions)
     out_dir.mkdir(parents=True, exist_ok=True)
+    from .themes import load_theme
+
     loaded = load_theme(site, theme)
     groups = [views] if fmt.multi else [[v] for v in views]
     jobs = [make_job(site, fmt, use, g, out_dir, on=on, theme=loaded, with_notes=with_notes,

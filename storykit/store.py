@@ -28,7 +28,9 @@ from .cache import ParseCache
 from .errors import ConflictError, GoneError, NotFoundError, Problem, StorykitError, ValidationError
 from .fsio import atomic_write, locked, make_dirs, temp_files, try_lock
 from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugify
-from .storyfile import append_consent_text, dump_story, etag_of, parse_consent, parse_story
+
+# .storyfile (PyYAML, ruamel.yaml) is imported in the methods that parse or write a file:
+# stories from a warm parse cache need neither, which keeps the command line quick to start.
 
 STORY_FILE = "story.md"
 CONSENT_FILE = "consent.yml"
@@ -129,6 +131,8 @@ class FileStore:
         return story
 
     def _read(self, story_id: str, story_path: Path, consent_path: Path) -> m.Story:
+        from .storyfile import etag_of, parse_consent, parse_story
+
         try:
             data = story_path.read_bytes()
         except FileNotFoundError:
@@ -256,6 +260,8 @@ class FileStore:
                role: str = "patient", by: str | None = None,
                today: dt.date | None = None) -> m.Story:
         """A new draft story. Its slug must be free: two creates with one slug, one fails."""
+        from .storyfile import dump_story
+
         title = title.strip()
         if not title:
             raise ValidationError.single("title", None, "a story needs a title", "required")
@@ -318,6 +324,8 @@ class FileStore:
     def save(self, story: m.Story, *, by: str | None = None,
              today: dt.date | None = None) -> m.Story:
         """Write ``story`` if the file is still the one it was read from (``story.etag``)."""
+        from .storyfile import etag_of
+
         by = by or current_user()
         with self._lock(story.id):
             current_bytes = self._current_bytes(story.id)
@@ -338,6 +346,8 @@ class FileStore:
 
     def _write_story(self, story: m.Story, original: str, original_bytes: bytes, by: str,
                      today: dt.date | None) -> m.Story:
+        from .storyfile import dump_story, parse_story
+
         base_revision = story.revision
         before = self._parse_quietly(story.id, original_bytes)
         # ``updated`` and ``revision`` mean the words changed: sign-off covers the words, so
@@ -362,6 +372,8 @@ class FileStore:
                             "and will not be re-created") from None
 
     def _parse_quietly(self, story_id: str, data: bytes) -> m.Story | None:
+        from .storyfile import parse_consent, parse_story
+
         try:
             story = parse_story(data, STORY_FILE, story_id)
         except ValidationError:
@@ -375,6 +387,8 @@ class FileStore:
         return story
 
     def _conflict(self, story: m.Story, current: bytes, by: str) -> ConflictError:
+        from .storyfile import dump_story
+
         mine = dump_story(story)
         copy = self._keep_conflict(story.id, mine, by)
         return ConflictError(
@@ -392,6 +406,8 @@ class FileStore:
         self._keep_bytes(story.id, story.revision, story.path.read_bytes(), by)
 
     def _keep_bytes(self, story_id: str, revision: int, data: bytes, by: str | None) -> None:
+        from .storyfile import etag_of
+
         folder = self._history_dir(story_id)
         etag = etag_of(data)
         target = folder / f"{revision:06d}-{etag}.md"
@@ -444,6 +460,8 @@ class FileStore:
 
     def _append_consent(self, story_id: str, version: m.ConsentVersion, base_etag: str | None,
                         by: str) -> None:
+        from .storyfile import append_consent_text, etag_of, parse_consent
+
         path = self.folder(story_id) / CONSENT_FILE
         if not (path.parent / STORY_FILE).exists():
             raise GoneError(f"story {story_id} no longer exists")
@@ -470,6 +488,8 @@ class FileStore:
                  on: dt.date | None = None) -> m.Story:
         """Record a withdrawal: a new consent version, the story set to withdrawn and, for
         ``delete_everything``, its text, media, evidence and history erased."""
+        from .storyfile import parse_story
+
         if scope not in m.WITHDRAWAL_SCOPES:
             raise ValidationError.single("scope", None, f"scope must be one of: "
                                          f"{', '.join(m.WITHDRAWAL_SCOPES)}", "enum")
@@ -573,6 +593,8 @@ def _gc_paused() -> Iterator[None]:
 
 def _check_new(text: str, story_id: str) -> None:
     """Refuse a new story whose details would not make a valid story.md, naming the field."""
+    from .storyfile import parse_story
+
     try:
         parse_story(text.encode("utf-8"), STORY_FILE, story_id)
     except ValidationError as exc:

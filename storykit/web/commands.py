@@ -1,22 +1,22 @@
 """Command-line commands for the browser app, added through the ``register_commands`` hook:
 ``storykit serve`` and ``storykit user add|list|roles|password``.
 
-Kept light: Flask and waitress are imported only when ``serve`` runs.
+Kept light: loading plugins imports none of the app. Flask and waitress are imported only
+when ``serve`` runs; the account rules (argon2) and the audit log when a ``user`` command does.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from .. import audit
 from ..hookspecs import hookimpl
 from ..store import current_user
-from . import accounts
-from .accounts import ROLES, AccountError
 
-ROLE_CHOICE = click.Choice(list(ROLES))
+if TYPE_CHECKING:  # pragma: no cover
+    from .accounts import User
 
 
 def _site():
@@ -40,6 +40,7 @@ def serve_command(host: str, port: int, threads: int) -> None:
     """Run the browser app with the waitress web server."""
     import waitress
 
+    from . import accounts
     from .app import create_app
     from .settings import new_setup_token
 
@@ -65,9 +66,37 @@ def server_body_limit(app_limit: int) -> int:
     return 2 * int(app_limit)
 
 
-@click.group("user")
+class UserGroup(click.Group):
+    """``storykit user``: the ``--role`` options are added when a ``user`` command is looked
+    up, as their choices come from the account rules, which import argon2."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        _add_role_options()
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group("user", cls=UserGroup)
 def user_group() -> None:
     """Add and list the people who can sign in to the browser app."""
+
+
+#: Help for each command's ``--role`` option ({roles} becomes the list of roles).
+ROLE_HELP = {
+    "add": "A role (repeat for several): {roles}.",
+    "roles": "The user's roles from now on (repeat for several).",
+}
+
+
+def _add_role_options() -> None:
+    """Give ``user add`` and ``user roles`` their ``--role`` option, after NAME (once)."""
+    from .accounts import ROLES
+
+    for name, help_text in ROLE_HELP.items():
+        command = user_group.commands[name]
+        if not any(p.name == "roles" for p in command.params):
+            command.params.insert(1, click.Option(
+                ["--role", "roles"], multiple=True, required=True,
+                type=click.Choice(list(ROLES)), help=help_text.format(roles=", ".join(ROLES))))
 
 
 def _read_password(from_stdin: bool, name: str) -> str:
@@ -77,15 +106,16 @@ def _read_password(from_stdin: bool, name: str) -> str:
 
 
 @user_group.command("add")
-@click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE,
-              help="A role (repeat for several): " + ", ".join(ROLES) + ".")
+@click.argument("name")  # then --role (see ROLE_HELP)
 @click.option("--display-name", help="Their full name, shown to others (default: NAME).")
 @click.option("--password-stdin", is_flag=True,
               help="Read the password from the first line of standard input.")
 def user_add(name: str, roles: tuple[str, ...], display_name: str | None,
              password_stdin: bool) -> None:
     """Add a user called NAME who can sign in to the browser app."""
+    from .. import audit
+    from . import accounts
+    from .accounts import AccountError
     from .passwords import Hasher
 
     site = _site()
@@ -107,6 +137,8 @@ def user_add(name: str, roles: tuple[str, ...], display_name: str | None,
 @user_group.command("list")
 def user_list() -> None:
     """List users, their roles and whether they can sign in."""
+    from . import accounts
+
     users = accounts.all_users(_conn(_site()))
     if not users:
         click.echo("No users yet. Add one with: storykit user add NAME --role admin")
@@ -116,11 +148,13 @@ def user_list() -> None:
 
 
 @user_group.command("roles")
-@click.argument("name")
-@click.option("--role", "roles", multiple=True, required=True, type=ROLE_CHOICE,
-              help="The user's roles from now on (repeat for several).")
+@click.argument("name")  # then --role (see ROLE_HELP)
 def user_roles(name: str, roles: tuple[str, ...]) -> None:
     """Replace NAME's roles; they are signed out of the browser app."""
+    from .. import audit
+    from . import accounts
+    from .accounts import AccountError
+
     conn = _conn(_site())
     user = _existing(conn, name)
     try:
@@ -139,6 +173,9 @@ def user_roles(name: str, roles: tuple[str, ...]) -> None:
               help="Read the password from the first line of standard input.")
 def user_password(name: str, password_stdin: bool) -> None:
     """Set a new password for NAME (for example when they forgot it)."""
+    from .. import audit
+    from . import accounts
+    from .accounts import AccountError
     from .passwords import Hasher
 
     conn = _conn(_site())
@@ -152,8 +189,10 @@ def user_password(name: str, password_stdin: bool) -> None:
     click.echo(f"New password set for {name}; they are signed out everywhere.")
 
 
-def _existing(conn, name: str) -> accounts.User:
-    user = accounts.by_name(conn, name)
+def _existing(conn, name: str) -> User:
+    from .accounts import by_name
+
+    user = by_name(conn, name)
     if user is None:
         raise click.ClickException(f"there is no user called {name}; see: storykit user list")
     return user
