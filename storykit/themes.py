@@ -9,6 +9,7 @@ only reference files inside the theme (checked when the theme loads; anything el
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 import tomllib
@@ -89,7 +90,8 @@ class Theme:
         dirs = [str(d) for d in self.template_dirs] + [str(d) for d in extra_dirs]
         env = SandboxedEnvironment(
             loader=jinja2.FileSystemLoader(dirs), autoescape=True,
-            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+            trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+            bytecode_cache=_bytecode_cache(site.instance) if site else None)
         env.filters.update(
             markdown=(site.markdown if site else _plain_markdown), plain=plain_text,
             inline_markdown=markdown_inline, nice_date=nice_date)
@@ -97,6 +99,24 @@ class Theme:
         if site is not None:
             site.plugins.call("prepare_jinja_environment", site=site, env=env)
         return env
+
+
+def _bytecode_cache(instance: Path) -> jinja2.BytecodeCache | None:
+    """Compiled templates kept in the instance folder, so each command does not compile
+    them again (Jinja checks each template's source before reusing its code)."""
+    import jinja2
+
+    class QuietCache(jinja2.FileSystemBytecodeCache):
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            with contextlib.suppress(OSError):  # a cache that can't be written is only slower
+                super().dump_bytecode(bucket)
+
+    folder = instance / "cache" / "templates"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return QuietCache(str(folder))
 
 
 def _plain_markdown(text: str) -> Markup:

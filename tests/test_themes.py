@@ -71,6 +71,33 @@ def test_the_builder_uses_a_sandboxed_autoescaping_environment(site, tmp_path):
     assert builder.env.autoescape is True
 
 
+def test_compiled_templates_are_kept_and_an_edited_template_is_used_at_once(make_site):
+    """Each command reuses compiled templates from instance/cache/templates, but a changed
+    template is compiled again: the page shows the edit, never the old text."""
+    root = small_site(make_site)
+    build(root)
+    cached = sorted((root / "instance" / "cache" / "templates").iterdir())
+    assert cached and all(p.stat().st_mode & 0o077 == 0 for p in cached)  # private files
+    override = root / "themes" / "nhs" / "templates" / "web" / "_footer.html"
+    override.parent.mkdir(parents=True)
+    for word in ("Before", "After"):
+        override.write_text(f'<footer class="site-footer"><p>{word} edit</p></footer>\n',
+                            encoding="utf-8")
+        build(root, out=f"out-{word}")
+        page = (root / f"out-{word}" / "stories" / "window.html").read_text(encoding="utf-8")
+        assert f"{word} edit" in page
+
+
+def test_a_template_cache_that_cannot_be_made_only_makes_rendering_slower(make_site):
+    root = small_site(make_site)
+    (root / "instance" / "cache").mkdir(parents=True)
+    (root / "instance" / "cache" / "templates").write_text("not a folder", encoding="utf-8")
+    report = build(root)
+    assert report.rendered == 2
+    assert "The window by my bed" in (root / "out" / "stories" / "window.html").read_text(
+        encoding="utf-8")
+
+
 # --- overrides and inheritance -----------------------------------------------------------------
 
 def test_a_site_override_replaces_a_single_template(make_site):

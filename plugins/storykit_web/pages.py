@@ -111,7 +111,7 @@ def plain_from_html(html: str) -> str:
 def search_entry(card: dict[str, Any], html_parts: Iterable[str]) -> dict[str, Any]:
     """One story in the offline search index: short keys keep the file small. Its words come
     from the sanitised text readers see (``html_parts``), never from raw Markdown."""
-    text = " ".join(plain_from_html(part) for part in html_parts)
+    text = " ".join(unescape(_TAG.sub(" ", str(part))) for part in html_parts)  # spaces: any
     return {"t": card["title"], "u": card["page"], "s": card["summary"], "v": card["service"],
             "g": card["tags"], "d": card["updated_text"], "w": body_words(text)}
 
