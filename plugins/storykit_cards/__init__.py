@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from storykit import hookimpl
 from storykit.render import Format
 
-from .cards import FORMAT, render_cards
+if TYPE_CHECKING:  # pragma: no cover
+    from storykit.render import Artefact, Job
+
+FORMAT = "card"
+
+
+def render_cards(job: Job) -> list[Artefact]:
+    """Render quote cards (Pillow is imported only now, not whenever plugins load)."""
+    from .cards import render_cards as render
+
+    return render(job)
 
 
 @hookimpl

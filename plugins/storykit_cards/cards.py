@@ -23,10 +23,10 @@ from storykit.render import Artefact, Job
 from storykit.slugs import SLUG_RE
 from storykit.themes import Theme
 
+from . import FORMAT
 from .contrast import AA_TEXT, contrast_ratio, parse_hex, shown_ratio
 from .layout import SIZES, DoesNotFit, Fonts, Layout, card_quote, fit_card, missing_glyphs
 
-FORMAT = "card"
 CARD_USE = "social_media"
 #: (text colour, the colour it sits on): the quote and attribution sit on ``primary``, the
 #: footer (organisation, draft mark) on ``background``.
