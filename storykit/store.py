@@ -119,13 +119,17 @@ class FileStore:
         folder = self.folder(story_id)
         story_path = folder / STORY_FILE
         consent_path = folder / CONSENT_FILE
-        skey, ckey = _stat_key(story_path), _stat_key(consent_path)
+        return self._get(story_id, _stat_key(story_path), _stat_key(consent_path))
+
+    def _get(self, story_id: str, skey: tuple | None, ckey: tuple | None) -> m.Story:
+        """The story whose files had these stat keys: from the cache, or parsed now."""
         if skey is None:
             raise NotFoundError(f"no story {story_id!r}")
         cached = self._cache.get(story_id)
         if cached and cached[0] == skey and cached[1] == ckey:
             return cached[2]
-        story = self._read(story_id, story_path, consent_path)
+        folder = self.folder(story_id)
+        story = self._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
         self._cache[story_id] = (skey, ckey, story)
         self._parsed += 1
         return story
@@ -167,10 +171,11 @@ class FileStore:
             if not self._cache:
                 self._cache.update(self._disk.load())
             parsed_before, ids = self._parsed, self.ids()
-            self._parse_in_parallel(ids)
+            keys = self._stat_keys(ids)
+            self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])])
             for story_id in ids:
                 try:
-                    result.stories.append(self.get(story_id))
+                    result.stories.append(self._get(story_id, *keys[story_id]))
                 except ValidationError as exc:
                     result.problems.extend(exc.problems)
                 except NotFoundError:
@@ -183,12 +188,18 @@ class FileStore:
                 self._disk.save(self._cache)
         return result
 
-    def _parse_in_parallel(self, ids: list[str]) -> None:
+    def _stat_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
+        """Each story's (story.md, consent.yml) stat keys: one stat per file, on plain
+        strings (Path objects cost more than the stat on a big site)."""
+        root = str(self.root)
+        return {i: (_stat_key(f"{root}/{i}/{STORY_FILE}"), _stat_key(f"{root}/{i}/{CONSENT_FILE}"))
+                for i in ids}
+
+    def _parse_in_parallel(self, stale: list[str]) -> None:
         """Parse many changed stories on every core first (a cold start on a big site).
 
         Workers are forked and return parsed stories; anything that fails is left for the
         normal one-by-one pass, which reports it."""
-        stale = [i for i in ids if not self._fresh(i)]
         workers = min(os.cpu_count() or 1, 4)
         if len(stale) < PARALLEL_PARSE_MIN or workers < 2 or not hasattr(os, "fork"):
             return
@@ -210,13 +221,9 @@ class FileStore:
         finally:
             _PARSING = None
 
-    def _fresh(self, story_id: str) -> bool:
+    def _fresh(self, story_id: str, keys: tuple[tuple | None, tuple | None]) -> bool:
         cached = self._cache.get(story_id)
-        if not cached:
-            return False
-        folder = self.root / story_id
-        return cached[0] == _stat_key(folder / STORY_FILE) and \
-            cached[1] == _stat_key(folder / CONSENT_FILE)
+        return bool(cached) and (cached[0], cached[1]) == keys
 
     def _report_stray_folders(self, result: LoadResult) -> None:
         try:
@@ -522,9 +529,7 @@ class FileStore:
     def _forget(self, story_id: str) -> None:
         """Drop a story's parsed text from the instance cache (after delete_everything)."""
         self._cache.pop(story_id, None)
-        entries = self._disk.load()
-        if entries.pop(story_id, None) is not None:
-            self._disk.save(entries)
+        self._disk.forget(story_id)
 
     def _erase(self, story: m.Story) -> m.Story:
         folder = self.folder(story.id)
@@ -630,9 +635,9 @@ def _unlink(path: Path) -> bool:
         return False
 
 
-def _stat_key(path: Path) -> tuple | None:
+def _stat_key(path: Path | str) -> tuple | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except FileNotFoundError:
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -568,3 +568,111 @@ def test_loading_leaves_the_garbage_collector_as_it_was(store):
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# --- the parse cache in the instance folder --------------------------------------------------
+
+def settled_site(site_root: Path, count: int) -> list[str]:
+    """``count`` stories whose files were last changed a minute ago (settled for the cache)."""
+    ids = [f"st-cache{n:03d}" for n in range(count)]
+    for n, story_id in enumerate(ids):
+        write_story(site_root, story_id, story_front(slug=f"cached-{n}", title=f"Cached {n}"))
+    for path in (site_root / "stories").rglob("*.*"):
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    return ids
+
+
+def edit_settled(site_root: Path, story_id: str, old: str, new: str) -> None:
+    path = site_root / "stories" / story_id / "story.md"
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    os.utime(path, (time.time() - 30, time.time() - 30))
+
+
+def cache_files(site_root: Path) -> tuple[Path, Path]:
+    folder = site_root / "instance" / "cache"
+    return folder / "stories.pickle", folder / "stories.journal.pickle"
+
+
+def parsed_by_a_new_process(site_root: Path) -> tuple[int, list[m.Story]]:
+    store = Site.open(site_root).store
+    stories = store.load_all().stories
+    return store._parsed, stories
+
+
+def test_a_new_process_reuses_parsed_stories_until_a_file_changes(site_root):
+    settled_site(site_root, 5)
+    assert parsed_by_a_new_process(site_root)[0] == 5
+    assert parsed_by_a_new_process(site_root)[0] == 0
+    edit_settled(site_root, "st-cache002", "Cached 2", "Cached Two")  # size changes
+    parsed, stories = parsed_by_a_new_process(site_root)
+    assert parsed == 1 and "Cached Two" in [s.title for s in stories]
+
+
+def test_a_file_changed_in_the_last_two_seconds_is_parsed_again_next_time(site_root):
+    settled_site(site_root, 3)
+    parsed_by_a_new_process(site_root)
+    path = site_root / "stories" / "st-cache001" / "story.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("Cached 1", "Cached X"),
+                    encoding="utf-8")  # same size, modified now: could share a clock tick
+    assert parsed_by_a_new_process(site_root)[0] == 1
+    parsed, stories = parsed_by_a_new_process(site_root)
+    assert parsed == 1 and "Cached X" in [s.title for s in stories]  # never cached unsettled
+
+
+def test_one_edit_writes_a_small_journal_not_the_whole_cache(site_root):
+    settled_site(site_root, 12)
+    parsed_by_a_new_process(site_root)
+    main, journal = cache_files(site_root)
+    before = main.read_bytes()
+    edit_settled(site_root, "st-cache004", "Cached 4", "Cached Four")
+    parsed_by_a_new_process(site_root)
+    assert main.read_bytes() == before and journal.is_file()
+    assert b"Cached Four" in journal.read_bytes() and b"Cached Four" not in before
+    parsed, stories = parsed_by_a_new_process(site_root)
+    assert parsed == 0 and "Cached Four" in [s.title for s in stories]
+    gone = site_root / "stories" / "st-cache007"
+    for path in gone.iterdir():
+        path.unlink()
+    gone.rmdir()  # a story deleted: the journal says so
+    parsed, stories = parsed_by_a_new_process(site_root)
+    assert parsed == 0 and len(stories) == 11
+    assert parsed_by_a_new_process(site_root)[0] == 0
+
+
+def test_a_long_journal_is_folded_into_the_main_file(site_root, monkeypatch):
+    from storykit import cache
+
+    monkeypatch.setattr(cache, "_JOURNAL_MIN", 2)
+    settled_site(site_root, 6)
+    parsed_by_a_new_process(site_root)
+    main, journal = cache_files(site_root)
+    for n in range(3):
+        edit_settled(site_root, f"st-cache00{n}", f"Cached {n}", f"Cached number {n}")
+    parsed_by_a_new_process(site_root)
+    assert not journal.exists() and b"Cached number 2" in main.read_bytes()
+    assert parsed_by_a_new_process(site_root)[0] == 0
+
+
+def test_a_damaged_journal_is_ignored(site_root):
+    settled_site(site_root, 4)
+    parsed_by_a_new_process(site_root)
+    edit_settled(site_root, "st-cache003", "Cached 3", "Cached Three")
+    parsed_by_a_new_process(site_root)
+    main, journal = cache_files(site_root)
+    journal.write_bytes(b"\x80\x05 not a pickle")
+    parsed, stories = parsed_by_a_new_process(site_root)
+    assert parsed == 1 and "Cached Three" in [s.title for s in stories]
+
+
+def test_forgetting_a_story_removes_its_text_from_every_cache_file(site_root):
+    settled_site(site_root, 4)
+    parsed_by_a_new_process(site_root)
+    edit_settled(site_root, "st-cache001", "Cached 1", "Cached Marigold")
+    parsed_by_a_new_process(site_root)  # the journal now holds the edited text
+    store = Site.open(site_root).store
+    store.load_all()
+    store._forget("st-cache001")
+    for path in cache_files(site_root):
+        assert not path.exists() or b"Marigold" not in path.read_bytes()
+    parsed, _ = parsed_by_a_new_process(site_root)
+    assert parsed == 1  # only the forgotten story is read again
