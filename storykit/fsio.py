@@ -135,7 +135,7 @@ def try_lock(lock_file: Path) -> int | None:
         return None
 
 
-def temp_files(folder: Path) -> list[Path]:
+def temp_files(folder: Path | str) -> list[Path]:
     try:
         return [Path(e.path) for e in os.scandir(folder)
                 if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False)]

@@ -547,9 +547,13 @@ class FileStore:
     def sweep(self) -> list[Path]:
         """Remove temporary files left by writers that died mid-save (at start-up)."""
         removed: list[Path] = []
+        root = str(self.root)  # strings, not Paths: this runs before every command
+        kept = [_subfolders(self.instance / name) for name in ("revisions", "conflicts")]
         for story_id in self.ids():
-            strays = (temp_files(self.root / story_id) + temp_files(self._history_dir(story_id))
-                      + temp_files(self.instance / "conflicts" / story_id))
+            strays = temp_files(f"{root}/{story_id}")
+            for folders in kept:
+                if story_id in folders:
+                    strays += temp_files(folders[story_id])
             if strays:
                 removed += self._remove_unlocked(story_id, strays)
         # unlocked writers of these two only lose a cache update if swept mid-write
@@ -633,6 +637,15 @@ def _unlink(path: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+def _subfolders(folder: Path) -> dict[str, str]:
+    """Name -> path of each folder inside ``folder`` (none if it does not exist)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name: e.path for e in entries if e.is_dir(follow_symlinks=False)}
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
 
 
 def _stat_key(path: Path | str) -> tuple | None:

@@ -327,8 +327,10 @@ def test_sigkill_at_random_points_never_tears_the_file(store, site_root):
 
 def test_sweep_removes_strays_but_not_while_a_writer_holds_the_lock(store, site_root):
     folder = site_root / "stories" / SID
-    strays = [folder / ".tmp-abc123", site_root / "instance" / "revisions" / SID / ".tmp-def456"]
-    strays[1].parent.mkdir(parents=True)
+    strays = [folder / ".tmp-abc123", site_root / "instance" / "revisions" / SID / ".tmp-def456",
+              site_root / "instance" / "conflicts" / SID / ".tmp-ghi789"]
+    for p in strays[1:]:
+        p.parent.mkdir(parents=True, exist_ok=True)
     for p in strays:
         p.write_text("half a story")
     ctx = multiprocessing.get_context("fork")

@@ -538,6 +538,21 @@ def test_the_search_index_stays_complete_when_its_cache_is_lost(three):
     assert "pelican" in index["The first story"] and "buzzer" in index["The third story"]
 
 
+def test_a_stale_search_entry_kept_from_an_earlier_build_is_made_again(three):
+    build(three)
+    (side,) = (three / "instance" / "cache" / "web-build").glob("*.search.json")
+    kept = json.loads(side.read_text(encoding="utf-8"))
+    kept["st-second1"] = ["an-older-hash", {**kept["st-second1"][1], "w": "stale words"}]
+    side.write_text(json.dumps(kept), encoding="utf-8")
+    story = three / "stories" / "st-first01" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nThe word heron.\n",
+                     encoding="utf-8")
+    assert build(three).rendered == 1
+    index = {e["t"]: e["w"].split() for e in search_index(three / "out")}
+    assert "stale" not in index["The second story"] and "heron" in index["The first story"]
+    assert index["The second story"]  # made again from the story, not left empty
+
+
 def test_stale_files_go_but_files_storykit_did_not_write_stay(three):
     build(three)
     out = three / "out"

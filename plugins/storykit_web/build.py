@@ -457,15 +457,21 @@ class Builder:
         """Every story's search entry: new ones from this build, the others from the side
         file the last build kept (read only now: a build with nothing new never needs it).
         The side file is rewritten with exactly the stories on the site."""
-        kept = _load_json(self.search_file)
-        entries = {}
+        kept = _load_json(self.search_file)  # id -> [its search hash, the entry]
+        entries, saved = {}, {}
         for story_id in ids:
-            entry = self.new_search.get(story_id) or kept.get(story_id)
-            if entry is None or pages.digest(entry) != by_id[story_id]["search_hash"]:
-                entry = self._search_entry_again(story_id, by_id[story_id])
-            entries[story_id] = entry
+            wanted = by_id[story_id]["search_hash"]
+            entry = self.new_search.get(story_id)
+            if entry is None:
+                stored = kept.get(story_id)
+                if isinstance(stored, list) and len(stored) == 2 and stored[0] == wanted:
+                    entry = stored[1]
+                else:
+                    entry = self._search_entry_again(story_id, by_id[story_id])
+                    wanted = pages.digest(entry)
+            entries[story_id], saved[story_id] = entry, [wanted, entry]
         self.search_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write(self.search_file, json.dumps(entries, separators=(",", ":")), mode=0o600)
+        atomic_write(self.search_file, json.dumps(saved, separators=(",", ":")), mode=0o600)
         return entries
 
     def _search_entry_again(self, story_id: str, record: dict[str, Any]) -> dict[str, Any]:
