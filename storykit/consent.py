@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -143,6 +143,26 @@ def decide(story: Story, use: str, on: dt.date, *, preview: bool = False,
                        "the consent covers neither the text nor quotes")], consent.version)
     return Decision(story.id, use, on, True, (), consent.version, draft=bool(soft),
                     _source=(story, consent))
+
+
+def decision_window(story: Story, on: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day around ``on`` on which :func:`decide` answers for ``story``
+    as it does on ``on``, for every use (so a build can tell that nothing changed without
+    deciding again). Decisions compare the day only with days the story and its current
+    consent hold, so an answer can change only on one of those days or the day after."""
+    edges: set[dt.date] = set()
+    consent = story.current_consent
+    for holder in (story, consent, consent.withdrawal if consent else None):
+        for f in fields(holder) if holder is not None else ():
+            value = getattr(holder, f.name)
+            if isinstance(value, dt.date):
+                day = value.date() if isinstance(value, dt.datetime) else value
+                edges.add(day)
+                if day < dt.date.max:
+                    edges.add(day + dt.timedelta(days=1))
+    first = max((d for d in edges if d <= on), default=dt.date.min)
+    after = min((d for d in edges if d > on), default=None)
+    return first, (after - dt.timedelta(days=1)) if after else dt.date.max
 
 
 def _has_content(story: Story, consent: ConsentVersion) -> bool:

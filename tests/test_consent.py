@@ -472,3 +472,41 @@ def test_refused_never_renders_and_allowed_never_leaks(data, use, on, preview):
         assert f"{first} {last}" not in text
         assert f"{first} {last}".upper() not in text
         assert not _word(first, text) and not _word(last, text)
+
+
+# --- the decision window ----------------------------------------------------------------------
+
+NEAR = st.dates(D(2027, 2, 20), D(2027, 3, 10))
+
+
+@settings(max_examples=300, deadline=None)
+@given(granted=NEAR, expires=NEAR, reconsent=st.one_of(st.none(), NEAR), child=st.booleans(),
+       on=NEAR, later=NEAR, use=st.sampled_from(["board", "public_website", "press"]))
+def test_the_decision_is_the_same_on_every_day_of_its_window(granted, expires, reconsent, child,
+                                                             on, later, use):
+    """A build that finds every story unchanged may skip deciding again only while the day
+    stays inside each story's window: any day inside gives the same answer as ``on``."""
+    from storykit.consent import decision_window
+
+    consent = consent_version(granted=granted, expires=expires, reconsent_due=reconsent,
+                              age_band="child" if child else "adult",
+                              capacity="has_capacity" if child else None,
+                              given_by="parent_or_guardian" if child else "self")
+    story = build_story(story_front(status="published"), [consent], body=BODY)
+    first, last = decision_window(story, on)
+    assert first <= on <= last
+    if first <= later <= last:
+        before, after = decide(story, use, on), decide(story, use, later)
+        assert (after.allowed, [r.code for r in after.reasons]) == \
+            (before.allowed, [r.code for r in before.reasons])
+
+
+def test_the_window_ends_on_the_last_day_of_consent():
+    from storykit.consent import decision_window
+
+    story = build_story(story_front(), [consent_version(expires=D(2027, 3, 5))], body=BODY)
+    first, last = decision_window(story, ON)
+    assert first <= ON and D(2027, 3, 3) <= last <= D(2027, 3, 5)  # never past the last day
+    assert decision_window(story, D(2027, 3, 6))[0] == D(2027, 3, 6)  # expired from then on
+    assert decide(story, "board", D(2027, 3, 5)).allowed
+    assert not decide(story, "board", D(2027, 3, 6)).allowed

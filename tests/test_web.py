@@ -15,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
@@ -503,6 +504,114 @@ def test_a_rebuild_with_no_changes_renders_and_writes_nothing(three):
     assert (again.rendered, again.listings, again.static, again.written) == (0, 0, 0, [])
     assert again.stories == 3 and again.removed == []
     assert mtimes(three / "out") == before
+
+
+def settle(root: Path, seconds: int = 60) -> None:
+    """Make every story file look last changed ``seconds`` ago (the quick no-change check
+    trusts only files that have not changed in the last two seconds)."""
+    when = time.time() - seconds
+    for path in (root / "stories").rglob("*"):
+        if path.is_file():
+            os.utime(path, (when, when))
+
+
+def test_a_rebuild_with_nothing_changed_stops_before_loading_any_story(three, monkeypatch):
+    settle(three)
+    first = build(three)
+    assert not first.unchanged
+    before = mtimes(three / "out")
+    monkeypatch.setattr("storykit.store.FileStore.load_all",
+                        lambda self: pytest.fail("loaded the stories"))
+    again = build(three)
+    assert again.unchanged and (again.stories, again.rendered, again.written) == (3, 0, [])
+    assert mtimes(three / "out") == before
+
+
+def _edit(root: Path) -> None:
+    story = root / "stories" / "st-second1" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("The second story",
+                                                                  "The second story, retold"))
+    settle(root, 30)
+
+
+def _add(root: Path) -> None:
+    write_story(root, "st-fourth1", published("fourth", "The fourth story"))
+    settle(root, 30)
+
+
+def _remove(root: Path) -> None:
+    shutil.rmtree(root / "stories" / "st-third01")
+
+
+def _settings(root: Path) -> None:
+    toml = root / "storykit.toml"
+    toml.write_text(toml.read_text(encoding="utf-8").replace("Test stories", "Our stories"),
+                    encoding="utf-8")
+
+
+def _lost_page(root: Path) -> None:
+    (root / "out" / "stories" / "first.html").unlink()
+
+
+def _fresh_edit(root: Path) -> None:  # same size, changed just now: a stat key may not show it
+    story = root / "stories" / "st-first01" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8").replace("The first story",
+                                                                  "The First Story"))
+
+
+@pytest.mark.parametrize("change, rendered", [
+    (_edit, 1), (_add, 1), (_remove, 0), (_settings, 3), (_lost_page, 1)])
+def test_the_quick_no_change_check_notices_every_kind_of_change(three, change, rendered):
+    settle(three)
+    build(three)
+    assert build(three).unchanged
+    change(three)
+    report = build(three)
+    assert not report.unchanged and report.rendered == rendered
+    assert (three / "out" / "stories" / "first.html").is_file()
+    assert ("stories/third.html" in report.removed) is (change is _remove)
+
+
+def test_a_story_changed_in_the_last_two_seconds_keeps_the_next_build_thorough(three):
+    settle(three)
+    build(three)
+    _fresh_edit(three)
+    assert build(three).rendered == 1
+    report = build(three)  # the edit is too recent to trust stat keys: no quick answer yet
+    assert not report.unchanged and report.rendered == 0
+    settle(three)
+    build(three)
+    assert build(three).unchanged
+
+
+def test_the_quick_check_ends_on_the_day_a_consent_expires(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-first01", published("first", "The first story"))
+    write_story(root, "st-ending1", published("ending", "A story whose consent ends"),
+                consent=[consent_version(expires=ON + dt.timedelta(days=3))])
+    settle(root)
+    build(root)
+    assert build(root, on=ON + dt.timedelta(days=2)).unchanged
+    report = build(root, on=ON + dt.timedelta(days=4))
+    assert not report.unchanged and "stories/ending.html" in report.removed
+
+
+def test_a_replaced_picture_is_noticed_by_the_quick_check(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-photo01", published(
+        "photo", "With a photo",
+        images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]))
+    photo_with_gps(root / "stories" / "st-photo01" / "media" / "ward.jpg")
+    settle(root)
+    build(root)
+    assert build(root).unchanged
+    picture = root / "stories" / "st-photo01" / "media" / "ward.jpg"
+    photo_with_gps(picture, size=(1200, 900))  # story.md and consent.yml stay as they were
+    os.utime(picture, (time.time() - 30, time.time() - 30))
+    report = build(root)
+    assert not report.unchanged and report.rendered == 1
+    with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
+        assert im.size == (1024, 768)
 
 
 def test_editing_one_story_rerenders_only_its_page_and_the_lists_that_show_it(three):
