@@ -254,6 +254,34 @@ def test_withdrawal_removes_the_page_feed_entry_and_search_entry(make_site, caps
     assert log.for_story("st-goes01")[0].removed_at is not None
 
 
+def test_the_markdown_memo_spares_converting_again_and_forgets_a_withdrawn_story(
+        make_site, capsys, monkeypatch):
+    """A big rebuild (output deleted) reuses the HTML an earlier build made; the memo is in
+    the private instance folder, and a withdrawal removes the story's text from it at once."""
+    from storykit_web.build import PARALLEL_MIN
+
+    root = new_site(make_site)
+    for n in range(PARALLEL_MIN):
+        write_story(root, f"st-memo{n:03d}", published(f"memo-{n}", f"Memo story {n}"))
+    write_story(root, "st-goes01", published("goes", "A story that goes"),
+                body="Only this story says the heron waited by the canal.\n")
+    calls = []
+    real = Site.markdown
+    monkeypatch.setattr(Site, "markdown", lambda self, text: calls.append(text) or real(self, text))
+    build_site(Site.open(root), root / "out", on=ON, workers=1)
+    first = len(calls)
+    (memo,) = (root / "instance" / "cache" / "web-build").glob("*.markdown.pickle")
+    assert b"heron" in memo.read_bytes() and memo.stat().st_mode & 0o077 == 0
+    shutil.rmtree(root / "out")
+    calls.clear()
+    assert build_site(Site.open(root), root / "out", on=ON, workers=1).rendered == PARALLEL_MIN + 1
+    assert first > PARALLEL_MIN and calls == []
+    assert "heron" in (root / "out" / "stories" / "goes.html").read_text(encoding="utf-8")
+    code, _, _ = run_cli(capsys, "--site", str(root), "consent", "withdraw", "goes",
+                         "--scope", "stop_future_use", "--reason", "Changed her mind")
+    assert code == 0 and b"heron" not in memo.read_bytes()
+
+
 def test_expired_and_unpublished_stories_disappear_on_the_next_build(make_site):
     root = new_site(make_site)
     write_story(root, "st-expires", published("expires", "Consent runs out"),

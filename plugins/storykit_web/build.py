@@ -245,6 +245,7 @@ class Builder:
         self._note_pending([story for story, _, _ in allowed if story.id in pending])
         if todo:
             self.env.get_template("web/story.html")  # compiled once, before any fork
+        if len(todo) >= PARALLEL_MIN:  # a few stories convert quicker than megabytes load
             self.markdown_memo.load()
         for record in self._render_all(todo):
             self.new_search[record["id"]] = record.pop("search")
@@ -635,8 +636,10 @@ class MarkdownMemo:
         self.path, self.key = path, key
         self.known: dict[str, dict[str, str]] = {}
         self.changed = False
+        self.active = False  # only a loaded memo is used and saved
 
     def load(self) -> None:
+        self.active = True
         try:
             with self.path.open("rb") as f:
                 data = pickle.load(f)  # noqa: S301 - our own private file in instance/
@@ -658,7 +661,7 @@ class MarkdownMemo:
             path.unlink(missing_ok=True)  # unreadable: it cannot be trusted to be clean
             return
         if isinstance(data, dict) and story_id in data.get("stories", {}):
-            memo.key, memo.known = data.get("key", ""), data["stories"]
+            memo.key, memo.known, memo.active = data.get("key", ""), data["stories"], True
             memo.save(set(memo.known) - {story_id})
 
     def for_story(self, story_id: str, convert):
@@ -666,12 +669,14 @@ class MarkdownMemo:
 
     def update(self, records: list[dict[str, Any]]) -> None:
         for record in records:
-            made = record.pop("markdown", None)
-            if made is not None and made != self.known.get(record["id"]):
+            made = record.pop("markdown", None)  # never into the manifest
+            if self.active and made is not None and made != self.known.get(record["id"]):
                 self.known[record["id"]] = made
                 self.changed = True
 
     def save(self, live: set[str]) -> None:
+        if not self.active:
+            return
         gone = set(self.known) - live
         if not self.changed and not gone:
             return
