@@ -46,6 +46,8 @@ USE = "public_website"
 JOB = "site-build"  # the distribution log's job for pages this builder publishes
 MAX_IMAGE_WIDTH = 1024
 PARALLEL_MIN = 24  # stories to render before it pays to start worker processes
+UNSETTLED = ["unsettled"]  # a stamp's stat key for a file too recently changed to trust
+FEW_CHANGES = 64  # changed stories a build may load alone (the last build's records for the rest)
 MANIFEST_DIR = ("cache", "web-build")
 _PROTECTED = ("stories", "instance", "themes", "plugins")
 
@@ -222,6 +224,39 @@ class Builder:
         self.stamp = stamp.finish(self.report.problems)
         return list(found.values())
 
+    def allowed_among_changed(self) -> tuple[list[tuple[Story, Decision, str]],
+                                              dict[str, dict[str, Any]]] | None:
+        """Like :meth:`allowed` for only the stories whose files changed since the last
+        build (its stamp says which), with the last build's records of all the others; None
+        when that is not safe or not worth it (then every story is loaded)."""
+        found = Stamp.changes(self)
+        if found is None:
+            return None
+        stamp, changed, gone = found
+        kept = {i: r for i, r in self.old["stories"].items() if i not in changed | gone}
+        slugs = {r["card"]["slug"] for r in kept.values()}
+        allowed = []
+        for story_id in sorted(changed):
+            try:
+                story = self.site.store.get(story_id)
+            except StorykitError:
+                return None  # a broken or missing file: the full build reports it
+            if story.status != "published":
+                continue
+            stamp.narrow(story, self.on)
+            decision = self.site.decide(story, USE, self.on)
+            if not decision.allowed or decision.draft:
+                continue
+            if story.slug in slugs:
+                return None  # a clash of addresses: the full build says which story loses
+            slugs.add(story.slug)
+            allowed.append((story, decision, self.story_key(story, decision)))
+            self.decisions[story.id] = decision
+            self.pictures[story.id] = len(story.images)
+            stamp.add_pictures(story)
+        self.stamp = stamp.finish([])
+        return allowed, kept
+
     def story_key(self, story: Story, decision: Decision) -> str:
         """A hash of everything the story's page is made from: the exact bytes of its files
         (etags), the consent version decided on, its pictures' files, and the global key
@@ -239,8 +274,10 @@ class Builder:
     def run(self) -> BuildReport:
         if Stamp.unchanged(self):
             return self._as_last_time()
-        allowed = self.allowed()
+        few = self.allowed_among_changed()  # when only a few stories changed
+        allowed, kept = few if few is not None else (self.allowed(), {})
         records, todo = self._reuse(allowed)
+        records.update(kept)
         pending = {d.story_id for d, _ in todo}
         self._note_pending([story for story, _, _ in allowed if story.id in pending])
         if todo:
@@ -494,6 +531,9 @@ class Builder:
 
     def _search_entry_again(self, story_id: str, record: dict[str, Any]) -> dict[str, Any]:
         """A lost search entry, made again from the story as consent allows it today."""
+        if story_id not in self.decisions:  # not loaded by a build of a few changes
+            story = self.site.store.get(story_id)
+            self.decisions[story_id] = self.site.decide(story, USE, self.on)
         view = self.decisions[story_id].view
         assert view is not None
         md = self.site.markdown
@@ -553,14 +593,14 @@ class Builder:
 
 
 class Stamp:
-    """What a build saw, so the next build can tell in a few milliseconds that nothing it
-    depends on changed and stop, without loading a single story: the global key (code,
-    templates, theme, settings), the site's settings, every name in the stories folder with
-    each story's file stat keys, the pictures' stat keys, and the days around the build's
-    day on which every published story's consent decision stays the same.
+    """What a build saw: the global key (code, templates, theme, settings), the site's
+    settings, every name in the stories folder with each story's file stat keys, the
+    pictures' stat keys, and the days around the build's day on which every published
+    story's consent decision stays the same.
 
-    No stamp is kept while a file changed in the last two seconds: an edit in the same
-    clock tick could keep its stat key (as the parse cache)."""
+    With it the next build can tell in a few milliseconds that nothing it depends on
+    changed, and stop without loading a single story; or that only a few stories changed,
+    and load only those, keeping the last build's records of the others."""
 
     def __init__(self, builder: Builder, stories: dict[str, Any]):
         self.builder, self.stories = builder, stories
@@ -582,14 +622,19 @@ class Stamp:
                           for img in story.images if folder]
 
     def finish(self, problems: list[str]) -> dict[str, Any] | None:
-        settled = time.time_ns() - 2_000_000_000
-        mtimes = [k[2] for keys in self.stories.get("files", {}).values() for k in keys if k]
-        mtimes += [k[1] for _, k in self.pictures if k]
-        if not self.stories or any(m >= settled for m in mtimes):
+        """The stamp to keep. A file changed in the last two seconds is marked unsettled
+        (an edit in the same clock tick could keep its stat key), so the next build reads
+        its story again whatever its stat key says."""
+        if not self.stories:
             return None
+        settled = time.time_ns() - 2_000_000_000
+        files = {i: [k if k is None or k[2] < settled else UNSETTLED for k in keys]
+                 for i, keys in self.stories["files"].items()}
+        pictures = [[path, k if k is None or k[1] < settled else UNSETTLED]
+                    for path, k in self.pictures]
         return {**self.inputs(self.builder), "from": self.first.isoformat(),
-                "until": self.last.isoformat(), "stories": self.stories,
-                "pictures": self.pictures, "problems": list(problems)}
+                "until": self.last.isoformat(), "stories": {**self.stories, "files": files},
+                "pictures": pictures, "problems": list(problems)}
 
     @staticmethod
     def inputs(builder: Builder) -> dict[str, Any]:
@@ -597,14 +642,44 @@ class Stamp:
                 "settings": pages.quick_digest(repr(builder.site.config))}
 
     @classmethod
+    def changes(cls, builder: Builder) -> tuple[Stamp, set[str], set[str]] | None:
+        """A new stamp, and the ids of the stories changed (or new) and gone since the last
+        build, when only a few changed and everything else holds; else None."""
+        old = builder.old
+        stamp = old.get("stamp")
+        if not stamp or stamp["problems"] or not cls._same_inputs(builder, stamp):
+            return None
+        new = cls.start(builder)
+        before, now = stamp["stories"].get("files", {}), new.stories.get("files", {})
+        if not now or set(new.stories["names"]) - set(now) != set(stamp["stories"]["names"]) - set(before):
+            return None  # other entries of the stories folder came or went
+        changed = {i for i, keys in now.items() if before.get(i) != keys}
+        stories_dir = Path(builder.site.store.root)
+        for path, key in stamp["pictures"]:
+            if _stat_key(Path(path)) != key:
+                changed.add(Path(path).relative_to(stories_dir).parts[0])
+        gone = set(before) - set(now)
+        if len(changed) + len(gone) > FEW_CHANGES or not all(
+                os.path.isfile(builder._path(f)) for f in old.get("files", [])):
+            return None
+        new.first, new.last = (dt.date.fromisoformat(stamp["from"]),
+                               dt.date.fromisoformat(stamp["until"]))
+        new.pictures = [[path, key] for path, key in stamp["pictures"]
+                        if Path(path).relative_to(stories_dir).parts[0] not in changed | gone]
+        return new, changed, gone
+
+    @classmethod
+    def _same_inputs(cls, builder: Builder, stamp: dict[str, Any]) -> bool:
+        return not builder.old.get("pending") and all(
+            stamp.get(k) == v for k, v in cls.inputs(builder).items()) and \
+            stamp["from"] <= builder.on.isoformat() <= stamp["until"]
+
+    @classmethod
     def unchanged(cls, builder: Builder) -> bool:
         """Whether the last build's stamp still holds, and its files are all there."""
         old = builder.old
         stamp = old.get("stamp")
-        if not stamp or old.get("pending") or any(
-                stamp.get(k) != v for k, v in cls.inputs(builder).items()):
-            return False
-        if not stamp["from"] <= builder.on.isoformat() <= stamp["until"]:
+        if not stamp or not cls._same_inputs(builder, stamp):
             return False
         store = builder.site.store
         if not hasattr(store, "fingerprint") or store.fingerprint() != stamp["stories"]:
