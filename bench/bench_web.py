@@ -166,6 +166,21 @@ def forget_build(site: Path, cold: bool, keep_build_cache: bool = False) -> None
     os.sync()
 
 
+def file_system_probe(folder: Path, count: int = 1000) -> float:
+    """Seconds to create ``count`` small files in ``folder`` (then removed): a clean build
+    pays about this much to the file system alone, whatever storykit does."""
+    probe = folder / "fs-probe"
+    probe.mkdir()
+    start = time.perf_counter()
+    for n in range(count):
+        with open(probe / f"page-{n}.html", "wb") as f:
+            f.write(b"x" * 12_000)
+    took = time.perf_counter() - start
+    shutil.rmtree(probe)
+    os.sync()
+    return took
+
+
 def compile_storykit() -> None:
     """Bytecode for storykit and its first-party plugins, as an installed copy has."""
     import compileall
@@ -184,12 +199,12 @@ def edit_one(site: Path, n: int) -> None:
         f.write(f"\nEdited for the benchmark, run {n}.\n")
 
 
-def scenario(name: str, site: Path, env: dict[str, str], before) -> dict:
+def scenario(name: str, site: Path, env: dict[str, str], before, runs: int = RUNS) -> dict:
     results = []
-    for i in range(RUNS):
+    for i in range(runs):
         before(i)
         results.append(run_build(site, env))
-    summary = {"scenario": name, "runs": RUNS}
+    summary = {"scenario": name, "runs": runs}
     for key in ("wall", "startup", "build", "cpu"):
         summary[key] = statistics.median(r[key] for r in results)
     summary["rss_mb"] = max(r["rss_mb"] for r in results)
@@ -205,6 +220,7 @@ def main() -> None:
     parser.add_argument("--all-plugins", action="store_true",
                         help="load every installed plugin (default: storykit_web only)")
     parser.add_argument("--keep", action="store_true", help="keep the generated site")
+    parser.add_argument("--runs", type=int, default=RUNS, help="runs per scenario (median)")
     args = parser.parse_args()
     env = dict(os.environ)
     if not args.all_plugins:
@@ -215,17 +231,19 @@ def main() -> None:
     make_site(site, args.stories)
     compile_storykit()
     print(f"generated {args.stories} stories in {time.perf_counter() - start:.1f} s ({site})")
+    n = args.runs
     rows = [
-        scenario("cold (no instance folder)", site, env, lambda i: forget_build(site, True)),
+        scenario("cold (no instance folder)", site, env, lambda i: forget_build(site, True), n),
         scenario("clean (no output, store cache warm)", site, env,
-                 lambda i: forget_build(site, False)),
+                 lambda i: forget_build(site, False), n),
         scenario("output deleted (instance caches kept)", site, env,
-                 lambda i: forget_build(site, False, keep_build_cache=True)),
-        scenario("no-change rebuild", site, env, lambda i: None),
-        scenario("one story edited", site, env, lambda i: edit_one(site, i * 37 % args.stories)),
+                 lambda i: forget_build(site, False, keep_build_cache=True), n),
+        scenario("no-change rebuild", site, env, lambda i: None, n),
     ]
-    cli = statistics.median(run_cli(site, env) for _ in range(RUNS))
-    print(f"\n{args.stories} stories, medians of {RUNS} fresh processes "
+    cli = statistics.median(run_cli(site, env) for _ in range(n))  # before any edit
+    rows.append(scenario("one story edited", site, env,
+                         lambda i: edit_one(site, i * 37 % args.stories), n))
+    print(f"\n{args.stories} stories, medians of {args.runs} fresh processes "
           f"({'all plugins' if args.all_plugins else 'storykit_web only'}):")
     print(f"{'scenario':38} {'wall s':>7} {'start s':>8} {'build s':>8} {'cpu s':>7} "
           f"{'peak MB':>8} {'pages':>6} {'lists':>6}")
@@ -235,6 +253,8 @@ def main() -> None:
     print(f"{'storykit build CLI, no change':38} {cli:7.3f}")
     print(f"load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
           "(other work on the machine slows the wall times)")
+    print(f"file system: creating {args.stories:,} small files here took "
+          f"{file_system_probe(workdir, args.stories):.3f} s (every clean build pays this)")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 
