@@ -141,3 +141,14 @@ def temp_files(folder: Path | str) -> list[Path]:
                 if e.name.startswith(TEMP_PREFIX) and e.is_file(follow_symlinks=False)]
     except (FileNotFoundError, NotADirectoryError):
         return []
+
+
+def stat_key(path: Path | str) -> tuple[int, int, int] | None:
+    """``(inode, size, modification time in ns)`` of a file, or None if it is not there:
+    equal keys mean unchanged contents, as git's index assumes (see storykit.cache for the
+    same-clock-tick caveat)."""
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)

@@ -26,7 +26,7 @@ from typing import Protocol
 from . import model as m
 from .cache import ParseCache
 from .errors import ConflictError, GoneError, NotFoundError, Problem, StorykitError, ValidationError
-from .fsio import atomic_write, locked, make_dirs, temp_files, try_lock
+from .fsio import atomic_write, locked, make_dirs, stat_key, temp_files, try_lock
 from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugify
 
 # .storyfile (PyYAML, ruamel.yaml) is imported in the methods that parse or write a file:
@@ -119,7 +119,7 @@ class FileStore:
         folder = self.folder(story_id)
         story_path = folder / STORY_FILE
         consent_path = folder / CONSENT_FILE
-        return self._get(story_id, _stat_key(story_path), _stat_key(consent_path))
+        return self._get(story_id, stat_key(story_path), stat_key(consent_path))
 
     def _get(self, story_id: str, skey: tuple | None, ckey: tuple | None) -> m.Story:
         """The story whose files had these stat keys: from the cache, or parsed now."""
@@ -205,7 +205,7 @@ class FileStore:
         """Each story's (story.md, consent.yml) stat keys: one stat per file, on plain
         strings (Path objects cost more than the stat on a big site)."""
         root = str(self.root)
-        return {i: (_stat_key(f"{root}/{i}/{STORY_FILE}"), _stat_key(f"{root}/{i}/{CONSENT_FILE}"))
+        return {i: (stat_key(f"{root}/{i}/{STORY_FILE}"), stat_key(f"{root}/{i}/{CONSENT_FILE}"))
                 for i in ids}
 
     def _parse_in_parallel(self, stale: list[str]) -> None:
@@ -635,7 +635,7 @@ def _parse_chunk(ids: list[str]) -> list[tuple[str, tuple]]:
     out = []
     for story_id in ids:
         folder = store.root / story_id
-        skey, ckey = _stat_key(folder / STORY_FILE), _stat_key(folder / CONSENT_FILE)
+        skey, ckey = stat_key(folder / STORY_FILE), stat_key(folder / CONSENT_FILE)
         try:
             story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
         except (ValidationError, NotFoundError, OSError):
@@ -659,14 +659,6 @@ def _subfolders(folder: Path) -> dict[str, str]:
             return {e.name: e.path for e in entries if e.is_dir(follow_symlinks=False)}
     except (FileNotFoundError, NotADirectoryError):
         return {}
-
-
-def _stat_key(path: Path | str) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 _NOT_CONTENT = ("status", "revision", "updated", "created")

@@ -19,17 +19,13 @@ import hashlib
 import json
 import multiprocessing
 import os
-import pickle
 import tempfile
-import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from markupsafe import Markup
-
-from storykit.consent import Decision, StoryView, ViewImage, decision_window
+from storykit.consent import Decision, StoryView, ViewImage
 from storykit.errors import StorykitError
 from storykit.fsio import LockTimeout, atomic_write, locked
 from storykit.markup import MarkdownTooLong, markdown_inline
@@ -40,14 +36,14 @@ from storykit.store import current_user
 from storykit.themes import Theme, load_theme, nice_date
 
 from . import assets, pages
+from .memo import MarkdownMemo
+from .stamp import Stamp, stat_key
 
 BUILDER_VERSION = "1"
 USE = "public_website"
 JOB = "site-build"  # the distribution log's job for pages this builder publishes
 MAX_IMAGE_WIDTH = 1024
 PARALLEL_MIN = 24  # stories to render before it pays to start worker processes
-UNSETTLED = ["unsettled"]  # a stamp's stat key for a file too recently changed to trust
-FEW_CHANGES = 64  # changed stories a build may load alone (the last build's records for the rest)
 MANIFEST_DIR = ("cache", "web-build")
 _PROTECTED = ("stories", "instance", "themes", "plugins")
 
@@ -194,7 +190,7 @@ class Builder:
                                    for p in sorted(web.rglob("*")) if p.is_file()]
         plugins = [(p.name, p.version) for p in self.site.plugins.info()]
         return pages.digest(BUILDER_VERSION, _core_fingerprint(), template_files, self.css, sorted(
-            (rel, _stat_key(p)) for rel, p in self.static.items()), self.theme.settings,
+            (rel, stat_key(p)) for rel, p in self.static.items()), self.theme.settings,
             self.info, self.config, plugins, [_name_of(e) for e in self.site.markdown_extensions])
 
     def allowed(self) -> list[tuple[Story, Decision, str]]:
@@ -262,7 +258,7 @@ class Builder:
         (etags), the consent version decided on, its pictures' files, and the global key
         (which includes the code of the consent reduction and the sanitiser)."""
         folder = story.folder
-        images = repr([(img.file, _stat_key(folder / img.file) if folder else None)
+        images = repr([(img.file, stat_key(folder / img.file) if folder else None)
                        for img in story.images]) if story.images else ""
         if story.etag is None:  # a store that does not say which bytes it read: use the view
             return pages.quick_digest(self.key, repr(decision.view), images)
@@ -454,7 +450,7 @@ class Builder:
         wanted = {f"{pages.STATIC_DIR}/{rel}": path for rel, path in self.static.items()
                   if not rel.endswith(".css")}
         for rel, path in sorted(wanted.items()):
-            state = _stat_key(path)
+            state = stat_key(path)
             self._write_if_changed(rel, old.get(rel), state, path.read_bytes)
             produced.add(rel)
         bundle = f"{pages.STATIC_DIR}/{assets.BUNDLE}"
@@ -592,103 +588,6 @@ class Builder:
         atomic_write(self.manifest_file, json.dumps(manifest, separators=(",", ":")), mode=0o600)
 
 
-class Stamp:
-    """What a build saw: the global key (code, templates, theme, settings), the site's
-    settings, every name in the stories folder with each story's file stat keys, the
-    pictures' stat keys, and the days around the build's day on which every published
-    story's consent decision stays the same.
-
-    With it the next build can tell in a few milliseconds that nothing it depends on
-    changed, and stop without loading a single story; or that only a few stories changed,
-    and load only those, keeping the last build's records of the others."""
-
-    def __init__(self, builder: Builder, stories: dict[str, Any]):
-        self.builder, self.stories = builder, stories
-        self.first, self.last = dt.date.min, dt.date.max
-        self.pictures: list[list[Any]] = []
-
-    @classmethod
-    def start(cls, builder: Builder) -> Stamp:
-        store = builder.site.store
-        return cls(builder, store.fingerprint() if hasattr(store, "fingerprint") else {})
-
-    def narrow(self, story: Story, on: dt.date) -> None:
-        first, last = decision_window(story, on)
-        self.first, self.last = max(self.first, first), min(self.last, last)
-
-    def add_pictures(self, story: Story) -> None:
-        folder = story.folder
-        self.pictures += [[str(folder / img.file), _stat_key(folder / img.file)]
-                          for img in story.images if folder]
-
-    def finish(self, problems: list[str]) -> dict[str, Any] | None:
-        """The stamp to keep. A file changed in the last two seconds is marked unsettled
-        (an edit in the same clock tick could keep its stat key), so the next build reads
-        its story again whatever its stat key says."""
-        if not self.stories:
-            return None
-        settled = time.time_ns() - 2_000_000_000
-        files = {i: [k if k is None or k[2] < settled else UNSETTLED for k in keys]
-                 for i, keys in self.stories["files"].items()}
-        pictures = [[path, k if k is None or k[1] < settled else UNSETTLED]
-                    for path, k in self.pictures]
-        return {**self.inputs(self.builder), "from": self.first.isoformat(),
-                "until": self.last.isoformat(), "stories": {**self.stories, "files": files},
-                "pictures": pictures, "problems": list(problems)}
-
-    @staticmethod
-    def inputs(builder: Builder) -> dict[str, Any]:
-        return {"key": builder.key, "theme": builder.theme.name,
-                "settings": pages.quick_digest(repr(builder.site.config))}
-
-    @classmethod
-    def changes(cls, builder: Builder) -> tuple[Stamp, set[str], set[str]] | None:
-        """A new stamp, and the ids of the stories changed (or new) and gone since the last
-        build, when only a few changed and everything else holds; else None."""
-        old = builder.old
-        stamp = old.get("stamp")
-        if not stamp or stamp["problems"] or not cls._same_inputs(builder, stamp):
-            return None
-        new = cls.start(builder)
-        before, now = stamp["stories"].get("files", {}), new.stories.get("files", {})
-        if not now or set(new.stories["names"]) - set(now) != set(stamp["stories"]["names"]) - set(before):
-            return None  # other entries of the stories folder came or went
-        changed = {i for i, keys in now.items() if before.get(i) != keys}
-        stories_dir = Path(builder.site.store.root)
-        for path, key in stamp["pictures"]:
-            if _stat_key(Path(path)) != key:
-                changed.add(Path(path).relative_to(stories_dir).parts[0])
-        gone = set(before) - set(now)
-        if len(changed) + len(gone) > FEW_CHANGES or not all(
-                os.path.isfile(builder._path(f)) for f in old.get("files", [])):
-            return None
-        new.first, new.last = (dt.date.fromisoformat(stamp["from"]),
-                               dt.date.fromisoformat(stamp["until"]))
-        new.pictures = [[path, key] for path, key in stamp["pictures"]
-                        if Path(path).relative_to(stories_dir).parts[0] not in changed | gone]
-        return new, changed, gone
-
-    @classmethod
-    def _same_inputs(cls, builder: Builder, stamp: dict[str, Any]) -> bool:
-        return not builder.old.get("pending") and all(
-            stamp.get(k) == v for k, v in cls.inputs(builder).items()) and \
-            stamp["from"] <= builder.on.isoformat() <= stamp["until"]
-
-    @classmethod
-    def unchanged(cls, builder: Builder) -> bool:
-        """Whether the last build's stamp still holds, and its files are all there."""
-        old = builder.old
-        stamp = old.get("stamp")
-        if not stamp or not cls._same_inputs(builder, stamp):
-            return False
-        store = builder.site.store
-        if not hasattr(store, "fingerprint") or store.fingerprint() != stamp["stories"]:
-            return False
-        if any(_stat_key(Path(path)) != key for path, key in stamp["pictures"]):
-            return False
-        return all(os.path.isfile(builder._path(f)) for f in old.get("files", []))
-
-
 def story_picture(view: StoryView, img: ViewImage) -> Path:
     """The picture's file, if it exists and really is inside the story's folder."""
     src = img.path
@@ -699,83 +598,6 @@ def story_picture(view: StoryView, img: ViewImage) -> Path:
         raise BuildError(f"story {view.id}: picture {img.file} links outside the story's "
                          "folder")
     return src
-
-
-class MarkdownMemo:
-    """Sanitised HTML of each story's Markdown, kept in the instance folder between builds,
-    so rebuilding pages whose output was deleted does not convert the same text again.
-
-    Keyed by the build's global key (code, extensions, templates) and the text's hash."""
-
-    def __init__(self, path: Path, key: str):
-        self.path, self.key = path, key
-        self.known: dict[str, dict[str, str]] = {}
-        self.changed = False
-        self.active = False  # only a loaded memo is used and saved
-
-    def load(self) -> None:
-        self.active = True
-        try:
-            with self.path.open("rb") as f:
-                data = pickle.load(f)  # noqa: S301 - our own private file in instance/
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError,
-                ValueError, ImportError):
-            return
-        if isinstance(data, dict) and data.get("key") == self.key:
-            self.known = data.get("stories", {})
-
-    @classmethod
-    def forget(cls, path: Path, story_id: str) -> None:
-        """Drop one story's text from a saved memo (after a withdrawal)."""
-        memo = cls(path, "")
-        try:
-            with path.open("rb") as f:
-                data = pickle.load(f)  # noqa: S301 - our own private file in instance/
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError,
-                ValueError, ImportError):
-            path.unlink(missing_ok=True)  # unreadable: it cannot be trusted to be clean
-            return
-        if isinstance(data, dict) and story_id in data.get("stories", {}):
-            memo.key, memo.known, memo.active = data.get("key", ""), data["stories"], True
-            memo.save(set(memo.known) - {story_id})
-
-    def for_story(self, story_id: str, convert):
-        return _StoryMarkdown(self.known.get(story_id, {}), convert)
-
-    def update(self, records: list[dict[str, Any]]) -> None:
-        for record in records:
-            made = record.pop("markdown", None)  # never into the manifest
-            if self.active and made is not None and made != self.known.get(record["id"]):
-                self.known[record["id"]] = made
-                self.changed = True
-
-    def save(self, live: set[str]) -> None:
-        if not self.active:
-            return
-        gone = set(self.known) - live
-        if not self.changed and not gone:
-            return
-        for story_id in gone:
-            del self.known[story_id]
-        data = pickle.dumps({"key": self.key, "stories": self.known}, pickle.HIGHEST_PROTOCOL)
-        with contextlib.suppress(StorykitError, OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, data, mode=0o600)
-
-
-class _StoryMarkdown:
-    """Converts one story's texts, reusing what an earlier build made for the same text."""
-
-    def __init__(self, known: dict[str, str], convert):
-        self.known, self.convert, self.made = known, convert, {}
-
-    def __call__(self, text: str) -> Markup:
-        digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-        html = self.known.get(digest)
-        if html is None:
-            html = str(self.convert(text))
-        self.made[digest] = html
-        return Markup(html)  # noqa: S704 - made by storykit.markup's sanitiser
 
 
 def _balanced_chunks(pictures: list[int], workers: int) -> list[list[int]]:
@@ -861,16 +683,6 @@ def _name_of(extension: Any) -> str:
 
 def _file_hash(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _stat_key(path: Path | None) -> list[int] | None:
-    if path is None:
-        return None
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -30,6 +30,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from ..errors import NotFoundError, Problem, ValidationError
+from ..fsio import stat_key
 from ..model import Story
 from ..slugs import is_valid_id, slug_key
 
@@ -86,14 +87,6 @@ def _moved(order: tuple[str, ...], old: dict[str, Story], new: dict[str, Story],
     ids.insert(bisect.bisect_left(ids, _sort_key(new[story_id]),
                                   key=lambda i: _sort_key(new[i])), story_id)
     return tuple(ids)
-
-
-def _stat_key(path: str) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 class StoryIndex:
@@ -189,8 +182,8 @@ class StoryIndex:
                     stray.append(Problem(entry.path, None, "folder name is not a valid story "
                                          "id", "bad_id"))
                     continue
-                keys[entry.name] = (_stat_key(entry.path + "/story.md"),
-                                    _stat_key(entry.path + "/consent.yml"))
+                keys[entry.name] = (stat_key(entry.path + "/story.md"),
+                                    stat_key(entry.path + "/consent.yml"))
         return keys, tuple(sorted(stray, key=lambda p: p.file))
 
     _stray: tuple[Problem, ...] = ()
