@@ -321,12 +321,18 @@ def test_a_story_page_shows_what_consent_allows_content_warning_first(make_site)
     assert 'property="og:image" content="https://stories.example.nhs.uk/images/page-1.jpg"' in page
 
 
-def test_pictures_are_resized_and_carry_no_metadata(make_site):
+def site_with_photo(make_site) -> Path:
+    """A site with one published story and its photo (2000 x 1200, with GPS in EXIF)."""
     root = new_site(make_site)
     write_story(root, "st-photo01", published(
         "photo", "With a photo",
         images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]))
     photo_with_gps(root / "stories" / "st-photo01" / "media" / "ward.jpg")
+    return root
+
+
+def test_pictures_are_resized_and_carry_no_metadata(make_site):
+    root = site_with_photo(make_site)
     build(root)
     with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
         assert im.size == (1024, 614)
@@ -665,11 +671,7 @@ def test_the_quick_check_ends_on_the_day_a_consent_expires(make_site):
 
 
 def test_a_replaced_picture_is_noticed_by_the_quick_check(make_site):
-    root = new_site(make_site)
-    write_story(root, "st-photo01", published(
-        "photo", "With a photo",
-        images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]))
-    photo_with_gps(root / "stories" / "st-photo01" / "media" / "ward.jpg")
+    root = site_with_photo(make_site)
     settle(root)
     build(root)
     assert build(root).unchanged

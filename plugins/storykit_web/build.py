@@ -202,21 +202,15 @@ class Builder:
         self.report.problems += [str(p) for p in loaded.problems]
         found: dict[str, tuple[Story, Decision, str]] = {}
         for story in sorted(loaded.stories, key=lambda s: s.id):
-            if story.status != "published":
-                continue
-            stamp.narrow(story, self.on)
-            decision = self.site.decide(story, USE, self.on)
-            if not decision.allowed or decision.draft:
+            decision = self._decision(story, stamp)
+            if decision is None:
                 continue
             if story.slug in found:
                 self.report.problems.append(f"story {story.id} is not on the website: its slug "
                                             f"{story.slug!r} is used by story "
                                             f"{found[story.slug][0].id}")
                 continue
-            found[story.slug] = (story, decision, self.story_key(story, decision))
-            self.decisions[story.id] = decision
-            self.pictures[story.id] = len(story.images)
-            stamp.add_pictures(story)
+            found[story.slug] = self._take(story, decision, stamp)
         self.stamp = stamp.finish(self.report.problems)
         return list(found.values())
 
@@ -237,21 +231,30 @@ class Builder:
                 story = self.site.store.get(story_id)
             except StorykitError:
                 return None  # a broken or missing file: the full build reports it
-            if story.status != "published":
-                continue
-            stamp.narrow(story, self.on)
-            decision = self.site.decide(story, USE, self.on)
-            if not decision.allowed or decision.draft:
+            decision = self._decision(story, stamp)
+            if decision is None:
                 continue
             if story.slug in slugs:
                 return None  # a clash of addresses: the full build says which story loses
             slugs.add(story.slug)
-            allowed.append((story, decision, self.story_key(story, decision)))
-            self.decisions[story.id] = decision
-            self.pictures[story.id] = len(story.images)
-            stamp.add_pictures(story)
+            allowed.append(self._take(story, decision, stamp))
         self.stamp = stamp.finish([])
         return allowed, kept
+
+    def _decision(self, story: Story, stamp: Stamp) -> Decision | None:
+        """The story's decision if it may be on the website today (published, allowed, not
+        a draft). Every published story narrows the days the stamp holds for."""
+        if story.status != "published":
+            return None
+        stamp.narrow(story, self.on)
+        decision = self.site.decide(story, USE, self.on)
+        return decision if decision.allowed and not decision.draft else None
+
+    def _take(self, story: Story, decision: Decision, stamp: Stamp) -> tuple[Story, Decision, str]:
+        self.decisions[story.id] = decision
+        self.pictures[story.id] = len(story.images)
+        stamp.add_pictures(story)
+        return story, decision, self.story_key(story, decision)
 
     def story_key(self, story: Story, decision: Decision) -> str:
         """A hash of everything the story's page is made from: the exact bytes of its files
