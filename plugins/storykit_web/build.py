@@ -20,6 +20,7 @@ import json
 import multiprocessing
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -283,12 +284,13 @@ class Builder:
             self.env.get_template("web/story.html")  # compiled once, before any fork
         if len(todo) >= PARALLEL_MIN:  # a few stories convert quicker than megabytes load
             self.markdown_memo.load()
-        for record in self._render_all(todo):
-            self.new_search[record["id"]] = record.pop("search")
-            records[record["id"]] = record
-        self.report.stories = len(records)
-        self.report.rendered = len(todo)
-        produced = self._write_static() | self._write_listings(records)
+        with self._workers(len(todo)) as pool:
+            for record in self._render_all(todo, pool):
+                self.new_search[record["id"]] = record.pop("search")
+                records[record["id"]] = record
+            self.report.stories = len(records)
+            self.report.rendered = len(todo)
+            produced = self._write_static() | self._write_listings(records, pool)
         produced |= {f for r in records.values() for f in r["files"]}
         self._remove_stale(produced)
         self._sync_distributions(records)
@@ -329,30 +331,41 @@ class Builder:
             self.old["pending"] = sorted(set(self.old.get("pending", [])) | new)
             self._write_manifest(self.old)
 
-    def _render_all(self, todo: list[tuple[Decision, str]]) -> list[dict[str, Any]]:
-        """Render the changed stories; many of them in worker processes (fork)."""
-        if len(todo) < PARALLEL_MIN or self.workers < 2 or not _can_fork():
+    @contextlib.contextmanager
+    def _workers(self, stories: int) -> Iterator[concurrent.futures.Executor | None]:
+        """Worker processes (forked from this builder) when there are many stories to
+        render, for their pages and then the list pages; None for a small build."""
+        global _ACTIVE
+        if stories < PARALLEL_MIN or self.workers < 2 or not _can_fork():
+            yield None
+            return
+        _ACTIVE = self  # workers use their forked copy: nothing big is pickled
+        try:
+            ctx = multiprocessing.get_context("fork")
+            with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
+                yield pool
+        finally:
+            _ACTIVE = None
+
+    def _render_all(self, todo: list[tuple[Decision, str]],
+                    pool: concurrent.futures.Executor | None) -> list[dict[str, Any]]:
+        """Render the changed stories, in the worker processes when there are any."""
+        if pool is None:
             records = [self.render_story(decision, key) for decision, key in todo]
         else:
-            records = self._render_forked(todo)
+            records = self._render_forked(todo, pool)
         self.markdown_memo.update(records)
         return records
 
-    def _render_forked(self, todo: list[tuple[Decision, str]]) -> list[dict[str, Any]]:
-        global _ACTIVE
+    def _render_forked(self, todo: list[tuple[Decision, str]],
+                       pool: concurrent.futures.Executor) -> list[dict[str, Any]]:
         chunks = _balanced_chunks([self.pictures[d.story_id] for d, _ in todo], self.workers)
-        self.todo = todo  # workers read it from their forked copy: nothing big is pickled
-        _ACTIVE = self
-        try:
-            ctx = multiprocessing.get_context("fork")
-            records: list[dict[str, Any]] = []
-            with concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=ctx) as pool:
-                for done, pages_made in pool.map(_render_chunk, chunks):
-                    for rel, data in pages_made:  # written here while workers go on
-                        self.write(rel, data)
-                    records += done
-        finally:
-            _ACTIVE = None
+        self.todo = todo  # set before the workers fork (on the first chunk)
+        records: list[dict[str, Any]] = []
+        for done, pages_made in pool.map(_render_chunk, chunks):
+            for rel, data in pages_made:  # written here while workers go on
+                self.write(rel, data)
+            records += done
         self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
         return records
 
@@ -469,7 +482,8 @@ class Builder:
             self.write(rel, data())
             self.report.static += 1
 
-    def _write_listings(self, records: dict[str, dict[str, Any]]) -> set[str]:
+    def _write_listings(self, records: dict[str, dict[str, Any]],
+                        pool: concurrent.futures.Executor | None = None) -> set[str]:
         """Write each listing page whose cards (or template, or settings) changed."""
         old = self.old.get("listings", {})
         if old and self._nothing_changed(records) and all((self.out / p).is_file() for p in old):
@@ -480,16 +494,32 @@ class Builder:
                                statement_date=self.config.get("statement_date", ""))
         by_id = {r["id"]: r for r in records.values()}
         self.listing_state = {}
+        changed = []
         for listing in found:
             field_name = "search_hash" if listing.kind == "js" else "card_hash"
             state = pages.digest(self.key, listing.path, listing.template, listing.params,
                                  [by_id[i][field_name] for i in listing.card_ids])
             self.listing_state[listing.path] = state
-            if old.get(listing.path) == state and (self.out / listing.path).is_file():
-                continue
-            self.write(listing.path, self._listing_bytes(listing, by_id))
+            if old.get(listing.path) != state or not (self.out / listing.path).is_file():
+                changed.append(listing)
+        for listing, data in self._listing_pages(changed, by_id, pool):
+            self.write(listing.path, data)
             self.report.listings += 1
         return {listing.path for listing in found}
+
+    def _listing_pages(self, changed: list[pages.Listing], by_id: dict[str, dict[str, Any]],
+                       pool: concurrent.futures.Executor | None):
+        """(listing, bytes) of each changed listing: HTML ones in the workers when there are
+        workers, the search index here meanwhile."""
+        if pool is None:
+            yield from ((listing, self._listing_bytes(listing, by_id)) for listing in changed)
+            return
+        futures = [(listing, pool.submit(_render_listing, listing,
+                                         [by_id[i]["card"] for i in listing.card_ids]))
+                   for listing in changed if listing.kind != "js"]
+        yield from ((listing, self._listing_bytes(listing, by_id))
+                    for listing in changed if listing.kind == "js")
+        yield from ((listing, future.result()) for listing, future in futures)
 
     def _nothing_changed(self, records: dict[str, dict[str, Any]]) -> bool:
         """The same stories as last time, none re-rendered, same theme and settings."""
@@ -502,7 +532,9 @@ class Builder:
         if listing.kind == "js":
             entries = self._search_entries(listing.card_ids, by_id)
             return search_index_js([entries[i] for i in listing.card_ids]).encode("utf-8")
-        cards = [by_id[i]["card"] for i in listing.card_ids]
+        return self.listing_html(listing, [by_id[i]["card"] for i in listing.card_ids])
+
+    def listing_html(self, listing: pages.Listing, cards: list[dict[str, Any]]) -> bytes:
         html = self.render(listing.path, listing.template, cards=cards, **listing.params)
         return html.encode("utf-8")
 
@@ -618,6 +650,11 @@ def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[
     _ACTIVE.deferred = []
     records = [_ACTIVE.render_story(*_ACTIVE.todo[i]) for i in indices]
     return records, _ACTIVE.deferred
+
+
+def _render_listing(listing: pages.Listing, cards: list[dict[str, Any]]) -> bytes:
+    assert _ACTIVE is not None
+    return _ACTIVE.listing_html(listing, cards)
 
 
 def search_index_js(entries: list[dict[str, Any]]) -> str:
