@@ -367,11 +367,18 @@ def _compile(swaps: dict[str, str]):
     for key in list(swaps):  # text that shouts a name (AISHA RAHMAN) names them too
         swaps.setdefault(key.upper(), swaps[key])
     pattern = name_pattern(swaps)
+    # every match starts with the first word of a name as written: most texts have none
+    firsts = tuple({k.split()[0] for k in swaps if k.split()})
 
     def replace(match: re.Match) -> str:
         return name_replacement(match, swaps)
 
-    return lambda text: pattern.sub(replace, text) if text else text
+    def swap(text: str) -> str:
+        if not text or not any(first in text for first in firsts):
+            return text
+        return pattern.sub(replace, text)
+
+    return swap
 
 
 def _sentence_start(text: str, pos: int) -> bool:
