@@ -281,7 +281,11 @@ class Builder:
         pending = {d.story_id for d, _ in todo}
         self._note_pending([story for story, _, _ in allowed if story.id in pending])
         if todo:
-            self.env.get_template("web/story.html")  # compiled once, before any fork
+            # made once here, before any fork, not once in each worker
+            self.env.get_template("web/story.html")
+            self.site.markdown("Warm *up*.")  # imports Python-Markdown, builds the converter
+            if any(self.pictures[d.story_id] for d, _ in todo):
+                import storykit.images  # noqa: F401 - and Pillow
         if len(todo) >= PARALLEL_MIN:  # a few stories convert quicker than megabytes load
             self.markdown_memo.load()
         with self._workers(len(todo)) as pool:
