@@ -136,6 +136,13 @@ def _rel_only_with_href(match: re.Match[str]) -> str:
     return match.group(0) if ' href="' in attrs else "<a" + _REL.sub("", attrs) + ">"
 
 
+def prepare_markdown(extensions: Iterable[Any] = ()) -> None:
+    """Import Python-Markdown and build the converter and the sanitiser now: before forking
+    worker processes, so each does not build its own."""
+    _converter(BASE_EXTENSIONS + tuple(extensions))
+    _cleaner()
+
+
 def render_markdown(text: str, extensions: Iterable[Any] = (), *,
                     top_level: int = 2) -> Markup:
     """Markdown to sanitised HTML. Headings are shifted so the highest one in the text is

@@ -29,7 +29,7 @@ from typing import Any
 from storykit.consent import Decision, StoryView, ViewImage
 from storykit.errors import StorykitError
 from storykit.fsio import LockTimeout, atomic_write, locked
-from storykit.markup import MarkdownTooLong, markdown_inline
+from storykit.markup import MarkdownTooLong, markdown_inline, prepare_markdown
 from storykit.model import Story
 from storykit.render import site_info
 from storykit.site import Site
@@ -283,7 +283,7 @@ class Builder:
         if todo:
             # made once here, before any fork, not once in each worker
             self.env.get_template("web/story.html")
-            self.site.markdown("Warm *up*.")  # imports Python-Markdown, builds the converter
+            prepare_markdown(self.site.markdown_extensions)
             if any(self.pictures[d.story_id] for d, _ in todo):
                 import storykit.images  # noqa: F401 - and Pillow
         if len(todo) >= PARALLEL_MIN:  # a few stories convert quicker than megabytes load
