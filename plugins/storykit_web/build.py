@@ -162,6 +162,8 @@ class Builder:
         self.decisions: dict[str, Decision] = {}
         self.pictures: dict[str, int] = {}  # story id -> how many pictures (work to share out)
         self.stamp: dict[str, Any] | None = None  # what this build saw, for a quick next time
+        self.only: set[str] | None = None  # the stories a build of a few changes loaded
+        self.fingerprint: dict[str, Any] | None = None  # the stories folder, taken once
         self._dirs: set[Path] = set()
         self.listing_state: dict[str, str] = {}
         self.static_state: dict[str, Any] = {}
@@ -224,7 +226,8 @@ class Builder:
         if found is None:
             return None
         stamp, changed, gone = found
-        kept = {i: r for i, r in self.old["stories"].items() if i not in changed | gone}
+        self.only = changed | gone
+        kept = {i: r for i, r in self.old["stories"].items() if i not in self.only}
         slugs = {r["card"]["slug"] for r in kept.values()}
         allowed = []
         for story_id in sorted(changed):
@@ -590,10 +593,17 @@ class Builder:
 
     def _sync_distributions(self, records: dict[str, dict[str, Any]]) -> None:
         """Each live story page is in the log once per distinct content; gone pages are
-        marked removed."""
+        marked removed. A build of a few changes looks only at the stories it loaded."""
         log = self.site.distributions
-        live = [d for d in log.live_at_paths(str(self.out) + os.sep, "web") if d.job == JOB]
-        current = {(r["id"], self._path(r["page"])): r for r in records.values()}
+        prefix = str(self.out) + os.sep
+        if self.only is None:
+            live = log.live_at_paths(prefix, "web")
+        else:
+            live = [d for i in sorted(self.only) for d in log.for_story(i, live_only=True)
+                    if d.format == "web" and d.path.startswith(prefix)]
+        live = [d for d in live if d.job == JOB]
+        current = {(r["id"], self._path(r["page"])): r for r in records.values()
+                   if self.only is None or r["id"] in self.only}
         keep: set[tuple[str, str]] = set()
         stale: list[int] = []
         for d in live:

@@ -46,8 +46,16 @@ class Stamp:
 
     @classmethod
     def start(cls, builder: Builder) -> Stamp:
-        store = builder.site.store
-        return cls(builder, store.fingerprint() if hasattr(store, "fingerprint") else {})
+        return cls(builder, cls.fingerprint(builder))
+
+    @staticmethod
+    def fingerprint(builder: Builder) -> dict[str, Any]:
+        """The stories folder's fingerprint (taken once per build), or {} for a store
+        without one."""
+        if builder.fingerprint is None:
+            store = builder.site.store
+            builder.fingerprint = store.fingerprint() if hasattr(store, "fingerprint") else {}
+        return builder.fingerprint
 
     def narrow(self, story: Story, on: dt.date) -> None:
         first, last = decision_window(story, on)
@@ -118,8 +126,8 @@ class Stamp:
         stamp = old.get("stamp")
         if not stamp or not cls._same_inputs(builder, stamp):
             return False
-        store = builder.site.store
-        if not hasattr(store, "fingerprint") or store.fingerprint() != stamp["stories"]:
+        now = cls.fingerprint(builder)
+        if not now or now != stamp["stories"]:
             return False
         if any(stat_key(Path(path)) != key for path, key in stamp["pictures"]):
             return False
