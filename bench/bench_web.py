@@ -19,6 +19,9 @@ calls ``sync``, so the file system's delayed work for the deletion is not billed
 storykit's modules are compiled to bytecode first, as in an installed copy (a machine with
 PYTHONDONTWRITEBYTECODE set would otherwise compile them again in every run).
 
+To see storykit's own time without the disk's, put the generated site in memory:
+``TMPDIR=/dev/shm python bench/bench_web.py``.
+
 By default only the storykit_web plugin is loaded (``STORYKIT_LOAD_PLUGINS=storykit_web``),
 so the figures are the web build's own; ``--all-plugins`` shows what other plugins' import
 time adds to every command.
