@@ -607,6 +607,25 @@ def test_the_quick_no_change_check_notices_every_kind_of_change(three, change, r
     assert ("stories/third.html" in report.removed) is (change is _remove)
 
 
+@pytest.mark.parametrize("stamp", [
+    "not a stamp", {"key": None}, {"from": 3, "until": [], "problems": 0},
+    {"stories": {"names": 1, "files": 2}, "pictures": [[1]], "problems": []}])
+def test_a_damaged_stamp_means_a_full_build_not_a_crash(three, stamp):
+    settle(three)
+    build(three)
+    (manifest,) = [p for p in (three / "instance" / "cache" / "web-build").glob("*.json")
+                   if not p.name.endswith(".search.json")]
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    good = data["stamp"]
+    data["stamp"] = stamp if not isinstance(stamp, dict) else {**good, **stamp}
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    _edit(three)
+    report = build(three)
+    assert not report.unchanged and report.rendered == 1
+    assert "The second story, retold" in (three / "out" / "stories.html").read_text(
+        encoding="utf-8")
+
+
 def test_a_story_changed_in_the_last_two_seconds_is_read_again_by_the_next_build(three,
                                                                                  monkeypatch):
     settle(three)

@@ -90,6 +90,13 @@ class Stamp:
     def changes(cls, builder: Builder) -> tuple[Stamp, set[str], set[str]] | None:
         """A new stamp, and the ids of the stories changed (or new) and gone since the last
         build, when only a few changed and everything else holds; else None."""
+        try:
+            return cls._changes(builder)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None  # a damaged manifest: build everything
+
+    @classmethod
+    def _changes(cls, builder: Builder) -> tuple[Stamp, set[str], set[str]] | None:
         old = builder.old
         stamp = old.get("stamp")
         if not stamp or stamp["problems"] or not cls._same_inputs(builder, stamp):
@@ -122,6 +129,13 @@ class Stamp:
     @classmethod
     def unchanged(cls, builder: Builder) -> bool:
         """Whether the last build's stamp still holds, and its files are all there."""
+        try:
+            return cls._unchanged(builder)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return False  # a damaged manifest: build everything
+
+    @classmethod
+    def _unchanged(cls, builder: Builder) -> bool:
         old = builder.old
         stamp = old.get("stamp")
         if not stamp or not cls._same_inputs(builder, stamp):
