@@ -281,16 +281,7 @@ class Builder:
         allowed, kept = few if few is not None else (self.allowed(), {})
         records, todo = self._reuse(allowed)
         records.update(kept)
-        pending = {d.story_id for d, _ in todo}
-        self._note_pending([story for story, _, _ in allowed if story.id in pending])
-        if todo:
-            # made once here, before any fork, not once in each worker
-            self.env.get_template("web/story.html")
-            prepare_markdown(self.site.markdown_extensions)
-            if any(self.pictures[d.story_id] for d, _ in todo):
-                import storykit.images  # noqa: F401 - and Pillow
-        if len(todo) >= PARALLEL_MIN:  # a few stories convert quicker than megabytes load
-            self.markdown_memo.load()
+        self._prepare(allowed, todo)
         with self._workers(len(todo)) as pool:
             for record in self._render_all(todo, pool):
                 self.new_search[record["id"]] = record.pop("search")
@@ -304,6 +295,21 @@ class Builder:
         self._save_manifest(records, produced)
         self.markdown_memo.save(set(records))
         return self.report
+
+    def _prepare(self, allowed: list[tuple[Story, Decision, str]],
+                 todo: list[tuple[Decision, str]]) -> None:
+        """Note the files about to be written; make what every page needs once, here,
+        before any worker forks, not once in each."""
+        pending = {d.story_id for d, _ in todo}
+        self._note_pending([story for story, _, _ in allowed if story.id in pending])
+        if not todo:
+            return
+        self.env.get_template("web/story.html")
+        prepare_markdown(self.site.markdown_extensions)
+        if any(self.pictures[d.story_id] for d, _ in todo):
+            import storykit.images  # noqa: F401 - and Pillow
+        if len(todo) >= PARALLEL_MIN:  # a few stories convert quicker than megabytes load
+            self.markdown_memo.load()
 
     def _as_last_time(self) -> BuildReport:
         """The report of a build that found every input as the last build left it."""
