@@ -585,6 +585,10 @@ def _unpublish(root: Path) -> None:
     settle(root, 30)
 
 
+def _withdraw(root: Path) -> None:
+    Site.open(root).withdraw("st-third01", "stop_future_use", "Changed their mind")
+
+
 def _settings(root: Path) -> None:
     toml = root / "storykit.toml"
     toml.write_text(toml.read_text(encoding="utf-8").replace("Test stories", "Our stories"),
@@ -602,7 +606,8 @@ def _fresh_edit(root: Path) -> None:  # same size, changed just now: a stat key 
 
 
 @pytest.mark.parametrize("change, rendered", [
-    (_edit, 1), (_add, 1), (_remove, 0), (_unpublish, 0), (_settings, 3), (_lost_page, 1)])
+    (_edit, 1), (_add, 1), (_remove, 0), (_unpublish, 0), (_withdraw, 0), (_settings, 3),
+    (_lost_page, 1)])
 def test_the_quick_no_change_check_notices_every_kind_of_change(three, change, rendered):
     settle(three)
     build(three)
@@ -611,7 +616,8 @@ def test_the_quick_no_change_check_notices_every_kind_of_change(three, change, r
     report = build(three)
     assert not report.unchanged and report.rendered == rendered
     assert (three / "out" / "stories" / "first.html").is_file()
-    assert ("stories/third.html" in report.removed) is (change in (_remove, _unpublish))
+    assert ("stories/third.html" in report.removed) is (change in (_remove, _unpublish,
+                                                                   _withdraw))
 
 
 @pytest.mark.parametrize("stamp", [
