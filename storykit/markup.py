@@ -100,10 +100,10 @@ def check_complexity(text: str) -> None:
 def _converter(extensions: tuple[Any, ...]) -> markdown.Markdown:
     import markdown  # about 40 ms: only for commands that convert text
 
-    from .quick_inline import speed_up_inline
+    from .quick_markdown import speed_up
 
     md = markdown.Markdown(extensions=list(extensions), output_format="html")
-    speed_up_inline(md)
+    speed_up(md)
     return md
 
 

@@ -221,7 +221,7 @@ def test_any_mix_of_hostile_fragments_renders_inert(text):
     assert_inert(markdown_inline(text))
 
 
-# --- the quick inline processor (storykit.quick_inline) ------------------------------------
+# --- the quick paths through Python-Markdown (storykit.quick_markdown) -----------------------
 
 def _stock(extensions=("tables", "footnotes", "attr_list", "sane_lists")):
     import markdown
@@ -251,15 +251,70 @@ def test_quick_inline_gives_exactly_what_python_markdown_gives(text):
     assert quick.convert(text) == stock.convert(text)
 
 
-def test_quick_inline_is_in_use_for_storykits_extensions():
-    from storykit.markup import BASE_EXTENSIONS, _converter
-    from storykit.quick_inline import QuickInlineProcessor
+LINE_STARTS = st.sampled_from(
+    ["", "", "", "# ", "## ", "> ", "- ", "* ", "+ ", "1. ", "2) ", "    ", "\t", "   ", "===",
+     "---", "| ", "[^1]: ", "[x]: http://x.example/ ", ": ", "<div>", "{: .x}", "***", "_ _ _",
+     "Word | other", "\u00c9t\u00e9 ", "9 ", "A\\"])
+LINE_TEXT = st.lists(st.sampled_from(
+    ["word", " ", "Two words", "*em*", "[l](http://x.example/)", "[^1]", "|", "-", "=", "#",
+     "  ", "\u2019s", "\u00e9", "&", "`c`", "<b>x</b>", "1."]), max_size=6).map("".join)
+DOCUMENTS = st.lists(st.tuples(LINE_STARTS, LINE_TEXT, st.sampled_from(["\n", "\n\n"])),
+                     max_size=12).map(lambda lines: "".join(a + b + c for a, b, c in lines))
 
-    inline = _converter(BASE_EXTENSIONS).treeprocessors["inline"]
-    assert isinstance(inline, QuickInlineProcessor)
+
+@settings(max_examples=500, deadline=None)
+@given(DOCUMENTS)
+@example("First paragraph\nstill the first.\n\nSecond line\n===\n\n- a list\nLazy line\n\n"
+         "After the list.\n\n> quoted\nlazy quote\n\nText[^1].\n\n[^1]: Note\n\n    more note")
+@example("Name | Other\n--- | ---\nA | B\n\nPlain words.")
+def test_quick_paragraphs_give_exactly_what_python_markdown_gives(text):
+    """Block structure (headings, lists, quotes, code, tables, footnotes, references, lazy
+    lines) next to plain paragraphs: byte-identical HTML to stock Python-Markdown."""
+    from storykit.markup import BASE_EXTENSIONS, _converter
+
+    quick, stock = _converter(BASE_EXTENSIONS), _stock()
+    quick.reset()
+    assert quick.convert(text) == stock.convert(text)
+
+
+def test_quick_paths_are_in_use_for_storykits_extensions():
+    from storykit.markup import BASE_EXTENSIONS, _converter
+    from storykit.quick_markdown import QuickInlineProcessor, QuickParagraphProcessor
+
+    converter = _converter(BASE_EXTENSIONS)
+    assert isinstance(converter.treeprocessors["inline"], QuickInlineProcessor)
+    assert isinstance(converter.parser.blockprocessors[0], QuickParagraphProcessor)
     # Python-Markdown still calls the method the shortcut replaces (a rename would fail here)
     from markdown.treeprocessors import InlineProcessor
     assert "_InlineProcessor__handleInline" in vars(InlineProcessor)
+
+
+def test_an_extension_with_its_own_block_processor_turns_the_paragraph_shortcut_off():
+    """A plugin's block (here ``!!! note`` lines) must still be seen: no quick paragraphs."""
+    import xml.etree.ElementTree as etree
+
+    from markdown.blockprocessors import BlockProcessor
+    from markdown.extensions import Extension
+
+    from storykit.markup import BASE_EXTENSIONS, _converter
+    from storykit.quick_markdown import QuickParagraphProcessor
+
+    class Note(BlockProcessor):
+        def test(self, parent, block):
+            return block.startswith("Note:")
+
+        def run(self, parent, blocks):
+            etree.SubElement(parent, "aside").text = blocks.pop(0)[5:].strip()
+
+    class Notes(Extension):
+        def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's name
+            md.parser.blockprocessors.register(Note(md.parser), "note", 105)
+
+    converter = _converter(BASE_EXTENSIONS + (Notes(),))
+    assert not any(isinstance(p, QuickParagraphProcessor)
+                   for p in converter.parser.blockprocessors)
+    converter.reset()
+    assert "<aside>Bring a drink</aside>" in converter.convert("Note: Bring a drink")
 
 
 def test_an_extension_with_its_own_inline_pattern_turns_the_shortcut_off():
@@ -268,7 +323,7 @@ def test_an_extension_with_its_own_inline_pattern_turns_the_shortcut_off():
     from markdown.extensions import Extension
     from markdown.inlinepatterns import SimpleTagInlineProcessor
 
-    from storykit.quick_inline import QuickInlineProcessor
+    from storykit.quick_markdown import QuickInlineProcessor
 
     class Strike(Extension):
         def extendMarkdown(self, md):  # noqa: N802 - Python-Markdown's name
