@@ -68,7 +68,7 @@ _MARKUP_KINDS = {
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _NESTING = re.compile(r"^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t>]|$))+", re.M)
 _MARKER = re.compile(r"[>\-+*]|\d+[.)]")
-_INDENT = re.compile(rf"^[ \t]{{{4 * MAX_NESTING},}}", re.M)
+_MARKER_STARTS = frozenset(">-+*0123456789")  # what a nested quote or list line starts with
 
 
 def check_complexity(text: str) -> None:
@@ -89,10 +89,14 @@ def check_complexity(text: str) -> None:
             len(p) > MAX_PARAGRAPH for p in paragraphs or _PARAGRAPHS.split(text)):
         raise MarkdownTooComplex(f"a paragraph is longer than {MAX_PARAGRAPH:,} characters; "
                                  "put blank lines between paragraphs")
-    for match in _NESTING.finditer(text):
-        if len(_MARKER.findall(match.group())) > MAX_NESTING:
-            raise MarkdownTooComplex(f"quotes or lists are nested more than {MAX_NESTING} deep")
-    if _INDENT.search(text):
+    lines = text.split("\n")  # line by line: a multi-line regex tries every position
+    for line in lines:
+        if line.lstrip(" \t")[:1] in _MARKER_STARTS:
+            match = _NESTING.match(line)
+            if match and len(_MARKER.findall(match.group())) > MAX_NESTING:
+                raise MarkdownTooComplex(f"quotes or lists are nested more than {MAX_NESTING} "
+                                         "deep")
+    if any(len(line) - len(line.lstrip(" \t")) >= 4 * MAX_NESTING for line in lines):
         raise MarkdownTooComplex(f"a line is indented more than {4 * MAX_NESTING} spaces")
 
 
@@ -122,7 +126,9 @@ def _cleaner() -> nh3.Cleaner:
 def sanitise(html: str) -> str:
     """Clean HTML with the allow-list: safe in any page, feed or PDF."""
     cleaned = _cleaner().clean(html)
-    return _A_TAG.sub(_rel_only_with_href, _UNSAFE_ID.sub("", cleaned))
+    if 'id="' in cleaned or 'class="' in cleaned:  # the cheap test first
+        cleaned = _UNSAFE_ID.sub("", cleaned)
+    return _A_TAG.sub(_rel_only_with_href, cleaned) if "<a" in cleaned else cleaned
 
 
 _A_TAG = re.compile(r'<a((?:\s+[\w:-]+="[^"]*")*)\s*>')

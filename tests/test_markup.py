@@ -336,3 +336,42 @@ def test_an_extension_with_its_own_inline_pattern_turns_the_shortcut_off():
     assert not isinstance(converter.treeprocessors["inline"], QuickInlineProcessor)
     converter.reset()
     assert "<del>old</del>" in converter.convert("Some ~~old~~ words")
+
+
+# --- the complexity check, line by line ---------------------------------------------------------
+
+NESTED_LINES = st.lists(st.tuples(
+    st.sampled_from(["", " ", "  ", "\t", " " * 126, " " * 127, " " * 128, "\t" * 130]),
+    st.lists(st.sampled_from(["> ", ">", "- ", "* ", "+ ", "1. ", "2) ", "12345. ", "a ", "-",
+                              ">\t"]), max_size=40).map("".join),
+    st.sampled_from(["", "text", "- item", "> quote"])), max_size=6).map(
+    lambda rows: "\n".join(a + b + c for a, b, c in rows))
+
+
+@settings(max_examples=400, deadline=None)
+@given(NESTED_LINES)
+@example("> " * 33 + "too deep")
+@example(" " * 128 + "indented")
+@example(" " * 128 + "x\n" + "> " * 33)
+def test_nesting_and_indent_limits_say_what_a_multi_line_regex_says(text):
+    """The line-by-line check refuses exactly what the regular expressions over the whole
+    text refused, with the same message."""
+    import re as regex
+
+    from storykit import markup
+
+    def reference(text):
+        nesting = regex.compile(r"^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t>]|$))+", regex.M)
+        for match in nesting.finditer(text):
+            if len(markup._MARKER.findall(match.group())) > markup.MAX_NESTING:
+                return "nested"
+        if regex.search(rf"^[ \t]{{{4 * markup.MAX_NESTING},}}", text, regex.M):
+            return "indented"
+        return None
+
+    try:
+        markup.check_complexity(text)
+        got = None
+    except MarkdownTooComplex as exc:
+        got = "nested" if "nested" in str(exc) else "indented" if "indented" in str(exc) else str(exc)
+    assert got == reference(text)
