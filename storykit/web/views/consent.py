@@ -30,7 +30,6 @@ from ...model import (
     ConsentVersion,
     Story,
 )
-from .. import access
 from .. import consent_words as words
 from ..access import CONFIRM_WITHDRAWAL, RECORD_CONSENT, VIEW_EVIDENCE, WITHDRAW_CONSENT, can
 from ..auth import client_ip, current_user, deny, record
@@ -38,20 +37,11 @@ from ..forms import Form
 from ..state import audit_log, state
 from ..storyform import clean
 from ..uploads import EVIDENCE_NAME, MEDIA_TYPES, UploadError, receive, sniff, store_evidence
-from .editor import gone
+from .editor import editable, gone
 from .stories import viewable
 
 bp = Blueprint("consent", __name__, url_prefix="/stories")
 NO_CONSENT = "none"
-
-
-def _allowed(story_id: str, action: str, what: str) -> Story:
-    story = viewable(story_id, what)
-    if access.is_withdrawn(story):
-        abort(gone(story, what))
-    if not can(current_user(), action, story):
-        deny(403, what, story.id)
-    return story
 
 
 # --- the form -----------------------------------------------------------------------------------
@@ -62,7 +52,7 @@ def form(story_id: str):
     if request.method == "GET":
         story = viewable(story_id, "consent")
         return _page(story, Form(defaults(story)))
-    story = _allowed(story_id, RECORD_CONSENT, "record_consent")
+    story = editable(story_id, "record_consent", RECORD_CONSENT)
     posted = Form(MultiDict([(k, clean(v)) for k, v in request.form.items(multi=True)]))
     version = read_version(posted, story)
     upload = request.files.get("evidence")
@@ -321,7 +311,7 @@ def _taken_by(form_: Form) -> dict | None:
 def sign_off(story_id: str):
     """Record that the storyteller checked the text: a new version with the date and the
     story revision they saw."""
-    story = _allowed(story_id, RECORD_CONSENT, "sign_off")
+    story = editable(story_id, "sign_off", RECORD_CONSENT)
     posted = Form(request.form)
     current = story.current_consent
     if current is None:
@@ -375,7 +365,7 @@ def _record_signoff(story: Story, posted: Form, version: ConsentVersion):
 @bp.route("/<story_id>/consent/withdraw", methods=["GET", "POST"])
 def withdraw(story_id: str):
     """Withdraw consent (as easy as giving it), then show where the story went."""
-    story = _allowed(story_id, WITHDRAW_CONSENT, "withdraw_consent")
+    story = editable(story_id, "withdraw_consent", WITHDRAW_CONSENT)
     posted = Form(request.form if request.method == "POST" else None)
     if request.method == "GET":
         return render_template("consent/withdraw.html", story=story, form=posted,

@@ -61,13 +61,13 @@ SIMPLE_FIELDS = {"body": "body", "title": "title", "summary": "summary",
                  "content_warning": "content_warning", "speaker_notes": "speaker_notes"}
 
 
-def editable(story_id: str, what: str) -> Story:
-    """The story if the user may edit it now: 404 if they may not see it, 410 once it is
-    withdrawn, 403 otherwise (each audited)."""
+def editable(story_id: str, what: str, action: str = EDIT) -> Story:
+    """The story if the user may do ``action`` to it now (edit it, record its consent...):
+    404 if they may not see it, 410 once it is withdrawn, 403 otherwise (each audited)."""
     story = viewable(story_id, what)
     if access.is_withdrawn(story):
         abort(gone(story, what))
-    if not can(current_user(), EDIT, story):
+    if not can(current_user(), action, story):
         deny(403, what, story.id)
     return story
 
