@@ -49,12 +49,13 @@ SERVICES = ["Maternity", "Stroke rehabilitation", "District nursing", "Dementia 
             "Emergency department", "Outpatients", "Physiotherapy", "Cancer care"]
 
 
-def story_text(n: int, rng: random.Random) -> str:
+def story_text(n: int, rng: random.Random, status: str | None = None) -> str:
+    """An invented story of about 300 words; ``status`` None picks one at random."""
     body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)).capitalize() + "."
                        for _ in range(5))
     day = dt.date(2026, 1, 1) + dt.timedelta(days=n % 300)
     return (f"---\ntitle: Story number {n} about {rng.choice(SERVICES).lower()}\n"
-            f"slug: story-{n:05d}\nstatus: {rng.choice(STATUSES)}\n"
+            f"slug: story-{n:05d}\nstatus: {status or rng.choice(STATUSES)}\n"
             f"service: {rng.choice(SERVICES)}\nsummary: What helped, in a few words.\n"
             f"storyteller:\n  name: Sam Example{n}\n  pseudonym: Sam\n  role: patient\n"
             f"created: {day}\nupdated: {day}\nrevision: 2\n---\n{body}\n")
@@ -68,20 +69,21 @@ def consent_text(n: int) -> str:
             "  identification: pseudonym\n  signoff_required: false\n")
 
 
-def make_site(root: Path, count: int) -> None:
+def make_site(root: Path, count: int, status: str | None = None) -> None:
+    """A site of ``count`` stories (``st-b00000``...), each with a consent file."""
     rng = random.Random(7)
     (root / "stories").mkdir(parents=True)
     (root / "storykit.toml").write_text(TOML)
     for n in range(count):
         folder = root / "stories" / f"st-b{n:05d}"
         folder.mkdir()
-        (folder / "story.md").write_text(story_text(n, rng))
+        (folder / "story.md").write_text(story_text(n, rng, status))
         (folder / "consent.yml").write_text(consent_text(n))
 
 
 def make_users(app, count: int) -> dict[str, list[str]]:
+    """Two people in each role and 14 advocates; advocate ``adv{n % 14:02d}`` owns story n."""
     from storykit.web import accounts
-    from storykit.web.access import grant
 
     st = app.extensions["storykit"]
     conn = st.db()
@@ -98,7 +100,6 @@ def make_users(app, count: int) -> dict[str, list[str]]:
                      "granted_at) VALUES (?, ?, 'owner', 'bench', '2026-01-01')",
                      (f"st-b{n:05d}", owner.id))
     conn.execute("COMMIT")
-    del grant
     return people
 
 

@@ -34,16 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench_app import make_site, make_users, p95, signed_in_client
+
 ROUNDS = 5
 SAVES_PER_ROUND = 100
-PASSWORD = "harbour lantern pebble"
-TOML = '[site]\ntitle = "Benchmark stories"\norganisation = "Example NHS Trust"\n'
-WORD_TEXT = ("the ward nurse came over and sat with me while I waited for news about my mum "
-             "she explained what would happen next and I felt less afraid we had been there "
-             "since morning nobody told us where to go the doctor listened carefully")
-WORDS = WORD_TEXT.split(" ")
-ADVOCATES = [f"adv{i:02d}" for i in range(14)]
-
 CHILD = r"""
 import json, resource, sys, time, tracemalloc
 from pathlib import Path
@@ -63,57 +57,14 @@ print(json.dumps({"seconds": seconds, "size": stored.size, "rss_mb": hwm / 1024,
 """
 
 
-def story_text(n: int, rng: random.Random) -> str:
-    body = "\n\n".join(" ".join(rng.choice(WORDS) for _ in range(60)).capitalize() + "."
-                       for _ in range(5))
-    return (f"---\ntitle: Story number {n}\nslug: story-{n:05d}\nstatus: draft\n"
-            f"summary: What helped, in a few words.\n"
-            f"storyteller:\n  name: Sam Example{n}\n  pseudonym: Sam\n  role: patient\n"
-            f"created: 2026-01-01\nupdated: 2026-01-01\nrevision: 2\n---\n{body}\n")
-
-
-def make_site(root: Path, count: int) -> None:
-    rng = random.Random(7)
-    (root / "stories").mkdir(parents=True)
-    (root / "storykit.toml").write_text(TOML)
-    for n in range(count):
-        folder = root / "stories" / f"st-b{n:05d}"
-        folder.mkdir()
-        (folder / "story.md").write_text(story_text(n, rng))
-
-
-def make_users(app, count: int) -> None:
-    from storykit.web import accounts
-
-    st = app.extensions["storykit"]
-    conn = st.db()
-    made = {name: accounts.add_user(conn, st.hasher, name, PASSWORD, ["advocate"])
-            for name in ADVOCATES}
-    conn.execute("BEGIN")
-    for n in range(count):
-        conn.execute("INSERT INTO story_access (story_id, user_id, access, granted_by, "
-                     "granted_at) VALUES (?, ?, 'owner', 'bench', '2026-01-01')",
-                     (f"st-b{n:05d}", made[ADVOCATES[n % 14]].id))
-    conn.execute("COMMIT")
-
-
 def signed_in(app, name: str):
-    client = app.test_client()
-    page = client.get("/sign-in").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    response = client.post("/sign-in", data={"csrf_token": token, "name": name,
-                                             "password": PASSWORD})
-    assert response.status_code == 303, response.status_code
+    client = signed_in_client(app, name)
     return client, token_of(client)
 
 
 def token_of(client) -> str:
     page = client.get("/").get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[18]
 
 
 def time_saves(app, count: int) -> tuple[float, float, float]:
@@ -206,7 +157,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "site"
         start = time.perf_counter()
-        make_site(root, args.stories)
+        make_site(root, args.stories, status="draft")
         print(f"generated {args.stories} stories in {time.perf_counter() - start:.1f} s")
         app = create_app(Site.open(root))
         make_users(app, args.stories)
