@@ -228,3 +228,30 @@ def browser():
 
 def describe(violations: list[dict[str, Any]]) -> str:
     return _describe(violations).replace("\n", "; ")
+
+
+def sign_in_page(page, base: str, name: str, password: str = PASSWORD) -> None:
+    """Sign in through the real form in the browser, then wait for the dashboard."""
+    page.goto(f"{base}/sign-in")
+    page.fill("#name", name)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r".*/$"))
+
+
+def audit_page(page, name: str) -> list[str]:
+    """axe at desktop width, then the reflow check at 320 px (400% zoom), then one title
+    and one h1; the problems as sentences."""
+    problems = []
+    violations = axe_violations(page)
+    if violations:
+        problems.append(f"{name}: {describe(violations)}")
+    size = page.viewport_size
+    page.set_viewport_size({"width": 320, "height": 640})
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if overflow > 0:
+        problems.append(f"{name}: {overflow}px sideways scrolling at 320px wide (400% zoom)")
+    page.set_viewport_size(size)
+    if not page.title() or page.locator("h1").count() != 1:
+        problems.append(f"{name}: needs a title and exactly one h1")
+    return problems

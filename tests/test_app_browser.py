@@ -13,14 +13,12 @@ from collections.abc import Callable
 import pytest
 from app_support import (  # noqa: F401 - base, browser: shared fixtures
     FAST_HASH,
-    PASSWORD,
-    axe_violations,
+    audit_page,
     base,
     browser,
-    describe,
-    launch_chromium,
     make_world,
     served,
+    sign_in_page,
 )
 from conftest import BASIC_TOML
 from playwright.sync_api import Page
@@ -37,31 +35,6 @@ def world(tmp_path_factory):
 def new_page(browser, width: int = 1280) -> Page:
     context = browser.new_context(viewport={"width": width, "height": 900})
     return context.new_page()
-
-
-def sign_in(page: Page, base: str, name: str, password: str = PASSWORD) -> None:
-    page.goto(f"{base}/sign-in")
-    page.fill("#name", name)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/$"))
-
-
-def audit_page(page: Page, name: str) -> list[str]:
-    """axe at desktop width, then the reflow check at 320 px; problems as sentences."""
-    problems = []
-    violations = axe_violations(page)
-    if violations:
-        problems.append(f"{name}: {describe(violations)}")
-    size = page.viewport_size
-    page.set_viewport_size({"width": 320, "height": 640})
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    if overflow > 0:
-        problems.append(f"{name}: {overflow}px sideways scrolling at 320px wide (400% zoom)")
-    page.set_viewport_size(size)
-    if not page.title() or page.locator("h1").count() != 1:
-        problems.append(f"{name}: needs a title and exactly one h1")
-    return problems
 
 
 def _submit(page: Page, button: str) -> None:
@@ -112,7 +85,7 @@ SCENES: list[tuple[str, str | None, Callable[[Page, str], None]]] = [
 def test_every_page_has_no_axe_violations_and_reflows(browser, base, who):
     page = new_page(browser)
     if who != "anon":
-        sign_in(page, base, who)
+        sign_in_page(page, base, who)
     problems = []
     for name, scene_who, steps in SCENES:
         if (scene_who or "anon") != who:
@@ -127,7 +100,7 @@ def test_error_pages_for_stale_withdrawn_and_throttled_have_no_violations(browse
     problems = []
     # 409: a page loaded before someone else changed the story
     page = new_page(browser)
-    sign_in(page, base, "rita")
+    sign_in_page(page, base, "rita")
     page.goto(f"{base}/stories/st-valreview")
     from app_support import write_world_story
 
@@ -137,7 +110,7 @@ def test_error_pages_for_stale_withdrawn_and_throttled_have_no_violations(browse
     problems += audit_page(page, "409 stale page")
     # 410: withdrawn while the publisher's page was open
     page2 = new_page(browser)
-    sign_in(page2, base, "pete")
+    sign_in_page(page2, base, "pete")
     page2.goto(f"{base}/stories/st-published1")
     world.site.withdraw("st-published1", "stop_future_use", "Changed my mind", by="ada")
     _submit(page2, "Take down")
@@ -145,7 +118,7 @@ def test_error_pages_for_stale_withdrawn_and_throttled_have_no_violations(browse
     problems += audit_page(page2, "410 withdrawn")
     # 400: the form's session is gone (cookies cleared), so its token no longer matches
     page3 = new_page(browser)
-    sign_in(page3, base, "ann")
+    sign_in_page(page3, base, "ann")
     page3.goto(f"{base}/account/password")
     page3.context.clear_cookies()
     _submit(page3, "Change password")
@@ -200,7 +173,7 @@ def test_the_error_summary_takes_focus_and_links_to_fields(browser, base):
 
 def test_the_skip_link_is_first_and_moves_focus_to_the_main_content(browser, base):
     page = new_page(browser)
-    sign_in(page, base, "ann")
+    sign_in_page(page, base, "ann")
     page.keyboard.press("Tab")
     focused = page.evaluate("[document.activeElement.textContent, "
                             "document.activeElement.getBoundingClientRect().left]")
@@ -213,7 +186,7 @@ def test_the_skip_link_is_first_and_moves_focus_to_the_main_content(browser, bas
 def test_the_app_works_without_javascript(browser, base, world):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
-    sign_in(page, base, "ann")
+    sign_in_page(page, base, "ann")
     page.goto(f"{base}/stories/st-draft1")
     _submit(page, "Send for review")
     assert "The story was sent for review." in page.content()
@@ -250,7 +223,7 @@ def test_a_form_posted_from_another_site_changes_nothing(browser, base, world):
     thread.start()
     try:
         page = new_page(browser)
-        sign_in(page, base, "ann")
+        sign_in_page(page, base, "ann")
         page.goto(f"http://localhost:{evil.server_address[1]}/")
         page.wait_for_url(re.compile(rf"http://127\.0\.0\.1:{port}/.*"))
         page.wait_for_load_state()

@@ -14,13 +14,11 @@ import re
 
 import pytest
 from app_support import (  # noqa: F401 - base, browser: shared fixtures
-    PASSWORD,
-    axe_violations,
+    audit_page,
     base,
     browser,
-    describe,
-    launch_chromium,
     served,
+    sign_in_page,
 )
 from editor_support import NHS_NUMBER, gps_jpeg, make_editor_world
 from playwright.sync_api import Page, expect
@@ -42,29 +40,6 @@ def new_page(browser, **options) -> Page:
     return context.new_page()
 
 
-def sign_in(page: Page, base: str, name: str = "ann") -> None:
-    page.goto(f"{base}/sign-in")
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r".*/$"))
-
-
-def check(page: Page, name: str, problems: list[str]) -> None:
-    """axe at desktop width, then no sideways scrolling at 320 px, one h1 and a title."""
-    violations = axe_violations(page)
-    if violations:
-        problems.append(f"{name}: {describe(violations)}")
-    size = page.viewport_size
-    page.set_viewport_size({"width": 320, "height": 640})
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    if overflow > 0:
-        problems.append(f"{name}: {overflow}px sideways scrolling at 320px wide")
-    page.set_viewport_size(size)
-    if not page.title() or page.locator("h1").count() != 1:
-        problems.append(f"{name}: needs a title and exactly one h1")
-
-
 def check_preview_document(browser, base: str, page: Page, name: str,
                            problems: list[str]) -> None:
     """axe inside the preview: its page loaded on its own at the app's address (the sandboxed
@@ -83,19 +58,19 @@ def check_preview_document(browser, base: str, page: Page, name: str,
                             ".backgroundColor")
     if colour in ("rgba(0, 0, 0, 0)", "transparent"):
         problems.append(f"{name}: the theme's style sheet did not load in the preview")
-    check(alone, f"{name} (inside the preview)", problems)
+    problems += audit_page(alone, f"{name} (inside the preview)")
     context.close()
 
 
 def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, world, tmp_path):
     problems: list[str] = []
     page = new_page(browser)
-    sign_in(page, base)
+    sign_in_page(page, base, "ann")
     page.get_by_role("link", name="Start a new story").click()
-    check(page, "new story", problems)
+    problems += audit_page(page, "new story")
     page.get_by_role("button", name="Start the story").click()
     expect(page.locator(".error-summary")).to_be_visible()
-    check(page, "new story with errors", problems)
+    problems += audit_page(page, "new story with errors")
     page.fill("#title", "Finding my way to the eye clinic")
     page.fill("#teller_name", "Morgan Example")
     page.get_by_label("A carer").check()
@@ -126,7 +101,7 @@ def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, worl
     body.type(f" My NHS number is {NHS_NUMBER}.")
     fix = page.get_by_role("button", name=re.compile(r"Replace with “\[NHS number removed\]”"))
     expect(fix).to_be_visible()
-    check(page, "editor with a finding and the preview", problems)
+    problems += audit_page(page, "editor with a finding and the preview")
     check_preview_document(browser, base, page, "editor preview", problems)
     fix.click()
     assert NHS_NUMBER not in body.input_value()
@@ -142,15 +117,15 @@ def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, worl
     saved = world.site.store.get(story_id)
     assert "**Morgan drove me" in saved.body and "[NHS number removed]" in saved.body
     assert saved.summary == "The way to the eye clinic was hard to find."
-    check(page, "editor", problems)
+    problems += audit_page(page, "editor")
 
     # a photo with alt text
     photo = tmp_path / "IMG_0042.jpg"
     photo.write_bytes(gps_jpeg((1200, 800)))
     page.get_by_role("link", name="Pictures").click()
-    check(page, "pictures", problems)
+    problems += audit_page(page, "pictures")
     page.get_by_role("button", name="Add the picture").click()
-    check(page, "pictures with errors", problems)
+    problems += audit_page(page, "pictures with errors")
     page.set_input_files("#picture", str(photo))
     page.fill("#alt", "A long hospital corridor with a yellow sign for the eye clinic")
     page.get_by_label("A photo (of a real person or place)").check()
@@ -160,13 +135,13 @@ def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, worl
     expect(shown).to_be_visible()
     assert shown.evaluate("img => img.naturalWidth") == 800 or \
         shown.evaluate("img => img.naturalWidth") > 0
-    check(page, "pictures with one", problems)
+    problems += audit_page(page, "pictures with one")
 
     # consent
     page.get_by_role("link", name="Consent").click()
-    check(page, "consent form", problems)
+    problems += audit_page(page, "consent form")
     page.get_by_role("button", name="Record consent").click()
-    check(page, "consent form with errors", problems)
+    problems += audit_page(page, "consent form with errors")
     page.get_by_label("Trust board").check()
     page.get_by_label("Staff training").check()
     page.get_by_label("The story itself").check()
@@ -174,9 +149,9 @@ def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, worl
     page.get_by_label("Their first name only").check()
     page.get_by_role("button", name="Record consent").click()
     expect(page.locator(".notice")).to_contain_text("Consent version 1 was recorded.")
-    check(page, "consent with a version", problems)
+    problems += audit_page(page, "consent with a version")
     page.get_by_role("link", name="Withdraw consent").click()
-    check(page, "withdraw consent", problems)
+    problems += audit_page(page, "withdraw consent")
 
     # reload everything: it was all saved
     page.goto(f"{base}/stories/{story_id}/edit")
@@ -197,18 +172,18 @@ def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, worl
 
     # history, a difference, the preview page
     page.get_by_role("link", name="History").click()
-    check(page, "history", problems)
+    problems += audit_page(page, "history")
     page.get_by_role("button", name="Show the changes").click()
     expect(page.locator("h1")).to_contain_text("What changed between versions")
-    check(page, "difference", problems)
+    problems += audit_page(page, "difference")
     page.get_by_role("link", name="Preview").first.click()
-    check(page, "preview page", problems)
+    problems += audit_page(page, "preview page")
     page.select_option("#theme", "high-contrast")
     page.get_by_role("button", name="Show in this style").click()
-    check(page, "preview page, high contrast", problems)
+    problems += audit_page(page, "preview page, high contrast")
     check_preview_document(browser, base, page, "preview page, high contrast", problems)
     page.goto(f"{base}/stories/{story_id}")
-    check(page, "story page with its links", problems)
+    problems += audit_page(page, "story page with its links")
     page.context.close()
     assert not problems, "\n".join(problems)
     actions = {e.action for e in world.audit() if e.story_id == story_id}
@@ -218,7 +193,7 @@ def test_an_advocate_writes_a_story_with_a_photo_and_consent(browser, base, worl
 def test_the_conflict_page_in_the_browser(browser, base, world):
     problems: list[str] = []
     page = new_page(browser)
-    sign_in(page, base)
+    sign_in_page(page, base, "ann")
     page.goto(f"{base}/stories/st-draft1/edit")
     store = world.site.store
     store.save(store.get("st-draft1").copy(title="Changed in another tab"), by="ann")
@@ -226,11 +201,11 @@ def test_the_conflict_page_in_the_browser(browser, base, world):
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator("h1")).to_have_text("Someone else changed this story")
     assert page.locator("#title").input_value() == "Changed here"
-    check(page, "conflict page", problems)
+    problems += audit_page(page, "conflict page")
     # the not-saved page and the preview with errors look right too
     page.fill("#title", "")
     page.get_by_role("button", name="Preview").click()
-    check(page, "editor with errors", problems)
+    problems += audit_page(page, "editor with errors")
     page.context.close()
     world.reset_story("st-draft1")
     assert not problems, "\n".join(problems)
@@ -239,7 +214,7 @@ def test_the_conflict_page_in_the_browser(browser, base, world):
 def test_an_autosave_conflict_is_shown_and_overwrites_nothing(browser, base, world):
     world.reset_story("st-draft1")
     page = new_page(browser)
-    sign_in(page, base)
+    sign_in_page(page, base, "ann")
     page.goto(f"{base}/stories/st-draft1/edit")
     store = world.site.store
     store.save(store.get("st-draft1").copy(summary="Saved by someone else."), by="val")
@@ -252,7 +227,7 @@ def test_an_autosave_conflict_is_shown_and_overwrites_nothing(browser, base, wor
     assert (world.root / "stories" / "st-draft1" / "story.md").read_bytes() == before
     assert "A sentence typed here." in page.locator("#body").input_value()
     problems: list[str] = []
-    check(page, "editor with an autosave conflict", problems)
+    problems += audit_page(page, "editor with an autosave conflict")
     assert not problems, "\n".join(problems)
     page.context.close()
     world.reset_story("st-draft1")
@@ -261,7 +236,7 @@ def test_an_autosave_conflict_is_shown_and_overwrites_nothing(browser, base, wor
 def test_leaving_with_unsaved_changes_warns(browser, base, world):
     world.reset_story("st-draft1")
     page = new_page(browser)
-    sign_in(page, base)
+    sign_in_page(page, base, "ann")
     page.goto(f"{base}/stories/st-draft1/edit")
     page.locator("#title").type(" (draft)")
     dialogs: list[str] = []
@@ -281,7 +256,7 @@ def test_leaving_with_unsaved_changes_warns(browser, base, world):
 def test_the_editor_works_without_javascript(browser, base, world):
     world.reset_story("st-draft1")
     page = new_page(browser, java_script_enabled=False)
-    sign_in(page, base)
+    sign_in_page(page, base, "ann")
     page.goto(f"{base}/stories/st-draft1/edit")
     assert page.locator(".toolbar").is_hidden()
     page.fill("#body", "Typed with no script. The preview button still works.")
@@ -311,23 +286,23 @@ def test_withdrawal_pages_in_the_browser(browser, base, world):
     problems: list[str] = []
     page = new_page(browser)
     page.on("dialog", lambda dialog: dialog.accept())  # "Withdraw consent? ..." confirmation
-    sign_in(page, base)
+    sign_in_page(page, base, "ann")
     page.goto(f"{base}/stories/st-approved1/consent/withdraw")
     page.get_by_role("button", name="Withdraw consent").click()
-    check(page, "withdraw with errors", problems)
+    problems += audit_page(page, "withdraw with errors")
     page.get_by_label("Stop using it from now on").check()
     page.fill("#reason", "Asked by phone")
     page.get_by_role("button", name="Withdraw consent").click()
     expect(page.locator("h1")).to_have_text("Consent withdrawn")
     expect(page.locator("main")).to_contain_text("/packs/board-pack.pdf")
-    check(page, "consent withdrawn, takedown list", problems)
+    problems += audit_page(page, "consent withdrawn, takedown list")
     page.fill("#confirmed", "2099-01-01")
     page.get_by_role("button", name="Record that they were told").click()
-    check(page, "confirming the withdrawal, with errors", problems)
+    problems += audit_page(page, "confirming the withdrawal, with errors")
     page.fill("#confirmed", dt.date.today().isoformat())
     page.get_by_role("button", name="Record that they were told").click()
     expect(page.locator("main")).to_contain_text("that their story was withdrawn")
-    check(page, "consent page of a withdrawn story", problems)
+    problems += audit_page(page, "consent page of a withdrawn story")
     page.context.close()
     world.reset_story("st-approved1")
     assert not problems, "\n".join(problems)
