@@ -562,10 +562,14 @@ def test_a_rebuild_with_nothing_changed_stops_before_loading_any_story(three, mo
     assert mtimes(three / "out") == before
 
 
+def rewrite_story(root: Path, story_id: str, old: str, new: str) -> None:
+    """Replace ``old`` with ``new`` in a story's story.md."""
+    story = root / "stories" / story_id / "story.md"
+    story.write_text(story.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+
+
 def _edit(root: Path) -> None:
-    story = root / "stories" / "st-second1" / "story.md"
-    story.write_text(story.read_text(encoding="utf-8").replace("The second story",
-                                                                  "The second story, retold"))
+    rewrite_story(root, "st-second1", "The second story", "The second story, retold")
     settle(root, 30)
 
 
@@ -579,9 +583,7 @@ def _remove(root: Path) -> None:
 
 
 def _unpublish(root: Path) -> None:
-    story = root / "stories" / "st-third01" / "story.md"
-    story.write_text(story.read_text(encoding="utf-8").replace("status: published",
-                                                                  "status: approved"))
+    rewrite_story(root, "st-third01", "status: published", "status: approved")
     settle(root, 30)
 
 
@@ -600,9 +602,7 @@ def _lost_page(root: Path) -> None:
 
 
 def _fresh_edit(root: Path) -> None:  # same size, changed just now: a stat key may not show it
-    story = root / "stories" / "st-first01" / "story.md"
-    story.write_text(story.read_text(encoding="utf-8").replace("The first story",
-                                                                  "The First Story"))
+    rewrite_story(root, "st-first01", "The first story", "The First Story")
 
 
 @pytest.mark.parametrize("change, rendered", [
@@ -681,9 +681,7 @@ def test_a_build_after_a_few_changes_loads_only_the_changed_stories(three, monke
 def test_a_few_changes_that_clash_fall_back_to_the_full_build(three):
     settle(three)
     build(three)
-    story = three / "stories" / "st-second1" / "story.md"
-    story.write_text(story.read_text(encoding="utf-8").replace("slug: second", "slug: first"),
-                     encoding="utf-8")
+    rewrite_story(three, "st-second1", "slug: second", "slug: first")
     settle(three, 30)
     report = build(three)
     assert any("slug 'first'" in p for p in report.problems)
