@@ -163,7 +163,6 @@ class Builder:
         self.pictures: dict[str, int] = {}  # story id -> how many pictures (work to share out)
         self.stamp: dict[str, Any] | None = None  # what this build saw, for a quick next time
         self.only: set[str] | None = None  # the stories a build of a few changes loaded
-        self.fingerprint: dict[str, Any] | None = None  # the stories folder, taken once
         self._dirs: set[Path] = set()
         self.listing_state: dict[str, str] = {}
         self.static_state: dict[str, Any] = {}
@@ -171,6 +170,13 @@ class Builder:
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
+
+    @cached_property
+    def fingerprint(self) -> dict[str, Any]:
+        """The stories folder's fingerprint, taken once per build before any story is
+        loaded ({} for a store that has none: then no stamp is kept)."""
+        store = self.site.store
+        return store.fingerprint() if hasattr(store, "fingerprint") else {}
 
     @cached_property
     def env(self):

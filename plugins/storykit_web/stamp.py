@@ -46,16 +46,7 @@ class Stamp:
 
     @classmethod
     def start(cls, builder: Builder) -> Stamp:
-        return cls(builder, cls.fingerprint(builder))
-
-    @staticmethod
-    def fingerprint(builder: Builder) -> dict[str, Any]:
-        """The stories folder's fingerprint (taken once per build), or {} for a store
-        without one."""
-        if builder.fingerprint is None:
-            store = builder.site.store
-            builder.fingerprint = store.fingerprint() if hasattr(store, "fingerprint") else {}
-        return builder.fingerprint
+        return cls(builder, builder.fingerprint)
 
     def narrow(self, story: Story, on: dt.date) -> None:
         first, last = decision_window(story, on)
@@ -105,19 +96,19 @@ class Stamp:
         before, now = stamp["stories"].get("files", {}), new.stories.get("files", {})
         if not now or set(new.stories["names"]) - set(now) != set(stamp["stories"]["names"]) - set(before):
             return None  # other entries of the stories folder came or went
-        changed = {i for i, keys in now.items() if before.get(i) != keys}
         stories_dir = Path(builder.site.store.root)
-        for path, key in stamp["pictures"]:
-            if stat_key(Path(path)) != key:
-                changed.add(Path(path).relative_to(stories_dir).parts[0])
+        pictures = [(Path(path).relative_to(stories_dir).parts[0], path, key)
+                    for path, key in stamp["pictures"]]  # (story id, file, stat key)
+        changed = {i for i, keys in now.items() if before.get(i) != keys}
+        changed |= {i for i, path, key in pictures if stat_key(path) != key}
         gone = set(before) - set(now)
         if len(changed) + len(gone) > FEW_CHANGES or not all(
                 os.path.isfile(builder._path(f)) for f in old.get("files", [])):
             return None
         new.first, new.last = (dt.date.fromisoformat(stamp["from"]),
                                dt.date.fromisoformat(stamp["until"]))
-        new.pictures = [[path, key] for path, key in stamp["pictures"]
-                        if Path(path).relative_to(stories_dir).parts[0] not in changed | gone]
+        reloaded = changed | gone
+        new.pictures = [[path, key] for i, path, key in pictures if i not in reloaded]
         return new, changed, gone
 
     @classmethod
@@ -140,7 +131,7 @@ class Stamp:
         stamp = old.get("stamp")
         if not stamp or not cls._same_inputs(builder, stamp):
             return False
-        now = cls.fingerprint(builder)
+        now = builder.fingerprint
         if not now or now != stamp["stories"]:
             return False
         if any(stat_key(Path(path)) != key for path, key in stamp["pictures"]):
