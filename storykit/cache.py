@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import pickle
-import time
 from pathlib import Path
 from typing import Any
 
 from .errors import StorykitError
-from .fsio import atomic_write, make_dirs
+from .fsio import atomic_write, make_dirs, settled_before
 
 FORMAT = 1  # bump when the model or parsing rules change
-_RACY_NS = 2_000_000_000
 _JOURNAL_MIN = 64  # entries a journal may always hold before the main file is rewritten
 
 
@@ -54,7 +52,7 @@ class ParseCache:
     def save(self, entries: dict[str, Any]) -> None:
         """Write entries whose stat keys are settled (not changed in the last 2 s): only
         what changed since :meth:`load`, when that is little."""
-        cutoff = time.time_ns() - _RACY_NS
+        cutoff = settled_before()
         settled = {k: v for k, v in entries.items() if _settled(v, cutoff)}
         if self._saved is None:
             self._write_all(settled)
@@ -81,7 +79,7 @@ class ParseCache:
             self._write_all(entries)
 
     def _write_all(self, entries: dict[str, Any]) -> None:
-        cutoff = time.time_ns() - _RACY_NS
+        cutoff = settled_before()
         entries = {k: v for k, v in entries.items() if _settled(v, cutoff)}
         if self._write(self.path, entries):
             with contextlib.suppress(OSError):

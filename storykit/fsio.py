@@ -143,6 +143,16 @@ def temp_files(folder: Path | str) -> list[Path]:
         return []
 
 
+#: Nanoseconds within which a file may change again without its stat key changing (the same
+#: clock tick): a key younger than this is not trusted to mean "unchanged" later.
+RACY_NS = 2_000_000_000
+
+
+def settled_before() -> int:
+    """A modification time (ns): files last changed before it have trustworthy stat keys."""
+    return time.time_ns() - RACY_NS
+
+
 def stat_key(path: Path | str) -> tuple[int, int, int] | None:
     """``(inode, size, modification time in ns)`` of a file, or None if it is not there:
     equal keys mean unchanged contents, as git's index assumes (see storykit.cache for the

@@ -19,7 +19,6 @@ import importlib
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
@@ -30,7 +29,7 @@ import pluggy
 
 from . import hookspecs
 from .errors import StorykitError
-from .fsio import atomic_write, make_dirs
+from .fsio import atomic_write, make_dirs, settled_before
 
 if TYPE_CHECKING:  # pragma: no cover
     from .site import Site
@@ -261,7 +260,6 @@ def _import_file(path: Path, name: str) -> ModuleType:
 #: distribution providing it, and that distribution's version.
 Package = tuple[str, str, str, str]
 CACHE_FORMAT = 1
-_RACY_NS = 2_000_000_000  # a folder changed this recently may change again unseen (same tick)
 
 
 def installed_packages(cache: Path | None = None) -> tuple[str, list[Package]]:
@@ -280,7 +278,7 @@ def _search_path_key() -> list | None:
     """Each ``sys.path`` entry and its modification time, or None while one of them changed
     in the last two seconds (as the parse cache, so an install in the same clock tick as the
     scan is never missed)."""
-    now = time.time_ns()
+    settled = settled_before()
     entries = []
     for entry in sys.path:
         path = entry or os.getcwd()
@@ -288,7 +286,7 @@ def _search_path_key() -> list | None:
             mtime: int | None = os.stat(path).st_mtime_ns
         except OSError:
             mtime = None
-        if mtime is not None and now - mtime < _RACY_NS:
+        if mtime is not None and mtime >= settled:
             return None
         entries.append([path, mtime])
     return [CACHE_FORMAT, sys.version, entries]

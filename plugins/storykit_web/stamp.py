@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storykit.consent import decision_window
+from storykit.fsio import settled_before
 from storykit.fsio import stat_key as file_stat_key
 from storykit.model import Story
 
@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 UNSETTLED = ["unsettled"]  # a stamp's stat key for a file too recently changed to trust
 FEW_CHANGES = 64  # changed stories a build may load alone (the last build's records for the rest)
-_RACY_NS = 2_000_000_000
 
 
 def stat_key(path: Path | str | None) -> list[int] | None:
@@ -63,7 +62,7 @@ class Stamp:
         its story again whatever its stat key says."""
         if not self.stories:
             return None
-        settled = time.time_ns() - _RACY_NS
+        settled = settled_before()
         files = {i: [k if k is None or k[2] < settled else UNSETTLED for k in keys]
                  for i, keys in self.stories["files"].items()}
         pictures = [[path, k if k is None or k[2] < settled else UNSETTLED]
