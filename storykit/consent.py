@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, fields, replace
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 from .model import EXTERNAL_USES, RENDERABLE_STATUSES, ConsentVersion, Story
@@ -153,8 +153,8 @@ def decision_window(story: Story, on: dt.date) -> tuple[dt.date, dt.date]:
     edges: set[dt.date] = set()
     consent = story.current_consent
     for holder in (story, consent, consent.withdrawal if consent else None):
-        for f in fields(holder) if holder is not None else ():
-            value = getattr(holder, f.name)
+        for name in _field_names(type(holder)) if holder is not None else ():
+            value = getattr(holder, name)
             if isinstance(value, dt.date):
                 day = value.date() if isinstance(value, dt.datetime) else value
                 edges.add(day)
@@ -163,6 +163,11 @@ def decision_window(story: Story, on: dt.date) -> tuple[dt.date, dt.date]:
     first = max((d for d in edges if d <= on), default=dt.date.min)
     after = min((d for d in edges if d > on), default=None)
     return first, (after - dt.timedelta(days=1)) if after else dt.date.max
+
+
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
 
 
 def _has_content(story: Story, consent: ConsentVersion) -> bool:
