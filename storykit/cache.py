@@ -15,12 +15,10 @@ Forgetting a story (after a withdrawal that deletes everything) rewrites both at
 from __future__ import annotations
 
 import contextlib
-import pickle
 from pathlib import Path
 from typing import Any
 
-from .errors import StorykitError
-from .fsio import atomic_write, make_dirs, settled_before
+from .fsio import read_cache, settled_before, write_cache
 
 FORMAT = 1  # bump when the model or parsing rules change
 _JOURNAL_MIN = 64  # entries a journal may always hold before the main file is rewritten
@@ -88,25 +86,14 @@ class ParseCache:
             self._journal = {}
 
     def _read(self, path: Path) -> dict[str, Any] | None:
-        try:
-            with path.open("rb") as f:
-                data = pickle.load(f)  # noqa: S301 - our own private file, see module doc
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-                TypeError, ValueError):
-            return None
+        data = read_cache(path)
         if not isinstance(data, dict) or data.get("key") != self.key:
             return None
         entries = data.get("entries")
         return entries if isinstance(entries, dict) else None
 
     def _write(self, path: Path, entries: dict[str, Any]) -> bool:
-        data = pickle.dumps({"key": self.key, "entries": entries}, pickle.HIGHEST_PROTOCOL)
-        try:  # a cache that can't be written is just slower
-            make_dirs(path.parent)
-            atomic_write(path, data, mode=0o600)
-        except StorykitError:
-            return False
-        return True
+        return write_cache(path, {"key": self.key, "entries": entries})
 
 
 def _settled(entry: Any, cutoff: int) -> bool:

@@ -15,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from .errors import NotSavedError, StorykitError
 
@@ -162,3 +163,31 @@ def stat_key(path: Path | str) -> tuple[int, int, int] | None:
     except (FileNotFoundError, NotADirectoryError):
         return None
     return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_cache(path: Path) -> Any:
+    """What :func:`write_cache` kept at ``path``, or None when it is missing or unreadable
+    (a cache: the caller starts again). Only for storykit's own files in the private
+    instance folder: unpickling runs code, so never point it at anything else."""
+    import pickle
+
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)  # noqa: S301 - our own private file, see above
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+            TypeError, ValueError):
+        return None
+
+
+def write_cache(path: Path, value: Any) -> bool:
+    """Keep ``value`` at ``path`` (atomically, readable by the owner only); False when it
+    could not be written, which only makes the next run slower."""
+    import pickle
+
+    data = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+    try:
+        make_dirs(path.parent)
+        atomic_write(path, data, mode=0o600)
+    except StorykitError:
+        return False
+    return True

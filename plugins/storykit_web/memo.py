@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import pickle
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
-from storykit.errors import StorykitError
-from storykit.fsio import atomic_write
+from storykit.fsio import read_cache, write_cache
 
 
 class MarkdownMemo:
@@ -28,12 +25,7 @@ class MarkdownMemo:
 
     def load(self) -> None:
         self.active = True
-        try:
-            with self.path.open("rb") as f:
-                data = pickle.load(f)  # noqa: S301 - our own private file in instance/
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError,
-                ValueError, ImportError):
-            return
+        data = read_cache(self.path)
         if isinstance(data, dict) and data.get("key") == self.key:
             self.known = data.get("stories", {})
 
@@ -41,11 +33,8 @@ class MarkdownMemo:
     def forget(cls, path: Path, story_id: str) -> None:
         """Drop one story's text from a saved memo (after a withdrawal)."""
         memo = cls(path, "")
-        try:
-            with path.open("rb") as f:
-                data = pickle.load(f)  # noqa: S301 - our own private file in instance/
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, TypeError,
-                ValueError, ImportError):
+        data = read_cache(path)
+        if data is None:
             path.unlink(missing_ok=True)  # unreadable: it cannot be trusted to be clean
             return
         if isinstance(data, dict) and story_id in data.get("stories", {}):
@@ -70,10 +59,7 @@ class MarkdownMemo:
             return
         for story_id in gone:
             del self.known[story_id]
-        data = pickle.dumps({"key": self.key, "stories": self.known}, pickle.HIGHEST_PROTOCOL)
-        with contextlib.suppress(StorykitError, OSError):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(self.path, data, mode=0o600)
+        write_cache(self.path, {"key": self.key, "stories": self.known})
 
 
 class _StoryMarkdown:
