@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import nh3
 from markupsafe import Markup
 
+from .plain_markdown import plain_document
+
 if TYPE_CHECKING:  # pragma: no cover
     import markdown
 
@@ -156,13 +158,16 @@ def render_markdown(text: str, extensions: Iterable[Any] = (), *,
     if len(text) > MAX_MARKDOWN:
         raise MarkdownTooLong(f"the text is longer than {MAX_MARKDOWN:,} characters")
     check_complexity(text)
-    md = _converter(BASE_EXTENSIONS + tuple(extensions))
-    md.reset()
-    try:
-        html = sanitise(md.convert(text))
-    except RecursionError:
-        raise MarkdownTooComplex("the text nests too deeply to show") from None
-    return Markup(_shift_headings(html, top_level))  # noqa: S704 - sanitised just above
+    extensions = tuple(extensions)
+    html = None if extensions else plain_document(text)  # a plugin's extension may differ
+    if html is None:
+        md = _converter(BASE_EXTENSIONS + extensions)
+        md.reset()
+        try:
+            html = md.convert(text)
+        except RecursionError:
+            raise MarkdownTooComplex("the text nests too deeply to show") from None
+    return Markup(_shift_headings(sanitise(html), top_level))  # noqa: S704 - sanitised
 
 
 def _shift_headings(html: str, top_level: int) -> str:

@@ -15,6 +15,9 @@ a paragraph: every other processor needs a line starting with something else (``
 ``>``, ``-``, ``*``, ``+``, a digit, ``=``, ``[``, spaces) or a ``|`` for a table. Such a
 block becomes a paragraph at once, as the paragraph processor makes it outside lists.
 
+Texts of only headings and plain paragraphs do not reach Python-Markdown at all: see
+:mod:`storykit.plain_markdown`.
+
 Each shortcut is used only when every registered pattern or block processor is one known
 here; a plugin's Markdown extension with one of its own turns that shortcut off for that
 converter, and conversion is as slow (and as correct) as before.

@@ -277,6 +277,62 @@ def test_quick_paragraphs_give_exactly_what_python_markdown_gives(text):
     assert quick.convert(text) == stock.convert(text)
 
 
+PLAIN_STARTS = st.sampled_from(
+    ["", "", "", "Word", "a", "\u00c9t\u00e9", "\u00df", "# ", "## ", "###### ", "####### ",
+     "#", " ", "   ", "    ", "\u216b", "\u0663", "\u00a0", "1. ", "- ", "=", "---",
+     "Title\n===", "> ", "*"])
+PLAIN_WORDS = st.lists(st.sampled_from(
+    [" word", "word", "  two", ".", "!", "?", "'s", '"q"', " #", "#", "\u00a0", "\u2028",
+     "\u3000", "\x85", " ", "\t", "\r", "\r\n", ":", "(x)", "/", "-", " -", "=", "~", "^",
+     "$", "%", "@", "\u00e9", "\u200b", "_", "&", "<", "|"]), max_size=5).map("".join)
+PLAIN_DOCUMENTS = st.lists(
+    st.tuples(PLAIN_STARTS, PLAIN_WORDS, st.sampled_from(["\n", "\n", "\n\n", "\n\n\n", "\n \n", ""])),
+    max_size=14).map(lambda lines: "".join(a + b + c for a, b, c in lines))
+
+
+@settings(max_examples=1500, deadline=None)
+@given(PLAIN_DOCUMENTS)
+@example("## What happened\n\nThe nurse sat with me.\nShe explained it all.\n\n## After\n\nHome.")
+@example("# Title\n\n\n\nText after three blank lines\r\nand a Windows line end.\n")
+@example("## Heading\nwith a paragraph line straight after it")
+@example("## \u00a0Heading\u3000\n\nText\u3000")
+def test_plain_documents_give_exactly_what_python_markdown_gives(text):
+    """Text written without Python-Markdown (headings and plain paragraphs) is
+    byte-identical to its output; any other text is left to it (None)."""
+    from storykit.plain_markdown import plain_document
+
+    html = plain_document(text)
+    if html is not None:
+        stock = _stock()
+        assert html == stock.convert(text)
+
+
+def test_a_plain_story_is_converted_without_python_markdown(monkeypatch):
+    from storykit import markup
+
+    def refuse(extensions):
+        raise AssertionError("Python-Markdown was used for a plain text")
+
+    monkeypatch.setattr(markup, "_converter", refuse)
+    html = markup.render_markdown("# What happened\n\nThe nurse sat with me.\n\n## Later\n\n"
+                                  "We went home\u00a0on Tuesday.")
+    assert html == ("<h2>What happened</h2>\n<p>The nurse sat with me.</p>\n"
+                    "<h3>Later</h3>\n<p>We went home&nbsp;on Tuesday.</p>")
+    with pytest.raises(AssertionError):  # anything else still goes to Python-Markdown
+        markup.render_markdown("The nurse was *kind*.")
+
+
+def test_a_plugins_markdown_extension_is_used_for_plain_stories_too():
+    """A plugin's extension may change plain text (here: ids on headings), so plain stories
+    take Python-Markdown's way whenever a plugin adds one."""
+    from markdown.extensions.toc import TocExtension
+
+    from storykit.markup import render_markdown
+
+    html = render_markdown("## What happened\n\nPlain words.", [TocExtension()])
+    assert 'id="what-happened"' in html
+
+
 def test_quick_paths_are_in_use_for_storykits_extensions():
     from storykit.markup import BASE_EXTENSIONS, _converter
     from storykit.quick_markdown import QuickInlineProcessor, QuickParagraphProcessor
