@@ -267,8 +267,13 @@ _AMBIGUOUS = {"yes", "no", "on", "off", "y", "n", "true", "false", "null", "~", 
 
 # Characters YAML can carry only as escapes in a double-quoted string: controls, C1 controls,
 # the byte-order mark, and NEL / LS / PS, which YAML 1.1 readers treat as line breaks.
-_NEEDS_ESCAPE = re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
-                           "\uff00-\ufffd\U00010000-\U0010ffff]")
+@functools.cache
+def _needs_escape() -> re.Pattern[str]:
+    """Compiled on first use: the class is large (5 ms), and only writing files needs it."""
+    return re.compile("[^\t\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe"
+                      "\uff00-\ufffd\U00010000-\U0010ffff]")
+
+
 _TAB_AT_LINE_START = re.compile(r"(^|\n)\t")
 # Text that reads the same as a plain (unquoted) scalar under YAML 1.1 and 1.2, in block and
 # flow context alike; anything else is written double-quoted.
@@ -280,7 +285,7 @@ def _to_ruamel(value: Any) -> Any:
     from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
     if isinstance(value, str):
-        if _NEEDS_ESCAPE.search(value):
+        if _needs_escape().search(value):
             return DoubleQuotedScalarString(value)
         if "\n" in value.strip("\n"):
             if _TAB_AT_LINE_START.search(value):

@@ -36,6 +36,7 @@ from PIL import Image
 from storykit_web.build import BuildError, build_site
 
 from storykit.cli import main
+from storykit.fsio import read_cache, write_cache
 from storykit.render import render
 from storykit.site import Site
 from storykit.store import FileStore
@@ -626,12 +627,12 @@ def test_the_quick_no_change_check_notices_every_kind_of_change(three, change, r
 def test_a_damaged_stamp_means_a_full_build_not_a_crash(three, stamp):
     settle(three)
     build(three)
-    (manifest,) = [p for p in (three / "instance" / "cache" / "web-build").glob("*.json")
-                   if not p.name.endswith(".search.json")]
-    data = json.loads(manifest.read_text(encoding="utf-8"))
+    (manifest,) = [p for p in (three / "instance" / "cache" / "web-build").glob("*.pickle")
+                   if p.name.count(".") == 1]
+    data = read_cache(manifest)
     good = data["stamp"]
     data["stamp"] = stamp if not isinstance(stamp, dict) else {**good, **stamp}
-    manifest.write_text(json.dumps(data), encoding="utf-8")
+    write_cache(manifest, data)
     _edit(three)
     report = build(three)
     assert not report.unchanged and report.rendered == 1
@@ -734,9 +735,21 @@ def test_editing_one_story_rerenders_only_its_page_and_the_lists_that_show_it(th
     assert "services/surgery.html" not in report.written  # that list does not show it
 
 
+@pytest.mark.parametrize("damage", [b"", b"not a pickle", b"\x80\x05\x95garbage", b"\x80\x05N."])
+def test_a_damaged_manifest_means_a_full_build_not_a_crash(three, damage):
+    build(three)
+    for kept in (three / "instance" / "cache" / "web-build").glob("*.pickle"):
+        kept.write_bytes(damage)  # the manifest and both side files
+    report = build(three)
+    assert report.rendered == 3 and not report.unchanged
+    assert sorted(e["t"] for e in search_index(three / "out")) == [
+        "The first story", "The second story", "The third story"]
+    assert build(three).rendered == 0  # and the next build trusts its new manifest
+
+
 def test_the_search_index_stays_complete_when_its_cache_is_lost(three):
     build(three)
-    for cache in (three / "instance" / "cache" / "web-build").glob("*.search.json"):
+    for cache in (three / "instance" / "cache" / "web-build").glob("*.search.pickle"):
         cache.unlink()
     story = three / "stories" / "st-first01" / "story.md"
     story.write_text(story.read_text(encoding="utf-8") + "\nThe word pelican.\n",
@@ -749,10 +762,10 @@ def test_the_search_index_stays_complete_when_its_cache_is_lost(three):
 
 def test_a_stale_search_entry_kept_from_an_earlier_build_is_made_again(three):
     build(three)
-    (side,) = (three / "instance" / "cache" / "web-build").glob("*.search.json")
-    kept = json.loads(side.read_text(encoding="utf-8"))
+    (side,) = (three / "instance" / "cache" / "web-build").glob("*.search.pickle")
+    kept = read_cache(side)
     kept["st-second1"] = ["an-older-hash", {**kept["st-second1"][1], "w": "stale words"}]
-    side.write_text(json.dumps(kept), encoding="utf-8")
+    write_cache(side, kept)
     story = three / "stories" / "st-first01" / "story.md"
     story.write_text(story.read_text(encoding="utf-8") + "\nThe word heron.\n",
                      encoding="utf-8")
