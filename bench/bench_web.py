@@ -6,17 +6,35 @@ site, then runs each scenario 5 times, every run in a FRESH process (so no in-me
 helps), and prints medians of: the whole process (``wall``: interpreter start, imports,
 plugin loading, build), the build alone inside the process (``build``), the CPU seconds
 used by the process and its worker processes (``cpu``: steadier than wall time when other
-work shares the machine), and the peak resident memory (getrusage) of the process and its
-workers.
+work shares the machine), the part of it spent in the kernel (``sys``: mostly creating
+files), and the peak resident memory (getrusage) of the process and its workers. Last come
+``storykit build`` on the command line, with no change and with one story edited.
 
     python bench/bench_web.py                     # 1000 stories
     python bench/bench_web.py --stories 10000
     python bench/bench_web.py --all-plugins       # also load every installed plugin
 
-Before each run the bench deletes what the scenario says (the output folder, caches) and then
-calls ``sync``, so the file system's delayed work for the deletion is not billed to the build.
-Even so, on the test machine creating files where a thousand were just deleted was up to ten
-times slower than in a new folder, so one scenario builds into a new folder each run.
+The scenarios:
+
+- *first build of a new site*: a copy of the generated site, made before anything was
+  built or deleted, built once: what a new site (or a fresh clone) gets;
+- *clean, into a new folder*: the site's stories are known (store cache warm), the output
+  goes to a folder no build has used;
+- *cold*, *clean*, *output deleted*: the instance folder, the build's caches or only the
+  output folder deleted just before the build;
+- *no-change rebuild* and *one story edited*.
+
+**Deleting just before a build costs the build time on some machines.** The test machine's
+disk is ext4 without a journal. There, Linux does not reuse an inode freed in the last 60
+seconds (300 while its inode table block is not yet written), and each new file searches
+past every such inode of its block group (``recently_deleted`` in ``fs/ext4/ialloc.c``). So
+for a few minutes after a build's thousand files were deleted, each new file takes about
+0.3 to 0.8 ms of kernel time instead of 0.02 ms, and the bench's deleting scenarios (and
+later ones) pay that. The last line of the output measures it: creating as many files with
+nothing deleted nearby, and just after deleting as many. A disk with a journal does not do
+this. The bench calls ``sync`` after each deletion, so writing back the deletion itself is
+not billed to the build.
+
 storykit's modules are compiled to bytecode first, as in an installed copy (a machine with
 PYTHONDONTWRITEBYTECODE set would otherwise compile them again in every run).
 
@@ -82,6 +100,7 @@ kids = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"startup": t1 - t0, "build": t2 - t1, "rendered": report.rendered,
                   "listings": report.listings, "stories": report.stories,
                   "cpu": own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime,
+                  "sys": own.ru_stime + kids.ru_stime,
                   "rss_mb": max(own.ru_maxrss, kids.ru_maxrss) / 1024}))
 """
 
@@ -154,7 +173,11 @@ def run_build(site: Path, env: dict[str, str], out: Path | None = None) -> dict:
     return result
 
 
-def run_cli(site: Path, env: dict[str, str]) -> float:
+def run_cli(site: Path, env: dict[str, str], edit: int | None = None) -> float:
+    """Wall seconds of ``storykit build`` on the command line (after editing story ``edit``
+    and waiting until the edit is older than the two seconds storykit does not trust)."""
+    if edit is not None:
+        edit_one(site, edit, settle=True)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "from storykit.cli import main; main()", "--site",
                     str(site), "build", "--date", "2027-03-01"], env=env, check=True,
@@ -171,18 +194,23 @@ def forget_build(site: Path, cold: bool, keep_build_cache: bool = False) -> None
     os.sync()
 
 
-def file_system_probe(folder: Path, count: int = 1000) -> float:
-    """Seconds to create ``count`` small files in ``folder`` (then removed): a clean build
-    pays about this much to the file system alone, whatever storykit does."""
-    probe = folder / "fs-probe"
-    probe.mkdir()
+def create_files(folder: Path, count: int) -> float:
+    """Seconds to create ``count`` small files in a new ``folder``."""
+    folder.mkdir()
     start = time.perf_counter()
     for n in range(count):
-        with open(probe / f"page-{n}.html", "wb") as f:
+        with open(folder / f"page-{n}.html", "wb") as f:
             f.write(b"x" * 12_000)
-    took = time.perf_counter() - start
-    shutil.rmtree(probe)
+    return time.perf_counter() - start
+
+
+def probe_after_delete(workdir: Path, count: int) -> float:
+    """Seconds to create ``count`` small files just after deleting as many (those of the
+    first probe): what a clean build pays right after its last output was deleted."""
+    shutil.rmtree(workdir / "probe-fresh")
     os.sync()
+    took = create_files(workdir / "probe-after-delete", count)
+    shutil.rmtree(workdir / "probe-after-delete")
     return took
 
 
@@ -205,21 +233,26 @@ def compile_storykit() -> None:
             compileall.compile_dir(folder, quiet=1)
 
 
-def edit_one(site: Path, n: int) -> None:
+def edit_one(site: Path, n: int, settle: bool = False) -> None:
+    """Add a line to story ``n``; with ``settle``, wait until the edit is older than the two
+    seconds in which storykit does not trust a file's stat (so the build after it sees one
+    edited story, not also the one edited by the run before)."""
     story = site / "stories" / f"bn-{n:06d}" / "story.md"
     with story.open("a", encoding="utf-8") as f:
         f.write(f"\nEdited for the benchmark, run {n}.\n")
+    if settle:
+        time.sleep(2.1)
 
 
-def scenario(name: str, site: Path, env: dict[str, str], before, runs: int = RUNS) -> dict:
-    """Run a build ``runs`` times, calling ``before(i)`` first; it may return an output
-    folder to build into (None: the site's own build/site)."""
+def scenario(name: str, env: dict[str, str], before, runs: int = RUNS) -> dict:
+    """Run a build ``runs`` times, calling ``before(i)`` first; it returns the site to build
+    and the output folder (None: the site's own build/site)."""
     results = []
     for i in range(runs):
-        out = before(i)
+        site, out = before(i)
         results.append(run_build(site, env, out))
     summary = {"scenario": name, "runs": runs}
-    for key in ("wall", "startup", "build", "cpu"):
+    for key in ("wall", "startup", "build", "cpu", "sys"):
         summary[key] = statistics.median(r[key] for r in results)
     summary["rss_mb"] = max(r["rss_mb"] for r in results)
     summary["rendered"] = results[-1]["rendered"]
@@ -243,37 +276,47 @@ def main() -> None:
     site = workdir / "site"
     start = time.perf_counter()
     make_site(site, args.stories)
-    compile_storykit()
-    print(f"generated {args.stories} stories in {time.perf_counter() - start:.1f} s ({site})")
     n = args.runs
+    copies = [workdir / f"new-site-{i}" for i in range(n)]
+    for copy in copies:  # made now, before the bench deletes anything
+        shutil.copytree(site, copy)
+    compile_storykit()
+    print(f"generated {args.stories} stories and {n} copies in "
+          f"{time.perf_counter() - start:.1f} s ({site})")
+    fresh = create_files(workdir / "probe-fresh", args.stories)  # nothing deleted yet
     rows = [
-        scenario("cold (no instance folder)", site, env, lambda i: forget_build(site, True), n),
-        scenario("clean (no output, store cache warm)", site, env,
-                 lambda i: forget_build(site, False), n),
-        scenario("clean, into a new folder each run", site, env,
-                 lambda i: new_folder(workdir / f"new-{i}"), n),
-        scenario("output deleted (instance caches kept)", site, env,
-                 lambda i: forget_build(site, False, keep_build_cache=True), n),
-        scenario("no-change rebuild", site, env, lambda i: None, n),
+        scenario("first build of a new site", env, lambda i: (copies[i], None), n),
+        scenario("clean, into a new folder each run", env,
+                 lambda i: (site, new_folder(workdir / f"new-{i}")), n),
+        scenario("cold (no instance folder)", env,
+                 lambda i: (site, forget_build(site, True)), n),
+        scenario("clean (no output, store cache warm)", env,
+                 lambda i: (site, forget_build(site, False)), n),
+        scenario("output deleted (instance caches kept)", env,
+                 lambda i: (site, forget_build(site, False, keep_build_cache=True)), n),
+        scenario("no-change rebuild", env, lambda i: (site, None), n),
     ]
     cli = statistics.median(run_cli(site, env) for _ in range(n))  # before any edit
-    rows.append(scenario("one story edited", site, env,
-                         lambda i: edit_one(site, i * 37 % args.stories), n))
+    rows.append(scenario("one story edited", env,
+                         lambda i: (site, edit_one(site, i * 37 % args.stories, settle=True)),
+                         n))
+    cli_edit = statistics.median(run_cli(site, env, edit=i * 53 % args.stories)
+                                 for i in range(n))
     print(f"\n{args.stories} stories, medians of {args.runs} fresh processes "
           f"({'all plugins' if args.all_plugins else 'storykit_web only'}):")
     print(f"{'scenario':38} {'wall s':>7} {'start s':>8} {'build s':>8} {'cpu s':>7} "
-          f"{'peak MB':>8} {'pages':>6} {'lists':>6}")
+          f"{'sys s':>6} {'peak MB':>8} {'pages':>6} {'lists':>6}")
     for r in rows:
         print(f"{r['scenario']:38} {r['wall']:7.3f} {r['startup']:8.3f} {r['build']:8.3f} "
-              f"{r['cpu']:7.3f} {r['rss_mb']:8.1f} {r['rendered']:6d} {r['listings']:6d}")
+              f"{r['cpu']:7.3f} {r['sys']:6.3f} {r['rss_mb']:8.1f} {r['rendered']:6d} "
+              f"{r['listings']:6d}")
     print(f"{'storykit build CLI, no change':38} {cli:7.3f}")
+    print(f"{'storykit build CLI, one story edited':38} {cli_edit:7.3f}")
     print(f"load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores "
           "(other work on the machine slows the wall times)")
-    probe = site / "build"  # where the site is built: file creation speed varies by folder
-    probe.mkdir(exist_ok=True)
-    print(f"file system: creating {args.stories:,} small files next to the built site took "
-          f"{file_system_probe(probe, args.stories):.3f} s (a clean build pays this); "
-          f"{file_system_probe(workdir, args.stories):.3f} s in a new folder")
+    after_delete = probe_after_delete(workdir, args.stories)
+    print(f"file system: creating {args.stories:,} small files took {fresh:.3f} s with nothing "
+          f"deleted nearby, {after_delete:.3f} s just after deleting as many")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
 

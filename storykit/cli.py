@@ -35,7 +35,7 @@ class Context:
     def site(self) -> Site:
         if self._site is None:
             self._site = Site.open(self.site_path) if self.site_path else Site.discover()
-            self._site.store.sweep()  # temp files of a writer that died mid-save
+            self._site.store.sweep(quick=True)  # temp files of a writer that died mid-save
         return self._site
 
 

@@ -26,7 +26,7 @@ from typing import Protocol
 from . import model as m
 from .cache import ParseCache
 from .errors import ConflictError, GoneError, NotFoundError, Problem, StorykitError, ValidationError
-from .fsio import atomic_write, locked, make_dirs, stat_key, temp_files, try_lock
+from .fsio import RACY_NS, atomic_write, locked, make_dirs, stat_key, temp_files, try_lock
 from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugify
 
 # .storyfile (PyYAML, ruamel.yaml) is imported in the methods that parse or write a file:
@@ -34,6 +34,7 @@ from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugi
 
 STORY_FILE = "story.md"
 CONSENT_FILE = "consent.yml"
+SWEEP_STAMP = "last-sweep"  # in instance/cache: its modification time is when the last sweep began
 
 
 @dataclass(frozen=True)
@@ -557,22 +558,47 @@ class FileStore:
 
     # --- housekeeping --------------------------------------------------------------------
 
-    def sweep(self) -> list[Path]:
-        """Remove temporary files left by writers that died mid-save (at start-up)."""
+    def sweep(self, quick: bool = False) -> list[Path]:
+        """Remove temporary files left by writers that died mid-save (at start-up).
+
+        ``quick`` looks only in folders changed since the last sweep (a new file changes its
+        folder's modification time): one stat per story instead of listing every folder,
+        which matters when every command sweeps a big site."""
         removed: list[Path] = []
+        started = time.time_ns()
+        since = self._last_sweep(started) if quick else None
+        left = False  # strays a busy writer still holds: look again next time
         root = str(self.root)  # strings, not Paths: this runs before every command
         kept = [_subfolders(self.instance / name) for name in ("revisions", "conflicts")]
         for story_id in self.ids():
-            strays = temp_files(f"{root}/{story_id}")
-            for folders in kept:
-                if story_id in folders:
-                    strays += temp_files(folders[story_id])
+            folders = [f"{root}/{story_id}"] + [k[story_id] for k in kept if story_id in k]
+            strays = [p for f in folders if _changed_since(f, since) for p in temp_files(f)]
             if strays:
-                removed += self._remove_unlocked(story_id, strays)
+                gone = self._remove_unlocked(story_id, strays)
+                left = left or len(gone) < len(strays)
+                removed += gone
         # unlocked writers of these two only lose a cache update if swept mid-write
         removed += [p for p in temp_files(self.root) + temp_files(self.instance / "cache")
                     if _unlink(p)]
+        if not left:
+            self._swept(started)
         return removed
+
+    def _last_sweep(self, now: int) -> int | None:
+        """When the last complete sweep started, less the clock's slack; None for never (or
+        a time in the future: the clock was put back)."""
+        try:
+            when = os.stat(self.instance / "cache" / SWEEP_STAMP).st_mtime_ns
+        except OSError:
+            return None
+        return when - RACY_NS if when <= now else None
+
+    def _swept(self, started: int) -> None:
+        stamp = self.instance / "cache" / SWEEP_STAMP
+        with contextlib.suppress(OSError):  # a stamp that can't be kept: the next sweep is full
+            make_dirs(stamp.parent)
+            stamp.touch()
+            os.utime(stamp, ns=(started, started))
 
     def _remove_unlocked(self, story_id: str, strays: list[Path]) -> list[Path]:
         fd = try_lock(self.instance / "locks" / f"{story_id}.lock")
@@ -650,6 +676,15 @@ def _unlink(path: Path) -> bool:
         return True
     except OSError:
         return False
+
+
+def _changed_since(folder: str, since: int | None) -> bool:
+    if since is None:
+        return True
+    try:
+        return os.stat(folder).st_mtime_ns >= since
+    except OSError:
+        return False  # gone: nothing to sweep
 
 
 def _subfolders(folder: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ from storykit.errors import ConflictError, GoneError, NotFoundError, NotSavedErr
 from storykit.fsio import TEMP_PREFIX, locked
 from storykit.site import Site
 from storykit.slugs import ID_RE
+from storykit.store import SWEEP_STAMP
 from storykit.storyfile import parse_consent, parse_story
 
 SID = "st-test01"
@@ -351,6 +352,63 @@ def test_sweep_removes_strays_but_not_while_a_writer_holds_the_lock(store, site_
     assert sorted(store.sweep()) == sorted(strays)
     assert temp_files_under(site_root) == []
     assert (folder / "story.md").exists() and (folder / "consent.yml").exists()
+
+
+def _age(path: Path, seconds: float) -> None:
+    when = time.time_ns() - int(seconds * 1e9)
+    os.utime(path, ns=(when, when))
+
+
+def test_a_quick_sweep_looks_only_in_folders_changed_since_the_last_sweep(store, site_root,
+                                                                          monkeypatch):
+    """Every command sweeps; on a big site listing every story folder each time is slow, so
+    the command line's sweep lists only the folders a file was added to since the last."""
+    from storykit import store as store_module
+
+    other = "st-other01"
+    write_story(site_root, other)
+    listed: list[str] = []
+    real = store_module.temp_files
+    monkeypatch.setattr(store_module, "temp_files",
+                        lambda folder: listed.append(str(folder)) or real(folder))
+    stories = site_root / "stories"
+    assert store.sweep(quick=True) == []  # the first sweep looks everywhere
+    assert {str(stories / SID), str(stories / other)} <= set(listed)
+    for folder in (stories / SID, stories / other):
+        _age(folder, 60)
+    listed.clear()
+    assert store.sweep(quick=True) == []
+    assert not [f for f in listed if f.startswith(str(stories) + "/")]  # nothing changed
+    stray = stories / other / ".tmp-died01"
+    stray.write_text("half a story")  # a writer died here: the folder changed
+    listed.clear()
+    assert store.sweep(quick=True) == [stray]
+    assert [f for f in listed if f.startswith(str(stories) + "/")] == [str(stories / other)]
+    assert not stray.exists()
+
+
+def test_a_quick_sweep_comes_back_for_a_stray_a_busy_writer_held(store, site_root):
+    stamp = site_root / "instance" / "cache" / SWEEP_STAMP
+    store.sweep(quick=True)
+    _age(stamp, 20)
+    folder = site_root / "stories" / SID
+    stray = folder / ".tmp-busy01"
+    stray.write_text("half a story")
+    _age(folder, 10)  # changed after the last sweep, well before the next one
+    with locked(site_root / "instance" / "locks" / f"{SID}.lock"):
+        assert store.sweep(quick=True) == []  # the writer may still be busy with it
+    assert store.sweep(quick=True) == [stray]  # so the next sweep looks again
+
+
+def test_every_command_sweeps(site_root, capsys):
+    from storykit.cli import main
+
+    write_story(site_root, SID)
+    stray = site_root / "stories" / SID / ".tmp-died02"
+    stray.write_text("half a story")
+    with pytest.raises(SystemExit):
+        main(["--site", str(site_root), "check"])
+    assert not stray.exists()
 
 
 # --- full disk -----------------------------------------------------------------------------------

@@ -32,7 +32,10 @@ from browser_support import (
     watch_console,
 )
 from conftest import BASIC_TOML, ON, consent_text, consent_version, story_front, write_story
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
+from storykit_web import pages
 from storykit_web.build import BuildError, build_site
 
 from storykit.cli import main
@@ -745,6 +748,16 @@ def test_a_damaged_manifest_means_a_full_build_not_a_crash(three, damage):
     assert sorted(e["t"] for e in search_index(three / "out")) == [
         "The first story", "The second story", "The third story"]
     assert build(three).rendered == 0  # and the next build trusts its new manifest
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from(list("ab z09'-_. \n\u2019\u00e9\u00c9K")), max_size=40))
+def test_search_words_are_the_same_by_the_quick_way_for_plain_english(text):
+    """Search words of ASCII text come from a quicker pattern: it must find the same words."""
+    lower = text.lower().replace("\u2019", "'")
+    if lower.isascii():
+        assert pages._ASCII_WORD.findall(lower) == pages._WORD.findall(lower)
+    assert pages.body_words(text) == pages.body_words(text + " \u00e9")  # the other way
 
 
 def test_the_search_index_stays_complete_when_its_cache_is_lost(three):

@@ -182,6 +182,7 @@ class Builder:
     def env(self):
         """The theme's Jinja environment: made only when a page has to be rendered."""
         env = self.theme.environment(self.site, [assets.TEMPLATES])
+        env.auto_reload = False  # no template changes during a build (the global key has them)
         env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
                            feed_id=pages.feed_id, nice_date=nice_date,
                            service_page=pages.service_page, tag_page=pages.tag_page)
