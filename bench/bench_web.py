@@ -178,10 +178,11 @@ def run_cli(site: Path, env: dict[str, str], edit: int | None = None) -> float:
     and waiting until the edit is older than the two seconds storykit does not trust)."""
     if edit is not None:
         edit_one(site, edit, settle=True)
+    program = Path(sys.executable).with_name("storykit")  # the installed command
+    command = [str(program)] if program.exists() else [sys.executable, "-m", "storykit"]
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "from storykit.cli import main; main()", "--site",
-                    str(site), "build", "--date", "2027-03-01"], env=env, check=True,
-                   capture_output=True)
+    subprocess.run([*command, "--site", str(site), "build", "--date", "2027-03-01"], env=env,
+                   check=True, capture_output=True)
     return time.perf_counter() - start
 
 

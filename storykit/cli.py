@@ -5,10 +5,13 @@ Start-up is kept short: a command imports what only it needs (YAML, Jinja2, the 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import json
 import os
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -362,3 +365,24 @@ def main(argv: list[str] | None = None) -> None:
                    "Set STORYKIT_DEBUG=1 to see details.", err=True)
         sys.exit(70)
     sys.exit(code or 0)
+
+
+def run() -> None:
+    """The ``storykit`` command: :func:`main`, then leave without tearing the interpreter
+    down object by object. That teardown (and its last garbage collection) took 20 to 30 ms
+    after a rebuild, a tenth of the whole command. Exit handlers still run and output is
+    flushed first; with other threads still running, Python exits the usual way."""
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    else:  # pragma: no cover - main always exits
+        code = 0
+    leave = getattr(atexit, "_run_exitfuncs", None)
+    if not isinstance(code, int | None) or threading.active_count() > 1 or leave is None:
+        sys.exit(code)
+    leave()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # e.g. a closed pipe: nothing to say
+            stream.flush()
+    os._exit(code or 0)

@@ -212,28 +212,32 @@ class FileStore:
     def _parse_in_parallel(self, stale: list[str]) -> None:
         """Parse many changed stories on every core first (a cold start on a big site).
 
-        Workers are forked and return parsed stories; anything that fails is left for the
-        normal one-by-one pass, which reports it."""
-        workers = min(os.cpu_count() or 1, 4)
-        if len(stale) < PARALLEL_PARSE_MIN or workers < 2 or not hasattr(os, "fork"):
+        Forked workers parse a share each and return the parsed stories, while this process
+        parses its own share; anything that fails is left for the normal one-by-one pass,
+        which reports it."""
+        cores = min(os.cpu_count() or 1, 4)
+        if len(stale) < PARALLEL_PARSE_MIN or cores < 2 or not hasattr(os, "fork"):
             return
         import concurrent.futures
         import multiprocessing
 
         global _PARSING
         _PARSING = self
-        chunks = [stale[i::workers] for i in range(workers)]
+        shares = [stale[i::cores] for i in range(cores)]
         try:
             ctx = multiprocessing.get_context("fork")
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-                for parsed in pool.map(_parse_chunk, chunks):
-                    for story_id, entry in parsed:
-                        self._cache[story_id] = entry
-                        self._parsed += 1
+            with concurrent.futures.ProcessPoolExecutor(cores - 1, mp_context=ctx) as pool:
+                theirs = [pool.submit(_parse_chunk, share) for share in shares[1:]]
+                parsed = _parse_chunk(shares[0])  # this process's share, meanwhile
+                for future in theirs:
+                    parsed += future.result()
         except (OSError, concurrent.futures.process.BrokenProcessPool):
             return  # fall back to parsing one by one
         finally:
             _PARSING = None
+        for story_id, entry in parsed:
+            self._cache[story_id] = entry
+            self._parsed += 1
 
     def _fresh(self, story_id: str, keys: tuple[tuple | None, tuple | None]) -> bool:
         cached = self._cache.get(story_id)

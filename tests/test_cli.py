@@ -476,3 +476,36 @@ def test_installed_program_end_to_end(tmp_path, demo):
     result = run_process("--site", demo, "check", "--date", DATE)
     assert result.code == 1 and "stories/st-good01/story.md:4: duplicate key 'slug'" in result.err
     assert broken.read_bytes() == before
+
+
+def _python(code: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # buffered output
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_the_program_leaves_quickly_but_runs_exit_handlers_and_flushes_output(demo):
+    """``storykit`` skips the interpreter's slow teardown: exit handlers (a plugin's, say)
+    must still run, and every byte of output must still arrive."""
+    done = _python(
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stdout.write('exit handler ran'))\n"
+        f"sys.argv = ['storykit', '--site', {str(demo)!r}, 'list', '--use', 'board', '--json']\n"
+        "from storykit.cli import run\n"
+        "run()\n")
+    assert done.returncode == 0, done.stderr
+    listing, _, rest = done.stdout.rpartition("]")
+    assert len(json.loads(listing + "]")) >= 3 and rest.strip() == "exit handler ran"
+    failed = _python("import sys\nsys.argv = ['storykit', '--site', '/nowhere', 'check']\n"
+                     "from storykit.cli import run\nrun()\n")
+    assert failed.returncode == 1 and failed.stderr.startswith("Error:")
+
+
+def test_the_program_waits_for_threads_still_running():
+    done = _python(
+        "import sys, threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), print('thread finished'))).start()\n"
+        "sys.argv = ['storykit', '--version']\n"
+        "from storykit.cli import run\n"
+        "run()\n")
+    assert done.returncode == 0 and done.stdout.strip().endswith("thread finished")
