@@ -28,7 +28,7 @@ def test_the_wheel_ships_plugins_themes_and_entry_points(tmp_path):
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[storykit]" in text and "storykit_web = storykit_web" in text
-    assert "storykit = storykit.cli:main" in text
+    assert "storykit = storykit.cli:run" in text  # the `storykit` command
     assert not any(n.startswith(("stories/", "instance/", "tests/")) for n in names)
 
 
