@@ -599,7 +599,7 @@ class FileStore:
 
     def _swept(self, started: int) -> None:
         stamp = self.instance / "cache" / SWEEP_STAMP
-        with contextlib.suppress(OSError):  # a stamp that can't be kept: the next sweep is full
+        with contextlib.suppress(OSError, StorykitError):  # not kept: the next sweep is full
             make_dirs(stamp.parent)
             stamp.touch()
             os.utime(stamp, ns=(started, started))

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -398,6 +399,17 @@ def test_a_quick_sweep_comes_back_for_a_stray_a_busy_writer_held(store, site_roo
     with locked(site_root / "instance" / "locks" / f"{SID}.lock"):
         assert store.sweep(quick=True) == []  # the writer may still be busy with it
     assert store.sweep(quick=True) == [stray]  # so the next sweep looks again
+
+
+def test_a_sweep_that_cannot_keep_its_stamp_still_sweeps(store, site_root):
+    cache = site_root / "instance" / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text("not a folder")  # so the stamp cannot be written
+    stray = site_root / "stories" / SID / ".tmp-died03"
+    stray.write_text("half a story")
+    assert store.sweep(quick=True) == [stray]
+    assert store.sweep(quick=True) == []  # and again, looking everywhere
 
 
 def test_every_command_sweeps(site_root, capsys):
