@@ -192,15 +192,13 @@ class FileStore:
     def fingerprint(self) -> dict[str, object]:
         """What the stories folder holds, for a quick "has anything changed?": every name in
         it, and the stat keys of each story's story.md and consent.yml (not its media).
-        JSON-able, and equal only while no story was added, removed or edited."""
+        Equal only while no story was added, removed or edited."""
         try:
             names = sorted(os.listdir(self.root))
         except FileNotFoundError:
             return {}
         ids = [n for n in names if is_valid_id(n)]
-        return {"names": names,
-                "files": {i: [list(k) if k else None for k in keys]
-                          for i, keys in self._stat_keys(ids).items()}}
+        return {"names": names, "files": self._stat_keys(ids)}
 
     def _stat_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
         """Each story's (story.md, consent.yml) stat keys: one stat per file, on plain

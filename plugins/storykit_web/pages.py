@@ -159,10 +159,12 @@ class Group:
 def groups(cards: list[dict[str, Any]], key: str) -> list[Group]:
     """Stories grouped by service (``key="service"``) or tag (``key="tags"``), by name."""
     found: dict[str, dict[str, Any]] = {}
+    page_of = service_page if key == "service" else tag_page
+    pages: dict[str, str] = {}  # name -> page, worked out once per name
     for card in cards:
         names = card[key] if key == "tags" else ([card[key]] if card[key] else [])
         for name in names:
-            page = service_page(name) if key == "service" else tag_page(name)
+            page = pages.get(name) or pages.setdefault(name, page_of(name))
             entry = found.setdefault(page, {"names": {}, "ids": {}})
             entry["names"][name] = entry["names"].get(name, 0) + 1
             entry["ids"][card["id"]] = None  # a dict keeps the order and drops repeats

@@ -18,14 +18,13 @@ from . import pages
 if TYPE_CHECKING:  # pragma: no cover
     from .build import Builder
 
-UNSETTLED = ["unsettled"]  # a stamp's stat key for a file too recently changed to trust
+UNSETTLED = ("unsettled",)  # a stamp's stat key for a file too recently changed to trust
 FEW_CHANGES = 64  # changed stories a build may load alone (the last build's records for the rest)
 
 
-def stat_key(path: Path | str | None) -> list[int] | None:
-    """A file's stat key as JSON keeps it (a list), or None when it is not there."""
-    key = file_stat_key(path) if path is not None else None
-    return list(key) if key else None
+def stat_key(path: Path | str | None) -> tuple[int, ...] | None:
+    """A file's stat key, or None when it is not there (or there is no path)."""
+    return file_stat_key(path) if path is not None else None
 
 
 class Stamp:
@@ -63,7 +62,8 @@ class Stamp:
         if not self.stories:
             return None
         settled = settled_before()
-        files = {i: [k if k is None or k[2] < settled else UNSETTLED for k in keys]
+        files = {i: keys if all(k is None or k[2] < settled for k in keys) else tuple(
+                 k if k is None or k[2] < settled else UNSETTLED for k in keys)
                  for i, keys in self.stories["files"].items()}
         pictures = [[path, k if k is None or k[2] < settled else UNSETTLED]
                     for path, k in self.pictures]
