@@ -345,6 +345,83 @@ def test_pictures_are_resized_and_carry_no_metadata(make_site):
     assert 'width="1024" height="614"' in page
 
 
+def _kept_pictures(root: Path) -> list[Path]:
+    folder = root / "instance" / "cache" / "web-build" / "pictures"
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_picture_is_not_encoded_again_when_its_page_is_rendered_again(make_site,
+                                                                         monkeypatch):
+    """Resizing is the slow part of a page with a picture: after the output folder is
+    deleted (or the theme changes), the copy kept from the last build is used."""
+    from storykit import images
+
+    root = site_with_photo(make_site)
+    build(root)
+    first = (root / "out" / "images" / "photo-1.jpg").read_bytes()
+    (kept,) = _kept_pictures(root)
+    assert kept.parent.name == "st-photo01" and kept.stat().st_mode & 0o777 == 0o600
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the picture was encoded again")
+
+    monkeypatch.setattr(images, "prepare_image", refuse)
+    monkeypatch.setattr("storykit_web.pictures.prepare_image", refuse)
+    shutil.rmtree(root / "out")
+    assert build(root).rendered == 1
+    assert (root / "out" / "images" / "photo-1.jpg").read_bytes() == first
+    assert (root / "out" / "images" / "photo-1.jpg").stat().st_mode & 0o777 == 0o644
+    page = (root / "out" / "stories" / "photo.html").read_text(encoding="utf-8")
+    assert 'width="1024" height="614"' in page
+    assert build(root, theme="large-print").rendered == 1  # a new theme: no new encoding
+
+
+def test_a_replaced_or_damaged_picture_copy_is_made_again(make_site):
+    root = site_with_photo(make_site)
+    build(root)
+    (old,) = _kept_pictures(root)
+    photo_with_gps(root / "stories" / "st-photo01" / "media" / "ward.jpg", size=(1600, 1600))
+    build(root)
+    (new,) = _kept_pictures(root)  # the old picture's copy is gone
+    assert new != old
+    with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
+        assert im.size == (1024, 1024)
+    new.write_bytes(new.read_bytes()[:200])  # damaged: its bytes no longer match its name
+    shutil.rmtree(root / "out")
+    build(root)
+    with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
+        im.load()  # a whole picture, made again
+        assert im.size == (1024, 1024)
+
+
+def test_kept_picture_copies_go_with_the_story(make_site, capsys):
+    """Withdrawal removes a story's kept pictures at once; a story that may no longer show
+    its photo, or is no longer on the site, loses them at the next build."""
+    root = site_with_photo(make_site)
+    write_story(root, "st-photo02", published(
+        "photo-two", "Another photo",
+        images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]))
+    photo_with_gps(root / "stories" / "st-photo02" / "media" / "ward.jpg")
+    write_story(root, "st-photo03", published(
+        "photo-three", "A third photo",
+        images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]))
+    photo_with_gps(root / "stories" / "st-photo03" / "media" / "ward.jpg")
+    build(root)
+    assert {p.parent.name for p in _kept_pictures(root)} == {
+        "st-photo01", "st-photo02", "st-photo03"}
+    code, _, _ = run_cli(capsys, "--site", str(root), "consent", "withdraw", "photo",
+                         "--scope", "stop_future_use", "--reason", "Changed her mind")
+    assert code == 0
+    assert {p.parent.name for p in _kept_pictures(root)} == {"st-photo02", "st-photo03"}
+    story = root / "stories" / "st-photo02" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8").replace(
+        "status: published", "status: draft"), encoding="utf-8")
+    (root / "stories" / "st-photo03" / "consent.yml").write_text(
+        consent_text([consent_version(media=["text", "quotes"])]), encoding="utf-8")  # no photo
+    build(root)
+    assert _kept_pictures(root) == []
+
+
 def test_a_big_site_built_by_worker_processes_is_the_same_as_one_built_in_one(make_site):
     """Past PARALLEL_MIN changed stories, pages are rendered in forked workers and written by
     the parent: every page, picture, list, log entry and report line must be as a one-process

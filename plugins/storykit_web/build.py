@@ -19,6 +19,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -126,7 +127,12 @@ def forget_story(site: Site, story_id: str) -> int:
                 _keep(path, entries)
         for path in sorted(folder.glob("*.markdown.pickle")):
             MarkdownMemo.forget(path, story_id)
+        shutil.rmtree(picture_cache_dir(site) / story_id, ignore_errors=True)
     return changed
+
+
+def picture_cache_dir(site: Site) -> Path:
+    return site.instance.joinpath(*MANIFEST_DIR, "pictures")
 
 
 def manifest_path(site: Site, out: Path) -> Path:
@@ -301,6 +307,8 @@ class Builder:
         self._sync_distributions(records)
         self._save_manifest(records, produced)
         self.markdown_memo.save(set(records))
+        if picture_cache_dir(self.site).is_dir():  # copies of stories no longer on the site go
+            self.picture_cache.prune(set(records), among=self.only)
         return self.report
 
     def _prepare(self, allowed: list[tuple[Story, Decision, str]],
@@ -405,6 +413,8 @@ class Builder:
     def _render_story(self, view: StoryView, key: str) -> dict[str, Any]:
         page = pages.story_page(view.slug)
         images = [self._image(view, n, img) for n, img in enumerate(view.images, 1)]
+        if images or picture_cache_dir(self.site).joinpath(view.id).exists():
+            self.picture_cache.keep_only(view.id, {i.pop("kept") for i in images})
         md = self.markdown_memo.for_story(view.id, self.site.markdown)
         summary = md(view.summary) if view.summary else ""
         body = md(view.body) if view.body else ""
@@ -425,17 +435,28 @@ class Builder:
                 "files": [page, *(i["src"] for i in images)]}
 
     def _image(self, view: StoryView, n: int, img: ViewImage) -> dict[str, Any]:
-        from storykit.images import ImageError, image_format, prepare_image  # Pillow: only now
+        from storykit.images import ImageError  # Pillow: only now
+
+        from .pictures import picture_format
 
         src = story_picture(view, img)
         try:
-            fmt = "PNG" if image_format(src) == "PNG" else "JPEG"
+            fmt = picture_format(src)
             rel = f"{pages.IMAGE_DIR}/{view.slug}-{n}{'.png' if fmt == 'PNG' else '.jpg'}"
-            width, height = prepare_image(src, self.out / rel, max_width=MAX_IMAGE_WIDTH, fmt=fmt)
+            (width, height), kept = self.picture_cache.prepare(
+                view.id, src, self.out / rel, max_width=MAX_IMAGE_WIDTH, fmt=fmt)
         except ImageError as exc:
             raise BuildError(f"story {view.id}: picture {img.file}: {exc}") from None
         self.report.written.append(rel)
-        return {"src": rel, "alt": img.alt, "width": width, "height": height, "kind": img.kind}
+        return {"src": rel, "alt": img.alt, "width": width, "height": height, "kind": img.kind,
+                "kept": kept}
+
+    @cached_property
+    def picture_cache(self):
+        """Resized pictures kept between builds (see storykit_web.pictures)."""
+        from .pictures import PictureCache
+
+        return PictureCache(picture_cache_dir(self.site), _core_fingerprint())
 
     # --- writing ---------------------------------------------------------------------------
 

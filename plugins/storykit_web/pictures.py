@@ -1,0 +1,128 @@
+"""Resized copies of story pictures, kept between web builds.
+
+Re-encoding a picture (decode, resize, encode) takes tens of milliseconds, far longer than
+rendering a page, and makes the same bytes every time from the same source. So when a
+build renders a story again (a new theme, the output folder deleted) and its picture's file
+is unchanged, the copy kept here is used. Each story has a folder of its own, so withdrawing
+a story removes its copies at once (see :func:`storykit_web.build.forget_story`), and a build
+removes the copies of stories no longer on the website and of pictures a story no longer
+shows.
+
+Each copy's name holds the hash of its source and settings, its size, and the hash of its
+own bytes, which is checked before the copy is used: a damaged copy is made again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from storykit.fsio import TEMP_PREFIX
+from storykit.images import image_format, prepare_image
+
+VERSION = "1"  # change when what storykit.images makes of a picture changes
+
+
+class PictureCache:
+    """Clean, resized copies of story pictures under ``folder``/<story id>/."""
+
+    def __init__(self, folder: Path, code: str):
+        self.folder, self.code = folder, code
+
+    def prepare(self, story_id: str, src: Path, dest: Path, *, max_width: int,
+                fmt: str) -> tuple[tuple[int, int], str]:
+        """Write a clean copy of ``src`` to ``dest`` as :func:`storykit.images.prepare_image`
+        does, from the kept copy when there is one. Returns its size and the copy's name."""
+        key = self._key(src, max_width, fmt)
+        found = self._find(story_id, key)
+        if found is not None:
+            name, data, size = found
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _write(dest, data, 0o644)
+            return size, name
+        size = prepare_image(src, dest, max_width=max_width, fmt=fmt)
+        data = dest.read_bytes()
+        name = f"{key}-{size[0]}x{size[1]}-{_digest(data)}"
+        with contextlib.suppress(OSError):  # a copy that can't be kept: only slower next time
+            (self.folder / story_id).mkdir(mode=0o700, parents=True, exist_ok=True)
+            _write(self.folder / story_id / name, data, 0o600)
+        return size, name
+
+    def keep_only(self, story_id: str, names: set[str]) -> None:
+        """Remove the story's copies other than ``names`` (pictures it no longer shows)."""
+        folder = self.folder / story_id
+        try:
+            present = os.listdir(folder)
+        except OSError:
+            return
+        for name in present:
+            if name not in names:
+                with contextlib.suppress(OSError):
+                    (folder / name).unlink()
+        if not names:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    def forget(self, story_id: str) -> None:
+        """Remove every copy of the story's pictures (after a withdrawal)."""
+        shutil.rmtree(self.folder / story_id, ignore_errors=True)
+
+    def prune(self, live: set[str], among: set[str] | None = None) -> None:
+        """Remove the copies of stories not in ``live`` (only of ``among``, when given)."""
+        try:
+            ids = set(os.listdir(self.folder)) if among is None else among
+        except OSError:
+            return
+        for story_id in ids - live:
+            self.forget(story_id)
+
+    def _key(self, src: Path, max_width: int, fmt: str) -> str:
+        digest = hashlib.sha256(f"{VERSION}|{self.code}|{max_width}|{fmt}|".encode())
+        with src.open("rb") as f:
+            digest.update(f.read())
+        return digest.hexdigest()[:32]
+
+    def _find(self, story_id: str, key: str) -> tuple[str, bytes, tuple[int, int]] | None:
+        try:
+            names = [n for n in os.listdir(self.folder / story_id) if n.startswith(key + "-")]
+        except OSError:
+            return None
+        for name in names:
+            try:
+                _key, size, digest = name.split("-")
+                width, height = (int(n) for n in size.split("x"))
+                data = (self.folder / story_id / name).read_bytes()
+            except (OSError, ValueError):
+                continue
+            if _digest(data) == digest:
+                return name, data, (width, height)
+        return None
+
+
+def picture_format(src: Path) -> str:
+    """``PNG`` for a PNG source, ``JPEG`` for anything else (WebP included): what the website
+    serves. Raises :class:`storykit.images.ImageError` for a file that is not a picture."""
+    return "PNG" if image_format(src) == "PNG" else "JPEG"
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Replace ``path`` with ``data`` (old or new, never half); no fsync: the website can be
+    built again, and a copy in the cache is checked before use."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
