@@ -21,20 +21,24 @@ The scenarios:
 - *clean, into a new folder*: the site's stories are known (store cache warm), the output
   goes to a folder no build has used;
 - *cold*, *clean*, *output deleted*: the instance folder, the build's caches or only the
-  output folder deleted just before the build;
+  output folder removed before the build (moved aside, and deleted after measuring);
+- *clean, the last build deleted just before*: the built site and the build's caches
+  deleted (``rm -rf``) just before each build;
 - *no-change rebuild* and *one story edited*.
 
 **Deleting just before a build costs the build time on some machines.** The test machine's
 disk is ext4 without a journal. There, Linux does not reuse an inode freed in the last 60
 seconds (300 while its inode table block is not yet written), and each new file searches
-past every such inode of its block group (``recently_deleted`` in ``fs/ext4/ialloc.c``). So
-for a few minutes after a build's thousand files were deleted, each new file takes about
-0.3 to 0.8 ms of kernel time instead of 0.02 ms, and the bench's deleting scenarios (and
-later ones) pay that: see the ``sys`` column. The last line of the output measures it too:
-creating as many files where the built site was just deleted, and in a new folder (which
-may or may not land in a block group with recently deleted inodes). A disk with a journal
-does not do this. The bench calls ``sync`` after each deletion, so writing back the deletion itself is
-not billed to the build.
+past every such inode of its block group first (``recently_deleted`` in
+``fs/ext4/ialloc.c``). So for a minute or more after thousands of files were deleted, each
+new file nearby takes up to 0.8 ms of kernel time instead of 0.02 ms, and the more files
+were deleted, the longer. A bench that deleted the last run's output before every run would
+pile up several runs' deletions and bill them to each build; so the scenarios above move
+what they remove aside, except the one that shows this cost on its own (see its ``sys``
+column: kernel time). The last line of the output measures it without storykit: creating
+as many files where the built site was just deleted, and in a new folder. A disk with a
+journal does not do this. After each deletion the bench calls ``sync``, so writing the
+deletion back is not billed to the build either.
 
 storykit's modules are compiled to bytecode first, as in an installed copy (a machine with
 PYTHONDONTWRITEBYTECODE set would otherwise compile them again in every run).
@@ -187,12 +191,24 @@ def run_cli(site: Path, env: dict[str, str], edit: int | None = None) -> float:
     return time.perf_counter() - start
 
 
-def forget_build(site: Path, cold: bool, keep_build_cache: bool = False) -> None:
-    shutil.rmtree(site / "build", ignore_errors=True)
+def forget_build(site: Path, cold: bool, keep_build_cache: bool = False,
+                 trash: Path | None = None) -> None:
+    """Remove the built site (and the build's caches, or the whole instance folder when
+    ``cold``). With ``trash``, move them into that folder instead, to be deleted after the
+    measuring: see the module's notes on deleting just before a build."""
+    gone = [site / "build"]
     if not keep_build_cache:
-        shutil.rmtree(site / "instance" / "cache" / "web-build", ignore_errors=True)
+        gone.append(site / "instance" / "cache" / "web-build")
     if cold:
-        shutil.rmtree(site / "instance", ignore_errors=True)
+        gone.append(site / "instance")
+    for folder in gone:
+        if not folder.exists():
+            continue
+        if trash is None:
+            shutil.rmtree(folder)
+        else:
+            trash.mkdir(exist_ok=True)
+            folder.rename(trash / f"{len(os.listdir(trash))}-{folder.name}")
     os.sync()
 
 
@@ -284,16 +300,25 @@ def main() -> None:
     compile_storykit()
     print(f"generated {args.stories} stories and {n} copies in "
           f"{time.perf_counter() - start:.1f} s ({site})")
+    probe = create_files(workdir / "probe-start", 300)  # kept until the end: deletes cost
+    if probe > 0.03:  # 0.1 ms a file: a disk still busy with recent deletions
+        print(f"warning: creating 300 files took {probe:.2f} s; this disk is slow to create "
+              "files just now (files deleted in the last few minutes?), so the clean builds "
+              "will take longer: see the notes at the top of this file")
+    trash = workdir / "trash"  # what the scenarios remove, deleted after measuring
     rows = [
         scenario("first build of a new site", env, lambda i: (copies[i], None), n),
         scenario("clean, into a new folder each run", env,
                  lambda i: (site, new_folder(workdir / f"new-{i}")), n),
         scenario("cold (no instance folder)", env,
-                 lambda i: (site, forget_build(site, True)), n),
+                 lambda i: (site, forget_build(site, True, trash=trash)), n),
         scenario("clean (no output, store cache warm)", env,
-                 lambda i: (site, forget_build(site, False)), n),
+                 lambda i: (site, forget_build(site, False, trash=trash)), n),
         scenario("output deleted (instance caches kept)", env,
-                 lambda i: (site, forget_build(site, False, keep_build_cache=True)), n),
+                 lambda i: (site, forget_build(site, False, keep_build_cache=True, trash=trash)),
+                 n),
+        scenario("clean, the last build deleted just before", env,
+                 lambda i: (site, forget_build(site, False)), n),
         scenario("no-change rebuild", env, lambda i: (site, None), n),
     ]
     run_cli(site, env)  # once first: the command keeps its own list of installed plugins
@@ -320,6 +345,8 @@ def main() -> None:
           f"the built site was just deleted, {elsewhere:.3f} s in a new folder")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 if __name__ == "__main__":
