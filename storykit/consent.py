@@ -9,10 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field, fields, replace
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 from .model import EXTERNAL_USES, RENDERABLE_STATUSES, ConsentVersion, Story
+from .slugs import slug_key, slugify
 
 ROLE_PHRASES = {
     "patient": "a patient",
@@ -111,6 +112,14 @@ class Decision:
             return None
         story, consent = self._source
         return reduce(story, consent, self.use, draft=self.draft)
+
+    @cached_property
+    def slug(self) -> str | None:
+        """The story's address as its outputs may show it (see :func:`public_slug`), without
+        reducing the whole story; None when refused."""
+        if not self.allowed or self._source is None:
+            return None
+        return public_slug(*self._source)
 
     @property
     def messages(self) -> list[str]:
@@ -241,7 +250,8 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
            draft: bool = False) -> StoryView | None:
     """The story as the consent allows it to be seen; None if nothing may be shown."""
     display = storyteller_display(story, consent.identification)
-    swap = name_replacer(story, consent.identification)
+    swaps = name_swaps(story, consent.identification)
+    swap, named = _compile(swaps), _label_test(swaps)
     media = set(consent.media)
     body = swap(story.body) if "text" in media else ""
     quotes = tuple(swap(q) for q in story.quotes) if "quotes" in media else ()
@@ -255,11 +265,13 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
     )
     role = story.storyteller.role
     return StoryView(
-        id=story.id, slug=story.slug, title=swap(story.title), status=story.status, use=use,
+        id=story.id, slug=story.id if named(story.slug) else story.slug,
+        title=swap(story.title), status=story.status, use=use,
         storyteller=display, storyteller_role=role,
         attribution=attribution(display, role, consent.identification),
         body=body,
-        service=story.service, tags=tuple(story.tags),
+        service=swap(story.service) if story.service else story.service,
+        tags=tuple(tag for tag in story.tags if not named(tag)),
         summary=swap(story.summary) if story.summary and "text" in media else None,
         content_warning=swap(story.content_warning) if story.content_warning else None,
         quotes=quotes,
@@ -270,6 +282,31 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
         consent_version=consent.version, consent_expires=consent.expires,
         identification=consent.identification, media=tuple(consent.media), draft=draft,
     )
+
+
+def public_slug(story: Story, consent: ConsentVersion) -> str:
+    """The story's slug, or its id when the slug names someone the consent does not let its
+    outputs name (the slug is in every address and file name of the story)."""
+    named = _label_test(name_swaps(story, consent.identification))
+    return story.id if named(story.slug) else story.slug
+
+
+def _label_test(swaps: dict[str, str]):
+    """Whether a label (a slug or tag) holds, as whole words, a name it must not show."""
+    names = {_slugified(name) for name in swaps} - {""}
+    if not names:
+        return lambda label: False
+
+    def named(label: str) -> bool:
+        padded = f"-{slug_key(label)}-"
+        return any(f"-{name}-" in padded for name in names)
+
+    return named
+
+
+@lru_cache(maxsize=4096)
+def _slugified(name: str) -> str:
+    return slugify(name)
 
 
 def storyteller_display(story: Story, identification: str) -> str:

@@ -214,6 +214,43 @@ def test_identification_is_applied(identification, role, pseudonym, shown, credi
         assert not re.search(r"\bAisha\b", view.body + view.title)
 
 
+LABELS = [
+    # (identification, slug shown, tags shown): the slug and tags name Aisha Rahman and the
+    # midwife Carol Pegg, whom the text may never name
+    ("full_name", "st-test01", ("night staff", "aisha rahman", "aisha-s-nights")),
+    ("first_name", "st-test01", ("night staff", "aisha-s-nights")),
+    ("anonymous", "st-test01", ("night staff",)),
+]
+
+
+@pytest.mark.parametrize(("identification", "slug", "tags"), LABELS)
+def test_a_slug_or_tag_that_names_someone_is_not_shown(identification, slug, tags):
+    """The slug is in every address and file name of a story's outputs, and tags are links
+    on the website: a name the consent hides must not ride along in them."""
+    decision = decision_for(
+        {"slug": "aisha-rahman-and-carol-pegg",
+         "tags": ["night staff", "aisha rahman", "Carol", "aisha-s-nights"],
+         "service": "Carol Pegg's team"},
+        {"identification": identification})
+    view = decision.view
+    assert (view.slug, decision.slug) == (slug, slug)
+    assert view.tags == tags
+    assert view.service == "The night midwife's team"
+
+
+def test_a_slug_naming_no_one_hidden_is_kept():
+    for identification in ("full_name", "first_name", "pseudonym", "anonymous"):
+        decision = decision_for({"slug": "night-feeds-for-carolines-baby",
+                                 "tags": ["carolines", "night staff"]},
+                                {"identification": identification})
+        assert decision.slug == decision.view.slug == "night-feeds-for-carolines-baby"
+        assert decision.view.tags == ("carolines", "night staff")
+    first = decision_for({"slug": "aisha-on-the-ward"}, {"identification": "first_name"})
+    assert first.view.slug == "aisha-on-the-ward"  # her first name may be shown
+    assert decision_for({"slug": "aisha-on-the-ward"}, {"identification": "pseudonym"}
+                        ).view.slug == "st-test01"
+
+
 def test_honorific_is_not_part_of_a_first_name():
     decision = decision_for({"storyteller": {"name": "Dr Amir Khan", "role": "staff"}},
                             {"identification": "first_name"},

@@ -335,6 +335,24 @@ def site_with_photo(make_site) -> Path:
     return root
 
 
+def test_a_name_the_consent_hides_is_nowhere_on_the_site_not_even_in_addresses(make_site):
+    root = new_site(make_site)
+    write_story(root, "st-named01", published(
+        "aisha-rahmans-nights", "Three nights on the ward", tags=["Rahman family", "sleep"],
+        images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]),
+        consent=[consent_version(identification="anonymous")])
+    photo_with_gps(root / "stories" / "st-named01" / "media" / "ward.jpg")
+    build(root)
+    out = root / "out"
+    assert (out / "stories" / "st-named01.html").is_file()
+    assert (out / "images" / "st-named01-1.jpg").is_file()
+    names = [p.relative_to(out).as_posix() for p in out.rglob("*")]
+    assert not [n for n in names if "aisha" in n.lower() or "rahman" in n.lower()]
+    text = all_text(out).lower()
+    assert "aisha" not in text and "rahman" not in text
+    assert "sleep" in text  # the other tag stays
+
+
 def test_pictures_are_resized_and_carry_no_metadata(make_site):
     root = site_with_photo(make_site)
     build(root)

@@ -221,12 +221,12 @@ class Builder:
             decision = self._decision(story, stamp)
             if decision is None:
                 continue
-            if story.slug in found:
+            slug = decision.slug  # the one its pages use (a slug naming someone is not)
+            if slug in found:
                 self.report.problems.append(f"story {story.id} is not on the website: its slug "
-                                            f"{story.slug!r} is used by story "
-                                            f"{found[story.slug][0].id}")
+                                            f"{slug!r} is used by story {found[slug][0].id}")
                 continue
-            found[story.slug] = self._take(story, decision, stamp)
+            found[slug] = self._take(story, decision, stamp)
         self.stamp = stamp.finish(self.report.problems)
         return list(found.values())
 
@@ -251,9 +251,9 @@ class Builder:
             decision = self._decision(story, stamp)
             if decision is None:
                 continue
-            if story.slug in slugs:
+            if decision.slug in slugs:
                 return None  # a clash of addresses: the full build says which story loses
-            slugs.add(story.slug)
+            slugs.add(decision.slug)
             allowed.append(self._take(story, decision, stamp))
         self.stamp = stamp.finish([])
         return allowed, kept
