@@ -66,6 +66,22 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> N
                 os.unlink(tmp)
 
 
+def replace_file(path: Path | str, data: bytes, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data``: readers see the old file or the new, never half of
+    one. No fsync, unlike :func:`atomic_write`: for outputs that can be made again (pages,
+    pictures), where thousands of syncs would cost more than a rebuild after a crash."""
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _existing_mode(path: Path) -> int | None:
     try:
         return path.stat().st_mode & 0o777

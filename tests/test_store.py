@@ -429,6 +429,45 @@ def _is_temp_fd(fd: int) -> bool:
     return TEMP_PREFIX in os.readlink(f"/proc/self/fd/{fd}")
 
 
+@pytest.mark.parametrize("fail", ["write", "replace"])
+def test_replacing_an_output_file_leaves_old_or_new_never_half(tmp_path, monkeypatch, fail):
+    """fsio.replace_file (web pages and pictures): no sync, but never a half-written file
+    and no temporary file left behind when the disk fills up."""
+    page = tmp_path / "page.html"
+    fsio.replace_file(page, b"old page")
+    assert page.stat().st_mode & 0o777 == 0o644
+    enospc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    if fail == "write":
+        real_fdopen = os.fdopen
+
+        class Full:  # a file on a disk that fills up half-way through
+            def __init__(self, *args, **kwargs):
+                self.file = real_fdopen(*args, **kwargs)
+
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                self.file.close()
+
+            def fileno(self):
+                return self.file.fileno()
+
+            def write(self, data):
+                self.file.write(data[: len(data) // 2])
+                raise enospc
+
+        monkeypatch.setattr(os, "fdopen", Full)
+    else:
+        monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(enospc))
+    with pytest.raises(OSError):
+        fsio.replace_file(page, b"new page " * 1000)
+    monkeypatch.undo()
+    assert page.read_bytes() == b"old page" and temp_files_under(tmp_path) == []
+    fsio.replace_file(page, b"new page", mode=0o600)
+    assert page.read_bytes() == b"new page" and page.stat().st_mode & 0o777 == 0o600
+
+
 @pytest.mark.parametrize("call", ["write", "fsync", "replace", "mkstemp"])
 def test_full_disk_injected_leaves_everything_intact(store, site_root, monkeypatch, call):
     before = snapshot(site_root / "stories")

@@ -20,7 +20,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +28,7 @@ from typing import Any
 
 from storykit.consent import Decision, StoryView, ViewImage
 from storykit.errors import StorykitError
-from storykit.fsio import LockTimeout, locked, read_cache, write_cache
+from storykit.fsio import LockTimeout, locked, read_cache, replace_file, write_cache
 from storykit.markup import MarkdownTooLong, markdown_inline, prepare_markdown
 from storykit.model import Story
 from storykit.render import site_info
@@ -487,16 +486,7 @@ class Builder:
         if target.parent not in self._dirs:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._dirs.add(target.parent)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        replace_file(target, data)
         self.report.written.append(rel)
         return hashlib.sha256(data).hexdigest()
 

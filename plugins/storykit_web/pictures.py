@@ -18,10 +18,9 @@ import contextlib
 import hashlib
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
-from storykit.fsio import TEMP_PREFIX
+from storykit.fsio import replace_file
 from storykit.images import image_format, prepare_image
 
 VERSION = "1"  # change when what storykit.images makes of a picture changes
@@ -42,14 +41,14 @@ class PictureCache:
         if found is not None:
             name, data, size = found
             dest.parent.mkdir(parents=True, exist_ok=True)
-            _write(dest, data, 0o644)
+            replace_file(dest, data)
             return size, name
         size = prepare_image(src, dest, max_width=max_width, fmt=fmt)
         data = dest.read_bytes()
         name = f"{key}-{size[0]}x{size[1]}-{_digest(data)}"
         with contextlib.suppress(OSError):  # a copy that can't be kept: only slower next time
             (self.folder / story_id).mkdir(mode=0o700, parents=True, exist_ok=True)
-            _write(self.folder / story_id / name, data, 0o600)
+            replace_file(self.folder / story_id / name, data, 0o600)
         return size, name
 
     def keep_only(self, story_id: str, names: set[str]) -> None:
@@ -111,18 +110,3 @@ def picture_format(src: Path) -> str:
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
-
-
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data`` (old or new, never half); no fsync: the website can be
-    built again, and a copy in the cache is checked before use."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -8,14 +8,13 @@ sheet (by hash) and ``data:`` pictures: nothing else loads, nothing runs.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
 from storykit.consent import StoryView
+from storykit.fsio import replace_file
 from storykit.images import ImageError, image_data_uri_and_size
 from storykit.markup import MarkdownTooLong
 from storykit.render import Artefact, Job
@@ -68,12 +67,4 @@ def _images(view: StoryView) -> list[dict[str, Any]]:
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(path, text.encode("utf-8"))
