@@ -21,7 +21,8 @@ import shutil
 from pathlib import Path
 
 from storykit.fsio import replace_file
-from storykit.images import image_format, prepare_image
+
+# storykit.images (and Pillow) are imported when a picture is made, not to prune copies.
 
 VERSION = "1"  # change when what storykit.images makes of a picture changes
 
@@ -43,6 +44,8 @@ class PictureCache:
             dest.parent.mkdir(parents=True, exist_ok=True)
             replace_file(dest, data)
             return size, name
+        from storykit.images import prepare_image
+
         size = prepare_image(src, dest, max_width=max_width, fmt=fmt)
         data = dest.read_bytes()
         name = f"{key}-{size[0]}x{size[1]}-{_digest(data)}"
@@ -105,6 +108,8 @@ class PictureCache:
 def picture_format(src: Path) -> str:
     """``PNG`` for a PNG source, ``JPEG`` for anything else (WebP included): what the website
     serves. Raises :class:`storykit.images.ImageError` for a file that is not a picture."""
+    from storykit.images import image_format
+
     return "PNG" if image_format(src) == "PNG" else "JPEG"
 
 
