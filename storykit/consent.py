@@ -291,6 +291,12 @@ def public_slug(story: Story, consent: ConsentVersion) -> str:
     return story.id if named(story.slug) else story.slug
 
 
+def public_tags(story: Story, consent: ConsentVersion) -> tuple[str, ...]:
+    """The story's tags without those naming someone its outputs may not name."""
+    named = _label_test(name_swaps(story, consent.identification))
+    return tuple(tag for tag in story.tags if not named(tag))
+
+
 def _label_test(swaps: dict[str, str]):
     """Whether a label (a slug or tag) holds, as whole words, a name it must not show."""
     names = {_slugified(name) for name in swaps} - {""}

@@ -13,7 +13,8 @@ from .store import CONSENT_FILE
 
 @hookimpl
 def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
-    return list(_media_findings(story)) + list(_consent_findings(site, story, on))
+    return (list(_media_findings(story)) + list(_consent_findings(site, story, on))
+            + list(_label_findings(story)))
 
 
 def _media_findings(story: Story) -> Iterator[Finding]:
@@ -79,3 +80,24 @@ def _date_findings(site, c, on: dt.date, warn) -> Iterator[Finding]:
             yield warn(f"re-consent was due on {c.reconsent_due}", "reconsent_due")
         elif c.reconsent_due <= soon:
             yield warn(f"re-consent is due on {c.reconsent_due}", "reconsent_soon")
+
+
+def _label_findings(story: Story) -> Iterator[Finding]:
+    """A slug or tag naming someone the consent hides: outputs leave it out, so say so (the
+    message does not repeat the name)."""
+    from .consent import public_slug, public_tags
+
+    c = story.current_consent
+    if c is None or c.status == "withdrawn":
+        return
+    file = str(story.path) if story.path else None
+    if public_slug(story, c) != story.slug:
+        yield Finding(WARNING, "the slug names someone the consent does not let outputs name, "
+                      f"so their addresses use {story.id} instead; choose a slug without the "
+                      "name", file, None, story.id, "slug_names_someone")
+    hidden = len(story.tags) - len(public_tags(story, c))
+    if hidden:
+        yield Finding(WARNING, f"{hidden} tag{'s' if hidden > 1 else ''} name{'' if hidden > 1 else 's'} "
+                      "someone the consent does not let outputs name, so outputs leave "
+                      f"{'them' if hidden > 1 else 'it'} out", file, None, story.id,
+                      "tag_names_someone")

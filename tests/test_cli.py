@@ -260,6 +260,21 @@ def test_check_warns_about_expired_withdrawn_and_pending(demo, cli):
             ("st-pendin", "consent_pending")} <= codes
 
 
+def test_check_warns_when_a_slug_or_tag_names_someone_outputs_may_not(make_site, cli):
+    root = make_site()
+    write_story(root, "st-named01", story_front(
+        slug="aisha-rahmans-nights", tags=["night staff", "Rahman family", "Carol"]),
+        consent=[consent_version(identification="anonymous")])
+    write_story(root, "st-fine001", story_front(slug="night-feeds"))
+    report = json.loads(cli("--site", root, "check", "--json").out)
+    found = {(w["story"], w["code"]): w["message"] for w in report["warnings"]}
+    assert ("st-fine001", "slug_names_someone") not in found
+    slug = found[("st-named01", "slug_names_someone")]
+    assert "st-named01" in slug and "aisha" not in slug.lower()  # never repeats the name
+    assert found[("st-named01", "tag_names_someone")].startswith("2 tags name someone")
+    assert not [m for m in found.values() if "rahman" in m.lower() or "carol" in m.lower()]
+
+
 def test_check_without_a_date_uses_today(make_site, cli):
     root = make_site()
     today = dt.date.today()
