@@ -871,6 +871,24 @@ def test_search_words_are_the_same_by_the_quick_way_for_plain_english(text):
     assert pages.body_words(text) == pages.body_words(text + " \u00e9")  # the other way
 
 
+def test_json_files_left_by_earlier_versions_are_removed(three, capsys):
+    """Earlier versions kept the manifest and search words as JSON; nothing scrubs those on
+    a withdrawal any more, so they go at the next build or withdrawal."""
+    cache = three / "instance" / "cache" / "web-build"
+    cache.mkdir(parents=True, exist_ok=True)
+    old = [cache / "0123456789abcdef.json", cache / "0123456789abcdef.search.json"]
+    for path in old:
+        path.write_text('{"st-first01": "words about a heron"}', encoding="utf-8")
+    build(three)
+    assert not any(p.exists() for p in old)
+    for path in old:
+        path.write_text('{"st-first01": "words about a heron"}', encoding="utf-8")
+    code, _, _ = run_cli(capsys, "--site", str(three), "consent", "withdraw", "first",
+                         "--scope", "stop_future_use", "--reason", "Changed her mind")
+    assert code == 0 and not any(p.exists() for p in old)
+    assert "heron" not in all_text(cache)
+
+
 def test_the_search_index_stays_complete_when_its_cache_is_lost(three):
     build(three)
     for cache in (three / "instance" / "cache" / "web-build").glob("*.search.pickle"):

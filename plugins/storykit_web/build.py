@@ -108,6 +108,7 @@ def forget_story(site: Site, story_id: str) -> int:
         return 0
     changed = 0
     with locked(site.instance / "locks" / "web-build.lock", timeout=30):
+        drop_legacy_files(folder)
         for path in sorted(folder.glob("*.pickle")):
             if path.name.count(".") != 1:  # the search and Markdown side files
                 continue
@@ -128,6 +129,13 @@ def forget_story(site: Site, story_id: str) -> int:
             MarkdownMemo.forget(path, story_id)
         shutil.rmtree(picture_cache_dir(site) / story_id, ignore_errors=True)
     return changed
+
+
+def drop_legacy_files(folder: Path) -> None:
+    """Remove the JSON manifests and search files earlier versions kept here: they hold
+    stories' titles and words, and nothing reads or scrubs them any more."""
+    for path in folder.glob("*.json"):
+        path.unlink(missing_ok=True)
 
 
 def picture_cache_dir(site: Site) -> Path:
@@ -657,6 +665,7 @@ class Builder:
 
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         _keep(self.manifest_file, manifest)
+        drop_legacy_files(self.manifest_file.parent)
 
 
 def story_picture(view: StoryView, img: ViewImage) -> Path:
