@@ -243,6 +243,7 @@ def audit_page(page, name: str) -> list[str]:
     """axe at desktop width, then the reflow check at 320 px (400% zoom), then one title
     and one h1; the problems as sentences."""
     problems = []
+    page.wait_for_load_state()  # a click that navigates returns before the new page is parsed
     violations = axe_violations(page)
     if violations:
         problems.append(f"{name}: {describe(violations)}")
