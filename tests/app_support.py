@@ -170,7 +170,7 @@ def served(app: Flask, **adjustments: Any) -> Iterator[str]:
     from storykit.web.commands import server_body_limit
 
     settings = {"threads": 4, "ident": "storykit",
-                "max_request_body_size": server_body_limit(app.config["MAX_CONTENT_LENGTH"]),
+                "max_request_body_size": server_body_limit(app.config),
                 **adjustments}
     server = create_server(app, host="127.0.0.1", port=0, **settings)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -133,10 +133,28 @@ def test_polyglots_lose_their_hidden_part_and_are_served_as_images(world, ann, m
 
 
 def test_an_oversize_upload_is_413_before_anything_is_stored(world, ann):
-    big = b"\xff\xd8\xff" + b"\0" * (5 * 1024 * 1024 + 10)
+    big = b"\xff\xd8\xff" + b"\0" * (world.app.config["STORYKIT_UPLOAD_MAX"] + 10)
     response = upload(ann, world, "st-draft1", big)
     assert response.status_code == 413 and "too big" in text(response)
     assert media_files(world, "st-draft1") == []
+
+
+def test_a_phone_photo_bigger_than_other_requests_may_be_is_taken(world, ann):
+    """Phone photos are often over 5 MB: a picture may be as big as STORYKIT_UPLOAD_MAX,
+    while every other request stays under MAX_CONTENT_LENGTH."""
+    import os
+
+    size = (2400, 1800)
+    noisy = Image.frombytes("RGB", size, os.urandom(size[0] * size[1] * 3))
+    out = io.BytesIO()
+    noisy.save(out, format="JPEG", quality=98)
+    photo = out.getvalue()
+    assert len(photo) > world.app.config["MAX_CONTENT_LENGTH"]
+    response = upload(ann, world, "st-draft1", photo)
+    assert response.status_code == 303, text(response)
+    assert len(media_files(world, "st-draft1")) >= 1
+    page = ann.get("/stories/st-draft1/images")
+    assert "20 MB" in text(page)  # the form says how big a picture may be
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "..", ".git", "-rf", "CON", "a\0b.jpg",
@@ -305,3 +323,22 @@ def test_temporary_files_left_by_a_dead_process_are_swept(world, ann):
     assert upload(ann, world, "st-draft1", picture()).status_code == 303
     assert not old_upload.exists() and not old_preview.exists()
     assert fresh.exists()
+
+
+@pytest.mark.parametrize(("path", "method", "upload"), [
+    ("/stories/st-draft1/images", "POST", True),
+    ("/stories/st-draft1/consent", "POST", True),  # a signed consent form
+    ("/stories/st-draft1/images", "GET", False),
+    ("/stories/st-draft1/edit", "POST", False),
+    ("/sign-in", "POST", False),
+])
+def test_only_upload_routes_may_take_more_than_other_requests(world, path, method, upload):
+    from flask import request
+
+    from storykit.web.uploads import allow_uploads
+
+    app = world.app
+    with app.test_request_context(path, method=method):
+        allow_uploads()
+        expected = app.config["STORYKIT_UPLOAD_MAX" if upload else "MAX_CONTENT_LENGTH"]
+        assert request.max_content_length == expected

@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..errors import ConfigError
 from ..site import Site
-from . import auth, errors, security
+from . import auth, errors, security, uploads
 from .settings import build_config, is_development
 from .state import AppState
 
@@ -59,6 +59,7 @@ def create_app(site: Site | None = None, **overrides: Any) -> Flask:
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies,  # type: ignore[method-assign]
                                 x_host=proxies)
+    app.before_request(uploads.allow_uploads)  # first: before anything reads a form
     app.before_request(auth.load_user)
     app.before_request(auth.require_login)
     security.install(app)

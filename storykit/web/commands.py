@@ -56,14 +56,14 @@ def serve_command(host: str, port: int, threads: int) -> None:
     click.echo(f"Serving {site.config.title} ({count} stories) on http://{host}:{port}/  "
                "(press Ctrl+C to stop)")
     waitress.serve(app, host=host, port=port, threads=threads, ident="storykit",
-                   max_request_body_size=server_body_limit(app.config["MAX_CONTENT_LENGTH"]),
+                   max_request_body_size=server_body_limit(app.config),
                    _quiet=True)
 
 
-def server_body_limit(app_limit: int) -> int:
-    """The size waitress refuses outright (413) before reading a body: twice the app's limit,
-    so slightly-too-big forms still get the app's friendlier 413 page."""
-    return 2 * int(app_limit)
+def server_body_limit(config) -> int:
+    """The size waitress refuses outright (413) before reading a body: twice the app's
+    largest limit, so slightly-too-big requests still get the app's friendlier 413 page."""
+    return 2 * max(int(config["MAX_CONTENT_LENGTH"]), int(config["STORYKIT_UPLOAD_MAX"]))
 
 
 class UserGroup(click.Group):

@@ -41,6 +41,7 @@ DEFAULTS: dict[str, Any] = {
     "STORYKIT_PAGE_SIZE": 50,           # rows per page in story lists
     "STORYKIT_AUTOSAVE_SECONDS": 8,     # editor: a draft is saved this long after typing stops
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,   # bigger requests get a 413 page
+    "STORYKIT_UPLOAD_MAX": 20 * 1024 * 1024,  # a picture or signed form: a phone photo fits
     "MAX_FORM_MEMORY_SIZE": 512 * 1024,      # one text field at most this size (413)
     "MAX_FORM_PARTS": 500,
     "SESSION_COOKIE_HTTPONLY": True,

@@ -96,6 +96,27 @@ def sweep(folder: Path, age: float = STALE_SECONDS) -> int:
     return removed
 
 
+#: Endpoints whose POST carries a file: a picture, or a signed consent form.
+UPLOAD_ENDPOINTS = frozenset({"media.images", "consent.form"})
+
+
+def upload_limit() -> int:
+    """The most an upload may be: ``STORYKIT_UPLOAD_MAX`` (other requests stay under
+    ``MAX_CONTENT_LENGTH``)."""
+    from flask import current_app
+
+    return int(current_app.config["STORYKIT_UPLOAD_MAX"])
+
+
+def allow_uploads() -> None:
+    """Let a request to an upload endpoint be as big as :func:`upload_limit`. Runs before
+    anything reads the form, as the CSRF check reads it whole."""
+    from flask import request
+
+    if request.method == "POST" and request.endpoint in UPLOAD_ENDPOINTS:
+        request.max_content_length = upload_limit()
+
+
 def receive(stream, folder: Path, limit: int) -> Path:
     """Copy an upload's bytes into a private temporary file in ``folder`` (at most ``limit``
     bytes: more is a 413). The caller deletes the file."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 
 from ... import audit
@@ -36,7 +36,15 @@ from ..auth import client_ip, current_user, deny, record
 from ..forms import Form
 from ..state import audit_log, state
 from ..storyform import clean
-from ..uploads import EVIDENCE_NAME, MEDIA_TYPES, UploadError, receive, sniff, store_evidence
+from ..uploads import (
+    EVIDENCE_NAME,
+    MEDIA_TYPES,
+    UploadError,
+    receive,
+    sniff,
+    store_evidence,
+    upload_limit,
+)
 from .editor import editable, gone
 from .stories import viewable
 
@@ -125,8 +133,7 @@ def _stale(story: Story, posted: Form):
 
 def _evidence(story: Story, upload) -> str:
     site = state().site
-    tmp = receive(upload.stream, site.instance / "tmp", int(current_app.config[
-        "MAX_CONTENT_LENGTH"]))
+    tmp = receive(upload.stream, site.instance / "tmp", upload_limit())
     try:
         return store_evidence(tmp, site.store.folder(story.id) / "evidence")
     finally:

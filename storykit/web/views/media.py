@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
 from ...model import IMAGE_KINDS, Image, Story
 from ..auth import deny
@@ -27,6 +27,7 @@ from ..uploads import (
     small_variant,
     sniff,
     store_image,
+    upload_limit,
 )
 from .editor import editable, gone, save_story
 from .stories import viewable
@@ -36,12 +37,6 @@ ALT_MAX = 1000
 KIND_LABELS = {"photo": "A photo (of a real person or place)",
                "illustration": "A drawing, diagram or other illustration"}
 _FILE_LIKE = re.compile(r"^\S+\.(?:jpe?g|png|webp|gif|heic|tiff?|bmp|svg)\Z", re.I)
-
-
-def upload_limit() -> int:
-    """Uploads may be as big as any request (``MAX_CONTENT_LENGTH``): the CSRF check reads
-    the whole form before any view runs, so a view cannot allow more."""
-    return int(current_app.config["MAX_CONTENT_LENGTH"])
 
 
 @bp.route("/<story_id>/images", methods=["GET", "POST"])
