@@ -115,11 +115,11 @@ class Decision:
 
     @cached_property
     def slug(self) -> str | None:
-        """The story's address as its outputs may show it (see :func:`public_slug`), without
+        """The story's address as its outputs may show it (see :func:`public_labels`), without
         reducing the whole story; None when refused."""
         if not self.allowed or self._source is None:
             return None
-        return public_slug(*self._source)
+        return public_labels(*self._source)[0]
 
     @property
     def messages(self) -> list[str]:
@@ -251,7 +251,8 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
     """The story as the consent allows it to be seen; None if nothing may be shown."""
     display = storyteller_display(story, consent.identification)
     swaps = name_swaps(story, consent.identification)
-    swap, named = _compile(swaps), _label_test(swaps)
+    swap = _compile(swaps)
+    slug, tags = _labels(story, _label_test(swaps))
     media = set(consent.media)
     body = swap(story.body) if "text" in media else ""
     quotes = tuple(swap(q) for q in story.quotes) if "quotes" in media else ()
@@ -265,13 +266,12 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
     )
     role = story.storyteller.role
     return StoryView(
-        id=story.id, slug=story.id if named(story.slug) else story.slug,
-        title=swap(story.title), status=story.status, use=use,
+        id=story.id, slug=slug, title=swap(story.title), status=story.status, use=use,
         storyteller=display, storyteller_role=role,
         attribution=attribution(display, role, consent.identification),
         body=body,
         service=swap(story.service) if story.service else story.service,
-        tags=tuple(tag for tag in story.tags if not named(tag)),
+        tags=tags,
         summary=swap(story.summary) if story.summary and "text" in media else None,
         content_warning=swap(story.content_warning) if story.content_warning else None,
         quotes=quotes,
@@ -284,17 +284,16 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
     )
 
 
-def public_slug(story: Story, consent: ConsentVersion) -> str:
-    """The story's slug, or its id when the slug names someone the consent does not let its
-    outputs name (the slug is in every address and file name of the story)."""
-    named = _label_test(name_swaps(story, consent.identification))
-    return story.id if named(story.slug) else story.slug
+def public_labels(story: Story, consent: ConsentVersion) -> tuple[str, tuple[str, ...]]:
+    """The story's slug and tags as its outputs may show them: the slug, or the story id
+    when the slug names someone the consent does not let outputs name (the slug is in every
+    address and file name of the story), and the tags without those naming such a person."""
+    return _labels(story, _label_test(name_swaps(story, consent.identification)))
 
 
-def public_tags(story: Story, consent: ConsentVersion) -> tuple[str, ...]:
-    """The story's tags without those naming someone its outputs may not name."""
-    named = _label_test(name_swaps(story, consent.identification))
-    return tuple(tag for tag in story.tags if not named(tag))
+def _labels(story: Story, named) -> tuple[str, tuple[str, ...]]:
+    slug = story.id if named(story.slug) else story.slug
+    return slug, tuple(tag for tag in story.tags if not named(tag))
 
 
 def _label_test(swaps: dict[str, str]):

@@ -85,17 +85,18 @@ def _date_findings(site, c, on: dt.date, warn) -> Iterator[Finding]:
 def _label_findings(story: Story) -> Iterator[Finding]:
     """A slug or tag naming someone the consent hides: outputs leave it out, so say so (the
     message does not repeat the name)."""
-    from .consent import public_slug, public_tags
+    from .consent import public_labels
 
     c = story.current_consent
     if c is None or c.status == "withdrawn":
         return
     file = str(story.path) if story.path else None
-    if public_slug(story, c) != story.slug:
+    slug, tags = public_labels(story, c)
+    if slug != story.slug:
         yield Finding(WARNING, "the slug names someone the consent does not let outputs name, "
                       f"so their addresses use {story.id} instead; choose a slug without the "
                       "name", file, None, story.id, "slug_names_someone")
-    hidden = len(story.tags) - len(public_tags(story, c))
+    hidden = len(story.tags) - len(tags)
     if hidden:
         yield Finding(WARNING, f"{hidden} tag{'s' if hidden > 1 else ''} name{'' if hidden > 1 else 's'} "
                       "someone the consent does not let outputs name, so outputs leave "

@@ -19,7 +19,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -28,7 +27,7 @@ from typing import Any
 
 from storykit.consent import Decision, StoryView, ViewImage
 from storykit.errors import StorykitError
-from storykit.fsio import LockTimeout, locked, read_cache, replace_file, write_cache
+from storykit.fsio import LockTimeout, locked, read_cache, replace_file, stat_key, write_cache
 from storykit.markup import MarkdownTooLong, markdown_inline, prepare_markdown
 from storykit.model import Story
 from storykit.render import site_info
@@ -38,7 +37,8 @@ from storykit.themes import Theme, load_theme, nice_date
 
 from . import assets, pages
 from .memo import MarkdownMemo
-from .stamp import Stamp, stat_key
+from .pictures import PictureCache, picture_format
+from .stamp import Stamp
 
 BUILDER_VERSION = "1"
 USE = "public_website"
@@ -127,7 +127,7 @@ def forget_story(site: Site, story_id: str) -> int:
                 _keep(path, entries)
         for path in sorted(folder.glob("*.markdown.pickle")):
             MarkdownMemo.forget(path, story_id)
-        shutil.rmtree(picture_cache_dir(site) / story_id, ignore_errors=True)
+        PictureCache(picture_cache_dir(site)).forget(story_id)
     return changed
 
 
@@ -314,8 +314,7 @@ class Builder:
         self._sync_distributions(records)
         self._save_manifest(records, produced)
         self.markdown_memo.save(set(records))
-        if picture_cache_dir(self.site).is_dir():  # copies of stories no longer on the site go
-            self.picture_cache.prune(set(records), among=self.only)
+        self.picture_cache.prune(set(records), among=self.only)  # stories no longer on the site
         return self.report
 
     def _prepare(self, allowed: list[tuple[Story, Decision, str]],
@@ -420,8 +419,7 @@ class Builder:
     def _render_story(self, view: StoryView, key: str) -> dict[str, Any]:
         page = pages.story_page(view.slug)
         images = [self._image(view, n, img) for n, img in enumerate(view.images, 1)]
-        if images or picture_cache_dir(self.site).joinpath(view.id).exists():
-            self.picture_cache.keep_only(view.id, {i.pop("kept") for i in images})
+        self.picture_cache.keep_only(view.id, {i.pop("kept") for i in images})
         md = self.markdown_memo.for_story(view.id, self.site.markdown)
         summary = md(view.summary) if view.summary else ""
         body = md(view.body) if view.body else ""
@@ -444,8 +442,6 @@ class Builder:
     def _image(self, view: StoryView, n: int, img: ViewImage) -> dict[str, Any]:
         from storykit.images import ImageError  # Pillow: only now
 
-        from .pictures import picture_format
-
         src = story_picture(view, img)
         try:
             fmt = picture_format(src)
@@ -459,11 +455,9 @@ class Builder:
                 "kept": kept}
 
     @cached_property
-    def picture_cache(self):
+    def picture_cache(self) -> PictureCache:
         """Resized pictures kept between builds (see storykit_web.pictures)."""
-        from .pictures import PictureCache
-
-        return PictureCache(picture_cache_dir(self.site), _core_fingerprint())
+        return PictureCache(picture_cache_dir(self.site))
 
     # --- writing ---------------------------------------------------------------------------
 

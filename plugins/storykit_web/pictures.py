@@ -8,14 +8,17 @@ a story removes its copies at once (see :func:`storykit_web.build.forget_story`)
 removes the copies of stories no longer on the website and of pictures a story no longer
 shows.
 
-Each copy's name holds the hash of its source and settings, its size, and the hash of its
-own bytes, which is checked before the copy is used: a damaged copy is made again.
+Each copy's name holds the hash of its source, settings and the code that made it
+(storykit.images), its size, and the hash of its own bytes, which is checked before the copy
+is used: a damaged copy is made again.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import importlib.util
 import os
 import shutil
 from pathlib import Path
@@ -24,14 +27,12 @@ from storykit.fsio import replace_file
 
 # storykit.images (and Pillow) are imported when a picture is made, not to prune copies.
 
-VERSION = "1"  # change when what storykit.images makes of a picture changes
-
 
 class PictureCache:
     """Clean, resized copies of story pictures under ``folder``/<story id>/."""
 
-    def __init__(self, folder: Path, code: str):
-        self.folder, self.code = folder, code
+    def __init__(self, folder: Path):
+        self.folder = folder
 
     def prepare(self, story_id: str, src: Path, dest: Path, *, max_width: int,
                 fmt: str) -> tuple[tuple[int, int], str]:
@@ -83,7 +84,7 @@ class PictureCache:
             self.forget(story_id)
 
     def _key(self, src: Path, max_width: int, fmt: str) -> str:
-        digest = hashlib.sha256(f"{VERSION}|{self.code}|{max_width}|{fmt}|".encode())
+        digest = hashlib.sha256(f"{_images_code()}|{max_width}|{fmt}|".encode())
         with src.open("rb") as f:
             digest.update(f.read())
         return digest.hexdigest()[:32]
@@ -111,6 +112,15 @@ def picture_format(src: Path) -> str:
     from storykit.images import image_format
 
     return "PNG" if image_format(src) == "PNG" else "JPEG"
+
+
+@functools.cache
+def _images_code() -> str:
+    """A hash of storykit.images, which makes the copies: new code, new copies. Read from
+    its file, so that pruning copies does not import Pillow."""
+    spec = importlib.util.find_spec("storykit.images")
+    origin = spec.origin if spec else None
+    return hashlib.sha256(Path(origin).read_bytes()).hexdigest() if origin else ""
 
 
 def _digest(data: bytes) -> str:

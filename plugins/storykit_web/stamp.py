@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from storykit.consent import decision_window
-from storykit.fsio import settled_before
-from storykit.fsio import stat_key as file_stat_key
+from storykit.fsio import settled_before, stat_key
 from storykit.model import Story
 
 from . import pages
@@ -20,11 +19,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 UNSETTLED = ("unsettled",)  # a stamp's stat key for a file too recently changed to trust
 FEW_CHANGES = 64  # changed stories a build may load alone (the last build's records for the rest)
-
-
-def stat_key(path: Path | str | None) -> tuple[int, ...] | None:
-    """A file's stat key, or None when it is not there (or there is no path)."""
-    return file_stat_key(path) if path is not None else None
 
 
 class Stamp:
@@ -133,6 +127,6 @@ class Stamp:
         now = builder.fingerprint
         if not now or now != stamp["stories"]:
             return False
-        if any(stat_key(Path(path)) != key for path, key in stamp["pictures"]):
+        if any(stat_key(path) != key for path, key in stamp["pictures"]):
             return False
         return all(os.path.isfile(builder._path(f)) for f in old.get("files", []))
