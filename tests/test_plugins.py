@@ -24,6 +24,9 @@ from storykit.plugins import PluginError
 from storykit.render import render
 from storykit.site import Site
 
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
+
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = sorted(name for name, fn in vars(hookspecs).items()
                if callable(fn) and hasattr(fn, "storykit_spec"))
@@ -101,7 +104,7 @@ def test_hook_register_formats(demo):
     assert mine["source"] == "site folder" and mine["hooks"] == ["register_formats"]
     out = demo / "out"
     done = cli(demo, "render", "a-board-story", "--use", "board", "--format", "txt",
-               "--out", str(out), "--date", ON.isoformat())
+               "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert (out / "a-board-story.txt").read_text().startswith("A board story|Leila")
 
@@ -196,7 +199,7 @@ def test_a_renderer_that_raises_is_named(demo):
             return [Format("bad", render)]
     """)
     done = cli(demo, "render", "a-board-story", "--use", "board", "--format", "bad",
-               "--out", str(demo / "out"), "--date", ON.isoformat())
+               "--out", str(demo / "out"))
     assert done.returncode == 1
     assert "plugin 'badrender' failed in rendering bad (RuntimeError" in done.stderr
     assert "story text" not in done.stderr and "Traceback" not in done.stderr
@@ -283,7 +286,7 @@ def test_hook_template_context(demo):
             return [Format("ctxfmt", render, multi=True)]
     """)
     site = Site.open(demo)
-    render(site, [site.store.get("st-board1")], "board", "ctxfmt", demo / "out", on=ON)
+    render(site, [site.store.get("st-board1")], "board", "ctxfmt", demo / "out")
     assert (demo / "out" / "page.txt").read_text() == "Ask at reception (1)"
 
 
@@ -333,7 +336,7 @@ def test_hook_after_render(demo):
             raise OSError("mail server down")
     """)
     site = Site.open(demo)
-    result = render(site, [site.store.get("st-board1")], "board", "txt", demo / "out", on=ON)
+    result = render(site, [site.store.get("st-board1")], "board", "txt", demo / "out")
     assert result.artefacts  # the failing notifier did not stop the render
     seen = sys.modules["storykit_site_plugins.notify"].SEEN
     assert seen == [("board", ["a-board-story.txt"])]
@@ -350,7 +353,7 @@ def test_hook_after_withdraw(demo):
             CALLS.append((story.id, scope, [d.format for d in distributions]))
     """)
     site = Site.open(demo)
-    render(site, [site.store.get("st-board1")], "board", "txt", demo / "out", on=ON)
+    render(site, [site.store.get("st-board1")], "board", "txt", demo / "out")
     site.withdraw("a-board-story", "stop_future_use", "Changed my mind", by="tester")
     calls = sys.modules["storykit_site_plugins.takedown"].CALLS
     assert calls == [("st-board1", "stop_future_use", ["txt"])]
