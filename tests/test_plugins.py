@@ -392,3 +392,56 @@ def test_consent_version_fixture_is_usable(demo):
     site = Site.open(demo)
     assert site.decide(site.store.get("st-board1"), "board", ON).allowed
     assert consent_version()["status"] == "active"
+
+
+# --- docs/plugins.md, "Writing a renderer": its whole example format is run here ------------------
+
+def documented_renderer() -> str:
+    """The code of the example format in docs/plugins.md, exactly as the page shows it."""
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## Writing a renderer", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    [code] = [b for b in blocks if b.startswith('"""large_print.py')]
+    return code
+
+
+def test_the_documented_renderer_works_end_to_end(make_site, tmp_path):
+    from test_layout import plugin_violations
+
+    from storykit.kit import MediaError
+
+    code = documented_renderer()
+    assert plugin_violations(code, "large_print") == [], "the example uses only the public API"
+    root = make_site()
+    picture = {"file": "media/cot.jpg", "alt": "A cot by the window of the ward",
+               "kind": "photo"}
+    folder = write_story(root, "st-print01", story_front(slug="night-feeds", images=[picture]))
+    (folder / "media").mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (1600, 1200), (30, 90, 160)).save(folder / "media" / "cot.jpg")
+    add_plugin(root, "large_print", code)
+    site = Site.open(root)
+    assert site.formats()["large-print"].plugin == "large_print"
+    result = render(site, [site.store.get("st-print01")], "board", "large-print", tmp_path / "a",
+                    by="tester")
+    assert result.ok and [a.path.name for a in result.artefacts] == ["night-feeds-large-print.html"]
+    page = (tmp_path / "a" / "night-feeds-large-print.html").read_text(encoding="utf-8")
+    assert "<h1>Night feeds on the postnatal ward</h1>" in page
+    assert "Shared by Leila, patient (not their real name). Made on 1 March 2027." in page
+    assert 'src="data:image/jpeg;base64,' in page and 'alt="A cot by the window' in page
+    assert "the night midwife" in page and "Carol Pegg" not in page and "Aisha" not in page
+    assert "DRAFT" not in page and "Pause after the quote" not in page  # no speaker notes
+    assert [(d.story_id, d.format) for d in site.distributions.all()] == [
+        ("st-print01", "large-print")]
+    draft = render(site, [site.store.get("st-print01")], "board", "large-print",
+                   tmp_path / "b", what_if=ON.replace(year=2028))
+    shown = (tmp_path / "b" / "night-feeds-large-print.html").read_text(encoding="utf-8")
+    assert draft.ok and '<p class="mark">PREVIEW as if on 1 March 2028' in shown
+    assert len(site.distributions.all()) == 1
+    (folder / "media" / "cot.jpg").unlink()
+    (folder / "evidence").mkdir()
+    Image.new("RGB", (60, 80)).save(folder / "evidence" / "form.jpg")
+    (folder / "media" / "cot.jpg").symlink_to("../evidence/form.jpg")
+    with pytest.raises(MediaError, match="st-print01"):
+        render(site, [site.store.get("st-print01")], "board", "large-print", tmp_path / "c")
