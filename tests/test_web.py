@@ -848,6 +848,23 @@ def test_a_replaced_picture_is_noticed_by_the_quick_check(make_site):
         assert im.size == (1024, 768)
 
 
+def test_editing_another_story_keeps_the_pictures_of_the_others_in_the_quick_check(make_site):
+    root = site_with_photo(make_site)
+    write_story(root, "st-plain01", published("plain", "A plain story"))
+    settle(root)
+    build(root)
+    rewrite_story(root, "st-plain01", "A plain story", "A plain story, retold")
+    edited = root / "stories" / "st-plain01" / "story.md"
+    os.utime(edited, (time.time() - 30, time.time() - 30))
+    report = build(root)  # only st-plain01 is read again; the photo's stamp is kept
+    assert report.rendered == 1 and report.stories == 2
+    assert build(root).unchanged
+    picture = root / "stories" / "st-photo01" / "media" / "ward.jpg"
+    photo_with_gps(picture, size=(1200, 900))
+    os.utime(picture, (time.time() - 30, time.time() - 30))
+    assert build(root).rendered == 1  # the kept picture's stat key still tells
+
+
 def test_editing_one_story_rerenders_only_its_page_and_the_lists_that_show_it(three):
     build(three)
     before = mtimes(three / "out")

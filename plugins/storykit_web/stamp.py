@@ -110,7 +110,7 @@ class Stamp:
         new.first, new.last = (dt.date.fromisoformat(stamp["from"]),
                                dt.date.fromisoformat(stamp["until"]))
         reloaded = changed | gone
-        new.pictures = [[path, key] for i, path, key in pictures if i not in reloaded]
+        new.pictures = [[path, key, i] for i, path, key in pictures if i not in reloaded]
         return new, changed, gone
 
     @classmethod
