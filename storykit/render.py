@@ -100,7 +100,9 @@ def _template_context(site: Site, template: str, context: dict[str, Any]) -> Non
 class Job:
     """One piece of work for a renderer: the reduced stories of one use, a theme, a folder
     to write into, and the capabilities a renderer needs (Markdown, templates, warnings).
-    A job never carries the site: a renderer cannot reach stories it was not given."""
+    A job does not carry the site, so the API gives a renderer no way to stories it was not
+    given (Python cannot stop a plugin that goes looking on purpose: the plugins' imports
+    are checked by tests/test_layout.py)."""
 
     format: str
     use: str
