@@ -6,6 +6,7 @@ must have a ``test_hook_<name>`` test and a documented signature in docs/plugins
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import json
 import os
@@ -68,7 +69,9 @@ TXT_PLUGIN = """
 @pytest.fixture
 def demo(make_site) -> Path:
     root = make_site()
-    write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story"))
+    # consent that lasts: commands run in a new process decide for the computer's date
+    write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story"),
+                consent=[consent_version(expires=dt.date(2099, 12, 31))])
     return root
 
 

@@ -168,6 +168,12 @@ def test_the_takedown_list_after_withdrawal(site, tmp_path, capsys):
 def test_render_cli_prints_reasons_and_exit_status(site, tmp_path):
     import subprocess
 
+    # a new process decides for the computer's date: consent that lasts
+    write_story(site.root, "st-allowed", story_front(slug="allowed"),
+                consent=[consent_version(expires=dt.date(2099, 12, 31))])
+    write_story(site.root, "st-boardonly", story_front(slug="board-only"),
+                consent=[consent_version(uses=["board"], expires=dt.date(2099, 12, 31))])
+
     plugin = site.root / "plugins" / "capture_plugin.py"
     plugin.parent.mkdir(exist_ok=True)
     plugin.write_text(textwrap.dedent("""

@@ -1127,7 +1127,8 @@ def test_search_works_from_file_urls_and_the_page_makes_sense_without_javascript
 
 def test_build_serve_previews_the_site_on_localhost(make_site):
     root = new_site(make_site)
-    write_story(root, "st-served1", published("served", "A served story"))
+    write_story(root, "st-served1", published("served", "A served story"),  # a new process:
+                consent=[consent_version(expires=dt.date(2099, 12, 31))])  # today's date
     env = {**os.environ, "STORYKIT_LOAD_PLUGINS": "storykit_web", "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
         [sys.executable, "-c", "from storykit.cli import main; main()", "--site", str(root),
