@@ -35,6 +35,7 @@ from storykit.kit import (
     PublicationSet,
     Publishable,
     PublishedPage,
+    ViewImage,
     code_fingerprint,
     locked,
     markdown_inline,
@@ -430,7 +431,7 @@ class Builder:
                 "search_hash": pages.digest(entry), "consent_version": view.consent_version,
                 "files": [page, *(i["src"] for i in images)]}
 
-    def _image(self, view: StoryView, n: int, img) -> dict[str, Any]:
+    def _image(self, view: StoryView, n: int, img: ViewImage) -> dict[str, Any]:
         from storykit.kit import ImageError  # Pillow: only now
 
         src = img.path  # checked by the media rule when the view was made
