@@ -25,10 +25,10 @@ from pathlib import Path
 
 import yaml
 from PIL import Image, ImageDraw
+from storykit_slides.plan import plan_deck
 
 from storykit.render import make_job, render
 from storykit.site import Site
-from storykit.slideplan import plan_deck
 
 RUNS = 5
 TARGET_SLIDES = 50

@@ -98,7 +98,7 @@ site.plugins  # load plugins as the CLI does
 from storykit_web.build import build_site
 t1 = time.perf_counter()
 out = sys.argv[2] if len(sys.argv) > 2 else None  # default: the site's build/site
-report = build_site(site, out, on=__import__("datetime").date(2027, 3, 1), by="bench")
+report = build_site(site, out, by="bench")
 t2 = time.perf_counter()
 own = resource.getrusage(resource.RUSAGE_SELF)
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -186,7 +186,7 @@ def run_cli(site: Path, env: dict[str, str], edit: int | None = None) -> float:
     program = Path(sys.executable).with_name("storykit")  # the installed command
     command = [str(program)] if program.exists() else [sys.executable, "-m", "storykit"]
     start = time.perf_counter()
-    subprocess.run([*command, "--site", str(site), "build", "--date", "2027-03-01"], env=env,
+    subprocess.run([*command, "--site", str(site), "build"], env=env,
                    check=True, capture_output=True)
     return time.perf_counter() - start
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .markup import render_markdown, sanitise
     from .model import ConsentVersion, Image, Person, Story, Storyteller
-    from .render import Artefact, Format, Job, render
+    from .render import Artefact, Format, Job, render, render_draft
     from .site import Site
     from .store import FileStore, Store
     from .themes import Theme, load_theme
@@ -41,7 +41,7 @@ _HOMES = {
                 "StorykitError", "ValidationError"),
     ".markup": ("render_markdown", "sanitise"),
     ".model": ("ConsentVersion", "Image", "Person", "Story", "Storyteller"),
-    ".render": ("Artefact", "Format", "Job", "render"),
+    ".render": ("Artefact", "Format", "Job", "render", "render_draft"),
     ".site": ("Site",),
     ".store": ("FileStore", "Store"),
     ".themes": ("Theme", "load_theme"),
@@ -53,7 +53,7 @@ __all__ = [
     "Format", "GoneError", "Image", "Job", "NotFoundError", "NotSavedError", "Person",
     "Reason", "Site", "SiteConfig", "Store", "Story", "StoryView", "Storyteller",
     "StorykitError", "Theme", "ValidationError", "decide", "hookimpl", "hookspec",
-    "load_config", "load_theme", "render", "render_markdown", "sanitise",
+    "load_config", "load_theme", "render", "render_draft", "render_markdown", "sanitise",
 ]
 
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 
+from .dates import today
 from .errors import Problem
 from .model import Story
 from .site import Site
@@ -60,7 +61,7 @@ class Report:
 
 def check_site(site: Site, on: dt.date | None = None) -> Report:
     """Validate every story and consent file, then look for consent needing attention."""
-    on = on or dt.date.today()
+    on = on or today()
     site.plugins  # noqa: B018 - load plugins first: their settings are checked too
     loaded = site.store.load_all()
     ids = {story.id for story in loaded.stories}

@@ -20,6 +20,7 @@ import click
 from . import model as m
 from .checks import check_site
 from .consent import Decision
+from .dates import today
 from .errors import ConfigError, StorykitError
 from .site import Site
 from .store import current_user
@@ -126,7 +127,7 @@ def list_(obj: Context, status: str | None, use: str | None, as_json: bool,
           on: dt.datetime | None) -> None:
     """List stories and, for each use, whether consent allows it and why not."""
     site = obj.site
-    day = on.date() if on else dt.date.today()
+    day = on.date() if on else today()
     uses = [_check_use(site, use)] if use else list(site.config.use_names)
     loaded = site.store.load_all()
     stories = [s for s in loaded.stories if status is None or s.status == status]
@@ -231,7 +232,7 @@ def consent_show(obj: Context, story: str, as_json: bool, on: dt.datetime | None
     """Show STORY's consent versions and what they allow (STORY is an id or a slug)."""
     site = obj.site
     found = site.store.find(story)
-    day = on.date() if on else dt.date.today()
+    day = on.date() if on else today()
     decisions = {u: site.decide(found, u, day) for u in site.config.use_names}
     if as_json:
         click.echo(json.dumps({

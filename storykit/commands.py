@@ -33,19 +33,20 @@ def _site():
 @click.option("--preview", is_flag=True,
               help="Internal draft preview: marked DRAFT and never recorded as a distribution.")
 @click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Decide consent as of this date (default today).")
+              help="What-if preview (YYYY-MM-DD): a story must be allowed today and on this "
+                   "date; every page is marked PREVIEW and nothing is recorded.")
 def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, theme: str | None,
                    with_notes: bool, preview: bool, on: dt.datetime | None) -> None:
     """Render STORY... (ids or slugs) for USE as FORMAT into DIR.
 
-    Consent is checked for each story first: a refused story is not rendered and the reason
-    is printed. Exits with status 1 if any story was refused.
+    Consent is checked for each story for today: a refused story is not rendered and the
+    reason is printed. Exits with status 1 if any story was refused.
     """
     from .render import render
 
     site = _site()
     found = [site.store.find(ref) for ref in stories]
-    result = render(site, found, use, fmt, out, on=on.date() if on else None,
+    result = render(site, found, use, fmt, out, what_if=on.date() if on else None,
                     with_notes=with_notes, preview=preview, theme=theme, by=current_user())
     for artefact in result.artefacts:
         click.echo(f"wrote {artefact.path}")
@@ -56,6 +57,9 @@ def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, them
         click.echo(f"warning: {warning}", err=True)
     rendered = len({i for a in result.artefacts for i in a.story_ids})
     click.echo(f"{rendered} of {len(found)} stories rendered as {fmt} for {use}")
+    if on and rendered:
+        click.echo("This is a what-if preview: every page is marked PREVIEW and nothing was "
+                   "recorded. Do not share it.")
     if result.refused:
         raise click.exceptions.Exit(1)
 

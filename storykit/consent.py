@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields, replace
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
-from .model import EXTERNAL_USES, RENDERABLE_STATUSES, ConsentVersion, Story
+from .media import media_name
+from .model import EXTERNAL_USES, MEDIA, RENDERABLE_STATUSES, ConsentVersion, Image, Story
 from .slugs import slug_key, slugify
 
 ROLE_PHRASES = {
@@ -82,10 +83,14 @@ class StoryView:
     identification: str = "anonymous"
     media: tuple[str, ...] = ()
     draft: bool = False
+    mark: str | None = None
 
     @property
     def draft_mark(self) -> str | None:
-        return DRAFT_MARK if self.draft else None
+        """The words every output of a draft or preview shows (None for real outputs)."""
+        if not self.draft:
+            return None
+        return self.mark or DRAFT_MARK
 
     def without_notes(self) -> StoryView:
         return replace(self, speaker_notes=None)
@@ -259,10 +264,10 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
     if not body.strip() and not quotes:
         return None
     folder = story.folder
-    images = tuple(
-        ViewImage(folder / img.file if folder else None, img.file, swap(img.alt), img.kind)
-        for img in story.images
-        if img.kind != "photo" or "photo" in media
+    images = tuple(  # a path only for a name inside media/ (storykit.media checks the file)
+        ViewImage(folder / img.file if folder and media_name(img.file) else None, img.file,
+                  swap(img.alt), img.kind)
+        for img in shown_images(story, consent)
     )
     role = story.storyteller.role
     return StoryView(
@@ -282,6 +287,30 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
         consent_version=consent.version, consent_expires=consent.expires,
         identification=consent.identification, media=tuple(consent.media), draft=draft,
     )
+
+
+def draft_view(story: Story, use: str) -> StoryView | None:
+    """The story as a draft preview shows it to the people working on it: reduced as its
+    current consent says, or, when there is no usable consent yet (none, or withdrawn), as
+    the strictest consent would (naming nobody, hiding the people in it); always a draft.
+    None when the consent lets nothing be shown."""
+    consent = story.current_consent
+    if consent is None or consent.status == "withdrawn":
+        consent = _strictest(story)
+    return reduce(story, consent, use, draft=True)
+
+
+def _strictest(story: Story) -> ConsentVersion:
+    day = dt.date.today()
+    return ConsentVersion(version=0, recorded=dt.datetime.now(dt.UTC), status="pending",
+                          given_by="self", method="written", granted=day,
+                          expires=day + dt.timedelta(days=1), uses=[], media=list(MEDIA),
+                          identification="anonymous", signoff_required=False)
+
+
+def shown_images(story: Story, consent: ConsentVersion) -> list[Image]:
+    """The pictures the consent lets outputs show: photos only with photo consent."""
+    return [img for img in story.images if img.kind != "photo" or "photo" in consent.media]
 
 
 def public_labels(story: Story, consent: ConsentVersion) -> tuple[str, tuple[str, ...]]:

@@ -18,13 +18,20 @@ def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
 
 
 def _media_findings(story: Story) -> Iterator[Finding]:
+    """Each listed picture that the media rule (storykit.media) would not let any output
+    read: missing, a link, a folder, or a path outside the story's media folder."""
+    from .media import media_problem
+    from .storyfile import field_line
+
     folder = story.folder
     if folder is None:
         return
-    for image in story.images:
-        if not (folder / image.file).is_file():
-            yield Finding(ERROR, f"image {image.file} is listed but the file is missing",
-                          str(story.path), None, story.id, "missing_image")
+    for index, image in enumerate(story.images):
+        problem = media_problem(folder, image.file)
+        if problem is not None:
+            yield Finding(ERROR, f"{problem}. Until this is fixed the story cannot be rendered "
+                          "or published", str(story.path),
+                          field_line(story, ("images", index, "file")), story.id, problem.code)
 
 
 def _consent_findings(site, story: Story, on: dt.date) -> Iterator[Finding]:

@@ -51,9 +51,9 @@ def _line_finder(story: Story) -> Callable[[PrivacyFinding], int | None]:
     import yaml
 
     from .privacy import field_path, field_text
-    from .storyfile import split_front_matter
+    from .storyfile import front_node, loaded_text, split_front_matter
 
-    text = _file_text(story)
+    text = loaded_text(story)
     if text is None:
         return lambda finding: None
     front, body = split_front_matter(text, "story.md")
@@ -65,36 +65,13 @@ def _line_finder(story: Story) -> Callable[[PrivacyFinding], int | None]:
     def line(finding: PrivacyFinding) -> int | None:
         if finding.field == "body":
             return body_offset + finding.line
-        node = _node(root, field_path(finding.field))
+        node = front_node(root, field_path(finding.field))
         if node is None:
             return None
         found = _line_in_node(front_lines, node, field_text(story, finding.field), finding)
         return 2 + (node.start_mark.line if found is None else found)
 
     return line
-
-
-def _file_text(story: Story) -> str | None:
-    """The text of story.md, or None when there is no file or it changed since loading."""
-    from .storyfile import MAX_STORY_BYTES, decode, etag_of
-
-    if story.path is None or story.etag is None:
-        return None
-    try:
-        data = story.path.read_bytes()
-    except OSError:
-        return None
-    if etag_of(data) != story.etag:
-        return None
-    text = decode(data, "story.md", MAX_STORY_BYTES)
-    return text if text.endswith(story.body) else None
-
-
-def _node(root: yaml.Node | None, path: tuple[str | int, ...]) -> yaml.Node | None:
-    node = root
-    for part in path:
-        node = _child(node, part)
-    return node
 
 
 def _line_in_node(lines: list[str], node: yaml.Node, value: str,
@@ -117,17 +94,3 @@ def _line_in_node(lines: list[str], node: yaml.Node, value: str,
     if nth >= len(matches):
         return None
     return start.line + source.count("\n", 0, matches[nth].start())
-
-
-def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
-    import yaml
-
-    if isinstance(part, int):
-        if isinstance(node, yaml.SequenceNode) and part < len(node.value):
-            return node.value[part]
-        return None
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == part:
-                return value
-    return None

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -75,6 +76,17 @@ class DistributionLog:
         now = _now()
         self.conn.executemany("UPDATE distributions SET removed_at=? WHERE id=? AND "
                               "removed_at IS NULL", [(now, i) for i in ids])
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Run the calls made inside as one unit: all of them are kept, or none."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     def live_at_paths(self, prefix: str, fmt: str) -> list[Distribution]:
         """Live entries of format ``fmt`` whose path starts with ``prefix`` (e.g. a site build)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,3 +62,31 @@ class NotSavedError(StorykitError):
 
 class ConfigError(StorykitError):
     """storykit.toml is missing or invalid."""
+
+
+class PluginError(StorykitError):
+    """A plugin failed. The message names it; details only with STORYKIT_DEBUG=1."""
+
+    def __init__(self, plugin: str, hook: str, exc: BaseException):
+        self.plugin, self.hook, self.original = plugin, hook, exc
+        where = _where(exc)
+        detail = f": {exc}" if os.environ.get("STORYKIT_DEBUG") else ""
+        super().__init__(f"plugin {plugin!r} failed in {hook} ({type(exc).__name__}"
+                         f"{' at ' + where if where else ''}){detail}")
+
+    def __reduce__(self):  # crosses process boundaries when renderers run on several cores
+        return (_rebuild_plugin_error, (self.plugin, self.hook, str(self)))
+
+
+def _rebuild_plugin_error(plugin: str, hook: str, message: str) -> PluginError:
+    error = PluginError.__new__(PluginError)
+    StorykitError.__init__(error, message)
+    error.plugin, error.hook, error.original = plugin, hook, None
+    return error
+
+
+def _where(exc: BaseException) -> str:
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from . import hookspecs
-from .errors import StorykitError
+from .errors import PluginError, StorykitError
 from .fsio import atomic_write, make_dirs, settled_before
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,44 +36,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ENTRY_POINT_GROUP = "storykit"
 ALLOW_ENV = "STORYKIT_LOAD_PLUGINS"
-#: Built-in features, written as plugins against the same hooks.
+#: Built-in features of the core, written as plugins against the same hooks. The browser
+#: app is not among them: it registers its commands through the entry point like any package.
 DEFAULT_PLUGINS = (
     "storykit.default_checks",
     "storykit.default_privacy",
     "storykit.commands",
     "storykit.default_themes",
-    "storykit.web.commands",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
 EVENT_HOOKS = frozenset({"after_render", "after_withdraw"})
-
-
-class PluginError(StorykitError):
-    """A plugin failed. The message names it; details only with STORYKIT_DEBUG=1."""
-
-    def __init__(self, plugin: str, hook: str, exc: BaseException):
-        self.plugin, self.hook, self.original = plugin, hook, exc
-        where = _where(exc)
-        detail = f": {exc}" if os.environ.get("STORYKIT_DEBUG") else ""
-        super().__init__(f"plugin {plugin!r} failed in {hook} ({type(exc).__name__}"
-                         f"{' at ' + where if where else ''}){detail}")
-
-    def __reduce__(self):  # crosses process boundaries when renderers run on several cores
-        return (_rebuild_plugin_error, (self.plugin, self.hook, str(self)))
-
-
-def _rebuild_plugin_error(plugin: str, hook: str, message: str) -> PluginError:
-    error = PluginError.__new__(PluginError)
-    StorykitError.__init__(error, message)
-    error.plugin, error.hook, error.original = plugin, hook, None
-    return error
-
-
-def _where(exc: BaseException) -> str:
-    import traceback
-
-    frames = traceback.extract_tb(exc.__traceback__)
-    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
 
 
 @dataclass(frozen=True)

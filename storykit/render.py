@@ -13,13 +13,15 @@ import hashlib
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .consent import Decision, StoryView
-from .errors import StorykitError
-from .plugins import PluginError
+from .consent import Decision, Reason, StoryView
+from .dates import nice_date, today
+from .errors import PluginError, StorykitError
+from .media import MediaError, picture_path
 from .store import current_user
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,8 +60,50 @@ class SiteInfo:
     use_labels: dict[str, str]
 
 
+class Services:
+    """What a job may ask of the site it was made for, without holding the site: the one
+    Markdown converter, the theme's Jinja environment with plugins' additions, the
+    ``template_context`` hook, a place for warnings and the site's folder (for files its
+    settings name). Made by :func:`make_job`; renderers use the :class:`Job` methods."""
+
+    def __init__(self, site: Site):
+        self._markdown = site.markdown
+        self._warnings = site.plugins.warnings
+        self._environment = partial(_environment, site)
+        self._context = partial(_template_context, site)
+        self.root: Path = site.root
+
+    def markdown(self, text: str):
+        return self._markdown(text)
+
+    def warn(self, message: str) -> None:
+        self._warnings.append(message)
+
+    def environment(self, theme: Theme, extra_dirs: Sequence[Path]) -> jinja2.Environment:
+        return self._environment(theme, extra_dirs)
+
+    def template_context(self, template: str, context: dict[str, Any]) -> None:
+        self._context(template, context)
+
+
+def _environment(site: Site, theme: Theme, extra_dirs: Sequence[Path]) -> jinja2.Environment:
+    return theme.environment(site, extra_dirs)
+
+
+def _template_context(site: Site, template: str, context: dict[str, Any]) -> None:
+    for extra in site.plugins.call("template_context", site=site, template=template,
+                                   context=context):
+        context.update(extra)
+
+
 @dataclass
 class Job:
+    """One piece of work for a renderer: the reduced stories of one use, a theme, a folder
+    to write into, and the capabilities a renderer needs (Markdown, templates, warnings).
+    A job does not carry the site, so the API gives a renderer no way to stories it was not
+    given (Python cannot stop a plugin that goes looking on purpose: the plugins' imports
+    are checked by tests/test_layout.py)."""
+
     format: str
     use: str
     use_label: str
@@ -73,36 +117,48 @@ class Job:
     config: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=lambda: secrets.token_hex(6))
     warnings: list[str] = field(default_factory=list)
-    _site: Site | None = field(default=None, repr=False)
+    services: Services | None = field(default=None, repr=False, compare=False)
 
     def warn(self, message: str) -> None:
         """Tell the person rendering that something was left out and why (ids and slugs
         only, never story text); ``storykit render`` prints it as a warning."""
         self.warnings.append(message)
-        if self._site is not None:
-            self._site.plugins.warnings.append(message)
+        if self.services is not None:
+            self.services.warn(message)
 
     def environment(self, *extra_dirs: Path) -> jinja2.Environment:
         """The theme's sandboxed, autoescaping Jinja environment plus a plugin's templates."""
-        return self.theme.environment(self._site, extra_dirs)
+        if self.services is None:
+            return self.theme.environment(None, extra_dirs)
+        return self.services.environment(self.theme, extra_dirs)
 
     def markdown(self, text: str):
         """Sanitised HTML for Markdown text, with the site's Markdown extensions."""
-        if self._site is None:
+        if self.services is None:
             from .markup import render_markdown
 
             return render_markdown(text)
-        return self._site.markdown(text)
+        return self.services.markdown(text)
 
     def context(self, template: str, **values: Any) -> dict[str, Any]:
         """Template variables: the job's, ``values``, and what plugins add (template_context)."""
         context = {"job": self, "site": self.site, "use": self.use, "use_label": self.use_label,
                    "stories": self.stories, "on": self.on, **values}
-        if self._site is not None:
-            for extra in self._site.plugins.call("template_context", site=self._site,
-                                                 template=template, context=context):
-                context.update(extra)
+        if self.services is not None:
+            self.services.template_context(template, context)
         return context
+
+    @property
+    def site_root(self) -> Path | None:
+        """The site's folder, for files its settings name (e.g. an organisation's
+        PowerPoint template); None for a job made without a site."""
+        return self.services.root if self.services is not None else None
+
+    @property
+    def draft_mark(self) -> str | None:
+        """The mark every page of this job's output shows when any story in it is a draft
+        or a what-if preview (None for outputs that are recorded)."""
+        return next((v.draft_mark for v in self.stories if v.draft), None)
 
 
 @dataclass(frozen=True)
@@ -129,6 +185,7 @@ class RenderResult:
 
 
 def site_info(site: Site) -> SiteInfo:
+    """What renderers and builders may know about ``site``."""
     c = site.config
     return SiteInfo(c.title, c.organisation, c.language, c.base_url, c.description,
                     c.contact_email, {u.name: u.label for u in c.uses.values()})
@@ -137,22 +194,26 @@ def site_info(site: Site) -> SiteInfo:
 def make_job(site: Site, fmt: Format, use: str, views: list[StoryView], out_dir: Path, *,
              on: dt.date, theme: Theme | None = None, with_notes: bool = False,
              options: dict[str, Any] | None = None) -> Job:
+    """A job for ``views`` (already decided, reduced and media-checked by the caller)."""
     from .themes import load_theme  # Jinja2: only when something is rendered
 
     return Job(format=fmt.name, use=use, use_label=site.config.label(use), stories=views,
                theme=theme or load_theme(site), out_dir=out_dir, site=site_info(site), on=on,
                with_notes=with_notes, options=dict(options or {}),
-               config=site.config.plugin_config(fmt.plugin), _site=site)
+               config=site.config.plugin_config(fmt.plugin), services=Services(site))
 
 
 def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_dir: Path, *,
-           on: dt.date | None = None, with_notes: bool = False, preview: bool = False,
+           what_if: dt.date | None = None, with_notes: bool = False, preview: bool = False,
            theme: str | None = None, options: dict[str, Any] | None = None,
            by: str | None = None, workers: int | None = None) -> RenderResult:
     """Render ``stories`` for ``use`` as ``fmt_name`` into ``out_dir``; record what was made.
 
-    Refused stories are not rendered; their decisions say why. Draft previews are marked
-    as drafts by the renderer and never recorded as distributions."""
+    Consent is decided for today (:func:`storykit.dates.today`). Refused stories are not
+    rendered; their decisions say why. A picture that breaks the media rule
+    (:mod:`storykit.media`) stops the render before anything is written. Draft previews
+    (``preview``) and what-if previews (``what_if``: a story must be allowed both today and
+    on that date) are marked on every page and never recorded as distributions."""
     fmt = site.formats().get(fmt_name)
     if fmt is None:
         raise StorykitError(f"unknown format {fmt_name!r}; available: "
@@ -160,10 +221,10 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
     if use not in site.config.uses:
         raise StorykitError(f"unknown use {use!r}; this site's uses are: "
                             f"{', '.join(site.config.use_names)}")
-    on = on or dt.date.today()
-    decisions = [site.decide(s, use, on, preview=preview) for s in stories]
-    views = [d.view if with_notes else d.view.without_notes()
-             for d in decisions if d.allowed and d.view is not None]
+    on = today()
+    decisions = [decide_for(site, s, use, what_if=what_if, preview=preview) for s in stories]
+    mark = preview_mark(what_if) if what_if is not None else None
+    views = [checked_view(d, with_notes=with_notes, mark=mark) for d in decisions if d.allowed]
     refused = [d for d in decisions if not d.allowed]
     if not views:
         return RenderResult([], refused, decisions)
@@ -172,14 +233,84 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
 
     loaded = load_theme(site, theme)
     groups = [views] if fmt.multi else [[v] for v in views]
-    jobs = [make_job(site, fmt, use, g, out_dir, on=on, theme=loaded, with_notes=with_notes,
-                     options=options) for g in groups]
+    jobs = [make_job(site, fmt, use, g, out_dir, on=what_if or on, theme=loaded,
+                     with_notes=with_notes, options=options) for g in groups]
     artefacts = run_jobs(fmt, jobs, workers)
     record(site, artefacts, jobs, decisions, by=by or current_user())
     for job in jobs:
         site.plugins.call("after_render", site=site, job=job,
                           artefacts=[a for a in artefacts if set(a.story_ids) <= _ids(job)])
     return RenderResult(artefacts, refused, decisions)
+
+
+def decide_for(site: Site, story: Story, use: str, *, what_if: dt.date | None = None,
+               preview: bool = False) -> Decision:
+    """The decision a render acts on: for today, and with ``what_if`` also for that date
+    (a story must be allowed on both; it is then a draft, so it is never recorded)."""
+    now = site.decide(story, use, today(), preview=preview)
+    if what_if is None or not now.allowed:
+        return now
+    then = site.decide(story, use, what_if, preview=preview)
+    if not then.allowed:
+        day = nice_date(what_if)
+        reasons = tuple(Reason(r.code, f"on {day}: {r.message}") for r in then.reasons)
+        return replace(now, allowed=False, reasons=reasons)
+    return replace(now, draft=True)
+
+
+def preview_mark(day: dt.date) -> str:
+    """The mark on every page of a what-if preview."""
+    return f"PREVIEW as if on {nice_date(day)} - not for distribution"
+
+
+def checked_view(decision: Decision, *, with_notes: bool = False,
+                 mark: str | None = None) -> StoryView:
+    """The allowed decision's view as a renderer gets it: speaker notes only when asked for,
+    a draft's ``mark`` (e.g. a what-if preview's), and each picture's path checked by the
+    media rule (a :class:`MediaError` naming the story and the file otherwise)."""
+    view = decision.view
+    if view is None:  # pragma: no cover - callers pass allowed decisions
+        raise StorykitError(f"story {decision.story_id} may not be rendered")
+    if not with_notes:
+        view = view.without_notes()
+    if mark is not None and view.draft:
+        view = replace(view, mark=mark)
+    return checked_pictures(view)
+
+
+def checked_pictures(view: StoryView) -> StoryView:
+    """``view`` with every picture's path checked by the media rule."""
+    if not view.images:
+        return view
+    images = []
+    for image in view.images:
+        try:
+            images.append(replace(image, path=picture_path(image)))
+        except MediaError as exc:
+            raise MediaError(exc.file, f"{exc.problem} (story {view.id})", exc.code) from None
+    return replace(view, images=tuple(images))
+
+
+def render_draft(site: Site, story: Story, fmt_name: str, out_dir: Path, *, use: str,
+                 theme: str | None = None, options: dict[str, Any] | None = None
+                 ) -> list[Artefact]:
+    """A draft preview of ``story`` (saved or not) for the people working on it, as
+    ``fmt_name`` in ``out_dir``: reduced as its current consent says (or, without usable
+    consent, naming nobody: :func:`~storykit.consent.draft_view`), marked as a draft on every
+    page, its pictures checked by the media rule, never recorded and never passed to
+    ``after_render``. Nothing is written when the consent lets nothing be shown."""
+    from .consent import draft_view
+    from .themes import load_theme
+
+    fmt = site.formats().get(fmt_name)
+    if fmt is None:
+        raise StorykitError(f"unknown format {fmt_name!r}")
+    view = draft_view(story, use)
+    if view is None:
+        return []
+    job = make_job(site, fmt, use, [checked_pictures(view.without_notes())], out_dir,
+                   on=today(), theme=load_theme(site, theme), options=options)
+    return run_jobs(fmt, [job])
 
 
 def _ids(job: Job) -> set[str]:

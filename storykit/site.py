@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .config import SiteConfig, find_site_root, load_config
 from .consent import Decision, decide
+from .dates import today
 from .errors import ConfigError
 from .model import Story
 from .store import FileStore
@@ -41,8 +42,9 @@ class Site:
 
     def decide(self, story: Story, use: str, on: dt.date | None = None, *,
                preview: bool = False) -> Decision:
-        """The consent decision with this site's list of external uses."""
-        return decide(story, use, on or dt.date.today(), preview=preview,
+        """The consent decision with this site's list of external uses (for today unless
+        ``on`` says otherwise: only listings and checks ask about other days)."""
+        return decide(story, use, on or today(), preview=preview,
                       external_uses=self.config.external_uses)
 
     @cached_property

@@ -74,3 +74,10 @@ def slug_key(value: str) -> str:
     if len(value) <= SLUG_MAX and SLUG_RE.match(value):
         return value  # a valid slug is its own key (slugify would return it unchanged)
     return slugify(value)
+
+
+def file_stem(slug: str, fallback: str) -> str:
+    """A safe file name (without extension) for an output: ``slug`` when it is a plain slug
+    no longer than :data:`SLUG_MAX` (it never holds ``/``, ``..`` or a leading dot), else
+    ``fallback`` (e.g. the story id)."""
+    return slug if len(slug) <= SLUG_MAX and SLUG_RE.match(slug) else fallback

@@ -206,6 +206,53 @@ def _check_story_fields(fields: dict[str, Any], reader: Reader) -> None:
         problem(("storyteller", "name"), "storyteller.name is empty", "required")
 
 
+def loaded_text(story: m.Story) -> str | None:
+    """The text of ``story``'s story.md, or None when there is no file or it changed since
+    the story was loaded (then line numbers found in it would point at the wrong place)."""
+    if story.path is None or story.etag is None:
+        return None
+    try:
+        data = story.path.read_bytes()
+    except OSError:
+        return None
+    if etag_of(data) != story.etag:
+        return None
+    text = decode(data, "story.md", MAX_STORY_BYTES)
+    return text if text.endswith(story.body) else None
+
+
+def front_node(root: yaml.Node | None, path: tuple[str | int, ...]) -> yaml.Node | None:
+    """The YAML node at ``path`` (e.g. ``("images", 0, "file")``) under ``root``, or None."""
+    node = root
+    for part in path:
+        node = _child(node, part)
+    return node
+
+
+def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    if isinstance(part, int):
+        if isinstance(node, yaml.SequenceNode) and part < len(node.value):
+            return node.value[part]
+        return None
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            if key.value == part:
+                return value
+    return None
+
+
+def field_line(story: m.Story, path: tuple[str | int, ...]) -> int | None:
+    """The line of story.md holding the front-matter field at ``path``, for messages that
+    name file and line; None when the file changed since loading or has no such field."""
+    text = loaded_text(story)
+    if text is None:
+        return None
+    front, _body = split_front_matter(text, "story.md")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the parser storyfile uses
+    node = front_node(yaml.compose(front, Loader=loader), path)
+    return None if node is None else 2 + node.start_mark.line
+
+
 def parse_consent(data: bytes, file: str, uses: tuple[str, ...]) -> list[m.ConsentVersion]:
     """Parse ``consent.yml`` bytes into its versions, oldest first."""
     text = decode(data, file, MAX_CONSENT_BYTES)

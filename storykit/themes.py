@@ -10,7 +10,6 @@ only reference files inside the theme (checked when the theme loads; anything el
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import re
 import tomllib
 from collections.abc import Iterable
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup
 
+from .dates import nice_date
 from .errors import StorykitError
 from .markup import markdown_inline, plain_text
 
@@ -123,11 +123,6 @@ def _plain_markdown(text: str) -> Markup:
     from .markup import render_markdown
 
     return render_markdown(text)
-
-
-def nice_date(value: dt.date | None) -> str:
-    """NHS style dates: 26 November 2026."""
-    return f"{value.day} {value:%B %Y}" if value else ""
 
 
 # --- finding themes ----------------------------------------------------------------------

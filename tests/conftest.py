@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,29 @@ def write_story(root: Path, story_id: str, front: dict[str, Any] | str | None = 
     elif consent is not None:
         (folder / "consent.yml").write_text(consent_text(consent), encoding="utf-8")
     return folder
+
+
+@contextlib.contextmanager
+def on_day(day: dt.date = ON):
+    """Within the block, renders and builds decide as if today were ``day`` (for fixtures
+    shared by a module, where the ``test_day`` fixture cannot be used)."""
+    from storykit import dates
+
+    before, dates.FIXED_TODAY = dates.FIXED_TODAY, day
+    try:
+        yield day
+    finally:
+        dates.FIXED_TODAY = before
+
+
+@pytest.fixture
+def test_day(monkeypatch) -> dt.date:
+    """Renders and builds decide as if today were ``ON`` (storykit.dates is the one clock
+    they read), so recorded decisions do not depend on when the tests run."""
+    from storykit import dates
+
+    monkeypatch.setattr(dates, "FIXED_TODAY", ON)
+    return ON
 
 
 @pytest.fixture

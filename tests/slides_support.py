@@ -12,7 +12,7 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
-from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
+from conftest import BASIC_TOML, ON, consent_version, on_day, story_front, write_story
 from PIL import Image, ImageDraw
 
 from storykit.render import Artefact, render
@@ -110,8 +110,9 @@ class Decks:
         key = (fmt, ids, notes)
         if key not in self._made:
             out = self.out / f"{fmt}-{'-'.join(ids)}-{'notes' if notes else 'audience'}"
-            result = render(self.site, [self.site.store.get(i) for i in ids], "board", fmt, out,
-                            on=ON, with_notes=notes, by="tester")
+            with on_day(ON):
+                result = render(self.site, [self.site.store.get(i) for i in ids], "board",
+                                fmt, out, with_notes=notes, by="tester")
             assert result.ok, [d.messages for d in result.refused]
             assert len(result.artefacts) == 1, "a deck is one file holding every story"
             self._made[key] = result.artefacts[0]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from app_support import csrf_token, make_world
@@ -342,3 +343,41 @@ def test_only_upload_routes_may_take_more_than_other_requests(world, path, metho
         allow_uploads()
         expected = app.config["STORYKIT_UPLOAD_MAX" if upload else "MAX_CONTENT_LENGTH"]
         assert request.max_content_length == expected
+
+
+# --- the media rule in the app: no picture is read or written through a link -----------------
+
+def _evidence_scan(world, story_id: str = "st-published1") -> Path:
+    form = world.root / "stories" / story_id / "evidence" / "form.jpg"
+    form.parent.mkdir(parents=True, exist_ok=True)
+    form.write_bytes(picture((60, 80), colour=(20, 20, 20)))
+    return form
+
+
+def test_a_linked_picture_is_never_served_or_previewed(world, ann):
+    from editor_support import srcdoc_of
+
+    upload(ann, world, "st-draft1", picture((300, 200)))
+    [image] = stored(world)
+    name = image.file.removeprefix("media/")
+    media = world.root / "stories" / "st-draft1" / "media"
+    form = _evidence_scan(world)
+    for copy in (name, small_variant(image.file).removeprefix("media/")):
+        (media / copy).unlink()
+        (media / copy).symlink_to(form)  # another story's signed consent form
+    assert ann.get(f"/stories/st-draft1/media/{name}").status_code == 404
+    page = text(ann.get("/stories/st-draft1/edit"))
+    assert "A picture could not be read, so the preview cannot be shown." in page
+    assert f"/media/{name}" not in srcdoc_of(page)
+
+
+def test_no_picture_is_stored_through_a_linked_media_folder(world, ann):
+    elsewhere = world.root / "stories" / "st-published1" / "evidence"
+    _evidence_scan(world)
+    (world.root / "stories" / "st-draft1" / "media").symlink_to(elsewhere,
+                                                                target_is_directory=True)
+    response = upload(ann, world, "st-draft1", picture((300, 200)))
+    assert response.status_code == 409
+    assert "media folder is a link to somewhere else" in text(response)
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["form.jpg"]
+    assert stored(world) == []

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
 from storykit_cards.cards import CardError, Palette, draw_card, render_cards, theme_palette
-from storykit_cards.contrast import contrast_ratio, parse_hex, relative_luminance, shown_ratio
 from storykit_cards.layout import (
     SIZES,
     CardSize,
@@ -27,9 +26,13 @@ from storykit_cards.layout import (
 )
 
 from storykit.cli import main
+from storykit.colours import contrast_ratio, parse_hex, relative_luminance, shown_ratio
 from storykit.render import make_job
 from storykit.site import Site
 from storykit.themes import load_theme
+
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
 
 THEMES = Path(__file__).resolve().parent.parent / "themes"
 FONTS = Fonts(THEMES / "nhs/static/fonts/LiberationSans-Regular.ttf",
@@ -59,7 +62,7 @@ def card_site(make_site, quotes=(QUOTE,), **consent) -> Path:
 
 def run(capsys, root: Path, *args: str) -> tuple[int, str, str]:
     """``storykit --site ROOT render st-card01 ...`` in-process: (exit code, stdout, stderr)."""
-    argv = ["--site", str(root), "render", "st-card01", "--date", ON.isoformat(), *args]
+    argv = ["--site", str(root), "render", "st-card01", *args]
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     out = capsys.readouterr()

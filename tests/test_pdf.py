@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
-from conftest import BASIC_TOML, BODY, ON, consent_version, story_front, write_story
+from conftest import BASIC_TOML, BODY, ON, consent_version, on_day, story_front, write_story
 from pdfcheck import (
     assert_accessible,
     attachments,
@@ -34,6 +34,9 @@ from storykit.render import make_job, render
 from storykit.site import Site
 from storykit.themes import ThemeError, load_theme
 from storykit.weasy import RenderBlocked, RenderLimitExceeded
+
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
 
 ALT = "A hospital cot beside a bed, lit by a small lamp"
 NAMES = ("Aisha", "Rahman", "Leila", "Carol", "Pegg")
@@ -78,8 +81,9 @@ def made(tmp_path_factory):
     site = Site.open(root)
     out = root.parent / "out"
     ids = ["st-photo01", "st-nophoto", "st-anon001"]
-    single = render(site, stories(site, *ids), "board", "pdf", out, on=ON, by="tester")
-    booklet = render(site, stories(site, *ids), "board", "booklet", out, on=ON, by="tester")
+    with on_day(ON):
+        single = render(site, stories(site, *ids), "board", "pdf", out, by="tester")
+        booklet = render(site, stories(site, *ids), "board", "booklet", out, by="tester")
     assert single.ok and booklet.ok
     return SimpleNamespace(root=root, site=site, out=out, single=single.artefacts,
                            booklet=booklet.artefacts[0])
@@ -198,7 +202,7 @@ def test_no_photo_consent_means_no_picture_in_either_format(made, tmp_path):
     reader = read(made.single[1].path)
     assert image_count(reader) == 0 and structure(reader)[0]["/Figure"] == 0
     result = render(made.site, stories(made.site, "st-nophoto"), "board", "booklet",
-                    tmp_path, on=ON)
+                    tmp_path)
     assert image_count(read(result.artefacts[0].path)) == 0
     assert image_count(read(made.single[0].path)) == 1, "control: with photo consent"
 
@@ -223,10 +227,10 @@ def test_anonymous_story_names_nobody(made):
 
 def test_draft_preview_is_marked_on_every_page_and_not_recorded(made, tmp_path):
     site = made.site
-    refused = render(site, stories(site, "st-draft01"), "board", "pdf", tmp_path / "no", on=ON)
+    refused = render(site, stories(site, "st-draft01"), "board", "pdf", tmp_path / "no")
     assert refused.artefacts == [] and not (tmp_path / "no").exists()
     for fmt, ids in (("pdf", ["st-draft01"]), ("booklet", ["st-draft01", "st-photo01"])):
-        result = render(site, stories(site, *ids), "board", fmt, tmp_path / fmt, on=ON,
+        result = render(site, stories(site, *ids), "board", fmt, tmp_path / fmt,
                         preview=True)
         pages = texts(read(result.artefacts[0].path))
         assert len(pages) >= 1
@@ -238,7 +242,7 @@ def test_draft_preview_is_marked_on_every_page_and_not_recorded(made, tmp_path):
 
 def test_large_print_theme_uses_18pt_text(made, tmp_path):
     result = render(made.site, stories(made.site, "st-photo01"), "board", "pdf", tmp_path,
-                    on=ON, theme="large-print")
+                    theme="large-print")
     reader = read(result.artefacts[0].path)
     assert size_counts(reader).most_common(1)[0][0] == 18.0
     assert len(reader.pages) > 1, "bigger text needs more pages"
@@ -249,7 +253,7 @@ def test_cli_renders_pdf_and_booklet(made, tmp_path):
     for fmt, name in (("pdf", "night-feeds.pdf"), ("booklet", "booklet-board.pdf")):
         result = runner.invoke(cli, ["--site", str(made.root), "render", "st-photo01",
                                      "st-anon001", "--use", "board", "--format", fmt,
-                                     "--out", str(tmp_path / fmt), "--date", "2027-03-01"])
+                                     "--out", str(tmp_path / fmt)])
         assert result.exit_code == 0, result.output
         assert f"wrote {tmp_path / fmt / name}" in result.output
         assert "2 of 2 stories rendered" in result.output
@@ -266,12 +270,12 @@ def site_with(make_site, settings: str, name: str = "site") -> Site:
 
 def test_variant_from_storykit_toml_and_render_option(make_site, tmp_path):
     site = site_with(make_site, 'variant = "pdf/a-3a"\n')
-    result = render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "a", on=ON)
+    result = render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "a")
     reader = read(result.artefacts[0].path)
     meta = xmp(reader)
     assert 'pdfaid:part="3"' in meta and 'pdfaid:conformance="A"' in meta
     assert_accessible(reader, title="Night feeds on the postnatal ward")
-    result = render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "b", on=ON,
+    result = render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "b",
                     options={"variant": "PDF/UA-2"})
     assert 'pdfuaid:part="2"' in xmp(read(result.artefacts[0].path))
 
@@ -302,7 +306,7 @@ def test_bad_settings_in_storykit_toml_stop_storykit(make_site, settings: str, m
 def test_bad_render_options_are_refused(made, tmp_path, options, message):
     for fmt in ("pdf", "booklet"):
         with pytest.raises(StorykitError, match=re.escape(message)):
-            render(made.site, stories(made.site, "st-photo01"), "board", fmt, tmp_path, on=ON,
+            render(made.site, stories(made.site, "st-photo01"), "board", fmt, tmp_path,
                    options=options)
     assert list(tmp_path.iterdir()) == []
 
@@ -335,7 +339,7 @@ def test_theme_template_cannot_reach_outside(make_site, tmp_path, injected: str,
     for fmt in ("pdf", "booklet"):
         out = tmp_path / fmt
         with pytest.raises(RenderBlocked) as caught:
-            render(site, stories(site, "st-photo01"), "board", fmt, out, on=ON)
+            render(site, stories(site, "st-photo01"), "board", fmt, out)
         message = str(caught.value)
         assert named in message and "the PDF was not made" in message
         assert not any(name in message for name in NAMES + ("night midwife",))
@@ -353,7 +357,7 @@ def test_html_in_a_story_never_reaches_weasyprint(make_site, tmp_path):
         '<p style="background: url(http://169.254.169.254/)">Styled</p>\n\n'
         "![a picture](file:///etc/passwd)\n\nAfter.\n"))
     for fmt in ("pdf", "booklet"):
-        result = render(site, stories(site, "st-sneaky1"), "board", fmt, tmp_path / fmt, on=ON)
+        result = render(site, stories(site, "st-sneaky1"), "board", fmt, tmp_path / fmt)
         reader = read(result.artefacts[0].path)
         text = " ".join(texts(reader))
         assert "Before." in text and "After." in text and "Styled" in text
@@ -375,7 +379,7 @@ def test_theme_css_and_templates_may_change_the_pdf(make_site, tmp_path):
              "h1 { color: #330072; }\n")
     override(site.root, "templates/pdf/base.html", BASE.replace(
         "{% block body %}{% endblock %}", "<p>Printed for the site</p>{% block body %}{% endblock %}"))
-    result = render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path, on=ON)
+    result = render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path)
     text = " ".join(texts(read(result.artefacts[0].path)))
     assert "(set by the site theme)" in text and "Printed for the site" in text
 
@@ -386,14 +390,14 @@ def test_bad_theme_values_are_clear_errors(make_site, tmp_path):
     (site.root / "themes" / "odd" / "theme.toml").write_text(
         'name = "odd"\nparent = "nhs"\n[colours]\nprimary = "red; } @import x"\n', "utf-8")
     with pytest.raises(StorykitError, match=r"theme 'odd': \[colours\] primary must be a colour"):
-        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out", on=ON, theme="odd")
+        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out", theme="odd")
     (site.root / "themes" / "odd" / "theme.toml").write_text(
         'name = "odd"\nparent = "nhs"\n[print]\nbody_size = "100pt"\n', "utf-8")
     with pytest.raises(StorykitError, match=r"body_size must be a size in points from 9pt"):
-        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out", on=ON, theme="odd")
+        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out", theme="odd")
     override(site.root, "templates/pdf/story.html", "{% extends 'pdf/base.html' %}{% block")
     with pytest.raises(StorykitError, match=r"template pdf/story.html cannot be used"):
-        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out", on=ON)
+        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out")
     assert nothing_in(tmp_path / "out")
 
 
@@ -411,7 +415,7 @@ def test_broken_picture_is_a_clear_error(make_site, tmp_path):
     site = site_with(make_site, "")
     (site.root / "stories" / "st-photo01" / "media" / "cot.jpg").write_bytes(b"GIF89a not a jpeg")
     with pytest.raises(StorykitError, match=r"story st-photo01: cot.jpg: not a JPEG, PNG or WebP"):
-        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out", on=ON)
+        render(site, stories(site, "st-photo01"), "board", "pdf", tmp_path / "out")
     assert nothing_in(tmp_path / "out")
 
 
@@ -420,7 +424,7 @@ def test_a_runaway_booklet_is_stopped_at_the_time_limit(make_site, tmp_path):
     override(site.root, "templates/pdf/booklet.html",
              "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}")
     with pytest.raises(RenderLimitExceeded, match=r"the booklet took longer than 1 s .*timeout"):
-        render(site, stories(site, "st-photo01"), "board", "booklet", tmp_path / "out", on=ON)
+        render(site, stories(site, "st-photo01"), "board", "booklet", tmp_path / "out")
     assert nothing_in(tmp_path / "out") and site.distributions.all() == []
 
 
@@ -433,6 +437,6 @@ def test_a_greedy_booklet_is_stopped_at_the_memory_limit(make_site, tmp_path):
         "{% block body %}{% endblock %}",
         "<img src=\"{{ static_url('img/logo.png') }}\" alt=\"Our logo\">"))
     with pytest.raises(RenderLimitExceeded, match=r"the booklet needed more than 128 MB"):
-        render(site, stories(site, "st-photo01"), "board", "booklet", tmp_path / "out", on=ON,
+        render(site, stories(site, "st-photo01"), "board", "booklet", tmp_path / "out",
                options={"timeout": 120})
     assert nothing_in(tmp_path / "out")

@@ -6,6 +6,7 @@ must have a ``test_hook_<name>`` test and a documented signature in docs/plugins
 
 from __future__ import annotations
 
+import datetime as dt
 import inspect
 import json
 import os
@@ -23,6 +24,9 @@ from storykit.checks import check_site
 from storykit.plugins import PluginError
 from storykit.render import render
 from storykit.site import Site
+
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
 
 ROOT = Path(__file__).resolve().parent.parent
 HOOKS = sorted(name for name, fn in vars(hookspecs).items()
@@ -65,7 +69,9 @@ TXT_PLUGIN = """
 @pytest.fixture
 def demo(make_site) -> Path:
     root = make_site()
-    write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story"))
+    # consent that lasts: commands run in a new process decide for the computer's date
+    write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story"),
+                consent=[consent_version(expires=dt.date(2099, 12, 31))])
     return root
 
 
@@ -101,7 +107,7 @@ def test_hook_register_formats(demo):
     assert mine["source"] == "site folder" and mine["hooks"] == ["register_formats"]
     out = demo / "out"
     done = cli(demo, "render", "a-board-story", "--use", "board", "--format", "txt",
-               "--out", str(out), "--date", ON.isoformat())
+               "--out", str(out))
     assert done.returncode == 0, done.stderr
     assert (out / "a-board-story.txt").read_text().startswith("A board story|Leila")
 
@@ -196,7 +202,7 @@ def test_a_renderer_that_raises_is_named(demo):
             return [Format("bad", render)]
     """)
     done = cli(demo, "render", "a-board-story", "--use", "board", "--format", "bad",
-               "--out", str(demo / "out"), "--date", ON.isoformat())
+               "--out", str(demo / "out"))
     assert done.returncode == 1
     assert "plugin 'badrender' failed in rendering bad (RuntimeError" in done.stderr
     assert "story text" not in done.stderr and "Traceback" not in done.stderr
@@ -283,7 +289,7 @@ def test_hook_template_context(demo):
             return [Format("ctxfmt", render, multi=True)]
     """)
     site = Site.open(demo)
-    render(site, [site.store.get("st-board1")], "board", "ctxfmt", demo / "out", on=ON)
+    render(site, [site.store.get("st-board1")], "board", "ctxfmt", demo / "out")
     assert (demo / "out" / "page.txt").read_text() == "Ask at reception (1)"
 
 
@@ -333,7 +339,7 @@ def test_hook_after_render(demo):
             raise OSError("mail server down")
     """)
     site = Site.open(demo)
-    result = render(site, [site.store.get("st-board1")], "board", "txt", demo / "out", on=ON)
+    result = render(site, [site.store.get("st-board1")], "board", "txt", demo / "out")
     assert result.artefacts  # the failing notifier did not stop the render
     seen = sys.modules["storykit_site_plugins.notify"].SEEN
     assert seen == [("board", ["a-board-story.txt"])]
@@ -350,7 +356,7 @@ def test_hook_after_withdraw(demo):
             CALLS.append((story.id, scope, [d.format for d in distributions]))
     """)
     site = Site.open(demo)
-    render(site, [site.store.get("st-board1")], "board", "txt", demo / "out", on=ON)
+    render(site, [site.store.get("st-board1")], "board", "txt", demo / "out")
     site.withdraw("a-board-story", "stop_future_use", "Changed my mind", by="tester")
     calls = sys.modules["storykit_site_plugins.takedown"].CALLS
     assert calls == [("st-board1", "stop_future_use", ["txt"])]
@@ -389,3 +395,56 @@ def test_consent_version_fixture_is_usable(demo):
     site = Site.open(demo)
     assert site.decide(site.store.get("st-board1"), "board", ON).allowed
     assert consent_version()["status"] == "active"
+
+
+# --- docs/plugins.md, "Writing a renderer": its whole example format is run here ------------------
+
+def documented_renderer() -> str:
+    """The code of the example format in docs/plugins.md, exactly as the page shows it."""
+    text = (ROOT / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = text.split("## Writing a renderer", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    [code] = [b for b in blocks if b.startswith('"""large_print.py')]
+    return code
+
+
+def test_the_documented_renderer_works_end_to_end(make_site, tmp_path):
+    from test_layout import plugin_violations
+
+    from storykit.kit import MediaError
+
+    code = documented_renderer()
+    assert plugin_violations(code, "large_print") == [], "the example uses only the public API"
+    root = make_site()
+    picture = {"file": "media/cot.jpg", "alt": "A cot by the window of the ward",
+               "kind": "photo"}
+    folder = write_story(root, "st-print01", story_front(slug="night-feeds", images=[picture]))
+    (folder / "media").mkdir()
+    from PIL import Image
+
+    Image.new("RGB", (1600, 1200), (30, 90, 160)).save(folder / "media" / "cot.jpg")
+    add_plugin(root, "large_print", code)
+    site = Site.open(root)
+    assert site.formats()["large-print"].plugin == "large_print"
+    result = render(site, [site.store.get("st-print01")], "board", "large-print", tmp_path / "a",
+                    by="tester")
+    assert result.ok and [a.path.name for a in result.artefacts] == ["night-feeds-large-print.html"]
+    page = (tmp_path / "a" / "night-feeds-large-print.html").read_text(encoding="utf-8")
+    assert "<h1>Night feeds on the postnatal ward</h1>" in page
+    assert "Shared by Leila, patient (not their real name). Made on 1 March 2027." in page
+    assert 'src="data:image/jpeg;base64,' in page and 'alt="A cot by the window' in page
+    assert "the night midwife" in page and "Carol Pegg" not in page and "Aisha" not in page
+    assert "DRAFT" not in page and "Pause after the quote" not in page  # no speaker notes
+    assert [(d.story_id, d.format) for d in site.distributions.all()] == [
+        ("st-print01", "large-print")]
+    draft = render(site, [site.store.get("st-print01")], "board", "large-print",
+                   tmp_path / "b", what_if=ON.replace(year=2028))
+    shown = (tmp_path / "b" / "night-feeds-large-print.html").read_text(encoding="utf-8")
+    assert draft.ok and '<p class="mark">PREVIEW as if on 1 March 2028' in shown
+    assert len(site.distributions.all()) == 1
+    (folder / "media" / "cot.jpg").unlink()
+    (folder / "evidence").mkdir()
+    Image.new("RGB", (60, 80)).save(folder / "evidence" / "form.jpg")
+    (folder / "media" / "cot.jpg").symlink_to("../evidence/form.jpg")
+    with pytest.raises(MediaError, match="st-print01"):
+        render(site, [site.store.get("st-print01")], "board", "large-print", tmp_path / "c")

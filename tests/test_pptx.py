@@ -32,6 +32,9 @@ from storykit.errors import StorykitError
 from storykit.render import render
 from storykit.site import Site
 
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
+
 EMU_16_9 = (12192000, 6858000)
 SOFFICE_HELP = ("LibreOffice (soffice) is missing: run the README's test command (./dev test), "
                 "which installs Debian's libreoffice-impress")
@@ -176,7 +179,7 @@ def test_libreoffice_opens_and_converts_the_decks(decks, tmp_path):
 def test_storykit_render_makes_a_pptx(decks, tmp_path):
     result = CliRunner().invoke(cli, ["--site", str(decks.root), "render", "st-full01", "--use",
                                       "board", "--format", "pptx", "--out", str(tmp_path),
-                                      "--date", "2027-03-01", "--with-notes"])
+                                      "--with-notes"])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "night-feeds-with-notes.pptx").is_file()
 

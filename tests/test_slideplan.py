@@ -1,4 +1,4 @@
-"""The shared slide plan (storykit.slideplan): what slides a story becomes, that they fit,
+"""The shared slide plan (storykit_slides.plan): what slides a story becomes, that they fit,
 and that notes exist only for presenter copies. Stories go through the real consent decision
 and the real Markdown sanitiser; text is measured with the nhs theme's Liberation Sans."""
 
@@ -12,10 +12,7 @@ import pytest
 from conftest import BODY, ON, build_story, consent_version, story_front
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from storykit.consent import StoryView, decide
-from storykit.markup import render_markdown
-from storykit.slideplan import (
+from storykit_slides.plan import (
     DEFAULT_GEOMETRY,
     Block,
     Layout,
@@ -24,7 +21,6 @@ from storykit.slideplan import (
     Run,
     SlideError,
     TextMeasure,
-    contrast,
     deck_basename,
     fit_title,
     markdown_blocks,
@@ -33,6 +29,10 @@ from storykit.slideplan import (
     plan_story,
     split_runs,
 )
+
+from storykit.colours import contrast_ratio
+from storykit.consent import StoryView, decide
+from storykit.markup import render_markdown
 from storykit.themes import Theme
 
 FONTS = Path(__file__).resolve().parent.parent / "themes" / "nhs" / "static" / "fonts"
@@ -131,7 +131,7 @@ sentences = st.lists(st.text(alphabet="abcdefghij klmnop", min_size=1, max_size=
 def test_pages_never_overflow_and_keep_every_word_in_order(paragraphs, items):
     blocks = [Block("paragraph", (Run(". ".join(p) + "."),)) for p in paragraphs]
     if items:
-        from storykit.slideplan import Item
+        from storykit_slides.plan import Item
 
         blocks.append(Block("list", items=tuple(Item((Run(t.strip() or "x"),)) for t in items)))
     layout = Layout(G, MEASURE)
@@ -153,7 +153,7 @@ def test_a_heading_is_never_left_alone_at_the_bottom_of_a_slide():
 
 
 def test_long_tables_split_by_rows_and_repeat_the_header():
-    from storykit.slideplan import Cell
+    from storykit_slides.plan import Cell
 
     head = (Cell((Run("Time"),), True), Cell((Run("What happened"),), True))
     rows = tuple((Cell((Run(f"{i}am"),)), Cell((Run("Checked the feed " * 3),))) for i in range(30))
@@ -328,7 +328,7 @@ def theme(**colours) -> Theme:
 def test_the_nhs_palette_passes_and_is_normalised():
     colours = palette(theme(primary="#005eb8", on_primary="#fff"))
     assert colours["primary"] == "#005EB8" and colours["on_primary"] == "#FFFFFF"
-    assert contrast("#FFFFFF", "#005EB8") == pytest.approx(6.4, abs=0.1)
+    assert contrast_ratio("#FFFFFF", "#005EB8") == pytest.approx(6.4, abs=0.1)
 
 
 @pytest.mark.parametrize(("colours", "message"), [
@@ -354,8 +354,8 @@ def test_every_built_in_theme_has_readable_slide_colours(site, name):
     from storykit.themes import load_theme
 
     colours = palette(load_theme(site, name))
-    assert contrast(colours["on_primary"], colours["primary"]) >= 4.5
-    assert contrast(colours["text"], colours["background"]) >= 4.5
+    assert contrast_ratio(colours["on_primary"], colours["primary"]) >= 4.5
+    assert contrast_ratio(colours["text"], colours["background"]) >= 4.5
 
 
 def test_text_too_long_to_render_is_a_clear_error_naming_the_story():

@@ -40,6 +40,9 @@ from storykit.errors import StorykitError
 from storykit.render import render
 from storykit.site import Site
 
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
+
 ANON = ("st-anon01",)
 NOPHOTO = ("st-nophoto",)
 DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=]+")
@@ -415,8 +418,7 @@ def test_audience_handout_has_room_for_notes_but_no_notes(decks):
 def test_storykit_render_makes_each_format(decks, tmp_path, fmt):
     out = tmp_path / fmt
     result = CliRunner().invoke(cli, ["--site", str(decks.root), "render", "st-full01",
-                                      "--use", "board", "--format", fmt, "--out", str(out),
-                                      "--date", "2027-03-01"])
+                                      "--use", "board", "--format", fmt, "--out", str(out)])
     assert result.exit_code == 0, result.output
     made = [p for p in out.iterdir() if not p.name.startswith(".")]
     assert [p.name for p in made] == [f"night-feeds-{'slides' if fmt != 'handout' else 'handout'}"

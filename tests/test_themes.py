@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from browser_support import chromium, serve_folder
-from conftest import BASIC_TOML, ON, story_front, write_story
+from conftest import BASIC_TOML, ON, on_day, story_front, write_story
 from jinja2.sandbox import SandboxedEnvironment
 from PIL import Image
 from storykit_web import assets
@@ -17,6 +17,9 @@ from storykit_web.build import Builder, build_site, check_out_dir
 
 from storykit.site import Site
 from storykit.themes import ThemeError, load_theme
+
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
 
 THEMES = ("nhs", "high-contrast", "large-print")
 
@@ -38,7 +41,7 @@ def small_site(make_site, name: str = "site") -> Path:
 
 
 def build(root: Path, theme: str | None = None, out: str = "out"):
-    return build_site(Site.open(root), root / out, on=ON, theme=theme)
+    return build_site(Site.open(root), root / out, theme=theme)
 
 
 def site_css(root: Path, out: str = "out") -> str:
@@ -66,7 +69,7 @@ def test_child_themes_take_their_colours_from_theme_toml(site):
 
 
 def test_the_builder_uses_a_sandboxed_autoescaping_environment(site, tmp_path):
-    builder = Builder(site, check_out_dir(site, tmp_path / "out"), ON, load_theme(site), 1, "t")
+    builder = Builder(site, check_out_dir(site, tmp_path / "out"), load_theme(site), 1, "t")
     assert isinstance(builder.env, SandboxedEnvironment)
     assert builder.env.autoescape is True
 
@@ -213,8 +216,9 @@ def themed(tmp_path_factory):
         "window", "The window by my bed", content_warning="Talks about a stroke.",
         tags=["stroke", "discharge"]),
         body="I *watched* the garden.\n\nA [link](https://www.nhs.uk/) in the text.\n")
-    for theme in THEMES:
-        build_site(Site.open(root), top / "out" / theme, on=ON, theme=theme)
+    with on_day(ON):
+        for theme in THEMES:
+            build_site(Site.open(root), top / "out" / theme, theme=theme)
     with serve_folder(top / "out") as base, chromium() as browser:
         yield base, browser
 

@@ -31,7 +31,15 @@ from browser_support import (
     tags_of,
     watch_console,
 )
-from conftest import BASIC_TOML, ON, consent_text, consent_version, story_front, write_story
+from conftest import (
+    BASIC_TOML,
+    ON,
+    consent_text,
+    consent_version,
+    on_day,
+    story_front,
+    write_story,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -43,6 +51,9 @@ from storykit.fsio import read_cache, write_cache
 from storykit.render import render
 from storykit.site import Site
 from storykit.store import FileStore
+
+#: Renders and builds decide as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
 
 REPO = Path(__file__).resolve().parent.parent
 BASE_URL = "https://stories.example.nhs.uk/"
@@ -100,9 +111,11 @@ def new_site(make_site, name: str = "site") -> Path:
     return make_site(name, TOML)
 
 
-def build(root: Path, on: dt.date = ON, **kw):
-    """Build as ``storykit build`` does, with a freshly opened site (as a new process would)."""
-    return build_site(Site.open(root), root / "out", on=on, **kw)
+def build(root: Path, day: dt.date = ON, **kw):
+    """Build as ``storykit build`` does on ``day``, with a freshly opened site (as a new
+    process would)."""
+    with on_day(day):
+        return build_site(Site.open(root), root / "out", **kw)
 
 
 def run_cli(capsys, *args: str) -> tuple[int, str, str]:
@@ -153,21 +166,26 @@ def sites(tmp_path_factory) -> Path:
     """Built outputs under one folder: the demo site in the three themes, a hostile site, and
     one-page ``web`` renders (the browser and the HTML checker look at all of them)."""
     top = tmp_path_factory.mktemp("web")
+    with on_day(ON):
+        return _built_sites(top)
+
+
+def _built_sites(top: Path) -> Path:
     demo = copy_demo(top / "demo")
     site = Site.open(demo)
     for theme in ("nhs", "high-contrast", "large-print"):
-        build_site(site, top / "out" / theme, on=ON, theme=theme)
+        build_site(site, top / "out" / theme, theme=theme)
     hostile = top / "hostile"
     (hostile / "stories").mkdir(parents=True)
     (hostile / "storykit.toml").write_text(TOML, encoding="utf-8")
     write_story(hostile, "st-hostile", published(**HOSTILE_FRONT), body=HOSTILE_BODY)
     write_story(hostile, "st-plain01", published("plain", "A plain story"))
-    build_site(Site.open(hostile), top / "out" / "hostile", on=ON)
+    build_site(Site.open(hostile), top / "out" / "hostile")
     stories = [site.store.find("the-window-by-my-bed"), site.store.find("an-expert-in-my-mum")]
-    render(site, stories, "public_website", "web", top / "out" / "single", on=ON, by="test")
+    render(site, stories, "public_website", "web", top / "out" / "single", by="test")
     hostile_site = Site.open(hostile)
     render(hostile_site, [hostile_site.store.get("st-hostile")], "public_website", "web",
-           top / "out" / "single-hostile", on=ON, by="test")
+           top / "out" / "single-hostile", by="test")
     return top
 
 
@@ -233,7 +251,7 @@ def test_withdrawal_removes_the_page_feed_entry_and_search_entry(make_site, caps
     write_story(root, "st-keeps1", published("keeps", "A story that stays"))
     write_story(root, "st-goes01", published("goes", "A story that goes"),
                 body="Only this story says the heron waited by the canal.\n")
-    assert run_cli(capsys, "--site", str(root), "build", "--date", str(ON))[0] == 0
+    assert run_cli(capsys, "--site", str(root), "build")[0] == 0
     out = root / "build" / "site"
     assert (out / "stories" / "goes.html").is_file()
     log = Site.open(root).distributions
@@ -245,7 +263,7 @@ def test_withdrawal_removes_the_page_feed_entry_and_search_entry(make_site, caps
     assert code == 0 and "stories/goes.html" in said
     caches = all_text(root / "instance" / "cache" / "web-build")
     assert "heron" not in caches and "A story that goes" not in caches  # forgotten at once
-    code, said, _ = run_cli(capsys, "--site", str(root), "build", "--date", str(ON))
+    code, said, _ = run_cli(capsys, "--site", str(root), "build")
     assert code == 0 and "1 story pages were taken down" in said
     assert not (out / "stories" / "goes.html").exists()
     assert "heron" not in all_text(out) and "A story that goes" not in all_text(out)
@@ -273,13 +291,13 @@ def test_the_markdown_memo_spares_converting_again_and_forgets_a_withdrawn_story
     calls = []
     real = Site.markdown
     monkeypatch.setattr(Site, "markdown", lambda self, text: calls.append(text) or real(self, text))
-    build_site(Site.open(root), root / "out", on=ON, workers=1)
+    build_site(Site.open(root), root / "out", workers=1)
     first = len(calls)
     (memo,) = (root / "instance" / "cache" / "web-build").glob("*.markdown.pickle")
     assert b"heron" in memo.read_bytes() and memo.stat().st_mode & 0o077 == 0
     shutil.rmtree(root / "out")
     calls.clear()
-    assert build_site(Site.open(root), root / "out", on=ON, workers=1).rendered == PARALLEL_MIN + 1
+    assert build_site(Site.open(root), root / "out", workers=1).rendered == PARALLEL_MIN + 1
     assert first > PARALLEL_MIN and calls == []
     assert "heron" in (root / "out" / "stories" / "goes.html").read_text(encoding="utf-8")
     code, _, _ = run_cli(capsys, "--site", str(root), "consent", "withdraw", "goes",
@@ -297,7 +315,7 @@ def test_expired_and_unpublished_stories_disappear_on_the_next_build(make_site):
     text = (root / "stories" / "st-unpub01" / "story.md").read_text(encoding="utf-8")
     (root / "stories" / "st-unpub01" / "story.md").write_text(
         text.replace("status: published", "status: approved"), encoding="utf-8")
-    report = build(root, on=dt.date(2027, 7, 1))
+    report = build(root, dt.date(2027, 7, 1))
     assert report.stories == 1
     assert sorted(report.removed) == ["stories/expires.html", "stories/unpublish.html"]
     assert [e["t"] for e in search_index(root / "out")] == ["Stays"]
@@ -400,10 +418,11 @@ def test_a_rebuild_that_makes_no_picture_does_not_load_pillow(make_site):
     build(root)
     rewrite_story(root, "st-plain01", "A plain story", "A plain story, retold")
     code = ("import sys, datetime\n"
+            "from storykit import dates\n"
             "from storykit.site import Site\n"
             "from storykit_web.build import build_site\n"
-            f"report = build_site(Site.open({str(root)!r}), {str(root / 'out')!r}, "
-            "on=datetime.date.fromisoformat(sys.argv[1]))\n"
+            "dates.FIXED_TODAY = datetime.date.fromisoformat(sys.argv[1])\n"
+            f"report = build_site(Site.open({str(root)!r}), {str(root / 'out')!r})\n"
             "print(report.rendered, 'PIL' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code, ON.isoformat()], capture_output=True,
                           text=True, timeout=120)
@@ -472,8 +491,8 @@ def test_a_big_site_built_by_worker_processes_is_the_same_as_one_built_in_one(ma
         if images:
             photo_with_gps(root / "stories" / f"st-many{n:03d}" / "media" / "ward.jpg")
     site = Site.open(root)
-    one = build_site(site, root / "one", on=ON, workers=1)
-    two = build_site(Site.open(root), root / "two", on=ON, workers=2)
+    one = build_site(site, root / "one", workers=1)
+    two = build_site(Site.open(root), root / "two", workers=2)
     assert one.rendered == two.rendered == count
     files = {p.relative_to(root / "one").as_posix() for p in (root / "one").rglob("*")
              if p.is_file()}
@@ -810,8 +829,8 @@ def test_the_quick_check_ends_on_the_day_a_consent_expires(make_site):
                 consent=[consent_version(expires=ON + dt.timedelta(days=3))])
     settle(root)
     build(root)
-    assert build(root, on=ON + dt.timedelta(days=2)).unchanged
-    report = build(root, on=ON + dt.timedelta(days=4))
+    assert build(root, ON + dt.timedelta(days=2)).unchanged
+    report = build(root, ON + dt.timedelta(days=4))
     assert not report.unchanged and "stories/ending.html" in report.removed
 
 
@@ -827,6 +846,23 @@ def test_a_replaced_picture_is_noticed_by_the_quick_check(make_site):
     assert not report.unchanged and report.rendered == 1
     with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
         assert im.size == (1024, 768)
+
+
+def test_editing_another_story_keeps_the_pictures_of_the_others_in_the_quick_check(make_site):
+    root = site_with_photo(make_site)
+    write_story(root, "st-plain01", published("plain", "A plain story"))
+    settle(root)
+    build(root)
+    rewrite_story(root, "st-plain01", "A plain story", "A plain story, retold")
+    edited = root / "stories" / "st-plain01" / "story.md"
+    os.utime(edited, (time.time() - 30, time.time() - 30))
+    report = build(root)  # only st-plain01 is read again; the photo's stamp is kept
+    assert report.rendered == 1 and report.stories == 2
+    assert build(root).unchanged
+    picture = root / "stories" / "st-photo01" / "media" / "ward.jpg"
+    photo_with_gps(picture, size=(1200, 900))
+    os.utime(picture, (time.time() - 30, time.time() - 30))
+    assert build(root).rendered == 1  # the kept picture's stat key still tells
 
 
 def test_editing_one_story_rerenders_only_its_page_and_the_lists_that_show_it(three):
@@ -974,7 +1010,7 @@ def test_a_story_too_complex_to_render_stops_the_build_naming_it(three, capsys):
     story = three / "stories" / "st-second1" / "story.md"
     story.write_text(story.read_text(encoding="utf-8") + "\n" + "[" * 5_000 + "\n",
                      encoding="utf-8")
-    code, _, err = run_cli(capsys, "--site", str(three), "build", "--date", str(ON))
+    code, _, err = run_cli(capsys, "--site", str(three), "build")
     assert code == 1
     assert "Error: story st-second1: the text has 5,000 '[' characters" in err
 
@@ -982,7 +1018,7 @@ def test_a_story_too_complex_to_render_stops_the_build_naming_it(three, capsys):
 @pytest.mark.parametrize("where", [".", "stories", "instance/x", ".."])
 def test_the_build_refuses_output_folders_that_hold_the_site(three, where):
     with pytest.raises(BuildError, match="cannot build into"):
-        build_site(Site.open(three), three / where, on=ON)
+        build_site(Site.open(three), three / where)
 
 
 def test_an_unknown_statement_date_setting_is_a_clear_error(make_site, capsys):
@@ -1015,7 +1051,7 @@ def test_the_web_format_marks_draft_previews(make_site, tmp_path):
                                                 status="draft"))
     site = Site.open(root)
     result = render(site, [site.store.get("st-draft01")], "board", "web", tmp_path / "preview",
-                    on=ON, preview=True, by="test")
+                    preview=True, by="test")
     text = (tmp_path / "preview" / "drafty.html").read_text(encoding="utf-8")
     assert result.ok and 'class="draft-banner"' in text
     assert "<strong>DRAFT - not for distribution</strong>" in text
@@ -1091,11 +1127,12 @@ def test_search_works_from_file_urls_and_the_page_makes_sense_without_javascript
 
 def test_build_serve_previews_the_site_on_localhost(make_site):
     root = new_site(make_site)
-    write_story(root, "st-served1", published("served", "A served story"))
+    write_story(root, "st-served1", published("served", "A served story"),  # a new process:
+                consent=[consent_version(expires=dt.date(2099, 12, 31))])  # today's date
     env = {**os.environ, "STORYKIT_LOAD_PLUGINS": "storykit_web", "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen(
         [sys.executable, "-c", "from storykit.cli import main; main()", "--site", str(root),
-         "build", "--date", str(ON), "--serve", "--port", "0"],
+         "build", "--serve", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         lines = [server.stdout.readline() for _ in range(3)]

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from storykit import hookimpl
-from storykit.render import Format
+from storykit import Format, hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from storykit.render import Artefact, Job
+    from storykit import Artefact, Job
 
 FORMAT = "card"
 

@@ -15,16 +15,18 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-from storykit.consent import StoryView
-from storykit.errors import StorykitError
-from storykit.fsio import atomic_write
-from storykit.markup import plain_text
-from storykit.render import Artefact, Job
-from storykit.slugs import SLUG_RE
-from storykit.themes import Theme
+from storykit import Artefact, Job, StorykitError, StoryView, Theme
+from storykit.kit import (
+    AA_TEXT,
+    SLUG_RE,
+    atomic_write,
+    contrast_ratio,
+    parse_hex,
+    plain_text,
+    shown_ratio,
+)
 
 from . import FORMAT
-from .contrast import AA_TEXT, contrast_ratio, parse_hex, shown_ratio
 from .layout import SIZES, DoesNotFit, Fonts, Layout, card_quote, fit_card, missing_glyphs
 
 CARD_USE = "social_media"

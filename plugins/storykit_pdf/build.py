@@ -7,20 +7,25 @@ atomically, so a failed render leaves nothing half-made.
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
 import jinja2
 from weasyprint.urls import path2url
 
-from storykit.consent import DRAFT_MARK, StoryView
-from storykit.errors import StorykitError
-from storykit.render import Artefact, Job
-from storykit.themes import Theme, nice_date
-from storykit.weasy import html_to_pdf, prepare_images, run_limited, write_atomic
+from storykit import Artefact, Job, StorykitError, StoryView, Theme
+from storykit.kit import (
+    file_stem,
+    html_to_pdf,
+    nice_date,
+    picture_path,
+    prepare_images,
+    run_limited,
+    write_atomic,
+)
 
 from . import style
 from .settings import PdfSettings, resolve
@@ -29,7 +34,6 @@ TEMPLATES = Path(__file__).parent / "templates"
 #: A theme may add print rules in this static file.
 THEME_CSS = "css/pdf.css"
 MEDIA_TYPE = "application/pdf"
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 _HINT = ("Make fewer stories at once, or raise timeout or memory_mb under "
          "[plugins.storykit_pdf] in storykit.toml.")
 
@@ -39,7 +43,7 @@ def render_pdf(job: Job) -> list[Artefact]:
     settings = resolve(job.config, job.options)
     artefacts = []
     for view in job.stories:
-        out = job.out_dir / f"{file_stem(view)}.pdf"
+        out = job.out_dir / f"{file_stem(view.slug, view.id)}.pdf"
         make(job, "pdf/story.html", [view], out, settings, title=view.title,
              label=f"the PDF of story {view.id}")
         artefacts.append(Artefact(out, job.format, (view.id,), MEDIA_TYPE))
@@ -53,11 +57,6 @@ def render_booklet(job: Job) -> list[Artefact]:
     title = f"{job.site.title} - {job.use_label}"
     make(job, "pdf/booklet.html", job.stories, out, settings, title=title, label="the booklet")
     return [Artefact(out, job.format, tuple(v.id for v in job.stories), MEDIA_TYPE)]
-
-
-def file_stem(view: StoryView) -> str:
-    """A file name from the story's slug (or its id, should a slug ever be unusual)."""
-    return view.slug if _SLUG.match(view.slug) else view.id
 
 
 def make(job: Job, template: str, views: list[StoryView], out: Path, settings: PdfSettings,
@@ -80,7 +79,7 @@ def make(job: Job, template: str, views: list[StoryView], out: Path, settings: P
 def _make_pdf(job: Job, template: str, views: list[StoryView], settings: PdfSettings,
               title: str, work: Path) -> Path:
     """In the child: pictures, HTML, then the PDF in ``work``."""
-    draft = DRAFT_MARK if any(v.draft for v in views) else None
+    draft = next((v.draft_mark for v in views if v.draft), None)
     pictures, picture_files = prepare_pictures(views, work, settings.image_max_width)
     html = page_html(job, template, views, pictures, title=title, draft=draft)
     sheets: list[str | Path] = [style.stylesheet(job.theme, draft_mark=draft,
@@ -108,8 +107,9 @@ def prepare_pictures(views: list[StoryView], work: Path,
     pictures: dict[str, list[tuple[object, str]]] = {}
     files: list[Path] = []
     for view in views:
-        try:
-            ready = prepare_images(view.images, work / view.id, max_width)
+        try:  # each picture's path passes the media rule again before it is read
+            checked = [replace(image, path=picture_path(image)) for image in view.images]
+            ready = prepare_images(checked, work / view.id, max_width)
         except StorykitError as exc:
             raise StorykitError(f"story {view.id}: {exc}") from None
         pictures[view.id] = [(image, path2url(str(path))) for image, path in ready]

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from storykit.errors import StorykitError
-from storykit.pdf_variants import DEFAULT_VARIANT, VARIANTS
+from storykit import StorykitError
+from storykit.kit import DEFAULT_VARIANT, VARIANTS
 
 #: name -> (lowest, highest) for number settings.
 _RANGES: dict[str, tuple[float, float]] = {

@@ -12,8 +12,7 @@ from pathlib import Path
 
 from weasyprint.urls import path2url
 
-from storykit.errors import StorykitError
-from storykit.themes import Theme
+from storykit import StorykitError, Theme
 
 #: NHS identity colours, used for any colour a theme does not set.
 DEFAULT_COLOURS = {

@@ -1,5 +1,5 @@
 """storykit_pptx: an editable PowerPoint deck with speaker notes (format ``pptx``), from the
-shared slide plan (:mod:`storykit.slideplan`), optionally on the organisation's template."""
+shared slide plan (:mod:`storykit_slides.plan`), optionally on the organisation's template."""
 
 from __future__ import annotations
 

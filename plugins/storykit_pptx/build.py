@@ -21,13 +21,7 @@ from pptx.enum.shapes import MSO_SHAPE, PP_PLACEHOLDER
 from pptx.enum.text import MSO_ANCHOR, MSO_AUTO_SIZE, PP_ALIGN
 from pptx.oxml.ns import qn
 from pptx.util import Emu, Pt
-
-from storykit.consent import DRAFT_MARK
-from storykit.errors import StorykitError
-from storykit.fsio import atomic_write
-from storykit.images import ImageError, prepare_image
-from storykit.render import Artefact, Job
-from storykit.slideplan import (
+from storykit_slides.plan import (
     Block,
     Box,
     Geometry,
@@ -43,6 +37,9 @@ from storykit.slideplan import (
     palette,
     plan_deck,
 )
+
+from storykit import Artefact, Job, StorykitError
+from storykit.kit import DRAFT_MARK, ImageError, MediaError, atomic_write, picture_path, prepare_image
 
 from .template import EMU_PER_PX, THEME_TEMPLATE, geometry_for, open_presentation, template_for
 
@@ -67,6 +64,7 @@ class Style:
     branded: bool
     measure: TextMeasure
     with_notes: bool
+    draft_mark: str
 
     def px(self, value: float) -> Emu:
         return Emu(round(value * EMU_PER_PX))
@@ -80,15 +78,15 @@ class Style:
 
 def render_pptx(job: Job) -> list[Artefact]:
     """Write the deck for ``job`` as one .pptx carrying every story."""
-    site_root = job._site.root if job._site is not None else None  # noqa: SLF001
-    template = template_for(job.config, site_root, job.theme.static(THEME_TEMPLATE))
+    template = template_for(job.config, job.site_root, job.theme.static(THEME_TEMPLATE))
     prs, layouts = open_presentation(template)
     geometry = geometry_for(prs, layouts)
     measure = measure_for_theme(job.theme)
     slides = plan_deck(job, geometry, measure)
     name = job.theme.fonts.get("name", "Arial")
     style = Style(geometry, palette(job.theme), OFFICE_FONTS.get(name, name) or "Arial",
-                  job.site.language or "en-GB", layouts.branded, measure, job.with_notes)
+                  job.site.language or "en-GB", layouts.branded, measure, job.with_notes,
+                  job.draft_mark or DRAFT_MARK)
     with tempfile.TemporaryDirectory(prefix="storykit-pptx-") as tmp:
         for slide in slides:
             add_slide(prs, layouts, slide, style, Path(tmp))
@@ -420,12 +418,13 @@ def _decoration(page, box: Box, colour: RGBColor, style: Style) -> None:
 def _picture(page, slide: Slide, style: Style, tmp: Path) -> None:
     """The picture, whole and centred in the body box, with its alt text as description."""
     image = slide.image
-    if image is None or image.path is None:
+    if image is None:
         raise StorykitError(f"story {slide.story_id}: a picture has no file")
     dest = tmp / f"picture-{slide.number}.jpg"
-    try:
-        width, height = prepare_image(image.path, dest, max_width=IMAGE_WIDTH, fmt="JPEG")
-    except ImageError as exc:
+    try:  # the media rule, again: nothing but the story's own media file is read
+        width, height = prepare_image(picture_path(image), dest, max_width=IMAGE_WIDTH,
+                                      fmt="JPEG")
+    except (ImageError, MediaError) as exc:
         raise StorykitError(f"story {slide.story_id}: {exc}") from None
     box = style.geometry.body_box
     scale = min(box.w / width, box.h / height)
@@ -445,7 +444,7 @@ def _footer(page, slide: Slide, style: Style, cover: bool) -> None:
     colour = style.rgb("on_primary") if cover and not style.branded else (
         None if style.branded else style.rgb("secondary_text"))
     number = f"Slide {slide.number} of {slide.total}"
-    right = f"{DRAFT_MARK}   {number}" if slide.draft else number
+    right = f"{style.draft_mark}   {number}" if slide.draft else number
     right_w = style.measure.width(right, FOOTER_SIZE, bold=slide.draft) / g.fit + 8
     left_w = max(box.w - right_w - 24, 0)
     for text, x, w, align in ((_shorten(slide.story_title, left_w, style), box.x, left_w,

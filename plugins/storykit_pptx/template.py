@@ -17,9 +17,9 @@ from typing import Any
 from pptx import Presentation
 from pptx.enum.shapes import PP_PLACEHOLDER
 from pptx.oxml.ns import qn
+from storykit_slides.plan import DEFAULT_GEOMETRY, Box, Geometry
 
-from storykit.errors import StorykitError
-from storykit.slideplan import DEFAULT_GEOMETRY, Box, Geometry
+from storykit import StorykitError
 
 PLUGIN = "storykit_pptx"
 KNOWN = ("template",)

@@ -1,5 +1,5 @@
 """storykit_slides: an offline HTML slide deck (``slides``), its PDF (``slides-pdf``) and an
-A4 handout (``handout``), all from the shared slide plan (:mod:`storykit.slideplan`)."""
+A4 handout (``handout``), all from the shared slide plan (:mod:`storykit_slides.plan`)."""
 
 from __future__ import annotations
 

@@ -13,21 +13,11 @@ from collections.abc import Sequence
 
 from markupsafe import Markup
 
-from storykit.consent import DRAFT_MARK
-from storykit.errors import StorykitError
-from storykit.fsio import atomic_write
-from storykit.images import ImageError, image_data_uri
-from storykit.render import Artefact, Job
-from storykit.slideplan import (
-    DEFAULT_GEOMETRY,
-    Slide,
-    deck_basename,
-    deck_title,
-    palette,
-    plan_deck,
-)
+from storykit import Artefact, Job, StorykitError
+from storykit.kit import ImageError, MediaError, atomic_write, image_data_uri, picture_path
 
 from .fonts import font_face_css
+from .plan import DEFAULT_GEOMETRY, Slide, deck_basename, deck_title, palette, plan_deck
 from .styles import colour_vars, css_vars, font_stack, geometry_css, offset_css, static_text
 
 TEMPLATE = "slides/deck.html"
@@ -61,7 +51,7 @@ def deck_html(job: Job, slides: Sequence[Slide], templates) -> str:
         "css": Markup(css),  # noqa: S704 - the plugin's own CSS; colours checked as #hex
         "js": Markup(js),  # noqa: S704 - the plugin's own script
         "csp": content_security_policy(css, js), "images": picture_uris(slides),
-        "with_notes": job.with_notes, "draft_mark": DRAFT_MARK,
+        "with_notes": job.with_notes, "draft_mark": job.draft_mark,
     }
     return env.get_template(TEMPLATE).render(job.context(TEMPLATE, **values))
 
@@ -84,18 +74,16 @@ def picture_uris(slides: Sequence[Slide]) -> dict[int, str]:
     for slide in slides:
         if slide.image is None:
             continue
-        if slide.image.path is None:
-            raise StorykitError(f"story {slide.story_id}: a picture has no file")
-        try:
-            uris[slide.number] = image_data_uri(slide.image.path, IMAGE_WIDTH)
-        except ImageError as exc:
+        try:  # the media rule, again: nothing but the story's own media file is read
+            uris[slide.number] = image_data_uri(picture_path(slide.image), IMAGE_WIDTH)
+        except (ImageError, MediaError) as exc:
             raise StorykitError(f"story {slide.story_id}: {exc}") from None
     return uris
 
 
 def _all_text(job: Job, slides: Sequence[Slide]) -> str:
     """Every letter the page may show, so the embedded font has them all."""
-    parts = [deck_title(job), DRAFT_MARK, job.site.title]
+    parts = [deck_title(job), job.draft_mark or "", job.site.title]
     for slide in slides:
         parts += [slide.text, slide.story_title, *slide.notes]
     return "".join(parts)

@@ -11,23 +11,14 @@ from __future__ import annotations
 import re
 import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
-from storykit.consent import DRAFT_MARK
-from storykit.errors import StorykitError
-from storykit.render import Artefact, Job
-from storykit.slideplan import (
-    DEFAULT_GEOMETRY,
-    Slide,
-    deck_basename,
-    deck_title,
-    palette,
-    plan_deck,
-)
-from storykit.themes import nice_date
-from storykit.weasy import html_to_pdf, prepare_images, run_limited
+from storykit import Artefact, Job, StorykitError
+from storykit.kit import html_to_pdf, nice_date, picture_path, prepare_images, run_limited
 
+from .plan import DEFAULT_GEOMETRY, Slide, deck_basename, deck_title, palette, plan_deck
 from .settings import resolve
 from .styles import (
     FAMILY,
@@ -85,7 +76,8 @@ def _pictures(slides: Sequence[Slide], work: Path) -> tuple[dict[int, str], list
     files: list[Path] = []
     for index, slide in enumerate(wanted):
         try:
-            [(_, path)] = prepare_images([slide.image], work / f"s{index:03d}", IMAGE_WIDTH)
+            checked = replace(slide.image, path=picture_path(slide.image))  # the media rule
+            [(_, path)] = prepare_images([checked], work / f"s{index:03d}", IMAGE_WIDTH)
         except StorykitError as exc:
             raise StorykitError(f"story {slide.story_id}: {exc}") from None
         uris[slide.number] = path.resolve().as_uri()
@@ -99,7 +91,7 @@ def _page_html(job: Job, slides: Sequence[Slide], template: str, images: dict[in
     env = job.environment(TEMPLATES)
     about = f"For: {job.use_label}. Made on {nice_date(job.on)}."
     values = {"slides": slides, "title": deck_title(job), "lang": job.site.language or "en-GB",
-              "images": images, "with_notes": job.with_notes, "draft_mark": DRAFT_MARK,
+              "images": images, "with_notes": job.with_notes, "draft_mark": job.draft_mark,
               "organisation": job.site.organisation, "about": about}
     return env.get_template(template).render(job.context(template, **values))
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from storykit.errors import StorykitError
-from storykit.pdf_variants import DEFAULT_VARIANT, VARIANTS
+from storykit import StorykitError
+from storykit.kit import DEFAULT_VARIANT, VARIANTS
 
 _RANGES: dict[str, tuple[float, float]] = {"timeout": (1, 3600), "memory_mb": (128, 65536)}
 KNOWN = ("variant", *_RANGES)

@@ -1,6 +1,6 @@
 """CSS that depends on the plan's geometry and the theme: boxes, type sizes and colours.
 
-The planner measured text against :class:`~storykit.slideplan.Geometry`; generating the CSS
+The planner measured text against :class:`~storykit_slides.plan.Geometry`; generating the CSS
 from the same object keeps the slides and the measurements in step.
 """
 
@@ -10,8 +10,10 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from storykit.slideplan import Box, Geometry, Slide, contrast, heading_size
-from storykit.themes import Theme
+from storykit import Theme
+from storykit.kit import contrast_ratio
+
+from .plan import Box, Geometry, Slide, heading_size
 
 STATIC = Path(__file__).parent / "static"
 FAMILY = "Storykit Slides Sans"
@@ -33,7 +35,7 @@ def font_stack(theme: Theme) -> str:
 def css_vars(colours: dict[str, str], family: str) -> dict[str, str]:
     """Custom properties from the checked palette (only ``#rrggbb`` values reach here)."""
     chrome, on_chrome = colours["text"], colours["background"]
-    strong = colours["border"] if contrast(colours["border"], colours["background"]) >= 3 \
+    strong = colours["border"] if contrast_ratio(colours["border"], colours["background"]) >= 3 \
         else colours["secondary_text"]
     names = {"primary": "primary", "on-primary": "on_primary", "text": "text",
              "secondary-text": "secondary_text", "background": "background", "link": "link",

@@ -12,12 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from storykit import hookimpl
-from storykit.render import Format
+from storykit import Format, hookimpl
 
 if TYPE_CHECKING:  # pragma: no cover
-    from storykit.render import Artefact, Job
-    from storykit.site import Site
+    from storykit import Artefact, Job, Site
 
 __version__ = "0.1.0"
 CONFIG_KEYS = {"statement_date": "the date the accessibility statement was written, "
@@ -55,22 +53,28 @@ def check_plugin_config(site: Site) -> list[str]:
 @click.option("--out", "out", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the website (default: build/site in the site folder).")
 @click.option("--theme", metavar="NAME", help="Theme name (default: the site's theme).")
-@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Decide consent as of this date (default today).")
+@click.option("--date", "on", metavar="DATE", expose_value=True,
+              help="Not available: the website always shows what consent allows today. To "
+                   "see what a date would allow: storykit list --use public_website --date DATE")
 @click.option("--serve", is_flag=True, help="Then preview the website on this computer.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port for --serve (0 picks a free one).")
-def build_command(out: Path | None, theme: str | None, on: dt.datetime | None, serve: bool,
+def build_command(out: Path | None, theme: str | None, on: str | None, serve: bool,
                   port: int) -> None:
-    """Build the public website: every published story that consent allows on it.
+    """Build the public website: every published story that consent allows on it today.
 
     Only what changed is rebuilt. Pages of stories that are withdrawn, expired or no longer
     published are removed, and the distribution log is updated.
     """
+    if on is not None:
+        raise click.UsageError(
+            "storykit build always decides for today, so --date cannot be used: a website "
+            "built for another day could show stories whose consent has ended. To see what "
+            f"consent would allow then, run: storykit list --use public_website --date {on[:10]}")
     from .build import build_site
 
     site = click.get_current_context().find_root().obj.site
-    report = build_site(site, out, on=on.date() if on else None, theme=theme)
+    report = build_site(site, out, theme=theme)
     for problem in report.problems:
         click.echo(f"warning: {problem}", err=True)
     click.echo(f"{report.stories} stories on the website: {report.rendered} pages rendered, "

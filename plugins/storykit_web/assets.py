@@ -15,7 +15,8 @@ import posixpath
 import re
 from pathlib import Path
 
-from storykit.themes import Theme, ThemeError
+from storykit import Theme
+from storykit.kit import ThemeError
 
 PLUGIN_DIR = Path(__file__).resolve().parent
 TEMPLATES = PLUGIN_DIR / "templates"

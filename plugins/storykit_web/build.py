@@ -1,13 +1,15 @@
 """The incremental static-site builder behind ``storykit build``.
 
-Only stories that are ``published`` *and* allowed for ``public_website`` by the core consent
-decision are built, from the reduced :class:`~storykit.consent.StoryView` (speaker notes
-removed). Each build compares a hash of every input (the view, its pictures' files, the theme,
-the templates, the site's settings) with the manifest the last build left in the instance
-folder (``instance/cache/web-build/``), and renders only what changed. Files the last build
-wrote that nothing produces any more are deleted; files storykit did not write are never
-touched. Story pages are recorded in the distribution log, and pages that disappear are
-marked removed there.
+The builder never loads or judges stories itself: it asks the core for the publication set
+of ``public_website`` today (:func:`storykit.kit.publication_set`: published stories the
+consent decision allows, pictures checked by the media rule) and builds pages from their
+reduced views (speaker notes removed). Each build compares a hash of every input (the
+story's files, its pictures' files, the theme, the templates, the site's settings) with
+the manifest the last build left in the instance folder (``instance/cache/web-build/``),
+and renders only what changed. Files the last build wrote that nothing produces any more
+are deleted; files storykit did not write are never touched. Story pages are recorded in
+the distribution log through the set (:meth:`~storykit.kit.PublicationSet.record`), and
+pages that disappear are marked removed there.
 """
 
 from __future__ import annotations
@@ -25,20 +27,34 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from storykit.consent import Decision, StoryView, ViewImage
-from storykit.errors import StorykitError
-from storykit.fsio import LockTimeout, locked, read_cache, replace_file, stat_key, write_cache
-from storykit.markup import MarkdownTooLong, markdown_inline, prepare_markdown
-from storykit.model import Story
-from storykit.render import site_info
-from storykit.site import Site
-from storykit.store import current_user
-from storykit.themes import Theme, load_theme, nice_date
+from storykit import Site, StorykitError, StoryView, Theme, load_theme
+from storykit.kit import (
+    LockTimeout,
+    MarkdownTooLong,
+    MediaError,
+    PublicationSet,
+    Publishable,
+    PublishedPage,
+    ViewImage,
+    code_fingerprint,
+    locked,
+    markdown_inline,
+    nice_date,
+    prepare_markdown,
+    publication_set,
+    read_cache,
+    replace_file,
+    site_info,
+    stat_key,
+    stories_fingerprint,
+    today,
+    write_cache,
+)
 
 from . import assets, pages
 from .memo import MarkdownMemo
 from .pictures import PictureCache, picture_format
-from .stamp import Stamp
+from .stamp import Stamp, StampInputs
 
 BUILDER_VERSION = "1"
 USE = "public_website"
@@ -70,15 +86,14 @@ class BuildReport:
     unchanged: bool = False  # every input as the last build left it: nothing was even loaded
 
 
-def build_site(site: Site, out_dir: Path | None = None, *, on: dt.date | None = None,
-               theme: str | None = None, workers: int | None = None,
-               by: str | None = None) -> BuildReport:
-    """Build (or update) the public website of ``site`` in ``out_dir``."""
+def build_site(site: Site, out_dir: Path | None = None, *, theme: str | None = None,
+               workers: int | None = None, by: str | None = None) -> BuildReport:
+    """Build (or update) the public website of ``site`` in ``out_dir``, with the stories
+    consent allows on it today."""
     out = check_out_dir(site, Path(out_dir) if out_dir else site.config.path("build"))
     try:
         with locked(site.instance / "locks" / "web-build.lock", timeout=30):
-            builder = Builder(site, out, on or dt.date.today(), load_theme(site, theme),
-                              workers, by or current_user())
+            builder = Builder(site, out, load_theme(site, theme), workers, by)
             return builder.run()
     except LockTimeout:
         raise BuildError("another 'storykit build' is running for this site; try again "
@@ -155,9 +170,10 @@ _ACTIVE: Builder | None = None  # the builder forked workers render for
 class Builder:
     """One build. Create it, then call :meth:`run` once."""
 
-    def __init__(self, site: Site, out: Path, on: dt.date, theme: Theme,
-                 workers: int | None, by: str):
-        self.site, self.out, self.on, self.theme, self.by = site, out, on, theme, by
+    def __init__(self, site: Site, out: Path, theme: Theme, workers: int | None,
+                 by: str | None):
+        self.site, self.out, self.theme, self.by = site, out, theme, by
+        self.on = today()
         self.workers = workers if workers is not None else min(2, os.cpu_count() or 1)
         self.info = site_info(site)
         self.base_url = _checked_base_url(self.info.base_url)
@@ -172,14 +188,14 @@ class Builder:
         self._out = str(out)
         self.search_file = self.manifest_file.with_suffix(".search.pickle")
         self.new_search: dict[str, dict[str, Any]] = {}
-        self.decisions: dict[str, Decision] = {}
+        self.publications: PublicationSet | None = None
         self.pictures: dict[str, int] = {}  # story id -> how many pictures (work to share out)
         self.stamp: dict[str, Any] | None = None  # what this build saw, for a quick next time
         self.only: set[str] | None = None  # the stories a build of a few changes loaded
         self._dirs: set[Path] = set()
         self.listing_state: dict[str, str] = {}
         self.static_state: dict[str, Any] = {}
-        self.todo: list[tuple[Decision, str]] = []
+        self.todo: list[tuple[Publishable, str]] = []
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
@@ -188,8 +204,14 @@ class Builder:
     def fingerprint(self) -> dict[str, Any]:
         """The stories folder's fingerprint, taken once per build before any story is
         loaded ({} for a store that has none: then no stamp is kept)."""
-        store = self.site.store
-        return store.fingerprint() if hasattr(store, "fingerprint") else {}
+        return stories_fingerprint(self.site)
+
+    @cached_property
+    def stamp_inputs(self) -> StampInputs:
+        """What the stamps of this build are checked against."""
+        return StampInputs(key=self.key, theme=self.theme.name,
+                           settings=pages.quick_digest(repr(self.site.config)), on=self.on,
+                           old=self.old, out=self._out, fingerprint=lambda: self.fingerprint)
 
     @cached_property
     def env(self):
@@ -212,90 +234,58 @@ class Builder:
                 template_files += [(p.relative_to(folder).as_posix(), _file_hash(p))
                                    for p in sorted(web.rglob("*")) if p.is_file()]
         plugins = [(p.name, p.version) for p in self.site.plugins.info()]
-        return pages.digest(BUILDER_VERSION, _core_fingerprint(), template_files, self.css, sorted(
+        return pages.digest(BUILDER_VERSION, code_fingerprint(), template_files, self.css, sorted(
             (rel, stat_key(p)) for rel, p in self.static.items()), self.theme.settings,
             self.info, self.config, plugins, [_name_of(e) for e in self.site.markdown_extensions])
 
-    def allowed(self) -> list[tuple[Story, Decision, str]]:
-        """Published stories the consent decision allows on the public website today, each
-        with its decision and input key. Views are not made yet: unchanged stories never
-        need theirs."""
-        stamp = Stamp.start(self)  # before loading: an edit meanwhile shows next time
-        loaded = self.site.store.load_all()
-        self.report.problems += [str(p) for p in loaded.problems]
-        found: dict[str, tuple[Story, Decision, str]] = {}
-        for story in sorted(loaded.stories, key=lambda s: s.id):
-            decision = self._decision(story, stamp)
-            if decision is None:
-                continue
-            slug = decision.slug  # the one its pages use (a slug naming someone is not)
-            if slug in found:
-                self.report.problems.append(f"story {story.id} is not on the website: its slug "
-                                            f"{slug!r} is used by story {found[slug][0].id}")
-                continue
-            found[slug] = self._take(story, decision, stamp)
+    def allowed(self) -> list[tuple[Publishable, str]]:
+        """The stories the core lets this build publish today, each with its input key.
+        Views are not made yet: unchanged stories never need theirs."""
+        stamp = Stamp.start(self.stamp_inputs)  # before loading: an edit meanwhile shows next time
+        self.publications = publication_set(self.site, USE)
+        self.report.problems += self.publications.problems
+        stamp.narrow(self.publications)
+        found = [self._take(p, stamp) for p in self.publications.stories]
         self.stamp = stamp.finish(self.report.problems)
-        return list(found.values())
+        return found
 
-    def allowed_among_changed(self) -> tuple[list[tuple[Story, Decision, str]],
+    def allowed_among_changed(self) -> tuple[list[tuple[Publishable, str]],
                                               dict[str, dict[str, Any]]] | None:
         """Like :meth:`allowed` for only the stories whose files changed since the last
         build (its stamp says which), with the last build's records of all the others; None
         when that is not safe or not worth it (then every story is loaded)."""
-        found = Stamp.changes(self)
+        found = Stamp.changes(self.stamp_inputs)
         if found is None:
             return None
         stamp, changed, gone = found
         self.only = changed | gone
         kept = {i: r for i, r in self.old["stories"].items() if i not in self.only}
+        try:
+            publications = publication_set(self.site, USE, ids=self.only)
+        except StorykitError:
+            return None  # a broken file: the full build reports it
+        if publications.problems:
+            return None  # e.g. a picture that may not be read: the full build says which
         slugs = {r["card"]["slug"] for r in kept.values()}
-        allowed = []
-        for story_id in sorted(changed):
-            try:
-                story = self.site.store.get(story_id)
-            except StorykitError:
-                return None  # a broken or missing file: the full build reports it
-            decision = self._decision(story, stamp)
-            if decision is None:
-                continue
-            if decision.slug in slugs:
+        for publishable in publications.stories:
+            if publishable.slug in slugs:
                 return None  # a clash of addresses: the full build says which story loses
-            slugs.add(decision.slug)
-            allowed.append(self._take(story, decision, stamp))
+            slugs.add(publishable.slug)
+        self.publications = publications
+        stamp.narrow(publications)
+        allowed = [self._take(p, stamp) for p in publications.stories]
         self.stamp = stamp.finish([])
         return allowed, kept
 
-    def _decision(self, story: Story, stamp: Stamp) -> Decision | None:
-        """The story's decision if it may be on the website today (published, allowed, not
-        a draft). Every published story narrows the days the stamp holds for."""
-        if story.status != "published":
-            return None
-        stamp.narrow(story, self.on)
-        decision = self.site.decide(story, USE, self.on)
-        return decision if decision.allowed and not decision.draft else None
-
-    def _take(self, story: Story, decision: Decision, stamp: Stamp) -> tuple[Story, Decision, str]:
-        self.decisions[story.id] = decision
-        self.pictures[story.id] = len(story.images)
-        stamp.add_pictures(story)
-        return story, decision, self.story_key(story, decision)
-
-    def story_key(self, story: Story, decision: Decision) -> str:
-        """A hash of everything the story's page is made from: the exact bytes of its files
-        (etags), the consent version decided on, its pictures' files, and the global key
-        (which includes the code of the consent reduction and the sanitiser)."""
-        folder = story.folder
-        images = repr([(img.file, stat_key(folder / img.file) if folder else None)
-                       for img in story.images]) if story.images else ""
-        if story.etag is None:  # a store that does not say which bytes it read: use the view
-            return pages.quick_digest(self.key, repr(decision.view), images)
-        return pages.quick_digest(self.key, story.id, story.etag, story.consent_etag,
-                                  str(decision.consent_version), USE, images)
+    def _take(self, publishable: Publishable, stamp: Stamp) -> tuple[Publishable, str]:
+        self.pictures[publishable.id] = len(publishable.pictures)
+        stamp.add_pictures(publishable)
+        return publishable, pages.quick_digest(self.key, publishable.source_key)
 
     # --- the build -------------------------------------------------------------------------
 
     def run(self) -> BuildReport:
-        if Stamp.unchanged(self):
+        if Stamp.unchanged(self.stamp_inputs):
             return self._as_last_time()
         few = self.allowed_among_changed()  # when only a few stories changed
         allowed, kept = few if few is not None else (self.allowed(), {})
@@ -317,18 +307,18 @@ class Builder:
         self.picture_cache.prune(set(records), among=self.only)  # stories no longer on the site
         return self.report
 
-    def _prepare(self, allowed: list[tuple[Story, Decision, str]],
-                 todo: list[tuple[Decision, str]]) -> None:
+    def _prepare(self, allowed: list[tuple[Publishable, str]],
+                 todo: list[tuple[Publishable, str]]) -> None:
         """Note the files about to be written; make what every page needs once, here,
         before any worker forks, not once in each."""
-        pending = {d.story_id for d, _ in todo}
-        self._note_pending([story for story, _, _ in allowed if story.id in pending])
+        pending = {p.id for p, _ in todo}
+        self._note_pending([p for p, _ in allowed if p.id in pending])
         if not todo:
             return
         self.env.get_template("web/story.html")
         prepare_markdown(self.site.markdown_extensions)
-        if any(self.pictures[d.story_id] for d, _ in todo):
-            import storykit.images  # noqa: F401 - and Pillow
+        if any(self.pictures[p.id] for p, _ in todo):
+            from storykit.kit import prepare_image  # noqa: F401 - and Pillow, before forking
         if len(todo) >= PARALLEL_MIN:  # a few stories convert quicker than megabytes load
             self.markdown_memo.load()
 
@@ -339,27 +329,27 @@ class Builder:
         self.report.unchanged = True
         return self.report
 
-    def _reuse(self, allowed: list[tuple[Story, Decision, str]]):
-        """Records of unchanged stories, and (decision, key) of the stories to render. Views
+    def _reuse(self, allowed: list[tuple[Publishable, str]]):
+        """Records of unchanged stories, and (story, key) of the stories to render. Views
         are made later, where the page is rendered (in a worker when there are many)."""
         records: dict[str, dict[str, Any]] = {}
-        todo: list[tuple[Decision, str]] = []
+        todo: list[tuple[Publishable, str]] = []
         old = self.old.get("stories", {})
-        for story, decision, key in allowed:
-            record = old.get(story.id)
+        for publishable, key in allowed:
+            record = old.get(publishable.id)
             if record and record["key"] == key and os.path.isfile(self._path(record["page"])):
-                records[story.id] = record
+                records[publishable.id] = record
                 continue
-            todo.append((decision, key))
+            todo.append((publishable, key))
         return records, todo
 
-    def _note_pending(self, todo: list[Story]) -> None:
+    def _note_pending(self, todo: list[Publishable]) -> None:
         """Before writing new paths, note them in the manifest, so that a build which fails
         half-way still knows these files are storykit's to remove later."""
         known = set(self.old.get("files", [])) | set(self.old.get("pending", []))
         planned = {pages.story_page(v.slug) for v in todo}
         planned |= {f"{pages.IMAGE_DIR}/{v.slug}-{n}{ext}" for v in todo
-                    for n in range(1, len(v.images) + 1) for ext in (".jpg", ".png")}
+                    for n in range(1, len(v.pictures) + 1) for ext in (".jpg", ".png")}
         new = planned - known
         if new:
             self.old["pending"] = sorted(set(self.old.get("pending", [])) | new)
@@ -381,19 +371,19 @@ class Builder:
         finally:
             _ACTIVE = None
 
-    def _render_all(self, todo: list[tuple[Decision, str]],
+    def _render_all(self, todo: list[tuple[Publishable, str]],
                     pool: concurrent.futures.Executor | None) -> list[dict[str, Any]]:
         """Render the changed stories, in the worker processes when there are any."""
         if pool is None:
-            records = [self.render_story(decision, key) for decision, key in todo]
+            records = [self.render_story(publishable, key) for publishable, key in todo]
         else:
             records = self._render_forked(todo, pool)
         self.markdown_memo.update(records)
         return records
 
-    def _render_forked(self, todo: list[tuple[Decision, str]],
+    def _render_forked(self, todo: list[tuple[Publishable, str]],
                        pool: concurrent.futures.Executor) -> list[dict[str, Any]]:
-        chunks = _balanced_chunks([self.pictures[d.story_id] for d, _ in todo], self.workers)
+        chunks = _balanced_chunks([self.pictures[p.id] for p, _ in todo], self.workers)
         self.todo = todo  # set before the workers fork (on the first chunk)
         records: list[dict[str, Any]] = []
         for done, pages_made in pool.map(_render_chunk, chunks):
@@ -405,10 +395,12 @@ class Builder:
 
     # --- story pages -----------------------------------------------------------------------
 
-    def render_story(self, decision: Decision, key: str) -> dict[str, Any]:
+    def render_story(self, publishable: Publishable, key: str) -> dict[str, Any]:
         """Write one story's page and pictures; return what the manifest keeps about it."""
-        view = decision.view
-        assert view is not None  # only allowed decisions are rendered
+        try:
+            view = publishable.view
+        except MediaError as exc:  # a picture changed since the set was made
+            raise BuildError(str(exc)) from None
         if view.speaker_notes is not None:  # private to presenters: never on the web
             view = view.without_notes()
         try:
@@ -440,9 +432,9 @@ class Builder:
                 "files": [page, *(i["src"] for i in images)]}
 
     def _image(self, view: StoryView, n: int, img: ViewImage) -> dict[str, Any]:
-        from storykit.images import ImageError  # Pillow: only now
+        from storykit.kit import ImageError  # Pillow: only now
 
-        src = story_picture(view, img)
+        src = img.path  # checked by the media rule when the view was made
         try:
             fmt = picture_format(src)
             rel = f"{pages.IMAGE_DIR}/{view.slug}-{n}{'.png' if fmt == 'PNG' else '.jpg'}"
@@ -594,11 +586,13 @@ class Builder:
 
     def _search_entry_again(self, story_id: str, record: dict[str, Any]) -> dict[str, Any]:
         """A lost search entry, made again from the story as consent allows it today."""
-        if story_id not in self.decisions:  # not loaded by a build of a few changes
-            story = self.site.store.get(story_id)
-            self.decisions[story_id] = self.site.decide(story, USE, self.on)
-        view = self.decisions[story_id].view
-        assert view is not None
+        publishable = self.publications.get(story_id) if self.publications else None
+        if publishable is None:  # not loaded by a build of a few changes
+            publishable = publication_set(self.site, USE, ids={story_id}).get(story_id)
+        if publishable is None:
+            raise BuildError(f"story {story_id} changed while the site was being built; "
+                             "build again")
+        view = publishable.view
         md = self.site.markdown
         parts = [md(view.body) if view.body else "", *(md(q) for q in view.quotes),
                  *(markdown_inline(c) for c in view.changes)]
@@ -618,36 +612,16 @@ class Builder:
 
     def _sync_distributions(self, records: dict[str, dict[str, Any]]) -> None:
         """Each live story page is in the log once per distinct content; gone pages are
-        marked removed. A build of a few changes looks only at the stories it loaded."""
-        log = self.site.distributions
-        prefix = str(self.out) + os.sep
-        if self.only is None:
-            live = log.live_at_paths(prefix, "web")
-        else:
-            live = [d for i in sorted(self.only) for d in log.for_story(i, live_only=True)
-                    if d.format == "web" and d.path.startswith(prefix)]
-        live = [d for d in live if d.job == JOB]
-        current = {(r["id"], self._path(r["page"])): r for r in records.values()
-                   if self.only is None or r["id"] in self.only}
-        keep: set[tuple[str, str]] = set()
-        stale: list[int] = []
-        for d in live:
-            record = current.get((d.story_id, d.path))
-            if record and d.sha256 == record["sha"] and d.consent_version == record["consent_version"]:
-                keep.add((d.story_id, d.path))
-            else:
-                stale.append(d.id)
-        new = [(key, r) for key, r in current.items() if key not in keep]
-        if not stale and not new:
-            return
-        with _transaction(log.conn):
-            log.mark_removed(stale)
-            for (story_id, path), r in new:
-                log.record(story_id=story_id, consent_version=r["consent_version"], use=USE,
-                           format="web", sha256=r["sha"], path=path, created_by=self.by,
-                           url=pages.absolute(self.base_url, r["page"]) or None, job=JOB)
-        self.report.recorded = len(new)
-        self.report.taken_down = len(stale)
+        marked removed (by the publication set, which records only its own stories). A
+        build of a few changes looks only at the stories it loaded."""
+        assert self.publications is not None
+        live = [PublishedPage(r["id"], self._path(r["page"]), r["sha"],
+                              pages.absolute(self.base_url, r["page"]) or None)
+                for r in records.values() if self.only is None or r["id"] in self.only]
+        recorded, taken_down = self.publications.record(live, format="web", job=JOB,
+                                                        folder=self.out, by=self.by)
+        if recorded or taken_down:
+            self.report.recorded, self.report.taken_down = recorded, taken_down
 
     def _save_manifest(self, records: dict[str, dict[str, Any]], produced: set[str]) -> None:
         manifest = {"version": BUILDER_VERSION, "out": str(self.out), "key": self.key,
@@ -660,18 +634,6 @@ class Builder:
     def _write_manifest(self, manifest: dict[str, Any]) -> None:
         _keep(self.manifest_file, manifest)
         drop_legacy_files(self.manifest_file.parent)
-
-
-def story_picture(view: StoryView, img: ViewImage) -> Path:
-    """The picture's file, if it exists and really is inside the story's folder."""
-    src = img.path
-    if src is None or not src.is_file():
-        raise BuildError(f"story {view.id}: picture {img.file} is missing")
-    story_dir = src.parent.parent.resolve()  # files are media/<name>: see storyfile
-    if not src.resolve().is_relative_to(story_dir):
-        raise BuildError(f"story {view.id}: picture {img.file} links outside the story's "
-                         "folder")
-    return src
 
 
 def _balanced_chunks(pictures: list[int], workers: int) -> list[list[int]]:
@@ -745,14 +707,6 @@ def _checked_base_url(url: str) -> str:
     return url
 
 
-def _core_fingerprint() -> str:
-    """The code that decides what a page may show (consent reduction, Markdown sanitiser):
-    when it changes, every page is rendered again."""
-    from storykit import consent, markup
-
-    return pages.digest(*(_file_hash(Path(m.__file__)) for m in (consent, markup) if m.__file__))
-
-
 def _name_of(extension: Any) -> str:
     """A Markdown extension's name that is the same in every process (no memory address)."""
     if isinstance(extension, str):
@@ -780,14 +734,3 @@ def _prune_empty(folder: Path, root: Path) -> None:
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
-
-
-@contextlib.contextmanager
-def _transaction(conn):
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

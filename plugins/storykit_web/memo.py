@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from storykit.fsio import read_cache, write_cache
+from storykit.kit import read_cache, write_cache
 
 
 class MarkdownMemo:

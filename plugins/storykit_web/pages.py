@@ -19,9 +19,8 @@ from functools import lru_cache
 from html import unescape
 from typing import Any
 
-from storykit.consent import StoryView
-from storykit.slugs import slugify
-from storykit.themes import nice_date
+from storykit import StoryView
+from storykit.kit import nice_date, slugify
 
 PER_PAGE = 50  # stories per "all stories" page
 HOME_LATEST = 6  # newest stories on the home page

@@ -23,7 +23,7 @@ import os
 import shutil
 from pathlib import Path
 
-from storykit.fsio import replace_file
+from storykit.kit import replace_file
 
 # storykit.images (and Pillow) are imported when a picture is made, not to prune copies.
 
@@ -45,7 +45,7 @@ class PictureCache:
             dest.parent.mkdir(parents=True, exist_ok=True)
             replace_file(dest, data)
             return size, name
-        from storykit.images import prepare_image
+        from storykit.kit import prepare_image
 
         size = prepare_image(src, dest, max_width=max_width, fmt=fmt)
         data = dest.read_bytes()
@@ -109,7 +109,7 @@ class PictureCache:
 def picture_format(src: Path) -> str:
     """``PNG`` for a PNG source, ``JPEG`` for anything else (WebP included): what the website
     serves. Raises :class:`storykit.images.ImageError` for a file that is not a picture."""
-    from storykit.images import image_format
+    from storykit.kit import image_format
 
     return "PNG" if image_format(src) == "PNG" else "JPEG"
 

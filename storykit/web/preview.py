@@ -1,35 +1,33 @@
 """The editor's preview: the story as the published web page shows it, in a chosen theme.
 
-The page is made by the site's ``web`` format (a plugin, reached only through the public
-render API: :func:`storykit.render.make_job` and :func:`storykit.render.run_jobs`), from the
-story reduced by its consent exactly as for publishing (:func:`storykit.consent.reduce`:
-names swapped, photos dropped without photo consent) and marked as a draft. So the preview
+The page is made by the site's ``web`` format (a plugin) through the public render call
+:func:`storykit.render.render_draft`: the story reduced by its consent exactly as for
+publishing (names swapped, photos dropped without photo consent), its pictures checked by
+the media rule, marked as a draft and never recorded in the distribution log. So the preview
 goes through the same Markdown sanitiser and the same templates as the real page.
 
-That page is self-contained (its CSS in a ``<style>`` element, pictures as ``data:`` URIs).
-The app's Content-Security-Policy allows neither, so before the page is shown its style sheet
-is moved to a URL of the app (:func:`theme_css`) and its pictures are pointed at the story's
-media URLs. The editor shows it in ``<iframe srcdoc sandbox>``: no script can run in it, and
-it inherits the app's policy. Nothing is recorded in the distribution log (drafts never are).
+The app's Content-Security-Policy allows no inline CSS and no ``data:`` pictures, so the page
+is asked for in the format's linked form (options ``stylesheet_url`` and ``picture_urls``):
+its style sheet comes from a URL of the app (:func:`theme_css`, kept from the ``style.css``
+the format writes) and its pictures from the story's media URLs. The editor shows it in
+``<iframe srcdoc sandbox>``: no script can run in it, and it inherits the app's policy.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import tempfile
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import current_app, url_for
 
-from ..consent import StoryView, reduce
 from ..errors import StorykitError
-from ..model import MEDIA, ConsentVersion, Story, Storyteller
-from ..render import make_job, run_jobs
-from ..themes import ThemeError, load_theme, theme_sources
+from ..media import media_problem
+from ..model import Story, Storyteller
+from ..render import render_draft
+from ..themes import ThemeError, theme_sources
 from .uploads import small_variant, sweep
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,11 +35,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FORMAT = "web"
 PREVIEW_USE = "public_website"
-_STYLE = re.compile(r"<style>(.*?)</style>", re.S)
-_META_CSP = re.compile(r'<meta http-equiv="Content-Security-Policy"[^>]*>', re.I)
-_DATA_IMG = re.compile(r'(<img\b[^>]*?\ssrc=")data:[^"]*(")')
-PREVIEW_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; font-src 'self'; "
-               "base-uri 'none'; form-action 'none'")
 _lock = threading.Lock()
 
 
@@ -71,15 +64,14 @@ def preview_use(site: Site) -> str:
     return PREVIEW_USE if PREVIEW_USE in uses else uses[0]
 
 
-def preview_view(site: Site, story: Story) -> tuple[StoryView | None, list[str]]:
-    """The story as readers would see it now, marked as a draft, and notes on what the
-    consent leaves out. Without (usable) consent the strictest reading is shown."""
+def preview_notes(story: Story) -> list[str]:
+    """What the consent leaves out of the preview, in words."""
     consent = story.current_consent
     notes: list[str] = []
     if consent is None or consent.status == "withdrawn":
         notes.append("No consent is recorded yet, so the preview does not name the "
                      "storyteller and hides the names of people in the story.")
-        consent = _stand_in(story)
+        return notes  # the strictest reading shows every kind of content, named by no one
     media = set(consent.media)
     if story.images and "photo" not in media and any(i.kind == "photo" for i in story.images):
         notes.append("Photos are left out: the consent does not cover photos.")
@@ -87,36 +79,26 @@ def preview_view(site: Site, story: Story) -> tuple[StoryView | None, list[str]]
         notes.append("Pull quotes are left out: the consent does not cover quotes.")
     if story.body.strip() and "text" not in media:
         notes.append("The story text is left out: the consent does not cover it.")
-    view = reduce(story, consent, preview_use(site), draft=True)
-    return view, notes
-
-
-def _stand_in(story: Story) -> ConsentVersion:
-    today = dt.date.today()
-    return ConsentVersion(version=0, recorded=dt.datetime.now(dt.UTC), status="pending",
-                          given_by="self", method="written", granted=today,
-                          expires=today + dt.timedelta(days=1), uses=[], media=list(MEDIA),
-                          identification="anonymous", signoff_required=False)
+    return notes
 
 
 def render_preview(site: Site, story: Story, theme: str) -> Preview:
     """The preview page of ``story`` (saved or not) in ``theme``."""
-    view, notes = preview_view(site, story)
-    if view is None:
-        return Preview(None, tuple(notes), "There is nothing to show yet: the consent covers "
-                                           "neither the story text nor quotes.")
-    fmt = site.formats().get(FORMAT)
-    if fmt is None:
-        return Preview(None, tuple(notes), "The web page format is not installed, so the "
-                                           "preview cannot be shown.")
+    notes = tuple(preview_notes(story))
+    if site.formats().get(FORMAT) is None:
+        return Preview(None, notes, "The web page format is not installed, so the preview "
+                                    "cannot be shown.")
     try:
-        html = _run(site, fmt, _small_pictures(view), theme)
+        html = _run(site, story, theme)
     except ThemeError:
-        return Preview(None, tuple(notes), "The theme has a problem, so the preview cannot "
-                                           "be shown. Ask whoever runs the site to check it.")
+        return Preview(None, notes, "The theme has a problem, so the preview cannot be "
+                                    "shown. Ask whoever runs the site to check it.")
     except StorykitError as exc:
-        return Preview(None, tuple(notes), _why(exc))
-    return Preview(_for_the_app(html, theme, view), tuple(notes))
+        return Preview(None, notes, _why(exc))
+    if html is None:
+        return Preview(None, notes, "There is nothing to show yet: the consent covers "
+                                    "neither the story text nor quotes.")
+    return Preview(html, notes)
 
 
 def _why(exc: StorykitError) -> str:
@@ -127,44 +109,36 @@ def _why(exc: StorykitError) -> str:
             "Split long paragraphs and remove some formatting.")
 
 
-def _small_pictures(view: StoryView) -> StoryView:
-    """Point the view at the 800-pixel copies (the preview is small, and quicker so)."""
-    pictures = []
-    for img in view.images:
-        small = img.path.parent / small_variant(img.path.name) if img.path else None
-        pictures.append(replace(img, path=small) if small and small.is_file() else img)
-    return replace(view, images=tuple(pictures))
+def _picture_urls(story: Story) -> dict[str, str]:
+    """The app's address of each picture: its 800-pixel copy when there is one (the
+    preview is small, and quicker so)."""
+    urls = {}
+    for img in story.images:
+        small = small_variant(img.file)
+        shown = small if media_problem(story.folder, small) is None else img.file
+        urls[img.file] = url_for("media.file", story_id=story.id,
+                                 name=shown.rsplit("/", 1)[-1])
+    return urls
 
 
-def _run(site: Site, fmt, view: StoryView, theme: str) -> str:
-    loaded = load_theme(site, theme)
+def _run(site: Site, story: Story, theme: str) -> str | None:
+    """The linked page (None when there is nothing to show); keeps the theme's style sheet."""
     tmp_root = site.instance / "tmp"
     tmp_root.mkdir(parents=True, exist_ok=True)
     sweep(tmp_root)
+    options = {"stylesheet_url": url_for("editor.theme_css", name=theme),
+               "picture_urls": _picture_urls(story)}
     with tempfile.TemporaryDirectory(prefix="preview-", dir=tmp_root) as out:
-        job = make_job(site, fmt, view.use, [view], Path(out), on=dt.date.today(),
-                       theme=loaded)
-        artefacts = run_jobs(fmt, [job])
-        pages = [a.path for a in artefacts if a.path.suffix == ".html"]
-        if not pages:
+        artefacts = render_draft(site, story, FORMAT, Path(out), use=preview_use(site),
+                                 theme=theme, options=options)
+        if not artefacts:
+            return None
+        sheets = [a.path for a in artefacts if a.media_type == "text/css"]
+        page = [a.path for a in artefacts if a.story_ids]
+        if not page or not sheets:
             raise StorykitError("the web format made no page")
-        return pages[0].read_text(encoding="utf-8")
-
-
-def _for_the_app(html: str, theme: str, view: StoryView) -> str:
-    """Move the style sheet to the app's URL, point pictures at the app's media URLs and put
-    a policy in the page that allows only the app's own files."""
-    found = _STYLE.search(html)
-    if found:
-        _styles()[theme] = found.group(1)
-        link = f'<link rel="stylesheet" href="{url_for("editor.theme_css", name=theme)}">'
-        html = html[:found.start()] + link + html[found.end():]
-    meta = f'<meta http-equiv="Content-Security-Policy" content="{PREVIEW_CSP}">'
-    html = _META_CSP.sub(lambda _m: meta, html, count=1)
-    urls = iter([url_for("media.file", story_id=view.id,
-                         name=(img.path.name if img.path else img.file.rsplit("/", 1)[-1]))
-                 for img in view.images])
-    return _DATA_IMG.sub(lambda m: m.group(1) + next(urls, "") + m.group(2), html)
+        _styles()[theme] = sheets[0].read_text(encoding="utf-8")
+        return page[0].read_text(encoding="utf-8")
 
 
 def _styles() -> dict[str, str]:

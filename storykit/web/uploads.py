@@ -31,6 +31,7 @@ from PIL import Image
 
 from .. import images
 from ..fsio import atomic_write, make_dirs
+from ..media import MediaError, media_folder
 
 #: Widths of the stored copies of a picture. The first is the one story.md names.
 IMAGE_WIDTHS = (1600, 800)
@@ -143,7 +144,14 @@ def receive(stream, folder: Path, limit: int) -> Path:
 
 
 def store_image(src: Path, media: Path) -> StoredImage:
-    """Clean copies of the picture at ``src`` in ``media/`` under a new name."""
+    """Clean copies of the picture at ``src`` in ``media/`` under a new name (only into the
+    story's own media folder: never through a link, see storykit.media)."""
+    try:
+        media = media_folder(media.parent, create=True)
+    except MediaError:
+        raise UploadError("The story's media folder is a link to somewhere else, so pictures "
+                          "cannot be added. Ask whoever runs the site to replace it with a "
+                          "real folder.", 409) from None
     fmt = _image_output(src)
     ext = images.EXTENSIONS[fmt]
     name = _free_name(media, "img-", ext)
@@ -268,4 +276,8 @@ def _remove(paths) -> None:
 def remove_image_files(folder: Path, file: str) -> None:
     """Delete a picture's stored copies (after the story no longer lists it)."""
     if file.startswith("media/") and LISTED_NAME.match(file.removeprefix("media/")):
+        try:
+            media_folder(folder)  # never delete through a linked media folder
+        except MediaError:
+            return
         _remove([folder / file, folder / small_variant(file)])

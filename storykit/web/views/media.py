@@ -13,6 +13,7 @@ import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 
+from ...media import MediaError, media_file
 from ...model import IMAGE_KINDS, Image, Story
 from ..auth import deny
 from ..forms import Form
@@ -173,9 +174,9 @@ def file(story_id: str, name: str):
     story = viewable(story_id, "media")
     if not LISTED_NAME.match(name) or ".." in name or not _listed(story, name):
         deny(404, "media (not in the story)", story.id)  # probing for files: audited
-    folder = state().site.store.folder(story.id).resolve()
-    path = folder / "media" / name
-    if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(folder):
+    try:  # the one media rule: a regular file in the story's own media/, no links
+        path = media_file(state().site.store.folder(story.id), f"media/{name}")
+    except MediaError:
         abort(404)
     kind = sniff(path)
     if kind not in ("jpeg", "png", "webp"):

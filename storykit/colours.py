@@ -1,8 +1,10 @@
-"""WCAG 2.2 colour contrast, as pure functions.
+"""Theme colours and WCAG 2.2 contrast, as pure functions, for every renderer.
 
-Quote cards are pictures of text, so a browser cannot fix poor contrast for the reader: the
-check has to happen before a card is drawn. The maths is WCAG 2.2's relative luminance and
-contrast ratio (success criterion 1.4.3 asks for 4.5:1 for normal text).
+Theme files are untrusted and their colours go into CSS, slides and pictures, so a colour is
+only ever a ``#rgb`` or ``#rrggbb`` value. Quote cards and slides are pictures of text (or
+end up as them), so a browser cannot fix poor contrast for the reader: the check has to happen
+before they are drawn. The maths is WCAG 2.2's relative luminance and contrast ratio (success
+criterion 1.4.3 asks for 4.5:1 for normal text).
 """
 
 from __future__ import annotations
@@ -15,9 +17,20 @@ AA_TEXT = 4.5
 _HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
+def is_hex(value: object) -> bool:
+    """Whether ``value`` is a colour written like ``#005EB8`` or ``#fff``."""
+    return isinstance(value, str) and bool(_HEX.match(value.strip()))
+
+
+def long_hex(colour: str) -> str:
+    """``#rgb`` or ``#rrggbb`` as ``#RRGGBB``; ValueError for anything else."""
+    r, g, b = parse_hex(colour)
+    return f"#{r:02X}{g:02X}{b:02X}"
+
+
 def parse_hex(colour: str) -> tuple[int, int, int]:
     """``#RGB`` or ``#RRGGBB`` as an (r, g, b) tuple of 0-255 values; ValueError otherwise."""
-    if not isinstance(colour, str) or not _HEX.match(colour.strip()):
+    if not is_hex(colour):
         raise ValueError(f"{colour!r} is not a colour like #005EB8")
     digits = colour.strip()[1:]
     if len(digits) == 3:

@@ -1,0 +1,138 @@
+"""The renderer kit: everything a renderer or builder legitimately needs, in one documented
+place (docs/plugins.md, "Writing a renderer").
+
+First-party plugins import only from here and from the package root (``from storykit import
+Format, hookimpl``); a meta-test (tests/test_layout.py) fails when a module under
+``plugins/`` reaches for anything else of storykit's, so third-party plugins can rely on the
+same surface. Names are imported on first use (PEP 562): importing the kit is cheap, and
+WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
+
+- Writing outputs safely: :func:`atomic_write`, :func:`replace_file`, :func:`write_atomic`.
+- Pictures: :func:`picture_path` (the media rule, for a view's pictures), :func:`media_file`,
+  :func:`prepare_image`, :func:`prepare_variants`, :func:`image_data_uri`,
+  :func:`image_data_uri_and_size`, :func:`image_format`, :func:`prepare_images` (for PDFs).
+- Dates and marks: :func:`nice_date`, :func:`today`, :data:`DRAFT_MARK` (``Job.draft_mark``
+  and ``StoryView.draft_mark`` give the words to show).
+- Safe PDFs: :func:`html_to_pdf`, :func:`run_limited`, :data:`VARIANTS`,
+  :data:`DEFAULT_VARIANT`, :func:`check_variant`.
+- Theme colours and contrast: :func:`is_hex`, :func:`long_hex`, :func:`parse_hex`,
+  :func:`contrast_ratio`, :func:`relative_luminance`, :func:`shown_ratio`, :data:`AA_TEXT`.
+- Slugs and file names: :func:`slugify`, :func:`file_stem`, :data:`SLUG_RE`.
+- Markdown: :func:`plain_text`, :func:`markdown_inline`, :func:`prepare_markdown`
+  (``Job.markdown`` converts with the site's extensions).
+- Builders of whole publications (the web site): :func:`publication_set`,
+  :class:`PublicationSet`, :class:`Publishable`, :class:`PublishedPage`, :func:`site_info`,
+  and the cache helpers :func:`read_cache`, :func:`write_cache`, :func:`stat_key`,
+  :func:`settled_before`, :func:`locked`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .colours import (
+        AA_TEXT,
+        contrast_ratio,
+        is_hex,
+        long_hex,
+        parse_hex,
+        relative_luminance,
+        shown_ratio,
+    )
+    from .consent import DRAFT_MARK, ViewImage
+    from .dates import nice_date, today
+    from .errors import NotSavedError
+    from .fsio import (
+        LockTimeout,
+        atomic_write,
+        locked,
+        read_cache,
+        replace_file,
+        settled_before,
+        stat_key,
+        write_cache,
+    )
+    from .images import (
+        ImageError,
+        image_data_uri,
+        image_data_uri_and_size,
+        image_format,
+        prepare_image,
+        prepare_variants,
+    )
+    from .markup import MarkdownTooLong, markdown_inline, plain_text, prepare_markdown
+    from .media import MediaError, media_file, picture_path
+    from .pdf_variants import DEFAULT_VARIANT, VARIANTS
+    from .publication import (
+        PublicationSet,
+        Publishable,
+        PublishedPage,
+        code_fingerprint,
+        publication_set,
+        stories_fingerprint,
+    )
+    from .render import SiteInfo, site_info
+    from .slugs import SLUG_RE, file_stem, slugify
+    from .themes import ThemeError
+    from .weasy import (
+        RenderBlocked,
+        RenderLimitExceeded,
+        check_variant,
+        html_to_pdf,
+        prepare_images,
+        run_limited,
+        write_atomic,
+    )
+
+#: Where each name lives (its home module, relative to the storykit package).
+_HOMES = {
+    ".colours": ("AA_TEXT", "contrast_ratio", "is_hex", "long_hex", "parse_hex",
+                 "relative_luminance", "shown_ratio"),
+    ".consent": ("DRAFT_MARK", "ViewImage"),
+    ".dates": ("nice_date", "today"),
+    ".errors": ("NotSavedError",),
+    ".fsio": ("LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
+              "settled_before", "stat_key", "write_cache"),
+    ".images": ("ImageError", "image_data_uri", "image_data_uri_and_size", "image_format",
+                "prepare_image", "prepare_variants"),
+    ".markup": ("MarkdownTooLong", "markdown_inline", "plain_text", "prepare_markdown"),
+    ".media": ("MediaError", "media_file", "picture_path"),
+    ".pdf_variants": ("DEFAULT_VARIANT", "VARIANTS"),
+    ".publication": ("Publishable", "PublicationSet", "PublishedPage", "code_fingerprint",
+                     "publication_set", "stories_fingerprint"),
+    ".render": ("SiteInfo", "site_info"),
+    ".slugs": ("SLUG_RE", "file_stem", "slugify"),
+    ".themes": ("ThemeError",),
+    ".weasy": ("RenderBlocked", "RenderLimitExceeded", "check_variant", "html_to_pdf",
+               "prepare_images", "run_limited", "write_atomic"),
+}
+_HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
+
+__all__ = [
+    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "ImageError", "LockTimeout", "MarkdownTooLong",
+    "MediaError", "NotSavedError", "PublicationSet", "Publishable", "PublishedPage",
+    "RenderBlocked", "RenderLimitExceeded", "SLUG_RE", "SiteInfo", "ThemeError", "VARIANTS",
+    "ViewImage", "atomic_write", "check_variant", "code_fingerprint", "contrast_ratio",
+    "file_stem", "html_to_pdf", "image_data_uri", "image_data_uri_and_size", "image_format",
+    "is_hex", "locked", "long_hex", "markdown_inline", "media_file", "nice_date", "parse_hex",
+    "picture_path", "plain_text", "prepare_image", "prepare_images", "prepare_markdown",
+    "prepare_variants", "publication_set", "read_cache", "relative_luminance", "replace_file",
+    "run_limited", "settled_before", "shown_ratio", "site_info", "slugify", "stat_key",
+    "stories_fingerprint", "today", "write_atomic", "write_cache",
+]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name's home module the first time the name is asked for."""
+    home = _HOME_OF.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, "storykit"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,236 @@
+"""Publishing: the stories the core lets a builder put out for a use today, and the record of
+what it put out.
+
+A builder of a whole publication (the public web site of ``storykit build``) never loads
+stories or decides about them itself. It asks :func:`publication_set` for the stories that
+may be published for a use *today*: published, allowed by the consent decision, not a draft,
+their pictures passing the media rule. Each comes as a :class:`Publishable` whose reduced
+view is made on first use, exactly as ``render`` makes it (decide -> reduce). What the
+builder then has live is handed back to :meth:`PublicationSet.record`, which keeps the
+distribution log in step in one transaction; it records only stories of the set.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .consent import Decision, StoryView, decision_window, shown_images
+from .dates import today
+from .errors import NotFoundError, StorykitError
+from .fsio import stat_key
+from .media import media_problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .distribution import DistributionLog
+    from .model import Story
+    from .site import Site
+
+#: Only stories with this status are published (approved ones wait for a publisher).
+PUBLISHED = "published"
+
+
+@dataclass(frozen=True)
+class PublishedPage:
+    """A page a builder has live for a story: its file, content hash and public address."""
+
+    story_id: str
+    path: str
+    sha256: str
+    url: str | None = None
+
+
+class Publishable:
+    """One story a builder may publish today. ``source_key`` changes whenever anything its
+    view is made from changes (its files' bytes, the consent version, its pictures' files);
+    ``pictures`` are the files its story lists (for a builder's own change checks)."""
+
+    def __init__(self, decision: Decision, source_key: str, pictures: tuple[str, ...]):
+        self._decision = decision
+        self.id: str = decision.story_id
+        self.slug: str = decision.slug or decision.story_id
+        self.consent_version: int = decision.consent_version or 0
+        self.source_key = source_key
+        self.pictures = pictures
+
+    @cached_property
+    def view(self) -> StoryView:
+        """The story as consent lets it be published: reduced, without speaker notes, its
+        pictures' paths checked by the media rule (:class:`~storykit.media.MediaError`)."""
+        from .render import checked_view
+
+        return checked_view(self._decision)
+
+    def __repr__(self) -> str:
+        return f"Publishable({self.id!r}, slug={self.slug!r})"
+
+
+@dataclass
+class PublicationSet:
+    """The stories that may be published for ``use`` on ``on`` (today), in id order, with
+    ``problems`` (sentences naming stories, never their text) for those left out for a
+    reason a person should fix. Every decision holds from ``valid_from`` to
+    ``valid_until``: a builder may trust the set on those days while no story changes.
+    ``among`` is the ids looked at (None: every story of the site)."""
+
+    use: str
+    on: dt.date
+    stories: list[Publishable]
+    problems: list[str]
+    valid_from: dt.date
+    valid_until: dt.date
+    among: frozenset[str] | None = None
+    _log: DistributionLog | None = field(default=None, repr=False)
+
+    def get(self, story_id: str) -> Publishable | None:
+        return self._by_id.get(story_id)
+
+    @cached_property
+    def _by_id(self) -> dict[str, Publishable]:
+        return {p.id: p for p in self.stories}
+
+    def record(self, pages: Iterable[PublishedPage], *, format: str, job: str,
+               folder: Path | str, by: str | None = None) -> tuple[int, int]:
+        """Make the distribution log's live entries of ``job`` under ``folder`` match
+        ``pages``: a new page, or one whose content or consent version changed, is recorded;
+        a page that is gone or replaced is marked removed; all in one transaction. Only the
+        stories this set looked at are touched. Returns (recorded, taken down)."""
+        from .store import current_user
+
+        log = self._log
+        if log is None:  # pragma: no cover - sets come from publication_set
+            raise StorykitError("this publication set has no distribution log")
+        current = {}
+        for page in pages:
+            story = self.get(page.story_id)
+            if story is None:
+                raise StorykitError(f"story {page.story_id} may not be published for "
+                                    f"{self.use} today, so it cannot be recorded")
+            current[(page.story_id, page.path)] = (page, story)
+        live = [d for d in self._live(log, format, str(folder) + os.sep) if d.job == job]
+        keep: set[tuple[str, str]] = set()
+        stale: list[int] = []
+        for d in live:
+            found = current.get((d.story_id, d.path))
+            if found and d.sha256 == found[0].sha256 \
+                    and d.consent_version == found[1].consent_version:
+                keep.add((d.story_id, d.path))
+            else:
+                stale.append(d.id)
+        new = [found for key, found in current.items() if key not in keep]
+        if not stale and not new:
+            return 0, 0
+        who = by or current_user()
+        with log.transaction():
+            log.mark_removed(stale)
+            for page, story in new:
+                log.record(story_id=page.story_id, consent_version=story.consent_version,
+                           use=self.use, format=format, sha256=page.sha256, path=page.path,
+                           url=page.url, job=job, created_by=who)
+        return len(new), len(stale)
+
+    def _live(self, log: DistributionLog, fmt: str, prefix: str) -> list[Any]:
+        if self.among is None:
+            return log.live_at_paths(prefix, fmt)
+        return [d for i in sorted(self.among) for d in log.for_story(i, live_only=True)
+                if d.format == fmt and d.path.startswith(prefix)]
+
+
+def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -> PublicationSet:
+    """The stories of ``site`` that may be published for ``use`` today (every story, or only
+    ``ids``: a story among them that no longer exists is left out, one that cannot be read
+    raises its :class:`~storykit.errors.StorykitError`)."""
+    if use not in site.config.uses:
+        raise StorykitError(f"unknown use {use!r}; this site's uses are: "
+                            f"{', '.join(site.config.use_names)}")
+    on = today()
+    wanted = None if ids is None else frozenset(ids)
+    problems: list[str] = []
+    if wanted is None:
+        loaded = site.store.load_all()
+        stories = loaded.stories
+        problems += [str(p) for p in loaded.problems]
+    else:
+        stories = []
+        for story_id in sorted(wanted):
+            try:
+                stories.append(site.store.get(story_id))
+            except NotFoundError:
+                continue
+    found: dict[str, Publishable] = {}
+    first, last = dt.date.min, dt.date.max
+    for story in sorted(stories, key=lambda s: s.id):
+        if story.status != PUBLISHED:
+            continue
+        window = decision_window(story, on)
+        first, last = max(first, window[0]), min(last, window[1])
+        decision = site.decide(story, use, on)
+        if not decision.allowed or decision.draft:
+            continue
+        problem = _media_problem(story, decision)
+        if problem:
+            problems.append(f"story {story.id} is not published: {problem}")
+            continue
+        publishable = Publishable(decision, source_key(story, decision), _pictures(story))
+        if publishable.slug in found:
+            problems.append(f"story {story.id} is not published: its slug "
+                            f"{publishable.slug!r} is used by story {found[publishable.slug].id}")
+            continue
+        found[publishable.slug] = publishable
+    return PublicationSet(use, on, sorted(found.values(), key=lambda p: p.id), problems,
+                          first, last, wanted, site.distributions)
+
+
+def _media_problem(story: Story, decision: Decision) -> str | None:
+    """Why a picture the view would show may not be read (storykit.media), or None."""
+    consent = story.current_consent
+    assert consent is not None  # an allowed decision has consent
+    for image in shown_images(story, consent):
+        problem = media_problem(story.folder, image.file)
+        if problem is not None:
+            return str(problem)
+    return None
+
+
+def _pictures(story: Story) -> tuple[str, ...]:
+    folder = story.folder
+    return tuple(str(folder / img.file) for img in story.images) if folder else ()
+
+
+def source_key(story: Story, decision: Decision) -> str:
+    """A hash of everything a story's published view is made from: the exact bytes of its
+    files (etags), the consent version and use decided on, and its pictures' files."""
+    folder = story.folder
+    images = repr([(img.file, stat_key(folder / img.file) if folder else None)
+                   for img in story.images]) if story.images else ""
+    if story.etag is None:  # a store that does not say which bytes it read: use the view
+        parts = [repr(decision.view), images]
+    else:
+        parts = [story.id, story.etag, story.consent_etag or "",
+                 str(decision.consent_version), decision.use, images]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+
+
+def stories_fingerprint(site: Site) -> dict[str, Any]:
+    """The stories folder's fingerprint (every name in it and each story's file stat keys),
+    taken without loading a story; {} for a store that cannot give one."""
+    store = site.store
+    return store.fingerprint() if hasattr(store, "fingerprint") else {}
+
+
+def code_fingerprint() -> str:
+    """A hash of the core code that decides what a published view shows (the consent
+    decision and reduction, the Markdown sanitiser, the media rule): a builder that keeps
+    pages between builds renders them all again when it changes."""
+    from . import consent, markup, media
+
+    digest = hashlib.sha256()
+    for module in (consent, markup, media):
+        digest.update(Path(module.__file__ or "").read_bytes())
+    return digest.hexdigest()[:32]

@@ -1,0 +1,110 @@
+"""The publication set: the one door through which a builder (the web site) gets stories,
+decided for today by the core, and through which it records what it published."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
+
+from storykit import Site, StorykitError
+from storykit.kit import PublishedPage, publication_set
+
+#: Decisions are made as if today were ON (conftest.test_day).
+pytestmark = pytest.mark.usefixtures("test_day")
+
+
+@pytest.fixture
+def site(tmp_path) -> Site:
+    root = tmp_path / "site"
+    (root / "stories").mkdir(parents=True)
+    (root / "storykit.toml").write_text(BASIC_TOML, encoding="utf-8")
+    write_story(root, "st-public1", story_front(slug="public", status="published"))
+    write_story(root, "st-ending1", story_front(slug="ending", status="published"),
+                consent=[consent_version(expires=ON + dt.timedelta(days=10))])
+    write_story(root, "st-approv1", story_front(slug="approved", status="approved"))
+    write_story(root, "st-board01", story_front(slug="board", status="published"),
+                consent=[consent_version(uses=["board"])])
+    write_story(root, "st-nosign1", story_front(slug="unsigned", status="published"),
+                consent=[consent_version(signed_off=None, signed_off_revision=None)])
+    return Site.open(root)
+
+
+def test_only_published_stories_allowed_today_are_in_the_set(site):
+    found = publication_set(site, "public_website")
+    assert [p.id for p in found.stories] == ["st-ending1", "st-public1"]
+    assert found.on == ON and found.use == "public_website"
+    view = found.get("st-public1").view
+    assert view.storyteller == "Leila" and view.speaker_notes is None and not view.draft
+    # the decisions hold at most until the day the consent of st-ending1 ends
+    assert found.valid_from <= ON <= found.valid_until <= ON + dt.timedelta(days=10)
+
+
+def test_only_the_stories_asked_for_and_a_missing_one_is_left_out(site):
+    found = publication_set(site, "public_website", ids={"st-public1", "st-gone001"})
+    assert [p.id for p in found.stories] == ["st-public1"]
+    assert found.among == {"st-public1", "st-gone001"}
+    (site.root / "stories" / "st-public1" / "story.md").write_text("---\nnot: [valid\n")
+    with pytest.raises(StorykitError):
+        publication_set(Site.open(site.root), "public_website", ids={"st-public1"})
+
+
+def test_a_slug_used_twice_keeps_the_first_story_and_says_why(site):
+    write_story(site.root, "st-zzclash", story_front(slug="public", status="published"))
+    found = publication_set(Site.open(site.root), "public_website")
+    assert "st-zzclash" not in {p.id for p in found.stories}
+    assert "story st-zzclash is not published: its slug 'public' is used by story " \
+           "st-public1" in found.problems
+
+
+def test_an_unknown_use_is_a_clear_error(site):
+    with pytest.raises(StorykitError, match="unknown use 'twitter'"):
+        publication_set(site, "twitter")
+
+
+def page(story_id: str, sha: str = "a" * 64) -> PublishedPage:
+    return PublishedPage(story_id, f"/srv/site/stories/{story_id}.html", sha,
+                         f"https://example.org/{story_id}.html")
+
+
+def test_recording_keeps_the_log_in_step_with_what_is_live(site):
+    found = publication_set(site, "public_website")
+    assert found.record([page("st-public1"), page("st-ending1")], format="web", job="site-build",
+                        folder="/srv/site", by="tester") == (2, 0)
+    assert found.record([page("st-public1"), page("st-ending1")], format="web", job="site-build",
+                        folder="/srv/site") == (0, 0)  # nothing changed: nothing recorded
+    assert found.record([page("st-public1", "b" * 64)], format="web", job="site-build",
+                        folder="/srv/site") == (1, 2)  # one changed, one gone
+    log = site.distributions.all()
+    assert [(d.story_id, d.sha256[0], d.use, d.consent_version, d.url)
+            for d in log if d.removed_at is None] == [
+        ("st-public1", "b", "public_website", 1, "https://example.org/st-public1.html")]
+    assert [d.created_by for d in log][:2] == ["tester", "tester"]
+
+
+def test_a_story_outside_the_set_cannot_be_recorded(site):
+    found = publication_set(site, "public_website")
+    for outsider in ("st-board01", "st-approv1", "st-nosign1", "st-nobody1"):
+        with pytest.raises(StorykitError, match=f"story {outsider} may not be published"):
+            found.record([page("st-public1"), page(outsider)], format="web", job="site-build",
+                         folder="/srv/site")
+    assert site.distributions.all() == []
+
+
+def test_recording_is_all_or_nothing(site, monkeypatch):
+    found = publication_set(site, "public_website")
+    found.record([page("st-public1")], format="web", job="site-build", folder="/srv/site")
+    log = site.distributions
+    calls = []
+
+    def failing(**values):
+        calls.append(values["story_id"])
+        raise OSError("disk full")
+
+    monkeypatch.setattr(log, "record", failing)
+    with pytest.raises(OSError):
+        found.record([page("st-ending1")], format="web", job="site-build", folder="/srv/site")
+    assert calls == ["st-ending1"]
+    monkeypatch.undo()
+    assert [(d.story_id, d.removed_at) for d in log.all()] == [("st-public1", None)]
