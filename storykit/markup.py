@@ -4,6 +4,13 @@ Python-Markdown does not sanitise, so its output always goes through nh3 with an
 no scripts, styles, event handlers, iframes, forms or images (pictures come only from a story's
 ``images`` list, where consent and alt text are checked), and links only to http, https and
 mailto. Stories are stored raw and sanitised at render time.
+
+A story is one part of a page it does not own, so it cannot borrow the page's names: every
+``id`` it carries (footnotes, an attribute list's ``{: #name }``, a plugin's heading anchors)
+is prefixed with :data:`ID_PREFIX`, and so is every link to a place in the page
+(``href="#..."``); ``class`` keeps only the footnote classes Python-Markdown makes. So
+``<div id="main-content" class="nhsuk-skip-link">`` can neither restyle the page nor pose as
+its skip link.
 """
 
 from __future__ import annotations
@@ -38,11 +45,17 @@ ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan", "scope"},
     "td": {"colspan", "rowspan"},
     "ol": {"start"},
-    "*": {"id", "class", "lang"},
+    "*": {"id", "class", "lang"},  # id and class: filtered by _attribute (see the docstring)
 }
+#: Put before every id a story's HTML carries, and every in-page link: the page's own ids
+#: (``main-content``, a booklet's ``story-<slug>``...) never start with it.
+ID_PREFIX = "in-story-"
+#: The only classes story HTML keeps, by tag: those of Python-Markdown's footnotes.
+ALLOWED_CLASSES = {"div": frozenset({"footnote"}),
+                   "a": frozenset({"footnote-ref", "footnote-backref"})}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
-_UNSAFE_ID = re.compile(r'\s(id|class)="[^"]*[^\w\s:."-][^"]*"')  # '"' excluded: stay in one value
+_SAFE_ID = re.compile(r"[\w:.-]+")
 
 
 class MarkdownTooLong(ValueError):
@@ -122,14 +135,28 @@ def _cleaner() -> nh3.Cleaner:
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_attribute,
     )
+
+
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    """Keep the page's names out of reach of a story: ids and in-page links prefixed,
+    classes only the footnotes' (None drops the attribute)."""
+    if name == "id":
+        if not _SAFE_ID.fullmatch(value):
+            return None
+        return value if value.startswith(ID_PREFIX) else ID_PREFIX + value
+    if name == "class":
+        kept = [c for c in value.split() if c in ALLOWED_CLASSES.get(tag, ())]
+        return " ".join(kept) or None
+    if name == "href" and value.startswith("#") and not value.startswith("#" + ID_PREFIX):
+        return "#" + ID_PREFIX + value[1:]
+    return value
 
 
 def sanitise(html: str) -> str:
     """Clean HTML with the allow-list: safe in any page, feed or PDF."""
     cleaned = _cleaner().clean(html)
-    if 'id="' in cleaned or 'class="' in cleaned:  # the cheap test first
-        cleaned = _UNSAFE_ID.sub("", cleaned)
     return _A_TAG.sub(_rel_only_with_href, cleaned) if "<a" in cleaned else cleaned
 
 
