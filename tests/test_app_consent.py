@@ -160,6 +160,44 @@ def test_dates_may_be_written_the_british_way(world, ann):
     assert world.site.store.get("st-draft1").current_consent.expires == dt.date(2028, 9, 30)
 
 
+#: Dates that overflow Python's dates, or sums done with them (issue 12, hardening item 4).
+OVERFLOWING = ["1/1/99999999999999999999", "99999999999999999999-01-01", "31/12/9999",
+               "9999-12-31", "0001-01-01", "1/1/1", "\u0661/\u0661/\u0662\u0660\u0662\u0667",
+               "1" * 5000]
+
+
+@pytest.mark.parametrize("value", OVERFLOWING, ids=range(len(OVERFLOWING)))
+def test_a_date_that_would_overflow_is_422_with_the_answers_kept(world, ann, value):
+    before = consent_file(world).read_bytes()
+    for field in ("granted", "expires", "reconsent_due"):
+        data = answers(world, **{field: value})
+        if field == "reconsent_due":
+            data.update(age_band="13_15", given_by="parent_with_pr")
+        response = record(ann, data)
+        page = text(response)
+        assert response.status_code == 422, field
+        assert f'href="#{field}"' in page and "as a real date" in page
+        assert 'value="Jo Example"' in page
+    assert consent_file(world).read_bytes() == before
+
+
+@pytest.mark.parametrize("value", OVERFLOWING[:6])
+def test_sign_off_and_withdrawal_dates_that_would_overflow_are_422(world, ann, value):
+    story = world.site.store.get("st-draft1")
+    before = consent_file(world).read_bytes()
+    response = post_form(ann, f"{PAGE}/sign-off", {
+        "signed_off": value, "story_etag": story.etag, "consent_etag": story.consent_etag},
+        page=PAGE)
+    assert response.status_code == 422 and "as a real date" in text(response)
+    assert consent_file(world).read_bytes() == before
+    post_form(ann, f"{PAGE}/withdraw", {"scope": "stop_future_use", "reason": "By letter"},
+              page=f"{PAGE}/withdraw")
+    story = world.site.store.get("st-draft1")
+    response = post_form(ann, f"{PAGE}/confirm-withdrawal",
+                         {"confirmed": value, "consent_etag": story.consent_etag}, page=PAGE)
+    assert response.status_code == 422 and "as a real date" in text(response)
+
+
 def test_a_child_gets_a_date_to_ask_again(world, ann):
     data = answers(world, age_band="13_15", given_by="parent_with_pr",
                    reconsent_due="2031-05-01")

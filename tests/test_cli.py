@@ -334,6 +334,39 @@ def test_check_with_wrong_arguments(demo, cli, args, message):
     assert result.code == 2 and message in result.err
 
 
+#: Dates a person might type that Python holds but cannot do sums with, or cannot hold at all
+#: (issue 12, hardening item 4): each is refused as the option's value, never a crash.
+OVERFLOWING = ["9999-12-31", "0001-01-01", "99999999999999999999-01-01", "1/1/99999999999999999999"]
+DATED_COMMANDS = {
+    "check": ["check"], "list": ["list"], "consent show": ["consent", "show", "st-good01"],
+    "render": ["render", "st-good01", "--use", "board", "--format", "web", "--out", "packs"],
+    "build": ["build"],
+}
+
+
+@pytest.mark.parametrize("value", OVERFLOWING)
+@pytest.mark.parametrize("command", DATED_COMMANDS.values(), ids=DATED_COMMANDS.keys())
+def test_every_date_option_refuses_dates_that_overflow(demo, cli, command, value):
+    before = files_of(demo)
+    result = cli("--site", demo, *command, "--date", value, cwd=demo)
+    assert result.code == 2, result.out + result.err
+    assert "Invalid value for '--date'" in result.err
+    assert "between 1900 and 2999" in result.err or "year-month-day" in result.err
+    assert files_of(demo) == before
+
+
+def test_a_date_in_a_story_file_that_would_overflow_is_an_error_not_a_crash(demo, cli):
+    consent = demo / "stories" / "st-good01" / "consent.yml"
+    consent.write_text(consent.read_text().replace("expires: 2029-09-02", "expires: 9999-12-31")
+                       .replace("recorded: 2026-09-02T14:10:00Z",
+                                "recorded: 9999-12-31T23:00:00-05:00"))
+    for args in (["check"], ["list"], ["build"]):
+        result = cli("--site", demo, *args, "--date", DATE, cwd=demo)
+        assert "stories/st-good01/consent.yml" in result.err, args
+        assert "use a date between 1900 and 2999" in result.err, args
+    assert cli("--site", demo, "check", "--date", DATE).code == 1
+
+
 # --- consent show and withdraw -------------------------------------------------------------------
 
 @pytest.mark.parametrize("ref", ["st-good01", "all-good", "ALL-GOOD", "ａｌｌ-good"])

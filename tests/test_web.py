@@ -1010,10 +1010,13 @@ def test_the_build_refuses_output_folders_that_hold_the_site(three, where):
         build_site(Site.open(three), three / where, on=ON)
 
 
-def test_an_unknown_statement_date_setting_is_a_clear_error(make_site, capsys):
-    root = make_site("site", TOML + '\n[plugins.storykit_web]\nstatement_date = "soon"\n')
+@pytest.mark.parametrize("value", ['"soon"', '"99999999999999999999-01-01"', "0001-01-01",
+                                   '"9999-12-31"'])
+def test_an_unknown_statement_date_setting_is_a_clear_error(make_site, capsys, value):
+    root = make_site("site", TOML + f"\n[plugins.storykit_web]\nstatement_date = {value}\n")
     code, _, err = run_cli(capsys, "--site", str(root), "formats")
     assert code == 1 and "[plugins.storykit_web] statement_date must be a date" in err
+    assert "Traceback" not in err
 
 
 # --- the one-page web format -----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from storykit import hookimpl
+from storykit.dates import DATE, DateError, in_range, parse_date
 from storykit.render import Format
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -43,11 +44,11 @@ def check_plugin_config(site: Site) -> list[str]:
     problems = [f"unknown setting {key!r}; known: {', '.join(CONFIG_KEYS)}"
                 for key in config if key not in CONFIG_KEYS]
     date = config.get("statement_date")
-    if date is not None and not isinstance(date, dt.date):
+    if date is not None:
         try:
-            dt.date.fromisoformat(str(date))
-        except ValueError:
-            problems.append(f"statement_date must be a date like 2026-11-01, not {date!r}")
+            in_range(date) if isinstance(date, dt.date) else parse_date(str(date))
+        except DateError as exc:
+            problems.append(f"statement_date must be a date like 2026-11-01: {exc}")
     return problems
 
 
@@ -55,12 +56,11 @@ def check_plugin_config(site: Site) -> list[str]:
 @click.option("--out", "out", metavar="DIR", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the website (default: build/site in the site folder).")
 @click.option("--theme", metavar="NAME", help="Theme name (default: the site's theme).")
-@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
-              help="Decide consent as of this date (default today).")
+@click.option("--date", "on", type=DATE, help="Decide consent as of this date (default today).")
 @click.option("--serve", is_flag=True, help="Then preview the website on this computer.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port for --serve (0 picks a free one).")
-def build_command(out: Path | None, theme: str | None, on: dt.datetime | None, serve: bool,
+def build_command(out: Path | None, theme: str | None, on: dt.date | None, serve: bool,
                   port: int) -> None:
     """Build the public website: every published story that consent allows on it.
 
@@ -70,7 +70,7 @@ def build_command(out: Path | None, theme: str | None, on: dt.datetime | None, s
     from .build import build_site
 
     site = click.get_current_context().find_root().obj.site
-    report = build_site(site, out, on=on.date() if on else None, theme=theme)
+    report = build_site(site, out, on=on, theme=theme)
     for problem in report.problems:
         click.echo(f"warning: {problem}", err=True)
     click.echo(f"{report.stories} stories on the website: {report.rendered} pages rendered, "

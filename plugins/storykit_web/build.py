@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from storykit.consent import Decision, StoryView, ViewImage
+from storykit.dates import parse_date
 from storykit.errors import StorykitError
 from storykit.fsio import LockTimeout, locked, read_cache, replace_file, stat_key, write_cache
 from storykit.markup import MarkdownTooLong, markdown_inline, prepare_markdown
@@ -735,7 +736,7 @@ def _plugin_config(site: Site) -> dict[str, Any]:
     if isinstance(date, dt.date):
         config["statement_date"] = nice_date(date)
     elif isinstance(date, str) and date:
-        config["statement_date"] = nice_date(dt.date.fromisoformat(date))
+        config["statement_date"] = nice_date(parse_date(date))
     return config
 
 
