@@ -109,6 +109,93 @@ def test_init_refuses_a_bad_path(tmp_path, cli, setup):
     assert snapshot(tmp_path) == before
 
 
+# --- signed consent forms stay out of git (issue 12, Build item 4) ----------------------------------
+
+SIGNED = b"%PDF-1.4 signed by Aisha Rahman, 12 Mill Lane"  # what a warning must never show
+
+
+def git(root: Path, *args: str) -> str:
+    assert shutil.which("git"), "git is needed for these tests"
+    done = subprocess.run(["git", "-C", str(root), "-c", "user.name=Test", "-c",
+                           "user.email=test@example.org", "-c", "init.defaultBranch=main",
+                           *args], capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def signed_form(root: Path, story_id: str = "st-example") -> Path:
+    path = root / "stories" / story_id / "evidence" / "consent-abcdefghijkl.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(SIGNED)
+    return path
+
+
+def test_init_keeps_signed_forms_and_the_instance_out_of_git(tmp_path, cli):
+    root = tmp_path / "new-site"
+    assert cli("init", root).code == 0
+    git(root, "init", "-q")
+    form = signed_form(root)
+    (root / "instance").mkdir(exist_ok=True)
+    (root / "instance" / "storykit.db").write_bytes(b"private")
+    git(root, "add", "-A")
+    staged = git(root, "diff", "--cached", "--name-only").split()
+    assert "stories/st-example/story.md" in staged and ".gitignore" in staged
+    assert not [p for p in staged if "evidence" in p or p.startswith("instance")], staged
+    assert git(root, "check-ignore", str(form.relative_to(root))).strip()
+    result = cli("--site", root, "check")
+    assert result.code == 0 and "consent form" not in result.out + result.err
+
+
+def test_check_warns_about_a_signed_form_git_tracks_naming_only_the_file(tmp_path, cli):
+    root = tmp_path / "site"
+    assert cli("init", root).code == 0
+    (root / ".gitignore").write_text("/instance/\n")  # as a site made before the rule
+    git(root, "init", "-q")
+    tracked = signed_form(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "stories")
+    untracked = tracked.with_name("consent-mnopqrstuvwx.pdf")  # a second form, since then
+    untracked.write_bytes(SIGNED)
+    result = cli("--site", root, "check")
+    assert result.code == 0  # a warning: nothing about the stories is wrong
+    said = result.out + result.err
+    assert ("warning: stories/st-example/evidence/consent-abcdefghijkl.pdf: a signed consent "
+            "form is in git's history") in said
+    assert "git rm --cached stories/st-example/evidence/consent-abcdefghijkl.pdf" in said
+    assert ("warning: stories/st-example/evidence/consent-mnopqrstuvwx.pdf: a signed consent "
+            "form is not ignored by git") in said
+    assert "Aisha" not in said and "Mill Lane" not in said and "PDF" not in said
+    report = json.loads(cli("--site", root, "check", "--json").out)
+    codes = {(w["code"], w["story"]) for w in report["warnings"]}
+    assert {("evidence_in_git", "st-example"), ("evidence_not_ignored", "st-example")} <= codes
+    # following the advice clears both warnings (the history itself is the owner's to rewrite)
+    (root / ".gitignore").write_text("/instance/\n/stories/*/evidence/\n")
+    git(root, "rm", "-q", "--cached", str(tracked.relative_to(root)))
+    assert "consent form" not in cli("--site", root, "check").out
+
+
+def test_without_git_or_a_repository_check_says_nothing_about_git(tmp_path, cli, monkeypatch):
+    root = tmp_path / "site"
+    assert cli("init", root).code == 0
+    (root / ".gitignore").unlink()
+    signed_form(root)
+    assert "consent form" not in cli("--site", root, "check").out  # not a repository
+    git(root, "init", "-q")
+    assert "not ignored by git" in cli("--site", root, "check").out
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # git not installed
+    result = cli("--site", root, "check")
+    assert result.code == 0 and "consent form" not in result.out + result.err
+
+
+def test_the_demo_site_keeps_signed_forms_out_of_git(tmp_path):
+    """The repository root is itself a site: its .gitignore has the same rule."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / ".gitignore", repo / ".gitignore")
+    git(repo, "init", "-q")
+    form = signed_form(repo, "st-7k2m9q")
+    assert git(repo, "check-ignore", str(form.relative_to(repo))).strip()
+
+
 def test_site_is_found_upwards_from_the_current_folder(demo, cli):
     nested = demo / "stories" / "st-good01"
     result = cli("list", "--json", cwd=nested)
