@@ -641,14 +641,24 @@ class Builder:
         new = [(key, r) for key, r in current.items() if key not in keep]
         if not stale and not new:
             return
+        gone = set(stale)
+        erased = {d.story_id for d in live if d.id in gone and self._erased(d.story_id)}
         with _transaction(log.conn):
             log.mark_removed(stale)
             for (story_id, path), r in new:
                 log.record(story_id=story_id, consent_version=r["consent_version"], use=USE,
                            format="web", sha256=r["sha"], path=path, created_by=self.by,
                            url=pages.absolute(self.base_url, r["page"]) or None, job=JOB)
+        for story_id in sorted(erased):  # their pages are gone now: so are the addresses
+            log.forget_addresses(story_id)
         self.report.recorded = len(new)
         self.report.taken_down = len(stale)
+
+    def _erased(self, story_id: str) -> bool:
+        try:
+            return self.site.store.get(story_id).erased
+        except StorykitError:
+            return False
 
     def _save_manifest(self, records: dict[str, dict[str, Any]], produced: set[str]) -> None:
         manifest = {"version": BUILDER_VERSION, "out": str(self.out), "key": self.key,

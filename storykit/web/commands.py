@@ -1,5 +1,6 @@
-"""Command-line commands for the browser app, added through the ``register_commands`` hook:
-``storykit serve`` and ``storykit user add|list|roles|password``.
+"""The browser app as a plugin of the core: its commands (``register_commands``: ``storykit
+serve`` and ``storykit user add|list|roles|password``) and its part of a withdrawal
+(``after_withdraw``: erasing everything also erases the reviewers' notes the app keeps).
 
 Kept light: loading plugins imports none of the app. Flask and waitress are imported only
 when ``serve`` runs; the account rules (argon2) and the audit log when a ``user`` command does.
@@ -196,6 +197,21 @@ def _existing(conn, name: str) -> User:
     if user is None:
         raise click.ClickException(f"there is no user called {name}; see: storykit user list")
     return user
+
+
+@hookimpl
+def after_withdraw(site, story, scope: str) -> None:
+    """``delete_everything`` reaches the app's own records: the notes reviewers left on the
+    story go too (from the command line as from the app)."""
+    if scope != "delete_everything":
+        return
+    from .workflow import forget_notes
+
+    conn = _conn(site)
+    try:
+        forget_notes(conn, story.id)
+    finally:
+        conn.close()
 
 
 @hookimpl
