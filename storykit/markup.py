@@ -71,26 +71,70 @@ class MarkdownTooComplex(MarkdownTooLong):
 #: against Python-Markdown 3.11: real stories stay far below every one of them.
 MAX_PARAGRAPH = 20_000  # characters in one paragraph (inline work grows with its square)
 MAX_NESTING = 32  # quote or list levels on one line
+#: Python-Markdown spends 20 to 130 microseconds on each block it makes (a paragraph, a
+#: heading, a rule, a list item, a level of quoting), so these bound the whole text: with
+#: them no text takes more than about a third of a second here. A long story of 20,000
+#: words has a few hundred paragraphs.
+MAX_LINES = 10_000
+MAX_BLOCKS = 2_000  # paragraphs, headings, rules, code blocks... between blank lines
+MAX_MARKERS = 3_000  # list items and quote marks, each level of nesting counted
+MAX_LINE_BREAKS = 2_000  # lines ending in two spaces
+MAX_FOOTNOTES = 200  # [^...] marks (Python-Markdown numbers repeats in quadratic time)
+#: A line that starts a heading, rule, list item, quote, table row or code inside a block of
+#: lines (no blank line before it) makes Python-Markdown split the block there and test the
+#: rest again: work grows with (such lines) x (the block's length), about 20 ns each here.
+MAX_SPLITTING = 5_000_000
 #: name -> (characters counted, most in one paragraph, most in the whole text)
 _MARKUP_KINDS = {
     "[": ("[", 300, 2_000),  # links and footnotes
     "<": ("<", 300, 1_000),  # raw HTML (stripped anyway) and autolinks
-    "*": ("*_", 300, 10_000),  # emphasis
+    "*": ("*_", 300, 4_000),  # emphasis (each pair is a tenth of a millisecond)
     "`": ("`", 300, 2_000),  # code spans
     "&": ("&", 2_000, 5_000),  # character references
+    "|": ("|", 5_000, 10_000),  # table cells
     "quote": ("\"'", MAX_PARAGRAPH, 20_000),  # curly quotes (smarty)
 }
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _NESTING = re.compile(r"^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t>]|$))+", re.M)
 _MARKER = re.compile(r"[>\-+*]|\d+[.)]")
 _MARKER_STARTS = frozenset(">-+*0123456789")  # what a nested quote or list line starts with
+_STARTS_BLOCK = frozenset("#=-*_+>|0123456789")  # what a heading, list, quote... starts with
+
+
+#: The characters of the kinds above but quotes, as bytes (UTF-8 keeps ASCII bytes for ASCII
+#: characters only, so counting them in the encoded text is exact), and the fewest of them
+#: that can break any per-paragraph limit: below that, no kind needs counting one by one.
+_COUNTED = "".join(c for name, (c, _p, _m) in _MARKUP_KINDS.items() if name != "quote").encode()
+_FEWEST = min(p for name, (_c, p, _m) in _MARKUP_KINDS.items() if name != "quote")
 
 
 def check_complexity(text: str) -> None:
     """Raise :class:`MarkdownTooComplex` (saying what to change) for text that would take
-    Python-Markdown too long to render. Linear time: counts characters, never parses."""
+    Python-Markdown too long to render. Linear time: counts characters, never parses; a
+    typical story takes a few tens of microseconds (``storykit check`` runs it on every
+    story)."""
+    newlines = text.count("\n")
+    if newlines >= MAX_LINES:
+        raise MarkdownTooComplex(f"the text has more than {MAX_LINES:,} lines; split it into "
+                                 "two stories")
+    if newlines >= MAX_BLOCKS:  # with fewer lines there cannot be that many blocks
+        blocks = sum(1 for _ in _PARAGRAPHS.finditer(text)) + 1
+        if blocks > MAX_BLOCKS:
+            raise MarkdownTooComplex(f"the text has {blocks:,} paragraphs, headings and other "
+                                     f"parts; at most {MAX_BLOCKS:,} are allowed, so split it "
+                                     "into two stories")
+    if text.count("[^") > MAX_FOOTNOTES:
+        raise MarkdownTooComplex(f"the text has more than {MAX_FOOTNOTES} footnote marks "
+                                 "([^...]); use fewer footnotes")
+    if text.count("  \n") > MAX_LINE_BREAKS:
+        raise MarkdownTooComplex(f"more than {MAX_LINE_BREAKS:,} lines end in two spaces "
+                                 "(each makes a line break); remove the spaces")
+    data = text.encode("utf-8", "surrogatepass")
+    few = len(data) - len(data.translate(None, _COUNTED)) <= _FEWEST
     paragraphs: list[str] | None = None
     for name, (chars, per_paragraph, most) in _MARKUP_KINDS.items():
+        if few and name != "quote":
+            continue
         total = sum(text.count(c) for c in chars)
         if total > most:
             raise MarkdownTooComplex(f"the text has {total:,} '{name}' characters; at most "
@@ -104,15 +148,67 @@ def check_complexity(text: str) -> None:
             len(p) > MAX_PARAGRAPH for p in paragraphs or _PARAGRAPHS.split(text)):
         raise MarkdownTooComplex(f"a paragraph is longer than {MAX_PARAGRAPH:,} characters; "
                                  "put blank lines between paragraphs")
-    lines = text.split("\n")  # line by line: a multi-line regex tries every position
+    _check_lines(text.split("\n"))  # line by line: a multi-line regex tries every position
+
+
+def _check_lines(lines: list[str]) -> None:
+    """Nesting, indentation, list items and quote marks, and blocks that split again and
+    again (see :data:`MAX_SPLITTING`)."""
+    markers = splitting = size = breaking = 0
+    too_indented = False
     for line in lines:
-        if line.lstrip(" \t")[:1] in _MARKER_STARTS:
+        rest = line.lstrip(" \t")
+        first = rest[:1]
+        indent = len(line) - len(rest)
+        if indent:
+            too_indented = too_indented or indent >= 4 * MAX_NESTING
+        if not first:  # a blank line ends a block
+            splitting += breaking * size
+            size = breaking = 0
+            continue
+        size += len(line) + 1
+        if first in _STARTS_BLOCK or indent >= 4 or line[:1] == "\t":
+            breaking += 1
+        if first in _MARKER_STARTS:
             match = _NESTING.match(line)
-            if match and len(_MARKER.findall(match.group())) > MAX_NESTING:
+            depth = len(_MARKER.findall(match.group())) if match else 0
+            if depth > MAX_NESTING:
                 raise MarkdownTooComplex(f"quotes or lists are nested more than {MAX_NESTING} "
                                          "deep")
-    if any(len(line) - len(line.lstrip(" \t")) >= 4 * MAX_NESTING for line in lines):
+            markers += depth
+    if too_indented:
         raise MarkdownTooComplex(f"a line is indented more than {4 * MAX_NESTING} spaces")
+    if splitting + breaking * size > MAX_SPLITTING:
+        raise MarkdownTooComplex("a long block of lines has many headings, rules, list "
+                                 "items, quotes or table rows in it; put blank lines between "
+                                 "them and the paragraphs around them")
+    if markers > MAX_MARKERS:
+        raise MarkdownTooComplex(f"the text has {markers:,} list items and quote marks (each "
+                                 f"level of a nested list counts); at most {MAX_MARKERS:,} are "
+                                 "allowed, so use fewer lists or quotes")
+
+
+#: A story's Markdown fields, and how a message names one of them.
+STORY_TEXTS = (("body", "the story text"), ("summary", "the summary"),
+               ("speaker_notes", "the speaker notes"), ("quotes", "a pull quote"),
+               ("changes", "a change"), ("asks", "an ask"))
+
+
+def story_text_problem(story: Any) -> str | None:
+    """Why one of a story's texts cannot be rendered (too long, or too complex to render in
+    bounded time), in words that name it; None when every one can."""
+    for name, label in STORY_TEXTS:
+        value = getattr(story, name, None)
+        for text in value if isinstance(value, list | tuple) else [value]:
+            if not text:
+                continue
+            try:
+                if len(text) > MAX_MARKDOWN:
+                    raise MarkdownTooLong(f"it is longer than {MAX_MARKDOWN:,} characters")
+                check_complexity(text)
+            except MarkdownTooLong as exc:
+                return f"{label} cannot be shown: {exc}"
+    return None
 
 
 @lru_cache(maxsize=8)

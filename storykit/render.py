@@ -13,11 +13,11 @@ import hashlib
 import os
 import secrets
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .consent import Decision, StoryView
+from .consent import Decision, Reason, StoryView
 from .errors import StorykitError
 from .plugins import PluginError
 from .store import current_user
@@ -161,7 +161,7 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
         raise StorykitError(f"unknown use {use!r}; this site's uses are: "
                             f"{', '.join(site.config.use_names)}")
     on = on or dt.date.today()
-    decisions = [site.decide(s, use, on, preview=preview) for s in stories]
+    decisions = [_renderable(site.decide(s, use, on, preview=preview), s) for s in stories]
     views = [d.view if with_notes else d.view.without_notes()
              for d in decisions if d.allowed and d.view is not None]
     refused = [d for d in decisions if not d.allowed]
@@ -180,6 +180,17 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
         site.plugins.call("after_render", site=site, job=job,
                           artefacts=[a for a in artefacts if set(a.story_ids) <= _ids(job)])
     return RenderResult(artefacts, refused, decisions)
+
+
+def _renderable(decision: Decision, story: Story) -> Decision:
+    """The decision, refused when the story's text is too long or complex to render (so one
+    story fails clearly, in words, and the others are still made)."""
+    from .markup import story_text_problem
+
+    problem = story_text_problem(story) if decision.allowed else None
+    if problem is None:
+        return decision
+    return replace(decision, allowed=False, reasons=(Reason("text_too_complex", problem),))
 
 
 def _ids(job: Job) -> set[str]:
