@@ -454,6 +454,36 @@ def test_a_date_in_a_story_file_that_would_overflow_is_an_error_not_a_crash(demo
     assert cli("--site", demo, "check", "--date", DATE).code == 1
 
 
+def test_a_story_too_complex_to_render_fails_alone_clearly_and_quickly(demo, cli):
+    """A story file placed by hand with the heavy text of issue 12 (4,000 lines of 30 nested
+    list markers): check names it and why, render refuses that story and makes the others,
+    build stops at once naming it; none takes long (6.6 s per render before)."""
+    import time
+
+    from heavy_checks import ATTACK
+
+    write_story(demo, "st-good02", story_front(slug="also-good", status="published"))
+    write_story(demo, "st-good01", story_front(slug="all-good", status="published"),
+                body=ATTACK)
+    started = time.perf_counter()
+    result = cli("--site", demo, "check", "--date", DATE)
+    assert result.code == 1
+    assert ("error: stories/st-good01/story.md: the story text cannot be shown: the text has "
+            "4,000 paragraphs, headings and other parts; at most 2,000 are allowed, so split "
+            "it into two stories") in result.err
+    assert "st-good02" not in result.err
+    result = cli("--site", demo, "render", "st-good01", "st-good02", "--use", "board",
+                 "--format", "web", "--out", demo / "packs", "--date", DATE)
+    assert result.code == 1
+    assert "refused st-good01 for board: the story text cannot be shown: the text has 4,000 " \
+           "paragraphs" in result.err
+    assert "1 of 2 stories rendered as web for board" in result.out
+    assert [p.name for p in (demo / "packs").iterdir()] == ["also-good.html"]
+    result = cli("--site", demo, "build", "--date", DATE)
+    assert result.code == 1 and "story st-good01: the text has 4,000 paragraphs" in result.err
+    assert time.perf_counter() - started < 20
+
+
 # --- consent show and withdraw -------------------------------------------------------------------
 
 @pytest.mark.parametrize("ref", ["st-good01", "all-good", "ALL-GOOD", "ａｌｌ-good"])

@@ -217,6 +217,17 @@ PATHOLOGICAL = {
     "deep indentation": "".join("    " * i + "- x\n" for i in range(60)),
     "brackets just under the paragraph limit, six times": "\n\n".join(["[" * 150 + "]" * 150] * 6),
     "raw html just under the limit": "\n\n".join(["<a " * 300] * 3),
+    # issue 12, hardening item 2: 6.6 s and 3 MB before (4,000 blocks of 30 list markers)
+    "4,000 lines of 30 nested list markers": "\n\n".join(["- " * 30 + "x"] * 4000),
+    "the same markers in fewer blocks": "\n\n".join(["\n".join(["- " * 30 + "x"] * 20)] * 200),
+    "setext headings inside one block": "h\n=\n" * 4_999,
+    "a rule on every line, in short blocks": "\n\n".join(["---\n" * 9] * 1_000),
+    "a footnote mark repeated": "a[^1] " * 190 + "\n\n[^1]: note",
+    "one-line blocks just under the limit": "\n\n".join(["- a"] * 1_999),
+    # the slowest texts under every limit that fuzzing found
+    "headings, references and underlines": "\n\n".join(
+        "## heading words\n&amp; ###### x\n" + "=" * 40 for _ in range(1_000)),
+    "emphasis in every block": "\n\n".join(["__a__ *a*"] * 600),
 }
 
 
@@ -230,6 +241,32 @@ def test_pathological_markdown_takes_bounded_time(text):
     else:
         assert_inert(html)
     assert time.perf_counter() - start < 5  # well under 1 s here; generous on a busy machine
+
+
+#: A text just over each limit, and the words that tell the person what to change.
+OVER_THE_LIMITS = {
+    "lines": ("a\n" * 10_000, "more than 10,000 lines; split it into two stories"),
+    "blocks": ("\n\n".join(["a"] * 2_001), "2,001 paragraphs, headings and other parts; at "
+               "most 2,000 are allowed, so split it into two stories"),
+    "list items": ("\n\n".join(["\n".join(["- " * 30 + "x"] * 20)] * 6),
+                   "3,600 list items and quote marks (each level of a nested list counts)"),
+    "headings inside blocks": ("h\n=\n" * 4_999, "put blank lines between them and the "
+                               "paragraphs around them"),
+    "footnotes": ("a[^1] " * 201, "more than 200 footnote marks"),
+    "line breaks": ("a  \nb  \nc  \nd  \n\n" * 501, "more than 2,000 lines end in two spaces"),
+    "table cells": ("\n\n".join(["|a|b|c|d|e|f|\n" * 700] * 3),
+                    "14,700 '|' characters; at most 10,000 are allowed"),
+    "emphasis": ("\n\n".join(["*a* *b*"] * 1_100), "4,400 '*' characters; at most 4,000"),
+}
+
+
+@pytest.mark.parametrize(("text", "words"), OVER_THE_LIMITS.values(), ids=OVER_THE_LIMITS.keys())
+def test_each_limit_is_refused_in_words_before_any_parsing(text, words):
+    start = time.perf_counter()
+    with pytest.raises(MarkdownTooComplex) as refused:
+        render_markdown(text)
+    assert words in str(refused.value)
+    assert time.perf_counter() - start < 0.5  # counted, never parsed
 
 
 def test_refusals_say_what_to_change():

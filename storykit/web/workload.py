@@ -29,6 +29,28 @@ from collections.abc import Callable, Iterator
 WINDOW = 60.0  # seconds the budget covers
 
 
+#: Views answered with 429 before their form is read when there is no room anyway: reading a
+#: 250 KB form costs the app more than the whole answer (the live check is sent over and over).
+TURNED_AWAY_EARLY = frozenset({"editor.check"})
+
+
+def turn_away_early():
+    """A request hook (after sign-in, before the CSRF check reads the form): 429 at once for
+    the live check when it could not run now."""
+    from flask import jsonify, request
+
+    from .auth import current_user
+    from .state import state
+
+    user = current_user()
+    if request.endpoint not in TURNED_AWAY_EARLY or user is None:
+        return None
+    busy = state().workload.refusal(user.name)
+    if busy is None:
+        return None
+    return jsonify(busy=True, message=busy.message), 429, {"Retry-After": str(busy.retry_after)}
+
+
 def heavy_work(wait: bool = False) -> contextlib.AbstractContextManager[None]:
     """A slot of the app's :class:`Workload` for the person asking (by name, or by address
     before signing in). ``wait``: a page waits up to ``STORYKIT_HEAVY_WAIT`` seconds; the
@@ -75,12 +97,18 @@ class Workload:
         finally:
             self._give_back(who, self.clock() - started)
 
+    def refusal(self, who: str) -> Busy | None:
+        """Why ``who`` would be turned away now without waiting (None: there is room). Only a
+        glance: the slot is not taken."""
+        with self._free:
+            return self._spent_too_much(who) or (None if self._room_for(who)
+                                                 else self._busy(who))
+
     def _take(self, who: str, wait: float) -> None:
         with self._free:
-            over = self._over_budget(who)
-            if over:
-                raise Busy(over, "You have asked for a lot of checks in the last minute. They "
-                                 f"will run again in about {over} seconds; your text is kept.")
+            spent = self._spent_too_much(who)
+            if spent:
+                raise spent
             if not self._room_for(who):
                 if wait <= 0 or self._waiting >= self.queue:
                     raise self._busy(who)
@@ -93,6 +121,13 @@ class Workload:
                     raise self._busy(who)
             self._running += 1
             self._busy_people.add(who)
+
+    def _spent_too_much(self, who: str) -> Busy | None:
+        over = self._over_budget(who)
+        if not over:
+            return None
+        return Busy(over, "You have asked for a lot of checks in the last minute. They will "
+                          f"run again in about {over} seconds; your text is kept.")
 
     def _room_for(self, who: str) -> bool:
         return self._running < self.slots and who not in self._busy_people
