@@ -80,9 +80,9 @@ MAX_BLOCKS = 2_000  # paragraphs, headings, rules, code blocks... between blank 
 MAX_MARKERS = 3_000  # list items and quote marks, each level of nesting counted
 MAX_LINE_BREAKS = 2_000  # lines ending in two spaces
 MAX_FOOTNOTES = 200  # [^...] marks (Python-Markdown numbers repeats in quadratic time)
-#: A line that starts a heading, rule, list item, quote, table row or code inside a block of
-#: lines (no blank line before it) makes Python-Markdown split the block there and test the
-#: rest again: work grows with (such lines) x (the block's length), about 20 ns each here.
+#: A heading or a rule inside a block of lines (no blank line around it) makes Python-Markdown
+#: split the block there and search the rest again: work grows with (such lines) x (the
+#: block's length), about 20 ns each here (lists, quotes, tables and code take a block whole).
 MAX_SPLITTING = 5_000_000
 #: name -> (characters counted, most in one paragraph, most in the whole text)
 _MARKUP_KINDS = {
@@ -98,7 +98,7 @@ _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _NESTING = re.compile(r"^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t>]|$))+", re.M)
 _MARKER = re.compile(r"[>\-+*]|\d+[.)]")
 _MARKER_STARTS = frozenset(">-+*0123456789")  # what a nested quote or list line starts with
-_STARTS_BLOCK = frozenset("#=-*_+>|0123456789")  # what a heading, list, quote... starts with
+_SPLITS = re.compile(r" {0,3}(?:#|=+[ \t]*$|([-*_])(?:[ \t]*\1){2,}[ \t]*$|-+[ \t]*$)")
 
 
 #: The characters of the kinds above but quotes, as bytes (UTF-8 keeps ASCII bytes for ASCII
@@ -167,7 +167,7 @@ def _check_lines(lines: list[str]) -> None:
             size = breaking = 0
             continue
         size += len(line) + 1
-        if first in _STARTS_BLOCK or indent >= 4 or line[:1] == "\t":
+        if first in "#=-*_" and _SPLITS.match(line):  # a heading, underline or rule
             breaking += 1
         if first in _MARKER_STARTS:
             match = _NESTING.match(line)
@@ -179,9 +179,8 @@ def _check_lines(lines: list[str]) -> None:
     if too_indented:
         raise MarkdownTooComplex(f"a line is indented more than {4 * MAX_NESTING} spaces")
     if splitting + breaking * size > MAX_SPLITTING:
-        raise MarkdownTooComplex("a long block of lines has many headings, rules, list "
-                                 "items, quotes or table rows in it; put blank lines between "
-                                 "them and the paragraphs around them")
+        raise MarkdownTooComplex("headings or rules are written inside long paragraphs; put "
+                                 "a blank line before and after each heading and rule")
     if markers > MAX_MARKERS:
         raise MarkdownTooComplex(f"the text has {markers:,} list items and quote marks (each "
                                  f"level of a nested list counts); at most {MAX_MARKERS:,} are "

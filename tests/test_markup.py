@@ -250,8 +250,8 @@ OVER_THE_LIMITS = {
                "most 2,000 are allowed, so split it into two stories"),
     "list items": ("\n\n".join(["\n".join(["- " * 30 + "x"] * 20)] * 6),
                    "3,600 list items and quote marks (each level of a nested list counts)"),
-    "headings inside blocks": ("h\n=\n" * 4_999, "put blank lines between them and the "
-                               "paragraphs around them"),
+    "headings inside blocks": ("h\n=\n" * 4_999, "headings or rules are written inside long "
+                               "paragraphs; put a blank line before and after each"),
     "footnotes": ("a[^1] " * 201, "more than 200 footnote marks"),
     "line breaks": ("a  \nb  \nc  \nd  \n\n" * 501, "more than 2,000 lines end in two spaces"),
     "table cells": ("\n\n".join(["|a|b|c|d|e|f|\n" * 700] * 3),
