@@ -15,13 +15,26 @@ an address or in the name of the function or rule that fetches it (storykit's ow
 rewrite addresses and expect them written plainly), ``var()`` inside a fetching function (its
 value would be chosen elsewhere), a ``url()`` CSS itself cannot read, and a file that is not
 UTF-8 (a browser could decode it differently from the check).
+
+Tokenising costs a theme load about 15 ms (and importing tinycss2 about 10 ms), which every
+build, render and editor preview pays, so :func:`addresses` keeps what it found for a style
+sheet's exact bytes: in memory, and in the instance folder's cache for the next command. The
+key also covers this module's code and tinycss2's, so an upgrade of either looks again. Only
+the addresses are kept: whether each stays inside its theme is decided afresh every time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import re
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .fsio import read_cache, write_cache
 
 #: Functions whose string arguments are addresses to fetch.
 FETCHING = frozenset({"url", "src"})
@@ -38,6 +51,47 @@ class CssUrl:
     line: int
     target: str = ""
     problem: str | None = None
+
+
+CACHE_FILE = "css-addresses.pickle"
+CACHE_SIZE = 64  # style sheets remembered (a site has a handful)
+_memo: dict[str, tuple[CssUrl, ...]] = {}
+_memo_lock = threading.Lock()
+
+
+def addresses(data: bytes, cache_dir: Path | None = None) -> tuple[CssUrl, ...]:
+    """:func:`css_urls` of ``data``, remembered (see the module's docstring)."""
+    key = hashlib.sha256(_code_key() + data).hexdigest()
+    found = _memo.get(key)
+    if found is None and cache_dir is not None:
+        kept = read_cache(cache_dir / CACHE_FILE)
+        found = kept.get(key) if isinstance(kept, dict) else None
+    if found is None:
+        found = tuple(css_urls(data))
+        if cache_dir is not None:
+            _keep(cache_dir / CACHE_FILE, key, found)
+    with _memo_lock:
+        _memo[key] = found
+    return found
+
+
+def _keep(path: Path, key: str, found: tuple[CssUrl, ...]) -> None:
+    kept = read_cache(path)
+    kept = dict(kept) if isinstance(kept, dict) else {}
+    kept.pop(key, None)
+    kept[key] = found
+    write_cache(path, dict(list(kept.items())[-CACHE_SIZE:]))
+
+
+@lru_cache(maxsize=1)
+def _code_key() -> bytes:
+    """This module's code and tinycss2's, found without importing tinycss2."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    spec = importlib.util.find_spec("tinycss2")
+    folder = Path(spec.origin).parent if spec and spec.origin else None
+    for path in sorted(folder.glob("*.py")) if folder else []:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.digest()
 
 
 def css_urls(data: bytes) -> Iterator[CssUrl]:

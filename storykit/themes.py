@@ -169,7 +169,7 @@ def load_theme(site: Site, name: str | None = None) -> Theme:
         current = meta.get("parent") or None
     theme.description = str(_read_meta(sources[name] / THEME_FILE).get("description", ""))
     for folder in theme.folders:
-        check_css(folder)
+        check_css(folder, site.instance / "cache")
     return theme
 
 
@@ -198,18 +198,19 @@ def _merge(child: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def check_css(folder: Path) -> None:
+def check_css(folder: Path, cache_dir: Path | None = None) -> None:
     """Refuse CSS that reaches outside the theme: other schemes, absolute paths, paths out of
     ``static/``, and anything that cannot be checked (see :mod:`storykit.css_urls`: the CSS is
-    tokenised as browsers and WeasyPrint read it, escapes and comments included)."""
-    from .css_urls import css_urls
+    tokenised as browsers and WeasyPrint read it, escapes and comments included; what it
+    finds is remembered in ``cache_dir``)."""
+    from .css_urls import addresses
 
     static = folder / "static"
     if not static.is_dir():
         return
     root = static.resolve()
     for css in sorted(static.rglob("*.css")):
-        for found in css_urls(css.read_bytes()):
+        for found in addresses(css.read_bytes(), cache_dir):
             problem = found.problem or _css_target_problem(found.target.strip(), css.parent,
                                                            root)
             if problem:

@@ -231,6 +231,28 @@ def test_ordinary_css_still_passes_the_check(make_site):
     assert load_theme(Site.open(root), "odd").name == "odd"
 
 
+def test_what_the_css_check_remembers_never_hides_a_new_problem(make_site, tmp_path):
+    """The addresses found in a style sheet are kept for its exact bytes (tokenising costs
+    every build and preview); whether each stays inside the theme is decided every time."""
+    root = make_site("site", BASIC_TOML)
+    css = odd_theme(root, b".a { background: url(../img/a.png); }\n")
+    load_theme(Site.open(root), "odd")
+    assert (root / "instance" / "cache" / "css-addresses.pickle").is_file()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    img = css.parent.parent / "img"
+    for child in img.iterdir():
+        child.unlink()
+    img.rmdir()
+    img.symlink_to(outside, target_is_directory=True)  # same bytes, now leading out
+    with pytest.raises(ThemeError, match=rf"{css}:1: .*outside the theme's static folder"):
+        load_theme(Site.open(root), "odd")
+    img.unlink()
+    css.write_bytes(b'.a { background: url(../img/a.png); }\n@import"file:///etc/passwd";\n')
+    with pytest.raises(ThemeError, match=rf"{css}:2: .*a theme may only use its own files"):
+        load_theme(Site.open(root), "odd")
+
+
 def test_a_static_file_linking_out_of_the_theme_is_refused(make_site, tmp_path):
     root = small_site(make_site)
     secret = tmp_path / "secret.txt"
