@@ -134,6 +134,26 @@ def test_the_attack_text_is_refused_quickly_in_words_and_kept_in_the_form(world)
     assert (world.root / "stories" / "st-draft1" / "story.md").read_bytes() == before
 
 
+def test_a_text_full_of_findings_is_checked_quickly_and_listed_in_part(world):
+    """12,000 phone numbers in 234 KB took 8.6 s and answered 6.2 MB: every finding was
+    compared with every other and all were listed. Now the first 100 are, and the rest are
+    counted in words."""
+    ann = world.client("ann")
+    story = world.site.store.get("st-draft1")
+    body = "\n\n".join(["Call 07700 900123 or 07700 900124 now. " * 40] * 150)
+    started = time.perf_counter()
+    response = post_form(ann, "/stories/st-draft1/check", editor_data(story, body=body),
+                         page="/stories/st-draft1/edit")
+    assert time.perf_counter() - started < 8
+    details = response.get_json()["details"]
+    assert len(response.data) < 1_000_000 and details.count('class="finding ') == 100
+    assert "There are 11,900 more like these. Deal with these first" in details
+    page = post_form(ann, "/stories/st-draft1/edit",
+                     editor_data(story, body=body, action="preview"),
+                     page="/stories/st-draft1/edit")
+    assert text(page).count('class="finding ') == 100 and "11,900 more like these" in text(page)
+
+
 def test_a_busy_app_answers_429_in_words_and_the_page_keeps_the_text(world):
     ann = world.client("ann")
     story = world.site.store.get("st-draft1")

@@ -57,6 +57,9 @@ from . import history
 from .stories import viewable
 
 bp = Blueprint("editor", __name__, url_prefix="/stories")
+#: Findings listed at most (a text of 250 KB can hold 12,000 phone numbers: listing every
+#: one took megabytes); the page says how many more there are.
+MAX_SHOWN = 100
 #: Fields a finding can be fixed in by the editor's script, and the box that holds them.
 SIMPLE_FIELDS = {"body": "body", "title": "title", "summary": "summary",
                  "content_warning": "content_warning", "speaker_notes": "speaker_notes"}
@@ -253,17 +256,20 @@ def editor_page(story: Story, form: Form, *, base_etag: str, theme: str,
     try:
         with heavy_work(wait=True):
             shown = preview.render_preview(site, subject, theme) if subject else None
-            findings = [describe(f) for f in find_privacy_issues(subject)] if subject else []
+            found = find_privacy_issues(subject) if subject else []
+            findings = [describe(f) for f in found[:MAX_SHOWN]]
             others = other_checks(subject) if subject else []
             readability = measure_markdown(body)
     except Busy as exc:  # the page still shows (and keeps) everything typed
-        busy, findings, others, readability = exc.message, [], [], measure(body)
+        busy, found, findings, others = exc.message, [], [], []
+        readability = measure(body)
         shown = preview.Preview(None, (), exc.message)
     return render_template(
         "editor/edit.html", story=story, form=form, base_etag=base_etag, theme=theme,
         theme_options=theme_options(),
         roles=ROLE_LABELS, rows=rows if rows is not None else people_row_count(form),
         shown=shown, readability=readability, findings=findings, others=others,
+        more_findings=len(found) - len(findings),
         checks_busy=busy, fixable=fixable, not_saved=not_saved, conflict=conflict,
         autosave_seconds=float(current_app.config["STORYKIT_AUTOSAVE_SECONDS"]))
 
@@ -299,10 +305,13 @@ def check(story_id: str):
             subject = posted.story or story.copy(body=clean(request.form.get("body", "")))
             shown = (preview.render_preview(state().site, subject, theme) if posted.story
                      else _not_shown(posted.form))
-            findings = [describe(f, posted.offsets) for f in find_privacy_issues(subject)
-                        if posted.story or f.field == "body"]  # other boxes may not match
-            details = render_template("editor/_checks.html", findings=findings,
-                                      fixable=False, others=other_checks(subject))
+            found = [f for f in find_privacy_issues(subject)
+                     if posted.story or f.field == "body"]  # other boxes may not match
+            details = render_template("editor/_checks.html", fixable=False,
+                                      findings=[describe(f, posted.offsets)
+                                                for f in found[:MAX_SHOWN]],
+                                      more_findings=len(found) - MAX_SHOWN,
+                                      others=other_checks(subject))
             summary = measure_markdown(subject.body).sentence
     except Busy as exc:
         return jsonify(busy=True, message=exc.message), 429, {
