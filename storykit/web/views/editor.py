@@ -299,7 +299,7 @@ def check(story_id: str):
     429 with words and ``Retry-After`` when the app has no room for the work just now."""
     story = editable(story_id, "check")
     try:
-        with heavy_work():  # before reading the form: a refusal must cost next to nothing
+        with heavy_work():  # workload.turn_away_early already answered when it looked full
             posted = read_story(request.form, story)
             theme = theme_choice(request.form.get("theme"))
             subject = posted.story or story.copy(body=clean(request.form.get("body", "")))
