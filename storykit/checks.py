@@ -60,9 +60,12 @@ class Report:
 
 
 def check_site(site: Site, on: dt.date | None = None) -> Report:
-    """Validate every story and consent file, then look for consent needing attention."""
+    """Validate every story and consent file, then look for consent needing attention and
+    signed consent forms that git would keep."""
     on = on or today()
     site.plugins  # noqa: B018 - load plugins first: their settings are checked too
+    from .evidence import git_findings
+
     loaded = site.store.load_all()
     ids = {story.id for story in loaded.stories}
     broken = {_story_of(p.file) or p.file for p in loaded.problems} - ids  # once per story
@@ -70,6 +73,7 @@ def check_site(site: Site, on: dt.date | None = None) -> Report:
     report.findings += [_from_problem(p) for p in loaded.problems]
     for story in loaded.stories:
         report.findings += list(story_findings(site, story, on))
+    report.findings += git_findings(site.root, site.config.path("stories"))
     report.findings = [_relative(f, site.root) for f in report.findings]
     return report
 

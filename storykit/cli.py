@@ -20,12 +20,10 @@ import click
 from . import model as m
 from .checks import check_site
 from .consent import Decision
-from .dates import today
+from .dates import DATE, today
 from .errors import ConfigError, StorykitError
 from .site import Site
 from .store import current_user
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 class Context:
@@ -124,10 +122,10 @@ def new(obj: Context, title: str, slug: str | None, storyteller: str, role: str)
 @click.option("--date", "on", type=DATE, help="Decide as of this date (YYYY-MM-DD; default today).")
 @pass_ctx
 def list_(obj: Context, status: str | None, use: str | None, as_json: bool,
-          on: dt.datetime | None) -> None:
+          on: dt.date | None) -> None:
     """List stories and, for each use, whether consent allows it and why not."""
     site = obj.site
-    day = on.date() if on else today()
+    day = on or today()
     uses = [_check_use(site, use)] if use else list(site.config.use_names)
     loaded = site.store.load_all()
     stories = [s for s in loaded.stories if status is None or s.status == status]
@@ -193,12 +191,12 @@ def _print_story(story: m.Story, decisions: dict[str, Decision], use: str | None
 @click.option("--all", "show_all", is_flag=True,
               help="Also show notes (e.g. names in the text that outputs already replace).")
 @pass_ctx
-def check(obj: Context, as_json: bool, on: dt.datetime | None, show_all: bool) -> None:
+def check(obj: Context, as_json: bool, on: dt.date | None, show_all: bool) -> None:
     """Validate every story and consent file; warn about consent that needs attention.
 
     Exits with status 1 when there are errors (warnings alone exit 0).
     """
-    report = check_site(obj.site, on.date() if on else None)
+    report = check_site(obj.site, on)
     if as_json:
         click.echo(json.dumps({
             "ok": report.ok, "stories": report.stories,
@@ -228,11 +226,11 @@ def consent() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.option("--date", "on", type=DATE, help="Decide as of this date (default today).")
 @pass_ctx
-def consent_show(obj: Context, story: str, as_json: bool, on: dt.datetime | None) -> None:
+def consent_show(obj: Context, story: str, as_json: bool, on: dt.date | None) -> None:
     """Show STORY's consent versions and what they allow (STORY is an id or a slug)."""
     site = obj.site
     found = site.store.find(story)
-    day = on.date() if on else today()
+    day = on or today()
     decisions = {u: site.decide(found, u, day) for u in site.config.use_names}
     if as_json:
         click.echo(json.dumps({

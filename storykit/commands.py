@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from .dates import DATE
 from .hookspecs import hookimpl
 from .store import current_user
 
@@ -32,11 +33,11 @@ def _site():
 @click.option("--with-notes", is_flag=True, help="Include speaker notes (presenter copies).")
 @click.option("--preview", is_flag=True,
               help="Internal draft preview: marked DRAFT and never recorded as a distribution.")
-@click.option("--date", "on", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--date", "on", type=DATE,
               help="What-if preview (YYYY-MM-DD): a story must be allowed today and on this "
                    "date; every page is marked PREVIEW and nothing is recorded.")
 def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, theme: str | None,
-                   with_notes: bool, preview: bool, on: dt.datetime | None) -> None:
+                   with_notes: bool, preview: bool, on: dt.date | None) -> None:
     """Render STORY... (ids or slugs) for USE as FORMAT into DIR.
 
     Consent is checked for each story for today: a refused story is not rendered and the
@@ -46,7 +47,7 @@ def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, them
 
     site = _site()
     found = [site.store.find(ref) for ref in stories]
-    result = render(site, found, use, fmt, out, what_if=on.date() if on else None,
+    result = render(site, found, use, fmt, out, what_if=on,
                     with_notes=with_notes, preview=preview, theme=theme, by=current_user())
     for artefact in result.artefacts:
         click.echo(f"wrote {artefact.path}")

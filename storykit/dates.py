@@ -1,4 +1,14 @@
-"""Dates: the day recorded decisions are made for, and dates as people read them.
+"""Dates: one parser for dates from outside, the day recorded decisions are made for, and
+dates as people read them.
+
+Python's dates run from year 1 to 9999, and both ends are traps. ``int()`` of the year in
+``1/1/99999999999999999999`` is fine but ``date()`` then raises OverflowError, not the
+ValueError callers expect; and a date that parses can still overflow later, when consent runs
+to the day after ``expires``, a warning looks 60 days ahead, an audit filter runs to the day
+after ``until``, or a time ``9999-12-31T23:00:00-05:00`` is turned into UTC. So every date
+storykit reads goes through :func:`parse_date` (or :func:`parse_datetime`), which accepts only
+dates between :data:`EARLIEST` and :data:`LATEST` and raises :class:`DateError`, a
+ValueError whose message says in words what to type instead.
 
 :func:`today` is the one place storykit asks the computer for the date when it decides what
 may be rendered or published and records it; ``render`` and ``build`` always use it (a date
@@ -8,6 +18,88 @@ given on the command line is only ever a marked, unrecorded what-if preview).
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
+
+import click
+
+#: Consent, stories and audit entries all fall well inside this; arithmetic of centuries
+#: either side of it is still safe.
+EARLIEST = dt.date(1900, 1, 1)
+LATEST = dt.date(2999, 12, 31)
+MAX_LENGTH = 40  # longer text is not a date; do not spend time (or memory) on it
+
+_ISO = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DAY_FIRST = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_ISO_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9:.]+(Z|[+-][0-9:]+)?")
+ISO_EXAMPLE = "2027-03-01"
+
+
+class DateError(ValueError):
+    """A date that cannot be used; the message says why and what to write, in words."""
+
+
+def parse_date(text: str, *, day_first: bool = False) -> dt.date:
+    """``text`` as a date: ``2027-03-01`` (year-month-day, as date boxes, files and the
+    command line write it) or, with ``day_first``, ``1/3/2027`` (day/month/year, as people
+    in the UK type it). Raises :class:`DateError`."""
+    value = text.strip() if isinstance(text, str) else ""
+    found = _ISO.fullmatch(value) if len(value) <= MAX_LENGTH else None
+    if found:
+        year, month, day = (int(found.group(i)) for i in (1, 2, 3))
+    elif day_first and (found := _DAY_FIRST.fullmatch(value)) is not None:
+        day, month, year = (int(found.group(i)) for i in (1, 2, 3))
+    else:
+        also = " or 1/3/2027 (day/month/year)" if day_first else ""
+        raise DateError(f"write the date as year-month-day, for example {ISO_EXAMPLE}{also}")
+    try:
+        when = dt.date(year, month, day)
+    except ValueError:
+        raise DateError(f"{value} is not a real date: check the day and the month") from None
+    return in_range(when)
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """``text`` as a time with a time zone (``2026-09-02T14:10:00Z``), in UTC. Raises
+    :class:`DateError`."""
+    value = text.strip() if isinstance(text, str) else ""
+    if len(value) > MAX_LENGTH or not _ISO_TIME.fullmatch(value):
+        raise DateError("write a date and time such as 2026-09-02T14:10:00Z")
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise DateError(f"{value} is not a real date and time") from None
+    if when.tzinfo is None:
+        raise DateError(f"{value} needs a time zone: add Z for UTC, e.g. {value}Z")
+    in_range(when.date())  # before converting: near year 1 or 9999 that overflows
+    return when.astimezone(dt.UTC)
+
+
+def in_range(day: dt.date) -> dt.date:
+    """``day`` if it lies between :data:`EARLIEST` and :data:`LATEST`; else DateError."""
+    if not EARLIEST <= day <= LATEST:
+        raise DateError(f"use a date between {EARLIEST.year} and {LATEST.year}, not "
+                        f"{day.isoformat()}")
+    return day
+
+
+class DateParam(click.ParamType):
+    """A command-line date (``--date 2027-03-01``) read with :func:`parse_date`."""
+
+    name = "date"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> dt.date:
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_date(str(value))
+        except DateError as exc:
+            self.fail(f"{value!r}: {exc}", param, ctx)
+
+
+#: The type of every ``--date`` option.
+DATE = DateParam()
 
 #: The test suite pins the day here (``monkeypatch.setattr(storykit.dates, "FIXED_TODAY",
 #: day)``) so that recorded decisions do not depend on when the tests run. No setting,

@@ -7,6 +7,7 @@ Migrations are append-only: add new SQL at the end of :data:`MIGRATIONS`, never 
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 DB_NAME = "storykit.db"
@@ -113,6 +114,19 @@ def connect(instance: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA busy_timeout=15000")
     migrate(conn)
     return conn
+
+
+def erase(conn: sqlite3.Connection, sql: str, args: tuple = (), tries: int = 20) -> None:
+    """Run a DELETE or UPDATE whose old values must leave no copy in the database's files
+    (a storyteller asked for everything to be deleted): ``secure_delete`` overwrites them
+    where they lay, then a checkpoint empties the write-ahead log, which still holds them
+    (waiting a little for a reader to finish)."""
+    conn.execute("PRAGMA secure_delete = ON")
+    conn.execute(sql, args)
+    for _ in range(tries):
+        if conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0:
+            return
+        time.sleep(0.05)
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -1,4 +1,5 @@
-"""Built-in story checks: missing files and consent that needs attention (a plugin)."""
+"""Built-in story checks: missing files, consent that needs attention, and text too long or
+too complex to show (a plugin)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,18 @@ from .store import CONSENT_FILE
 @hookimpl
 def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
     return (list(_media_findings(story)) + list(_consent_findings(site, story, on))
-            + list(_label_findings(story)))
+            + list(_label_findings(story)) + list(_text_findings(story)))
+
+
+def _text_findings(story: Story) -> Iterator[Finding]:
+    """Text every output would refuse (too long, or too complex to render in bounded time:
+    storykit.markup), found before a render or build stops on it."""
+    from .markup import story_text_problem
+
+    problem = story_text_problem(story)
+    if problem:
+        yield Finding(ERROR, problem, str(story.path) if story.path else None, None, story.id,
+                      "text_too_complex")
 
 
 def _media_findings(story: Story) -> Iterator[Finding]:

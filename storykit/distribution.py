@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .db import connect
+from .db import connect, erase
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import Story
     from .site import Site
+
+
+#: The address of a taken-down copy of an erased story.
+ERASED_ADDRESS = "(erased at the storyteller's request)"
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,12 @@ class DistributionLog:
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+    def forget_addresses(self, story_id: str) -> None:
+        """An erased story's copies that were taken down keep no address (file names and
+        URLs are made from its slug): the record keeps what went where for which use, and
+        when it was removed. Copies still out there keep theirs until they are removed."""
+        erase(self.conn, "UPDATE distributions SET path = ?, url = NULL WHERE story_id = ? "
+              "AND removed_at IS NOT NULL", (ERASED_ADDRESS, story_id))
 
     def live_at_paths(self, prefix: str, fmt: str) -> list[Distribution]:
         """Live entries of format ``fmt`` whose path starts with ``prefix`` (e.g. a site build)."""

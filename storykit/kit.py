@@ -12,7 +12,8 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
   :func:`prepare_image`, :func:`prepare_variants`, :func:`image_data_uri`,
   :func:`image_data_uri_and_size`, :func:`image_format`, :func:`prepare_images` (for PDFs).
 - Dates and marks: :func:`nice_date`, :func:`today`, :data:`DRAFT_MARK` (``Job.draft_mark``
-  and ``StoryView.draft_mark`` give the words to show).
+  and ``StoryView.draft_mark`` give the words to show); :func:`parse_date` and
+  :func:`in_range` read dates from settings safely (:class:`DateError` in words).
 - Safe PDFs: :func:`html_to_pdf`, :func:`run_limited`, :data:`VARIANTS`,
   :data:`DEFAULT_VARIANT`, :func:`check_variant`.
 - Theme colours and contrast: :func:`is_hex`, :func:`long_hex`, :func:`parse_hex`,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
         shown_ratio,
     )
     from .consent import DRAFT_MARK, ViewImage
-    from .dates import nice_date, today
+    from .dates import DateError, in_range, nice_date, parse_date, today
     from .errors import NotSavedError
     from .fsio import (
         LockTimeout,
@@ -91,7 +92,7 @@ _HOMES = {
     ".colours": ("AA_TEXT", "contrast_ratio", "is_hex", "long_hex", "parse_hex",
                  "relative_luminance", "shown_ratio"),
     ".consent": ("DRAFT_MARK", "ViewImage"),
-    ".dates": ("nice_date", "today"),
+    ".dates": ("DateError", "in_range", "nice_date", "parse_date", "today"),
     ".errors": ("NotSavedError",),
     ".fsio": ("LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
               "settled_before", "stat_key", "write_cache"),
@@ -111,12 +112,13 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "ImageError", "LockTimeout", "MarkdownTooLong",
+    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "ImageError", "LockTimeout", "MarkdownTooLong",
     "MediaError", "NotSavedError", "PublicationSet", "Publishable", "PublishedPage",
     "RenderBlocked", "RenderLimitExceeded", "SLUG_RE", "SiteInfo", "ThemeError", "VARIANTS",
     "ViewImage", "atomic_write", "check_variant", "code_fingerprint", "contrast_ratio",
     "file_stem", "html_to_pdf", "image_data_uri", "image_data_uri_and_size", "image_format",
-    "is_hex", "locked", "long_hex", "markdown_inline", "media_file", "nice_date", "parse_hex",
+    "in_range", "is_hex", "locked", "long_hex", "markdown_inline", "media_file", "nice_date",
+    "parse_date", "parse_hex",
     "picture_path", "plain_text", "prepare_image", "prepare_images", "prepare_markdown",
     "prepare_variants", "publication_set", "read_cache", "relative_luminance", "replace_file",
     "run_limited", "settled_before", "shown_ratio", "site_info", "slugify", "stat_key",

@@ -4,6 +4,13 @@ Python-Markdown does not sanitise, so its output always goes through nh3 with an
 no scripts, styles, event handlers, iframes, forms or images (pictures come only from a story's
 ``images`` list, where consent and alt text are checked), and links only to http, https and
 mailto. Stories are stored raw and sanitised at render time.
+
+A story is one part of a page it does not own, so it cannot borrow the page's names: every
+``id`` it carries (footnotes, an attribute list's ``{: #name }``, a plugin's heading anchors)
+is prefixed with :data:`ID_PREFIX`, and so is every link to a place in the page
+(``href="#..."``); ``class`` keeps only the footnote classes Python-Markdown makes. So
+``<div id="main-content" class="nhsuk-skip-link">`` can neither restyle the page nor pose as
+its skip link.
 """
 
 from __future__ import annotations
@@ -38,11 +45,17 @@ ALLOWED_ATTRIBUTES = {
     "th": {"colspan", "rowspan", "scope"},
     "td": {"colspan", "rowspan"},
     "ol": {"start"},
-    "*": {"id", "class", "lang"},
+    "*": {"id", "class", "lang"},  # id and class: filtered by _attribute (see the docstring)
 }
+#: Put before every id a story's HTML carries, and every in-page link: the page's own ids
+#: (``main-content``, a booklet's ``story-<slug>``...) never start with it.
+ID_PREFIX = "in-story-"
+#: The only classes story HTML keeps, by tag: those of Python-Markdown's footnotes.
+ALLOWED_CLASSES = {"div": frozenset({"footnote"}),
+                   "a": frozenset({"footnote-ref", "footnote-backref"})}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
-_UNSAFE_ID = re.compile(r'\s(id|class)="[^"]*[^\w\s:."-][^"]*"')  # '"' excluded: stay in one value
+_SAFE_ID = re.compile(r"[\w:.-]+")
 
 
 class MarkdownTooLong(ValueError):
@@ -58,26 +71,70 @@ class MarkdownTooComplex(MarkdownTooLong):
 #: against Python-Markdown 3.11: real stories stay far below every one of them.
 MAX_PARAGRAPH = 20_000  # characters in one paragraph (inline work grows with its square)
 MAX_NESTING = 32  # quote or list levels on one line
+#: Python-Markdown spends 20 to 130 microseconds on each block it makes (a paragraph, a
+#: heading, a rule, a list item, a level of quoting), so these bound the whole text: with
+#: them no text takes more than about a third of a second here. A long story of 20,000
+#: words has a few hundred paragraphs.
+MAX_LINES = 10_000
+MAX_BLOCKS = 2_000  # paragraphs, headings, rules, code blocks... between blank lines
+MAX_MARKERS = 3_000  # list items and quote marks, each level of nesting counted
+MAX_LINE_BREAKS = 2_000  # lines ending in two spaces
+MAX_FOOTNOTES = 200  # [^...] marks (Python-Markdown numbers repeats in quadratic time)
+#: A heading or a rule inside a block of lines (no blank line around it) makes Python-Markdown
+#: split the block there and search the rest again: work grows with (such lines) x (the
+#: block's length), about 20 ns each here (lists, quotes, tables and code take a block whole).
+MAX_SPLITTING = 5_000_000
 #: name -> (characters counted, most in one paragraph, most in the whole text)
 _MARKUP_KINDS = {
     "[": ("[", 300, 2_000),  # links and footnotes
     "<": ("<", 300, 1_000),  # raw HTML (stripped anyway) and autolinks
-    "*": ("*_", 300, 10_000),  # emphasis
+    "*": ("*_", 300, 4_000),  # emphasis (each pair is a tenth of a millisecond)
     "`": ("`", 300, 2_000),  # code spans
     "&": ("&", 2_000, 5_000),  # character references
+    "|": ("|", 5_000, 10_000),  # table cells
     "quote": ("\"'", MAX_PARAGRAPH, 20_000),  # curly quotes (smarty)
 }
 _PARAGRAPHS = re.compile(r"\n[ \t]*\n")
 _NESTING = re.compile(r"^(?:[ \t]*(?:>|[-+*]|\d{1,9}[.)])(?=[ \t>]|$))+", re.M)
 _MARKER = re.compile(r"[>\-+*]|\d+[.)]")
 _MARKER_STARTS = frozenset(">-+*0123456789")  # what a nested quote or list line starts with
+_SPLITS = re.compile(r" {0,3}(?:#|=+[ \t]*$|([-*_])(?:[ \t]*\1){2,}[ \t]*$|-+[ \t]*$)")
+
+
+#: The characters of the kinds above but quotes, as bytes (UTF-8 keeps ASCII bytes for ASCII
+#: characters only, so counting them in the encoded text is exact), and the fewest of them
+#: that can break any per-paragraph limit: below that, no kind needs counting one by one.
+_COUNTED = "".join(c for name, (c, _p, _m) in _MARKUP_KINDS.items() if name != "quote").encode()
+_FEWEST = min(p for name, (_c, p, _m) in _MARKUP_KINDS.items() if name != "quote")
 
 
 def check_complexity(text: str) -> None:
     """Raise :class:`MarkdownTooComplex` (saying what to change) for text that would take
-    Python-Markdown too long to render. Linear time: counts characters, never parses."""
+    Python-Markdown too long to render. Linear time: counts characters, never parses; a
+    typical story takes a few tens of microseconds (``storykit check`` runs it on every
+    story)."""
+    newlines = text.count("\n")
+    if newlines >= MAX_LINES:
+        raise MarkdownTooComplex(f"the text has more than {MAX_LINES:,} lines; split it into "
+                                 "two stories")
+    if newlines >= MAX_BLOCKS:  # with fewer lines there cannot be that many blocks
+        blocks = sum(1 for _ in _PARAGRAPHS.finditer(text)) + 1
+        if blocks > MAX_BLOCKS:
+            raise MarkdownTooComplex(f"the text has {blocks:,} paragraphs, headings and other "
+                                     f"parts; at most {MAX_BLOCKS:,} are allowed, so split it "
+                                     "into two stories")
+    if text.count("[^") > MAX_FOOTNOTES:
+        raise MarkdownTooComplex(f"the text has more than {MAX_FOOTNOTES} footnote marks "
+                                 "([^...]); use fewer footnotes")
+    if text.count("  \n") > MAX_LINE_BREAKS:
+        raise MarkdownTooComplex(f"more than {MAX_LINE_BREAKS:,} lines end in two spaces "
+                                 "(each makes a line break); remove the spaces")
+    data = text.encode("utf-8", "surrogatepass")
+    few = len(data) - len(data.translate(None, _COUNTED)) <= _FEWEST
     paragraphs: list[str] | None = None
     for name, (chars, per_paragraph, most) in _MARKUP_KINDS.items():
+        if few and name != "quote":
+            continue
         total = sum(text.count(c) for c in chars)
         if total > most:
             raise MarkdownTooComplex(f"the text has {total:,} '{name}' characters; at most "
@@ -91,15 +148,66 @@ def check_complexity(text: str) -> None:
             len(p) > MAX_PARAGRAPH for p in paragraphs or _PARAGRAPHS.split(text)):
         raise MarkdownTooComplex(f"a paragraph is longer than {MAX_PARAGRAPH:,} characters; "
                                  "put blank lines between paragraphs")
-    lines = text.split("\n")  # line by line: a multi-line regex tries every position
+    _check_lines(text.split("\n"))  # line by line: a multi-line regex tries every position
+
+
+def _check_lines(lines: list[str]) -> None:
+    """Nesting, indentation, list items and quote marks, and blocks that split again and
+    again (see :data:`MAX_SPLITTING`)."""
+    markers = splitting = size = breaking = 0
+    too_indented = False
     for line in lines:
-        if line.lstrip(" \t")[:1] in _MARKER_STARTS:
+        rest = line.lstrip(" \t")
+        first = rest[:1]
+        indent = len(line) - len(rest)
+        if indent:
+            too_indented = too_indented or indent >= 4 * MAX_NESTING
+        if not first:  # a blank line ends a block
+            splitting += breaking * size
+            size = breaking = 0
+            continue
+        size += len(line) + 1
+        if first in "#=-*_" and _SPLITS.match(line):  # a heading, underline or rule
+            breaking += 1
+        if first in _MARKER_STARTS:
             match = _NESTING.match(line)
-            if match and len(_MARKER.findall(match.group())) > MAX_NESTING:
+            depth = len(_MARKER.findall(match.group())) if match else 0
+            if depth > MAX_NESTING:
                 raise MarkdownTooComplex(f"quotes or lists are nested more than {MAX_NESTING} "
                                          "deep")
-    if any(len(line) - len(line.lstrip(" \t")) >= 4 * MAX_NESTING for line in lines):
+            markers += depth
+    if too_indented:
         raise MarkdownTooComplex(f"a line is indented more than {4 * MAX_NESTING} spaces")
+    if splitting + breaking * size > MAX_SPLITTING:
+        raise MarkdownTooComplex("headings or rules are written inside long paragraphs; put "
+                                 "a blank line before and after each heading and rule")
+    if markers > MAX_MARKERS:
+        raise MarkdownTooComplex(f"the text has {markers:,} list items and quote marks (each "
+                                 f"level of a nested list counts); at most {MAX_MARKERS:,} are "
+                                 "allowed, so use fewer lists or quotes")
+
+
+#: A story's Markdown fields, and how a message names one of them.
+STORY_TEXTS = (("body", "the story text"), ("summary", "the summary"),
+               ("speaker_notes", "the speaker notes"), ("quotes", "a pull quote"),
+               ("changes", "a change"), ("asks", "an ask"))
+
+
+def story_text_problem(story: Any) -> str | None:
+    """Why one of a story's texts cannot be rendered (too long, or too complex to render in
+    bounded time), in words that name it; None when every one can."""
+    for name, label in STORY_TEXTS:
+        value = getattr(story, name, None)
+        for text in value if isinstance(value, list | tuple) else [value]:
+            if not text:
+                continue
+            try:
+                if len(text) > MAX_MARKDOWN:
+                    raise MarkdownTooLong(f"it is longer than {MAX_MARKDOWN:,} characters")
+                check_complexity(text)
+            except MarkdownTooLong as exc:
+                return f"{label} cannot be shown: {exc}"
+    return None
 
 
 @lru_cache(maxsize=8)
@@ -122,14 +230,28 @@ def _cleaner() -> nh3.Cleaner:
         url_schemes=set(URL_SCHEMES),
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
+        attribute_filter=_attribute,
     )
+
+
+def _attribute(tag: str, name: str, value: str) -> str | None:
+    """Keep the page's names out of reach of a story: ids and in-page links prefixed,
+    classes only the footnotes' (None drops the attribute)."""
+    if name == "id":
+        if not _SAFE_ID.fullmatch(value):
+            return None
+        return value if value.startswith(ID_PREFIX) else ID_PREFIX + value
+    if name == "class":
+        kept = [c for c in value.split() if c in ALLOWED_CLASSES.get(tag, ())]
+        return " ".join(kept) or None
+    if name == "href" and value.startswith("#") and not value.startswith("#" + ID_PREFIX):
+        return "#" + ID_PREFIX + value[1:]
+    return value
 
 
 def sanitise(html: str) -> str:
     """Clean HTML with the allow-list: safe in any page, feed or PDF."""
     cleaned = _cleaner().clean(html)
-    if 'id="' in cleaned or 'class="' in cleaned:  # the cheap test first
-        cleaned = _UNSAFE_ID.sub("", cleaned)
     return _A_TAG.sub(_rel_only_with_href, cleaned) if "<a" in cleaned else cleaned
 
 

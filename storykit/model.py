@@ -171,6 +171,12 @@ class Story:
         return self.consent[-1] if self.consent else None
 
     @property
+    def erased(self) -> bool:
+        """True once the storyteller asked for everything to be deleted."""
+        last = self.current_consent
+        return bool(last and last.withdrawal and last.withdrawal.scope == "delete_everything")
+
+    @property
     def folder(self) -> Path | None:
         return self.path.parent if self.path else None
 

@@ -479,13 +479,19 @@ def _month_number(word: str) -> int:
 
 
 def _resolve(hits: list[_Hit]) -> list[_Hit]:
-    """Drop overlapping hits, keeping the higher-priority kind, then the longer one."""
+    """Drop overlapping hits, keeping the higher-priority kind, then the longer one. The
+    kept hits never overlap, so only the neighbours of a new one's place can (found by
+    bisection: a text with 12,000 phone numbers took 20 s when each was compared with all)."""
     ranked = sorted(hits, key=lambda h: (_PRIORITY[h.kind], h.start - h.end, h.start))
-    kept: list[_Hit] = []
+    starts: list[int] = []
+    kept: list[_Hit] = []  # in the order of starts
     for hit in ranked:
-        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
-            kept.append(hit)
-    return sorted(kept, key=lambda h: h.start)
+        i = bisect.bisect_right(starts, hit.start)
+        if (i == 0 or kept[i - 1].end <= hit.start) and (
+                i == len(kept) or hit.end <= kept[i].start):
+            starts.insert(i, hit.start)
+            kept.insert(i, hit)
+    return kept
 
 
 def _finding(text: str, field: str, hit: _Hit, lines: _LineIndex) -> PrivacyFinding:

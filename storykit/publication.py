@@ -87,6 +87,7 @@ class PublicationSet:
     valid_until: dt.date
     among: frozenset[str] | None = None
     _log: DistributionLog | None = field(default=None, repr=False)
+    _store: Any = field(default=None, repr=False)
 
     def get(self, story_id: str) -> Publishable | None:
         return self._by_id.get(story_id)
@@ -133,7 +134,19 @@ class PublicationSet:
                 log.record(story_id=page.story_id, consent_version=story.consent_version,
                            use=self.use, format=format, sha256=page.sha256, path=page.path,
                            url=page.url, job=job, created_by=who)
+        gone = {d.story_id for d in live if d.id in set(stale)} - set(self._by_id)
+        for story_id in sorted(gone):
+            if self._erased(story_id):  # its pages are gone now: so are their addresses
+                log.forget_addresses(story_id)
         return len(new), len(stale)
+
+    def _erased(self, story_id: str) -> bool:
+        if self._store is None:  # pragma: no cover - sets come from publication_set
+            return False
+        try:
+            return self._store.get(story_id).erased
+        except StorykitError:
+            return False
 
     def _live(self, log: DistributionLog, fmt: str, prefix: str) -> list[Any]:
         if self.among is None:
@@ -184,7 +197,7 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
             continue
         found[publishable.slug] = publishable
     return PublicationSet(use, on, sorted(found.values(), key=lambda p: p.id), problems,
-                          first, last, wanted, site.distributions)
+                          first, last, wanted, site.distributions, site.store)
 
 
 def _media_problem(story: Story, decision: Decision) -> str | None:

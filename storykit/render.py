@@ -222,7 +222,8 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
         raise StorykitError(f"unknown use {use!r}; this site's uses are: "
                             f"{', '.join(site.config.use_names)}")
     on = today()
-    decisions = [decide_for(site, s, use, what_if=what_if, preview=preview) for s in stories]
+    decisions = [_renderable(decide_for(site, s, use, what_if=what_if, preview=preview), s)
+                 for s in stories]
     mark = preview_mark(what_if) if what_if is not None else None
     views = [checked_view(d, with_notes=with_notes, mark=mark) for d in decisions if d.allowed]
     refused = [d for d in decisions if not d.allowed]
@@ -311,6 +312,15 @@ def render_draft(site: Site, story: Story, fmt_name: str, out_dir: Path, *, use:
     job = make_job(site, fmt, use, [checked_pictures(view.without_notes())], out_dir,
                    on=today(), theme=load_theme(site, theme), options=options)
     return run_jobs(fmt, [job])
+def _renderable(decision: Decision, story: Story) -> Decision:
+    """The decision, refused when the story's text is too long or complex to render (so one
+    story fails clearly, in words, and the others are still made)."""
+    from .markup import story_text_problem
+
+    problem = story_text_problem(story) if decision.allowed else None
+    if problem is None:
+        return decision
+    return replace(decision, allowed=False, reasons=(Reason("text_too_complex", problem),))
 
 
 def _ids(job: Job) -> set[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .dates import DateError, parse_date, parse_datetime
 from .errors import Problem
 
 _STD = "tag:yaml.org,2002:"
@@ -387,24 +388,17 @@ class Reader:
             self.error(node, f"{_name(path)} should be a date written YYYY-MM-DD, not {raw!r}", "type")
             return None
         try:
-            return dt.date.fromisoformat(raw)
-        except ValueError:
-            self.error(node, f"{_name(path)}: {raw!r} is not a real date", "type")
+            return parse_date(raw)
+        except DateError as exc:
+            self.error(node, f"{_name(path)}: {exc}", "type")
             return None
 
     def _datetime(self, node: yaml.Node, raw: str, path: tuple) -> dt.datetime | None:
         try:
-            value = dt.datetime.fromisoformat(raw)
-        except ValueError:
-            value = None
-        if value is None or not _DATE_RE.match(raw[:10]) or len(raw) <= 10:
-            self.error(node, f"{_name(path)} should be a date and time such as 2026-09-02T14:10:00Z, "
-                             f"not {raw!r}", "type")
+            return parse_datetime(raw)
+        except DateError as exc:
+            self.error(node, f"{_name(path)}: {exc}", "type")
             return None
-        if value.tzinfo is None:
-            self.error(node, f"{_name(path)} needs a time zone: add Z for UTC, e.g. {raw}Z", "type")
-            return None
-        return value.astimezone(dt.UTC)
 
 
 _SCALAR_KINDS = (Text, Enum, Bool, Int, Date, DateTime)

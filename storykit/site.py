@@ -70,7 +70,9 @@ class Site:
     def withdraw(self, ref: str, scope: str, reason: str, *, by: str | None = None,
                  ip: str | None = None) -> Story:
         """Withdraw consent for a story, record it in the audit log (never the reason: it is
-        the storyteller's words), and tell plugins (``after_withdraw``) where it went."""
+        the storyteller's words), and tell plugins (``after_withdraw``) where it went. Erasing
+        everything also drops the addresses of copies already taken down (the slug is in
+        them); those still out there keep theirs until they are removed."""
         from .audit import consent_withdrawn
         from .store import current_user
 
@@ -79,6 +81,8 @@ class Site:
         live = self.distributions.for_story(story.id, live_only=True)
         self.plugins.call("after_withdraw", site=self, story=story, scope=scope,
                           distributions=live)
+        if story.erased:
+            self.distributions.forget_addresses(story.id)
         return story
 
     @cached_property

@@ -536,6 +536,7 @@ class FileStore:
                 updated = self._erase(updated)
             self._write_story(updated, current_bytes.decode(), current_bytes, by, on)
             if scope == "delete_everything":
+                self._erase_consent(story_id)
                 shutil.rmtree(self._history_dir(story_id), ignore_errors=True)
                 shutil.rmtree(self.instance / "conflicts" / story_id, ignore_errors=True)
                 self._forget(story_id)
@@ -548,15 +549,35 @@ class FileStore:
         self._disk.forget(story_id)
 
     def _erase(self, story: m.Story) -> m.Story:
+        """The placeholder left of an erased story: no words of it, not even the slug (made
+        from the title, so it may name someone); the id takes its place."""
         folder = self.folder(story.id)
         for sub in ("media", "evidence"):
             shutil.rmtree(folder / sub, ignore_errors=True)
         return story.copy(
+            slug=slugify(story.id) or "withdrawn",
             title="Withdrawn story", body="", summary=None, content_warning=None, service=None,
             tags=[], people=[], quotes=[], speaker_notes=None, changes=[], asks=[], images=[],
             extra={}, storyteller=m.Storyteller(name="Deleted at the storyteller's request",
                                                 role=story.storyteller.role),
             source_fields={})  # written afresh: comments in the old file may name people too
+
+    def _erase_consent(self, story_id: str) -> None:
+        """consent.yml written afresh with the minimal record: every version's dates, uses,
+        status and who recorded it, without free text (notes, withdrawal reasons, comments:
+        they may name people) or the names of the deleted signed forms."""
+        from .storyfile import dump_consent, parse_consent
+
+        path = self.folder(story_id) / CONSENT_FILE
+        kept = []
+        for version in parse_consent(path.read_bytes(), str(path), self.uses):
+            fields = version.to_dict()
+            fields.pop("notes", None)
+            fields.pop("evidence", None)
+            if isinstance(fields.get("withdrawal"), dict):
+                fields["withdrawal"].pop("reason", None)
+            kept.append(m.ConsentVersion.from_dict(fields))
+        atomic_write(path, dump_consent(kept))
 
     # --- housekeeping --------------------------------------------------------------------
 

@@ -239,6 +239,9 @@ def test_the_audit_log_records_sign_ins_and_filters_by_user_action_story_and_dat
 @pytest.mark.parametrize(("query", "message"), [
     ("since=2027-13-45", "Enter a date like"),
     ("until=yesterday", "Enter a date like"),
+    ("until=9999-12-31", "between 1900 and 2999"),  # the day after it overflows
+    ("since=1/1/99999999999999999999", "Enter a date like"),
+    ("since=99999999999999999999-01-01", "Enter a date like"),
     ("since=2027-03-02&until=2027-03-01", "end date must be"),
 ])
 def test_the_audit_filter_explains_bad_dates(world, query, message):

@@ -160,6 +160,44 @@ def test_dates_may_be_written_the_british_way(world, ann):
     assert world.site.store.get("st-draft1").current_consent.expires == dt.date(2028, 9, 30)
 
 
+#: Dates that overflow Python's dates, or sums done with them (issue 12, hardening item 4).
+OVERFLOWING = ["1/1/99999999999999999999", "99999999999999999999-01-01", "31/12/9999",
+               "9999-12-31", "0001-01-01", "1/1/1", "\u0661/\u0661/\u0662\u0660\u0662\u0667",
+               "1" * 5000]
+
+
+@pytest.mark.parametrize("value", OVERFLOWING, ids=range(len(OVERFLOWING)))
+def test_a_date_that_would_overflow_is_422_with_the_answers_kept(world, ann, value):
+    before = consent_file(world).read_bytes()
+    for field in ("granted", "expires", "reconsent_due"):
+        data = answers(world, **{field: value})
+        if field == "reconsent_due":
+            data.update(age_band="13_15", given_by="parent_with_pr")
+        response = record(ann, data)
+        page = text(response)
+        assert response.status_code == 422, field
+        assert f'href="#{field}"' in page and "as a real date" in page
+        assert 'value="Jo Example"' in page
+    assert consent_file(world).read_bytes() == before
+
+
+@pytest.mark.parametrize("value", OVERFLOWING[:6])
+def test_sign_off_and_withdrawal_dates_that_would_overflow_are_422(world, ann, value):
+    story = world.site.store.get("st-draft1")
+    before = consent_file(world).read_bytes()
+    response = post_form(ann, f"{PAGE}/sign-off", {
+        "signed_off": value, "story_etag": story.etag, "consent_etag": story.consent_etag},
+        page=PAGE)
+    assert response.status_code == 422 and "as a real date" in text(response)
+    assert consent_file(world).read_bytes() == before
+    post_form(ann, f"{PAGE}/withdraw", {"scope": "stop_future_use", "reason": "By letter"},
+              page=f"{PAGE}/withdraw")
+    story = world.site.store.get("st-draft1")
+    response = post_form(ann, f"{PAGE}/confirm-withdrawal",
+                         {"confirmed": value, "consent_etag": story.consent_etag}, page=PAGE)
+    assert response.status_code == 422 and "as a real date" in text(response)
+
+
 def test_a_child_gets_a_date_to_ask_again(world, ann):
     data = answers(world, age_band="13_15", given_by="parent_with_pr",
                    reconsent_due="2031-05-01")
@@ -307,6 +345,107 @@ def test_withdrawing_everything_deletes_evidence_and_says_so(world, ann):
     assert response.status_code == 200 and "were deleted" in text(response)
     assert "There is no record of the story being sent anywhere" in text(response)
     assert not (world.root / "stories" / "st-draft1" / "evidence").exists()
+
+
+def test_deleting_everything_leaves_no_byte_of_the_story_its_notes_or_its_slug(tmp_path):
+    """A story goes the whole way through the app (a title-derived slug, saves, a conflict
+    copy, consent with notes and a signed form, a reviewer's note, publishing, the parse
+    cache and a web build), then its storyteller asks for everything to be deleted. After
+    the withdrawal and the next build (which takes the page down), no file under the site
+    folder, its instance folder included, holds any of its words (issue 12, item 3)."""
+    import subprocess
+
+    from app_support import STORIES, act, post
+    from editor_support import editor_data
+    from storykit_web.build import build_site
+
+    from storykit.checks import check_site
+    from storykit.site import Site
+
+    world = make_editor_world(tmp_path / "site", TOML.replace(
+        "[consent]", 'base_url = "https://stories.example.nhs.uk/"\n\n[consent]'))
+    root = world.root
+    ann, rita = world.client("ann"), world.client("rita")
+    title, teller = "Marigold Quillfeather at the fracture clinic", "Marigold Quillfeather"
+    created = post(ann, "/stories/new", {"title": title, "teller_name": teller,
+                                         "teller_role": "patient"}, page="/stories/new")
+    sid = created.headers["Location"].split("/")[2]
+    story = world.site.store.get(sid)
+    assert story.slug == "marigold-quillfeather-at-the-fracture-clinic"
+    edit = f"/stories/{sid}/edit"
+    words = editor_data(story, body="The Zorbulent plaster was far too tight.\n",
+                        summary="Quillfeather's evening in the plaster room.")
+    assert post_form(ann, edit, words, page=edit).status_code == 303
+    stale = editor_data(story, body="Zorbulent, written in a second tab.\n")
+    assert post_form(ann, edit, stale, page=edit).status_code == 409  # a conflict copy is kept
+    page = f"/stories/{sid}/consent"
+    consent = answers(world, sid, uses=["public_website", "board"], media=["text"],
+                      identification="full_name", signoff_required="no",
+                      notes="Quillfeather's neighbour from Wobblethorpe helped her sign.",
+                      evidence=(io.BytesIO(pdf_bytes("Signed: Marigold Quillfeather")),
+                                "form.pdf"))
+    assert record(ann, consent, story_id=sid).status_code == 303
+    assert act(ann, sid, "submit").status_code == 303
+    note = "Please take out the Wobblethorpe detail."
+    assert act(rita, sid, "request_changes", {"reason": note}).status_code == 303
+    assert "Wobblethorpe" in text(ann.get(f"/stories/{sid}"))
+    for who, action in ((ann, "submit"), (rita, "approve"), (world.client("pete"), "publish")):
+        assert act(who, sid, action).status_code == 303, action
+    assert check_site(Site.open(root)).stories == len(STORIES) + 1  # fills the parse cache
+    out = root / "build" / "site"
+    build_site(Site.open(root), out)
+    assert (out / "stories" / f"{story.slug}.html").is_file()
+    secrets = ["Quillfeather", "quillfeather", "Marigold", "marigold", "fracture clinic",
+               "fracture-clinic", "Zorbulent", "Wobblethorpe", "plaster room"]
+
+    def holding(word: str) -> list[str]:
+        found = subprocess.run(["grep", "-rlaF", word, str(root)], capture_output=True,
+                               text=True, check=False).stdout
+        return sorted(p.replace(str(root), ".") for p in found.split())
+
+    assert all(holding(word) for word in secrets)  # every word is somewhere before
+
+    response = post_form(ann, f"{page}/withdraw", {
+        "scope": "delete_everything", "reason": "Ms Quillfeather phoned from Wobblethorpe"},
+        page=f"{page}/withdraw")
+    assert response.status_code == 200
+    assert "Wobblethorpe" not in text(ann.get(f"/stories/{sid}"))  # the note is gone at once
+    report = build_site(Site.open(root), out)  # the takedown
+    assert f"stories/{story.slug}.html" in report.removed
+    left = {word: holding(word) for word in secrets}
+    assert left == {word: [] for word in secrets}, left
+    erased = world.site.store.get(sid)
+    assert (erased.status, erased.slug, erased.title) == ("withdrawn", sid, "Withdrawn story")
+    assert [d.path for d in world.site.distributions.for_story(sid)] == [
+        "(erased at the storyteller's request)"]  # what went where stays, not the address
+
+
+def test_deleting_everything_from_the_command_line_erases_the_apps_notes_too(world):
+    """The app removes its own notes through the after_withdraw hook, so the core needs to
+    know nothing of them and the command line erases them as the app does."""
+    from app_support import act
+
+    from storykit.cli import main
+    from storykit.web import workflow
+
+    rita = world.client("rita")
+    note = "Take out the Wobblethorpe detail."
+    assert act(rita, "st-review1", "request_changes", {"reason": note}).status_code == 303
+    assert act(rita, "st-valreview", "request_changes", {"reason": "Another"}).status_code == 303
+    with pytest.raises(SystemExit) as done:
+        main(["--site", str(world.root), "consent", "withdraw", "st-review1", "--scope",
+              "delete_everything", "--reason", "By phone"])
+    assert done.value.code in (0, None)
+    conn = world.app.extensions["storykit"].db()
+    assert workflow.notes(conn, "st-review1") == []
+    assert [n["text"] for n in workflow.notes(conn, "st-valreview")] == ["Another"]  # others stay
+    for path in (world.root / "instance").glob("storykit.db*"):
+        assert b"Wobblethorpe" not in path.read_bytes(), path
+    # stopping future use keeps the record, notes included
+    with pytest.raises(SystemExit):
+        main(["--site", str(world.root), "consent", "withdraw", "st-valreview", "--scope",
+              "stop_future_use", "--reason", "By letter"])
+    assert workflow.notes(conn, "st-valreview")
 
 
 @pytest.mark.parametrize("data, field", [({"scope": "burn_it"}, "scope"),

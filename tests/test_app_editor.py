@@ -260,6 +260,23 @@ def test_the_live_check_returns_preview_counts_and_findings(world, ann):
     assert story_file(world) == story_file(world)  # nothing saved (read twice: no change)
 
 
+def test_the_preview_keeps_the_pages_ids_and_classes_its_own(world, ann):
+    """A story cannot pose as the preview page's skip link or landmark (issue 12, item 6)."""
+    from browser_support import tags_of
+
+    story = world.site.store.get("st-draft1")
+    body = ('<div id="sk-main" class="skip-link">Fake</div>\n\n'
+            "Words[^1].\n{: #sk-quotes .main-wrapper }\n\n[^1]: A note.")
+    result = post_form(ann, "/stories/st-draft1/check", editor_data(story, body=body),
+                       page="/stories/st-draft1/edit").get_json()
+    tags = tags_of(result["preview"])
+    ids = [attrs["id"] for _tag, attrs in tags if attrs.get("id")]
+    classes = [c for _tag, attrs in tags for c in (attrs.get("class") or "").split()]
+    assert ids.count("sk-main") == 1 and len(ids) == len(set(ids))
+    assert classes.count("skip-link") == 1 and classes.count("main-wrapper") == 1
+    assert "in-story-sk-main" in ids
+
+
 def test_the_live_check_with_form_errors_still_checks_the_story_text(world, ann):
     story = world.site.store.get("st-draft1")
     data = editor_data(story, title="", body=f"Number {NHS_NUMBER}.")

@@ -109,6 +109,93 @@ def test_init_refuses_a_bad_path(tmp_path, cli, setup):
     assert snapshot(tmp_path) == before
 
 
+# --- signed consent forms stay out of git (issue 12, Build item 4) ----------------------------------
+
+SIGNED = b"%PDF-1.4 signed by Aisha Rahman, 12 Mill Lane"  # what a warning must never show
+
+
+def git(root: Path, *args: str) -> str:
+    assert shutil.which("git"), "git is needed for these tests"
+    done = subprocess.run(["git", "-C", str(root), "-c", "user.name=Test", "-c",
+                           "user.email=test@example.org", "-c", "init.defaultBranch=main",
+                           *args], capture_output=True, text=True, timeout=60, check=True)
+    return done.stdout
+
+
+def signed_form(root: Path, story_id: str = "st-example") -> Path:
+    path = root / "stories" / story_id / "evidence" / "consent-abcdefghijkl.pdf"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(SIGNED)
+    return path
+
+
+def test_init_keeps_signed_forms_and_the_instance_out_of_git(tmp_path, cli):
+    root = tmp_path / "new-site"
+    assert cli("init", root).code == 0
+    git(root, "init", "-q")
+    form = signed_form(root)
+    (root / "instance").mkdir(exist_ok=True)
+    (root / "instance" / "storykit.db").write_bytes(b"private")
+    git(root, "add", "-A")
+    staged = git(root, "diff", "--cached", "--name-only").split()
+    assert "stories/st-example/story.md" in staged and ".gitignore" in staged
+    assert not [p for p in staged if "evidence" in p or p.startswith("instance")], staged
+    assert git(root, "check-ignore", str(form.relative_to(root))).strip()
+    result = cli("--site", root, "check")
+    assert result.code == 0 and "consent form" not in result.out + result.err
+
+
+def test_check_warns_about_a_signed_form_git_tracks_naming_only_the_file(tmp_path, cli):
+    root = tmp_path / "site"
+    assert cli("init", root).code == 0
+    (root / ".gitignore").write_text("/instance/\n")  # as a site made before the rule
+    git(root, "init", "-q")
+    tracked = signed_form(root)
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "stories")
+    untracked = tracked.with_name("consent-mnopqrstuvwx.pdf")  # a second form, since then
+    untracked.write_bytes(SIGNED)
+    result = cli("--site", root, "check")
+    assert result.code == 0  # a warning: nothing about the stories is wrong
+    said = result.out + result.err
+    assert ("warning: stories/st-example/evidence/consent-abcdefghijkl.pdf: a signed consent "
+            "form is in git's history") in said
+    assert "git rm --cached stories/st-example/evidence/consent-abcdefghijkl.pdf" in said
+    assert ("warning: stories/st-example/evidence/consent-mnopqrstuvwx.pdf: a signed consent "
+            "form is not ignored by git") in said
+    assert "Aisha" not in said and "Mill Lane" not in said and "PDF" not in said
+    report = json.loads(cli("--site", root, "check", "--json").out)
+    codes = {(w["code"], w["story"]) for w in report["warnings"]}
+    assert {("evidence_in_git", "st-example"), ("evidence_not_ignored", "st-example")} <= codes
+    # following the advice clears both warnings (the history itself is the owner's to rewrite)
+    (root / ".gitignore").write_text("/instance/\n/stories/*/evidence/\n")
+    git(root, "rm", "-q", "--cached", str(tracked.relative_to(root)))
+    assert "consent form" not in cli("--site", root, "check").out
+
+
+def test_without_git_or_a_repository_check_says_nothing_about_git(tmp_path, cli, monkeypatch):
+    root = tmp_path / "site"
+    assert cli("init", root).code == 0
+    (root / ".gitignore").unlink()
+    signed_form(root)
+    assert "consent form" not in cli("--site", root, "check").out  # not a repository
+    git(root, "init", "-q")
+    assert "not ignored by git" in cli("--site", root, "check").out
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))  # git not installed
+    result = cli("--site", root, "check")
+    assert result.code == 0 and "consent form" not in result.out + result.err
+
+
+def test_the_demo_site_keeps_signed_forms_out_of_git(tmp_path):
+    """The repository root is itself a site: its .gitignore has the same rule."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(Path(__file__).resolve().parent.parent / ".gitignore", repo / ".gitignore")
+    git(repo, "init", "-q")
+    form = signed_form(repo, "st-7k2m9q")
+    assert git(repo, "check-ignore", str(form.relative_to(repo))).strip()
+
+
 def test_site_is_found_upwards_from_the_current_folder(demo, cli):
     nested = demo / "stories" / "st-good01"
     result = cli("list", "--json", cwd=nested)
@@ -334,6 +421,77 @@ def test_check_with_wrong_arguments(demo, cli, args, message):
     assert result.code == 2 and message in result.err
 
 
+#: Dates a person might type that Python holds but cannot do sums with, or cannot hold at all
+#: (issue 12, hardening item 4): each is refused as the option's value, never a crash.
+OVERFLOWING = ["9999-12-31", "0001-01-01", "99999999999999999999-01-01", "1/1/99999999999999999999"]
+DATED_COMMANDS = {
+    "check": ["check"], "list": ["list"], "consent show": ["consent", "show", "st-good01"],
+    "render": ["render", "st-good01", "--use", "board", "--format", "web", "--out", "packs"],
+}
+
+
+@pytest.mark.parametrize("value", OVERFLOWING)
+@pytest.mark.parametrize("command", DATED_COMMANDS.values(), ids=DATED_COMMANDS.keys())
+def test_every_date_option_refuses_dates_that_overflow(demo, cli, command, value):
+    before = files_of(demo)
+    result = cli("--site", demo, *command, "--date", value, cwd=demo)
+    assert result.code == 2, result.out + result.err
+    assert "Invalid value for '--date'" in result.err
+    assert "between 1900 and 2999" in result.err or "year-month-day" in result.err
+    assert files_of(demo) == before
+
+
+def test_build_refuses_any_date_even_one_that_would_overflow(demo, cli):
+    before = files_of(demo)
+    for value in OVERFLOWING:
+        result = cli("--site", demo, "build", "--date", value, cwd=demo)
+        assert result.code == 2, result.out + result.err
+        assert "always decides for today" in result.err
+    assert files_of(demo) == before
+
+
+def test_a_date_in_a_story_file_that_would_overflow_is_an_error_not_a_crash(demo, cli):
+    consent = demo / "stories" / "st-good01" / "consent.yml"
+    consent.write_text(consent.read_text().replace("expires: 2029-09-02", "expires: 9999-12-31")
+                       .replace("recorded: 2026-09-02T14:10:00Z",
+                                "recorded: 9999-12-31T23:00:00-05:00"))
+    for args in (["check", "--date", DATE], ["list", "--date", DATE], ["build"]):
+        result = cli("--site", demo, *args, cwd=demo)
+        assert "stories/st-good01/consent.yml" in result.err, args
+        assert "use a date between 1900 and 2999" in result.err, args
+    assert cli("--site", demo, "check", "--date", DATE).code == 1
+
+
+def test_a_story_too_complex_to_render_fails_alone_clearly_and_quickly(demo, cli):
+    """A story file placed by hand with the heavy text of issue 12 (4,000 lines of 30 nested
+    list markers): check names it and why, render refuses that story and makes the others,
+    build stops at once naming it; none takes long (6.6 s per render before)."""
+    import time
+
+    from heavy_checks import ATTACK
+
+    write_story(demo, "st-good02", story_front(slug="also-good", status="published"))
+    write_story(demo, "st-good01", story_front(slug="all-good", status="published"),
+                body=ATTACK)
+    started = time.perf_counter()
+    result = cli("--site", demo, "check", "--date", DATE)
+    assert result.code == 1
+    assert ("error: stories/st-good01/story.md: the story text cannot be shown: the text has "
+            "4,000 paragraphs, headings and other parts; at most 2,000 are allowed, so split "
+            "it into two stories") in result.err
+    assert "st-good02" not in result.err
+    result = cli("--site", demo, "render", "st-good01", "st-good02", "--use", "board",
+                 "--format", "web", "--out", demo / "packs", "--date", DATE)
+    assert result.code == 1
+    assert "refused st-good01 for board: the story text cannot be shown: the text has 4,000 " \
+           "paragraphs" in result.err
+    assert "1 of 2 stories rendered as web for board" in result.out
+    assert [p.name for p in (demo / "packs").iterdir()] == ["also-good.html"]
+    result = cli("--site", demo, "build")
+    assert result.code == 1 and "story st-good01: the text has 4,000 paragraphs" in result.err
+    assert time.perf_counter() - started < 20
+
+
 # --- consent show and withdraw -------------------------------------------------------------------
 
 @pytest.mark.parametrize("ref", ["st-good01", "all-good", "ALL-GOOD", "ａｌｌ-good"])
@@ -519,7 +677,7 @@ def test_the_program_leaves_quickly_but_runs_exit_handlers_and_flushes_output(de
 def test_the_program_waits_for_threads_still_running():
     done = _python(
         "import sys, threading, time\n"
-        "threading.Thread(target=lambda: (time.sleep(0.3), print('thread finished'))).start()\n"
+        "threading.Thread(target=lambda: (time.sleep(1.5), print('thread finished'))).start()\n"
         "sys.argv = ['storykit', '--version']\n"
         "from storykit.cli import run\n"
         "run()\n")

@@ -13,6 +13,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from storykit.markup import (
+    ALLOWED_CLASSES,
+    ID_PREFIX,
     MAX_MARKDOWN,
     MarkdownTooComplex,
     MarkdownTooLong,
@@ -35,6 +37,18 @@ def assert_inert(html: str) -> None:
         assert not any(name.startswith("on") for name in attrs), attrs
         assert "style" not in attrs and "srcset" not in attrs and "src" not in attrs, attrs
         assert safe_href((attrs.get("href") or "").strip()), attrs
+        assert not own_page_name(tag, attrs), attrs
+
+
+FOOTNOTE_CLASSES = set().union(*ALLOWED_CLASSES.values())
+
+
+def own_page_name(tag: str, attrs: dict) -> bool:
+    """An id, class or in-page link that could be one of the surrounding page's."""
+    href = attrs.get("href") or ""
+    return (("id" in attrs and not attrs["id"].startswith(ID_PREFIX))
+            or not set((attrs.get("class") or "").split()) <= FOOTNOTE_CLASSES
+            or (href.startswith("#") and not href.startswith("#" + ID_PREFIX)))
 
 
 def safe_href(href: str) -> bool:
@@ -145,6 +159,49 @@ def test_sanitise_alone_keeps_the_allow_list():
     assert '<th scope="col">A</th>' in html and 'title="National Health Service"' in html
 
 
+# --- ids and classes: a story cannot take the page's names (issue 12, hardening item 6) --------
+
+PAGE_NAMES = {
+    "raw HTML posing as the skip link": '<div id="main-content" class="nhsuk-skip-link">Skip</div>',
+    "the web page's main landmark": '<p id="sk-main" class="main-wrapper">Here</p>',
+    "an attribute list": "A paragraph\n{: #main-content .skip-link .visually-hidden }",
+    "a heading's attribute list": "## Heading {: #sk-main .site-header }",
+    "a link to the page's skip target": "[Skip to content](#main-content)",
+    "a span with the footnote class": '<span class="footnote-ref" id="fn:1">1</span>',
+    "a booklet story's id": "<div id=\"story-night-feeds\">x</div>",
+}
+
+
+@pytest.mark.parametrize("payload", PAGE_NAMES.values(), ids=PAGE_NAMES.keys())
+def test_story_html_cannot_take_the_pages_ids_or_classes(payload):
+    html = str(render_markdown(f"Before.\n\n{payload}\n\nAfter.\n"))
+    assert not [attrs for tag, attrs in tags_of(html) if own_page_name(tag, attrs)], html
+    for name in ("main-content", "sk-main", "story-night-feeds", "fn:1"):
+        assert f'id="{name}"' not in html and f'href="#{name}"' not in html
+    for name in ("nhsuk-skip-link", "skip-link", "visually-hidden", "main-wrapper",
+                 "site-header"):
+        assert name not in html
+
+
+def test_footnotes_keep_working_under_the_prefix():
+    html = str(render_markdown("The ward[^1] was quiet[^quiet].\n\n[^1]: At night.\n\n"
+                               "[^quiet]: Mostly."))
+    ids = {attrs["id"] for _tag, attrs in tags_of(html) if "id" in attrs}
+    links = {attrs["href"][1:] for _tag, attrs in tags_of(html)
+             if (attrs.get("href") or "").startswith("#")}
+    assert len(links) == 4 and links <= ids  # two references and two ways back, all resolve
+    assert all(i.startswith(ID_PREFIX) for i in ids)
+    assert '<div class="footnote">' in html and 'class="footnote-ref"' in html
+    assert 'class="footnote-backref"' in html
+
+
+def test_the_prefix_never_changes_what_the_story_says():
+    """The old clean-up was a regular expression over the HTML, so it also deleted words
+    such as ``id="a/b"`` written in the text itself."""
+    text = 'The wristband said id="ward/7" and class="x y".'
+    assert render_markdown(text) == f"<p>{text}</p>"
+
+
 # --- row 39: pathological Markdown takes bounded time ---------------------------------------------
 
 PATHOLOGICAL = {
@@ -160,6 +217,17 @@ PATHOLOGICAL = {
     "deep indentation": "".join("    " * i + "- x\n" for i in range(60)),
     "brackets just under the paragraph limit, six times": "\n\n".join(["[" * 150 + "]" * 150] * 6),
     "raw html just under the limit": "\n\n".join(["<a " * 300] * 3),
+    # issue 12, hardening item 2: 6.6 s and 3 MB before (4,000 blocks of 30 list markers)
+    "4,000 lines of 30 nested list markers": "\n\n".join(["- " * 30 + "x"] * 4000),
+    "the same markers in fewer blocks": "\n\n".join(["\n".join(["- " * 30 + "x"] * 20)] * 200),
+    "setext headings inside one block": "h\n=\n" * 4_999,
+    "a rule on every line, in short blocks": "\n\n".join(["---\n" * 9] * 1_000),
+    "a footnote mark repeated": "a[^1] " * 190 + "\n\n[^1]: note",
+    "one-line blocks just under the limit": "\n\n".join(["- a"] * 1_999),
+    # the slowest texts under every limit that fuzzing found
+    "headings, references and underlines": "\n\n".join(
+        "## heading words\n&amp; ###### x\n" + "=" * 40 for _ in range(1_000)),
+    "emphasis in every block": "\n\n".join(["__a__ *a*"] * 600),
 }
 
 
@@ -173,6 +241,32 @@ def test_pathological_markdown_takes_bounded_time(text):
     else:
         assert_inert(html)
     assert time.perf_counter() - start < 5  # well under 1 s here; generous on a busy machine
+
+
+#: A text just over each limit, and the words that tell the person what to change.
+OVER_THE_LIMITS = {
+    "lines": ("a\n" * 10_000, "more than 10,000 lines; split it into two stories"),
+    "blocks": ("\n\n".join(["a"] * 2_001), "2,001 paragraphs, headings and other parts; at "
+               "most 2,000 are allowed, so split it into two stories"),
+    "list items": ("\n\n".join(["\n".join(["- " * 30 + "x"] * 20)] * 6),
+                   "3,600 list items and quote marks (each level of a nested list counts)"),
+    "headings inside blocks": ("h\n=\n" * 4_999, "headings or rules are written inside long "
+                               "paragraphs; put a blank line before and after each"),
+    "footnotes": ("a[^1] " * 201, "more than 200 footnote marks"),
+    "line breaks": ("a  \nb  \nc  \nd  \n\n" * 501, "more than 2,000 lines end in two spaces"),
+    "table cells": ("\n\n".join(["|a|b|c|d|e|f|\n" * 700] * 3),
+                    "14,700 '|' characters; at most 10,000 are allowed"),
+    "emphasis": ("\n\n".join(["*a* *b*"] * 1_100), "4,400 '*' characters; at most 4,000"),
+}
+
+
+@pytest.mark.parametrize(("text", "words"), OVER_THE_LIMITS.values(), ids=OVER_THE_LIMITS.keys())
+def test_each_limit_is_refused_in_words_before_any_parsing(text, words):
+    start = time.perf_counter()
+    with pytest.raises(MarkdownTooComplex) as refused:
+        render_markdown(text)
+    assert words in str(refused.value)
+    assert time.perf_counter() - start < 0.5  # counted, never parsed
 
 
 def test_refusals_say_what_to_change():
@@ -330,7 +424,7 @@ def test_a_plugins_markdown_extension_is_used_for_plain_stories_too():
     from storykit.markup import render_markdown
 
     html = render_markdown("## What happened\n\nPlain words.", [TocExtension()])
-    assert 'id="what-happened"' in html
+    assert 'id="in-story-what-happened"' in html  # prefixed, as every id a story carries
 
 
 def test_quick_paths_are_in_use_for_storykits_extensions():

@@ -651,20 +651,32 @@ def test_withdraw_delete_everything_erases_text_media_and_history(site_root):
     (folder / "media" / "cot.jpg").write_bytes(b"\xff\xd8 photo")
     (folder / "evidence").mkdir()
     (folder / "evidence" / "form.pdf").write_bytes(b"%PDF signed form")
+    (folder / "consent.yml").write_text(
+        CONSENT_BY_HAND.replace("# at the clinic", "# Aisha signed at the clinic")
+        .replace("Happy for this", "Aisha is happy for this") + "\n  evidence: evidence/form.pdf\n")
     site = Site.open(site_root)
     site.store.save(site.store.get(SID).copy(summary="A summary naming Aisha."))
     site.store.load_all()  # the instance cache now holds the text as well
-    consent_before = (folder / "consent.yml").read_bytes()
-    story = site.store.withdraw(SID, "delete_everything", "please delete it all", on=ON)
+    before = site.store.get(SID).consent
+    story = site.store.withdraw(SID, "delete_everything", "Aisha Rahman asked by phone", on=ON)
     assert story.status == "withdrawn" and story.body == "" and story.quotes == []
-    assert (folder / "consent.yml").read_bytes().startswith(consent_before)
+    assert story.slug == SID and story.title == "Withdrawn story"  # the slug named the story
     assert not (folder / "media").exists() and not (folder / "evidence").exists()
     for path in site_root.rglob("*"):
-        if path.is_file() and path.name != "consent.yml":
+        if path.is_file():
             data = path.read_bytes()
-            for private in (b"Aisha", b"Rahman", b"Carol", b"Leila", b"second night"):
+            for private in (b"Aisha", b"Rahman", b"Carol", b"Leila", b"second night",
+                            b"night-feeds", b"Night feeds", b"read aloud", b"form.pdf"):
                 assert private not in data, (path, private)
     assert len(site.store.revisions(SID)) == 1
+    # the consent record stays, minimal: every version, without free text or form names
+    after = story.consent
+    assert len(after) == len(before) + 1 and after[-1].withdrawal.scope == "delete_everything"
+    assert after[-1].withdrawal.reason is None and after[-1].withdrawal.requested == ON
+    for old, kept in zip(before, after, strict=False):
+        assert kept.notes is None and kept.evidence is None
+        assert kept.to_dict() == {k: v for k, v in old.to_dict().items()
+                                  if k not in ("notes", "evidence")}
 
 
 def test_loading_leaves_the_garbage_collector_as_it_was(store):

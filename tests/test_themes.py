@@ -164,6 +164,98 @@ def test_theme_css_cannot_reach_outside_its_theme(make_site, rule):
     assert not (root / "out").exists()
 
 
+#: Ways to write an address that a regular expression misses or misreads (issue 12, hardening
+#: item 7, and row 12 of the bad-input catalogue). Each is on line 2 of the file.
+CSS_TRICKS = {
+    "@import with no space": b'@import"file:///etc/passwd";',
+    "@import url() with a comment and spaces": b"@import/**/url(  'http://internal.example/a.css' );",
+    "@import of a bare word": b"@import internal;",
+    "@import escaped": b'@\\69mport "https://internal.example/a.css";',
+    "@import inside a rule": b".x { @import 'https://internal.example/a.css'; }",
+    "url written with an escape": b".x { background: u\\72l(file:///etc/passwd); }",
+    "url written with an escape, quoted": b'.x { background: u\\72l("file:///etc/passwd"); }',
+    "URL in capitals": b".x { background: URL(file:///etc/passwd); }",
+    "a unicode escape in the address": b'.x { background: url("\\66 ile:///etc/passwd"); }',
+    "an escaped dot in the address": b'.x { background: url("\\2e\\2e/\\2e\\2e/secret"); }',
+    "a comment that is really part of the address": b".x { background: url(/**/etc/passwd); }",
+    "a tab inside the scheme": b'.x { background: url("fi\tle:///etc/passwd"); }',
+    "a web font elsewhere": b"@font-face { font-family: X; src: url(http://169.254.169.254/x); }",
+    "a web font from a src() function": b'@font-face { font-family: X; src: src("//evil.example/x"); }',
+    "an image-set string": b'.x { background: image-set("file:///etc/passwd" 1x); }',
+    "a prefixed image-set string": b'.x { background: -webkit-image-set("http://evil.example/a" 1x); }',
+    "an image() string": b'.x { background: image("file:///etc/passwd"); }',
+    "var() inside src()": b".x { --u: 'http://evil.example/'; background: src(var(--u)); }",
+    "inside @media": b"@media print { .x { background: url(http://evil.example/p.png); } }",
+    "a url() CSS cannot read": b".x { background: url(a b); }",
+    "a scheme-relative address": b".x { cursor: url(//evil.example/c.cur), auto; }",
+}
+
+
+def odd_theme(root: Path, css: bytes) -> Path:
+    """A site theme ``odd`` (parent: nhs) whose theme.css is ``css``."""
+    folder = root / "themes" / "odd"
+    (folder / "static" / "css").mkdir(parents=True)
+    (folder / "theme.toml").write_text('name = "odd"\nparent = "nhs"\n', encoding="utf-8")
+    (folder / "static" / "img").mkdir()
+    Image.new("RGB", (4, 4)).save(folder / "static" / "img" / "a.png")
+    path = folder / "static" / "css" / "theme.css"
+    path.write_bytes(css)
+    return path
+
+
+@pytest.mark.parametrize("rule", CSS_TRICKS.values(), ids=CSS_TRICKS.keys())
+def test_the_css_check_reads_css_as_a_browser_does(make_site, rule):
+    root = make_site("site", BASIC_TOML)
+    css = odd_theme(root, b"body { color: black; }\n" + rule + b"\n.y { color: red; }\n")
+    with pytest.raises(ThemeError, match=rf"{css}:2: .*a theme may only use its own files"):
+        load_theme(Site.open(root), "odd")
+
+
+def test_css_that_is_not_utf8_is_refused(make_site):
+    root = make_site("site", BASIC_TOML)
+    css = odd_theme(root, ".x { background: url(http://evil.example/x); }".encode("utf-16"))
+    with pytest.raises(ThemeError, match=rf"{css}:1: the file is not UTF-8 text"):
+        load_theme(Site.open(root), "odd")
+
+
+def test_ordinary_css_still_passes_the_check(make_site):
+    css = (b'@charset "utf-8";\r\n'
+           b"@namespace svg url(http://www.w3.org/2000/svg);\r\n"
+           b'@import "extra.css";\r\n'
+           b'.quote::before { content: "\\201C"; }  /* url(http://in.a/comment) */\r\n'
+           b".md\\:wide { width: 100%; }\r\n"
+           b".a { background: url(../img/a.png), url('../img/a.png#x'); }\r\n"
+           b'.b { background: image-set(url("../img/a.png") 1x, "../img/a.png" 2x type("image/png")); }\r\n'
+           b".c { background: url(data:image/png;base64,iVBORw0KGgo=); }\r\n"
+           b'.d { font-family: "http://not-an-address"; }\r\n')
+    root = make_site("site", BASIC_TOML)
+    path = odd_theme(root, css)
+    (path.parent / "extra.css").write_text(".e { color: red; }\n", encoding="utf-8")
+    assert load_theme(Site.open(root), "odd").name == "odd"
+
+
+def test_what_the_css_check_remembers_never_hides_a_new_problem(make_site, tmp_path):
+    """The addresses found in a style sheet are kept for its exact bytes (tokenising costs
+    every build and preview); whether each stays inside the theme is decided every time."""
+    root = make_site("site", BASIC_TOML)
+    css = odd_theme(root, b".a { background: url(../img/a.png); }\n")
+    load_theme(Site.open(root), "odd")
+    assert (root / "instance" / "cache" / "css-addresses.pickle").is_file()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    img = css.parent.parent / "img"
+    for child in img.iterdir():
+        child.unlink()
+    img.rmdir()
+    img.symlink_to(outside, target_is_directory=True)  # same bytes, now leading out
+    with pytest.raises(ThemeError, match=rf"{css}:1: .*outside the theme's static folder"):
+        load_theme(Site.open(root), "odd")
+    img.unlink()
+    css.write_bytes(b'.a { background: url(../img/a.png); }\n@import"file:///etc/passwd";\n')
+    with pytest.raises(ThemeError, match=rf"{css}:2: .*a theme may only use its own files"):
+        load_theme(Site.open(root), "odd")
+
+
 def test_a_static_file_linking_out_of_the_theme_is_refused(make_site, tmp_path):
     root = small_site(make_site)
     secret = tmp_path / "secret.txt"

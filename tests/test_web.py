@@ -87,6 +87,13 @@ HOSTILE_BODY = """Before the payloads.
 
 <object data="x.swf"></object><embed src="x.swf">
 
+<div id="sk-main" class="skip-link main-wrapper"><a href="#sk-main">Skip to the real page</a></div>
+
+A paragraph posing as the search box[^note].
+{: #sk-search-input .search-form }
+
+[^note]: A footnote, which must still work.
+
 After the payloads.
 """
 HOSTILE_FRONT = {
@@ -603,6 +610,24 @@ def test_hostile_markup_is_inert_in_every_built_file(sites):
     assert "<b>bold</b>" not in text
 
 
+def test_a_story_cannot_take_the_pages_ids_or_classes(sites):
+    """Story HTML carries only prefixed ids and the footnote classes, so the page's own
+    landmarks, skip link and search box stay unique (issue 12, hardening item 6)."""
+    for folder in ("hostile", "single-hostile"):
+        page = sites / "out" / folder / ("stories/hostile.html" if folder == "hostile"
+                                         else "hostile.html")
+        tags = tags_of(page.read_text(encoding="utf-8"))
+        ids = [attrs["id"] for _tag, attrs in tags if attrs.get("id")]
+        assert len(ids) == len(set(ids)), page
+        assert ids.count("sk-main") == 1 and "in-story-sk-main" in ids
+        assert "sk-search-input" not in ids or folder == "hostile"
+        classes = [c for _tag, attrs in tags for c in (attrs.get("class") or "").split()]
+        assert classes.count("skip-link") == 1 and classes.count("main-wrapper") == 1, page
+        links = {attrs["href"][1:] for _tag, attrs in tags
+                 if (attrs.get("href") or "").startswith("#")}
+        assert links <= set(ids), page  # every in-page link, footnotes too, still lands
+
+
 def test_every_page_has_a_strict_policy_and_no_inline_code(sites):
     for page in _checked_pages(sites / "out"):
         text = page.read_text(encoding="utf-8")
@@ -1021,10 +1046,13 @@ def test_the_build_refuses_output_folders_that_hold_the_site(three, where):
         build_site(Site.open(three), three / where)
 
 
-def test_an_unknown_statement_date_setting_is_a_clear_error(make_site, capsys):
-    root = make_site("site", TOML + '\n[plugins.storykit_web]\nstatement_date = "soon"\n')
+@pytest.mark.parametrize("value", ['"soon"', '"99999999999999999999-01-01"', "0001-01-01",
+                                   '"9999-12-31"'])
+def test_an_unknown_statement_date_setting_is_a_clear_error(make_site, capsys, value):
+    root = make_site("site", TOML + f"\n[plugins.storykit_web]\nstatement_date = {value}\n")
     code, _, err = run_cli(capsys, "--site", str(root), "formats")
     assert code == 1 and "[plugins.storykit_web] statement_date must be a date" in err
+    assert "Traceback" not in err
 
 
 # --- the one-page web format -----------------------------------------------------------------------

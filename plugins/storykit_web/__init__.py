@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from storykit import Format, hookimpl
+from storykit.kit import DateError, in_range, parse_date
 
 if TYPE_CHECKING:  # pragma: no cover
     from storykit import Artefact, Job, Site
@@ -41,11 +42,11 @@ def check_plugin_config(site: Site) -> list[str]:
     problems = [f"unknown setting {key!r}; known: {', '.join(CONFIG_KEYS)}"
                 for key in config if key not in CONFIG_KEYS]
     date = config.get("statement_date")
-    if date is not None and not isinstance(date, dt.date):
+    if date is not None:
         try:
-            dt.date.fromisoformat(str(date))
-        except ValueError:
-            problems.append(f"statement_date must be a date like 2026-11-01, not {date!r}")
+            in_range(date) if isinstance(date, dt.date) else parse_date(str(date))
+        except DateError as exc:
+            problems.append(f"statement_date must be a date like 2026-11-01: {exc}")
     return problems
 
 

@@ -40,6 +40,7 @@ from storykit.kit import (
     locked,
     markdown_inline,
     nice_date,
+    parse_date,
     prepare_markdown,
     publication_set,
     read_cache,
@@ -697,7 +698,7 @@ def _plugin_config(site: Site) -> dict[str, Any]:
     if isinstance(date, dt.date):
         config["statement_date"] = nice_date(date)
     elif isinstance(date, str) and date:
-        config["statement_date"] = nice_date(dt.date.fromisoformat(date))
+        config["statement_date"] = nice_date(parse_date(date))
     return config
 
 

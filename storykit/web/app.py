@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..errors import ConfigError
 from ..site import Site
-from . import auth, errors, security, uploads
+from . import auth, errors, security, uploads, workload
 from .settings import build_config, is_development
 from .state import AppState
 
@@ -62,6 +62,7 @@ def create_app(site: Site | None = None, **overrides: Any) -> Flask:
     app.before_request(uploads.allow_uploads)  # first: before anything reads a form
     app.before_request(auth.load_user)
     app.before_request(auth.require_login)
+    app.before_request(workload.turn_away_early)  # before the CSRF check reads a big form
     security.install(app)
     CSRFProtect(app)
     errors.install(app)

@@ -40,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "STORYKIT_PROXY_COUNT": 0,          # trusted reverse proxies setting X-Forwarded-For
     "STORYKIT_PAGE_SIZE": 50,           # rows per page in story lists
     "STORYKIT_AUTOSAVE_SECONDS": 8,     # editor: a draft is saved this long after typing stops
+    "STORYKIT_HEAVY_SLOTS": 2,          # live checks and previews running at once (workload.py)
+    "STORYKIT_HEAVY_QUEUE": 2,          # pages that may wait for one of those slots
+    "STORYKIT_HEAVY_WAIT": 2.0,         # seconds a page waits for a slot (the live check: none)
+    "STORYKIT_HEAVY_BUDGET": 20.0,      # seconds of such work per person per minute
     "MAX_CONTENT_LENGTH": 5 * 1024 * 1024,   # bigger requests get a 413 page
     "STORYKIT_UPLOAD_MAX": 20 * 1024 * 1024,  # a picture or signed form: a phone photo fits
     "MAX_FORM_MEMORY_SIZE": 512 * 1024,      # one text field at most this size (413)

@@ -18,6 +18,7 @@ from ..db import connect
 from .index import StoryIndex
 from .passwords import Hasher
 from .throttle import Limits
+from .workload import Workload
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..site import Site
@@ -31,6 +32,9 @@ class AppState:
         self.limits = Limits(int(config["STORYKIT_LOGIN_PER_ACCOUNT"]),
                              int(config["STORYKIT_LOGIN_PER_ADDRESS"]),
                              int(config["STORYKIT_LOGIN_WINDOW"]))
+        self.workload = Workload(int(config["STORYKIT_HEAVY_SLOTS"]),
+                                 int(config["STORYKIT_HEAVY_QUEUE"]),
+                                 float(config["STORYKIT_HEAVY_BUDGET"]))
         self._local = threading.local()
         self.has_users = False  # set once the first user exists (users are never deleted)
         self.db()  # create and migrate the database now, not in the first request

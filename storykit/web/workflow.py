@@ -17,6 +17,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from .. import audit
+from ..db import erase
 from ..errors import ConflictError
 from ..model import Story
 from . import access
@@ -88,3 +89,9 @@ def add_note(conn: sqlite3.Connection, story_id: str, author: str, kind: str, te
 def notes(conn: sqlite3.Connection, story_id: str) -> list[sqlite3.Row]:
     return conn.execute("SELECT * FROM story_notes WHERE story_id = ? ORDER BY id DESC",
                         (story_id,)).fetchall()
+
+
+def forget_notes(conn: sqlite3.Connection, story_id: str) -> None:
+    """Erase every note on a story whose storyteller asked for everything to be deleted,
+    leaving no copy in the database's files (:func:`storykit.db.erase`)."""
+    erase(conn, "DELETE FROM story_notes WHERE story_id = ?", (story_id,))

@@ -2,7 +2,8 @@
 // form posts (Save, Preview, and a button for each privacy fix).
 // - A formatting toolbar for the story text (buttons with words, reachable by keyboard).
 // - Live checks: word count, reading age, privacy findings and the preview, a moment after
-//   typing stops (POST /stories/<id>/check).
+//   typing stops (POST /stories/<id>/check). When the app is busy (429) it says so under
+//   the preview and asks again after the Retry-After seconds.
 // - Autosave of the draft (POST /stories/<id>/autosave) with the CSRF token and the etag the
 //   page was loaded with. If someone else saved meanwhile, autosave stops and says so: it
 //   never saves over their version.
@@ -105,13 +106,24 @@
   function check() {
     var mine = ++checkNumber;
     post(form.getAttribute("data-check-url")).then(function (response) {
+      if (response.status === 429) {
+        // the app is busy: say so, and ask again when it says to
+        var wait = parseInt(response.headers.get("Retry-After"), 10);
+        return response.json().then(function (result) {
+          if (mine === checkNumber) {
+            showBusy(result.message);
+            scheduleCheck(1000 * (wait > 0 ? wait : 2));
+          }
+          return null;
+        });
+      }
       if (!response.ok) {
         throw new Error("check " + response.status);
       }
       return response.json();
     }).then(function (result) {
-      if (mine !== checkNumber) {
-        return; // a newer check is on its way
+      if (!result || mine !== checkNumber) {
+        return; // busy, or a newer check is on its way
       }
       var summary = document.getElementById("check-summary");
       if (summary && summary.textContent !== result.summary) {
@@ -138,6 +150,16 @@
     }).catch(function () {
       // the checks are a help: the page still works, and Preview posts the form
     });
+  }
+
+  function showBusy(message) {
+    var notes = document.getElementById("preview-notes");
+    if (notes) {
+      var line = document.createElement("p");
+      line.className = "notice notice--warning";
+      line.textContent = message;
+      notes.replaceChildren(line);
+    }
   }
 
   // --- privacy fixes in the boxes ------------------------------------------------------------

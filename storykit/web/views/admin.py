@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from ... import audit
 from ...audit import AuditFilter
+from ...dates import DateError, parse_date
 from .. import access, accounts
 from ..accounts import ROLES, AccountError, User
 from ..auth import current_user, login_user, record, roles_required
@@ -217,7 +218,7 @@ def _date(form: Form, name: str) -> dt.date | None:
     if not raw:
         return None
     try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        form.error(name, "Enter a date like 2027-03-01 (year, month, day).")
+        return parse_date(raw)
+    except DateError as exc:
+        form.error(name, f"Enter a date like 2027-03-01 (year, month, day): {exc}.")
         return None

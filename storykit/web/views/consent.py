@@ -15,7 +15,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 
-from ... import audit
+from ... import audit, dates
 from ...errors import ConflictError, GoneError, NotSavedError, ValidationError
 from ...fsio import LockTimeout
 from ...model import (
@@ -203,19 +203,16 @@ def add_years(day: dt.date, years: int) -> dt.date:
 
 
 def parse_date(form_: Form, name: str, label: str, required: bool = True) -> dt.date | None:
-    """A date typed as 2027-03-01 (what date boxes send) or 1/3/2027."""
+    """A date typed as 2027-03-01 (what date boxes send) or 1/3/2027 (storykit.dates)."""
     value = form_.get(name)
     if not value:
         if required:
             form_.error(name, f"Enter {label}.")
         return None
     try:
-        if "/" in value:
-            day, month, year = (int(p) for p in value.split("/"))
-            return dt.date(year, month, day)
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        form_.error(name, f"Enter {label} as a real date, for example 2027-03-01.")
+        return dates.parse_date(value, day_first=True)
+    except dates.DateError as exc:
+        form_.error(name, f"Enter {label} as a real date: {exc}.")
         return None
 
 

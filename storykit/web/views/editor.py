@@ -48,14 +48,18 @@ from ..diffs import LABELS, compare
 from ..errors import error_page
 from ..forms import Form
 from ..merge import EDITED, MergeResult, merge_stories
-from ..readability import measure_markdown
+from ..readability import measure, measure_markdown
 from ..state import audit_log, db, state
 from ..storyform import ROLE_LABELS, StoryForm, clean, people_row_count, read_story, values_of
 from ..uploads import token
+from ..workload import Busy, heavy_work
 from . import history
 from .stories import viewable
 
 bp = Blueprint("editor", __name__, url_prefix="/stories")
+#: Findings listed at most (a text of 250 KB can hold 12,000 phone numbers: listing every
+#: one took megabytes); the page says how many more there are.
+MAX_SHOWN = 100
 #: Fields a finding can be fixed in by the editor's script, and the box that holds them.
 SIMPLE_FIELDS = {"body": "body", "title": "title", "summary": "summary",
                  "content_warning": "content_warning", "speaker_notes": "speaker_notes"}
@@ -247,16 +251,26 @@ def editor_page(story: Story, form: Form, *, base_etag: str, theme: str,
     preview and checks are about (None when the form has errors); ``fixable`` when that is
     the saved story, so its privacy findings get buttons that fix it."""
     site = state().site
-    shown = preview.render_preview(site, subject, theme) if subject else None
-    findings = [describe(f) for f in find_privacy_issues(subject)] if subject else []
     body = subject.body if subject else clean(form.raw("body"))
-    others = other_checks(subject) if subject else []
+    busy = None
+    try:
+        with heavy_work(wait=True):
+            shown = preview.render_preview(site, subject, theme) if subject else None
+            found = find_privacy_issues(subject) if subject else []
+            findings = [describe(f) for f in found[:MAX_SHOWN]]
+            others = other_checks(subject) if subject else []
+            readability = measure_markdown(body)
+    except Busy as exc:  # the page still shows (and keeps) everything typed
+        busy, found, findings, others = exc.message, [], [], []
+        readability = measure(body)
+        shown = preview.Preview(None, (), exc.message)
     return render_template(
         "editor/edit.html", story=story, form=form, base_etag=base_etag, theme=theme,
         theme_options=theme_options(),
         roles=ROLE_LABELS, rows=rows if rows is not None else people_row_count(form),
-        shown=shown, readability=measure_markdown(body), findings=findings, others=others,
-        fixable=fixable, not_saved=not_saved, conflict=conflict,
+        shown=shown, readability=readability, findings=findings, others=others,
+        more_findings=len(found) - len(findings),
+        checks_busy=busy, fixable=fixable, not_saved=not_saved, conflict=conflict,
         autosave_seconds=float(current_app.config["STORYKIT_AUTOSAVE_SECONDS"]))
 
 
@@ -281,19 +295,36 @@ def describe(finding: PrivacyFinding, offsets: dict | None = None) -> dict:
 
 @bp.route("/<story_id>/check", methods=["POST"])
 def check(story_id: str):
-    """The preview, word count, reading age and privacy findings for the text in the form."""
+    """The preview, word count, reading age and privacy findings for the text in the form.
+    429 with words and ``Retry-After`` when the app has no room for the work just now."""
     story = editable(story_id, "check")
-    posted = read_story(request.form, story)
-    theme = theme_choice(request.form.get("theme"))
-    subject = posted.story or story.copy(body=clean(request.form.get("body", "")))
-    shown = preview.render_preview(state().site, subject, theme) if posted.story else None
-    findings = [describe(f, posted.offsets) for f in find_privacy_issues(subject)
-                if posted.story or f.field == "body"]  # other boxes may not match the text
-    details = render_template("editor/_checks.html", findings=findings, fixable=False,
-                              others=other_checks(subject))
-    return jsonify(ok=posted.form.ok, summary=measure_markdown(subject.body).sentence,
+    try:
+        with heavy_work():  # workload.turn_away_early already answered when it looked full
+            posted = read_story(request.form, story)
+            theme = theme_choice(request.form.get("theme"))
+            subject = posted.story or story.copy(body=clean(request.form.get("body", "")))
+            shown = (preview.render_preview(state().site, subject, theme) if posted.story
+                     else _not_shown(posted.form))
+            found = [f for f in find_privacy_issues(subject)
+                     if posted.story or f.field == "body"]  # other boxes may not match
+            details = render_template("editor/_checks.html", fixable=False,
+                                      findings=[describe(f, posted.offsets)
+                                                for f in found[:MAX_SHOWN]],
+                                      more_findings=len(found) - MAX_SHOWN,
+                                      others=other_checks(subject))
+            summary = measure_markdown(subject.body).sentence
+    except Busy as exc:
+        return jsonify(busy=True, message=exc.message), 429, {
+            "Retry-After": str(exc.retry_after)}
+    return jsonify(ok=posted.form.ok, summary=summary,
                    details=details, preview=shown.srcdoc if shown and shown.html else None,
                    notes=render_template("editor/_preview_notes.html", shown=shown))
+
+
+def _not_shown(form: Form) -> preview.Preview | None:
+    """Why there is no preview, when the story text itself is the reason (e.g. too long)."""
+    problem = form.errors.get("body")
+    return preview.Preview(None, (), problem) if problem else None
 
 
 @bp.route("/<story_id>/autosave", methods=["POST"])
@@ -341,8 +372,16 @@ def fix(story_id: str):
               request.form.get("end", ""), request.form.get("kind", ""))
     if base_etag != story.etag:
         return _stale_fix(story)
-    match = [f for f in find_privacy_issues(story)
-             if (f.field, str(f.start), str(f.end), f.kind) == wanted]
+    try:
+        with heavy_work(wait=True):
+            found = find_privacy_issues(story)
+    except Busy as exc:
+        body, status = error_page(429, heading="Please try again in a moment",
+                                  message=f"{exc.message} Nothing was changed.",
+                                  back=(url_for("editor.edit", story_id=story.id),
+                                        "Back to the story"))
+        return body, status, {"Retry-After": str(exc.retry_after)}
+    match = [f for f in found if (f.field, str(f.start), str(f.end), f.kind) == wanted]
     if not match:
         return _stale_fix(story)
     try:
@@ -377,7 +416,11 @@ def preview_page(story_id: str):
     """The story as saved, as its web page would show it, in a chosen theme."""
     story = viewable(story_id, "preview")
     theme = theme_choice(request.args.get("theme"))
-    shown = preview.render_preview(state().site, story, theme)
+    try:
+        with heavy_work(wait=True):
+            shown = preview.render_preview(state().site, story, theme)
+    except Busy as exc:
+        shown = preview.Preview(None, (), exc.message)
     return render_template("editor/preview.html", story=story, shown=shown, theme=theme,
                            theme_options=theme_options())
 
