@@ -640,7 +640,7 @@ class Builder:
         new = [(key, r) for key, r in current.items() if key not in keep]
         if not stale and not new:
             return
-        with _transaction(log.conn):
+        with log.transaction():
             log.mark_removed(stale)
             for (story_id, path), r in new:
                 log.record(story_id=story_id, consent_version=r["consent_version"], use=USE,
@@ -780,14 +780,3 @@ def _prune_empty(folder: Path, root: Path) -> None:
 
 def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
-
-
-@contextlib.contextmanager
-def _transaction(conn):
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")

@@ -1,5 +1,6 @@
-"""Command-line commands for the browser app, added through the ``register_commands`` hook:
-``storykit serve`` and ``storykit user add|list|roles|password``.
+"""The browser app's plugin module: its command-line commands (``register_commands``:
+``storykit serve`` and ``storykit user add|list|roles|password``) and its tables' migrations
+(``register_migrations``: the folder ``storykit/web/migrations``).
 
 Kept light: loading plugins imports none of the app. Flask and waitress are imported only
 when ``serve`` runs; the account rules (argon2) and the audit log when a ``user`` command does.
@@ -8,6 +9,7 @@ when ``serve`` runs; the account rules (argon2) and the audit log when a ``user`
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -18,15 +20,16 @@ from ..store import current_user
 if TYPE_CHECKING:  # pragma: no cover
     from .accounts import User
 
+#: The app's own migrations (storykit db upgrade; docs/database.md).
+MIGRATIONS = Path(__file__).parent / "migrations"
+
 
 def _site():
     return click.get_current_context().find_root().obj.site
 
 
 def _conn(site):
-    from ..db import connect
-
-    return connect(site.instance)
+    return site.database.connection()
 
 
 @click.command("serve")
@@ -129,7 +132,7 @@ def user_add(name: str, roles: tuple[str, ...], display_name: str | None,
         user = accounts.add_user(conn, Hasher(), name, password, list(roles), display_name)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    audit.AuditLog(conn).record(audit.USER_ADDED, actor=current_user(), ip="command line",
+    _site().audit.record(audit.USER_ADDED, actor=current_user(), ip="command line",
                                 detail=f"user {user.name} roles {','.join(sorted(user.roles))}")
     click.echo(f"Added {user.name} ({', '.join(sorted(user.roles))}).")
 
@@ -161,7 +164,7 @@ def user_roles(name: str, roles: tuple[str, ...]) -> None:
         updated = accounts.set_roles(conn, user, list(roles))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    audit.AuditLog(conn).record(audit.USER_ROLES, actor=current_user(), ip="command line",
+    _site().audit.record(audit.USER_ROLES, actor=current_user(), ip="command line",
                                 detail=f"user {name}: {','.join(sorted(user.roles))} -> "
                                        f"{','.join(sorted(updated.roles))}")
     click.echo(f"{name} now has: {', '.join(sorted(updated.roles))}.")
@@ -184,7 +187,7 @@ def user_password(name: str, password_stdin: bool) -> None:
         accounts.set_password(conn, Hasher(), user, _read_password(password_stdin, name))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    audit.AuditLog(conn).record(audit.USER_PASSWORD_SET, actor=current_user(),
+    _site().audit.record(audit.USER_PASSWORD_SET, actor=current_user(),
                                 ip="command line", detail=f"user {name}")
     click.echo(f"New password set for {name}; they are signed out everywhere.")
 
@@ -202,3 +205,9 @@ def _existing(conn, name: str) -> User:
 def register_commands(cli: click.Group) -> None:
     cli.add_command(serve_command)
     cli.add_command(user_group)
+
+
+@hookimpl
+def register_migrations() -> list[Path]:
+    """The app owns its tables (users, roles, story access, sign-in failures, notes)."""
+    return [MIGRATIONS]
