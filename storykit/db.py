@@ -301,7 +301,8 @@ class Connection:
             yield self
         except BaseException:
             self._depth = 0
-            self.raw.execute("ROLLBACK")
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                self.raw.execute("ROLLBACK")
             raise
         self._depth = 0
         with _errors(self.dialect):
@@ -342,13 +343,14 @@ def _sqlite(path: Path, private_folder: bool) -> sqlite3.Connection:
     if private_folder:
         private(path.parent, 0o700)
     private_file(path)
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
-                           check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
+    with _errors("sqlite"):
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                               check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
 
@@ -434,9 +436,24 @@ def read_revisions(folders: Iterable[Path]) -> dict[str, tuple[str, ...]]:
     return found
 
 
+_ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
+
+
 def _assignments(file: Path) -> dict[str, Any]:
+    """``revision`` and ``down_revision`` as written at the top level of a migration."""
+    text = file.read_text(encoding="utf-8")
     out: dict[str, Any] = {}
-    for node in ast.parse(file.read_text(encoding="utf-8"), str(file)).body:
+    for name, value in _ASSIGN.findall(text):
+        try:
+            out[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):  # e.g. a tuple over several lines: read it properly
+            return _assignments_slowly(text, file)
+    return out
+
+
+def _assignments_slowly(text: str, file: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for node in ast.parse(text, str(file)).body:
         target = value = None
         if isinstance(node, ast.Assign) and len(node.targets) == 1:
             target, value = node.targets[0], node.value
@@ -467,6 +484,7 @@ class Database:
         self._lock = threading.Lock()
         self._ready = False
         self._opened: weakref.WeakSet[Connection] = weakref.WeakSet()
+        self._pid = os.getpid()
 
     @classmethod
     def for_site(cls, site: Site) -> Database:
@@ -492,10 +510,17 @@ class Database:
 
     def connection(self) -> Connection:
         """This thread's connection, once the schema is known to be at head."""
+        if self._pid != os.getpid():  # a forked child never uses its parent's connections
+            self._local, self._opened, self._pid = threading.local(), weakref.WeakSet(), os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            self.ensure_ready()
-            conn = self._local.conn = self.connect()
+            conn = self.connect()
+            try:
+                self.ensure_ready(conn)
+            except BaseException:
+                conn.close()
+                raise
+            self._local.conn = conn
         return conn
 
     def revisions(self) -> dict[str, tuple[str, ...]]:
@@ -520,7 +545,7 @@ class Database:
         return Status(current, heads_of(revisions), frozenset(revisions),
                       empty=not tables, legacy=legacy)
 
-    def ensure_ready(self) -> None:
+    def ensure_ready(self, conn: Connection | None = None) -> None:
         """Create a brand-new SQLite database at head; otherwise refuse (:class:`NotReadyError`)
         unless the schema is at head. Checked once per process."""
         if self._ready:
@@ -528,12 +553,12 @@ class Database:
         with self._lock:
             if self._ready:
                 return
-            status = self.status()
+            status = self.status(conn)
             if status.empty and self.url.is_sqlite:
                 from .migrate import upgrade  # imports Alembic: only for a new database
 
                 upgrade(self)
-                status = self.status()
+                status = self.status(conn)
             if not status.up_to_date:
                 raise NotReadyError(f"{status.words()} (database: {self.url.shown})")
             self._ready = True

@@ -365,7 +365,7 @@ def test_two_upgrades_at_once_both_finish_and_make_each_table_once(empty_root):
     assert conn.value("SELECT count(*) FROM alembic_version") == 2  # the core's and the app's
 
 
-def test_a_plugin_adds_its_own_table_the_same_way(root, engine):
+def test_hook_register_migrations(root):
     """The register_migrations hook: a site plugin's folder is one more branch."""
     assert cli(root, "db", "upgrade").returncode == 0
     add_thanks_plugin(root)
@@ -656,3 +656,17 @@ def test_database_errors_are_storykit_errors():
     from storykit.errors import StorykitError
 
     assert issubclass(NotReadyError, DatabaseError) and issubclass(IntegrityError, StorykitError)
+
+
+def test_revisions_are_read_however_the_file_writes_them(tmp_path):
+    (tmp_path / "a_0001.py").write_text('revision: str = "a_0001"  # first\n'
+                                        "down_revision: str | None = None\n")
+    (tmp_path / "a_0002.py").write_text('"""revision = "not this one" (a docstring)."""\n'
+                                        'revision = "a_0002"\ndown_revision = (\n'
+                                        '    "a_0001",\n)\n')
+    (tmp_path / "__init__.py").write_text("")
+    assert read_revisions([tmp_path]) == {"a_0001": (), "a_0002": ("a_0001",)}
+    assert heads_of(read_revisions([tmp_path])) == {"a_0002"}
+    (tmp_path / "broken.py").write_text("down_revision = None\n")
+    with pytest.raises(DatabaseError, match="broken.py: a migration needs revision"):
+        read_revisions([tmp_path])
