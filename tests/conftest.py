@@ -162,18 +162,38 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     """A throwaway PostgreSQL server for this test session (started on first use)."""
-    cluster = Cluster.start()
-    yield cluster
-    cluster.stop()
+    global _CLUSTER
+    _CLUSTER = Cluster.start()
+    yield _CLUSTER
+    _CLUSTER.stop()
+    _CLUSTER = None
+
+
+_CLUSTER: Cluster | None = None
+
+
+@pytest.fixture(autouse=True)
+def _give_back_databases() -> Iterator[None]:
+    """PostgreSQL databases a test took (directly or through its function-scoped fixtures)
+    are handed back when it ends, to be emptied for the next test."""
+    mark = _CLUSTER.mark() if _CLUSTER else 0
+    yield
+    if _CLUSTER:
+        _CLUSTER.give_back(mark)
 
 
 @pytest.fixture(scope="module", params=ENGINES)
-def engine(request) -> Engine:
+def engine(request) -> Iterator[Engine]:
     """The database engine: every test that uses it runs on SQLite and on PostgreSQL (module
-    scope, so a module's shared app is made once per engine)."""
-    if request.param == "postgresql":
-        return Engine("postgresql", request.getfixturevalue("pg_cluster"))
-    return Engine("sqlite")
+    scope, so a module's shared app is made once per engine; its database is handed back
+    after the module)."""
+    if request.param != "postgresql":
+        yield Engine("sqlite")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    mark = cluster.mark()
+    yield Engine("postgresql", cluster)
+    cluster.give_back(mark)
 
 
 @pytest.fixture
