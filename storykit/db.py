@@ -394,20 +394,24 @@ class Status:
 
     @property
     def up_to_date(self) -> bool:
-        return not self.empty and self.current == self.heads
+        """Every owner's newest migration is applied. (Tables of a plugin not loaded now do
+        not stop storykit: that plugin's code is not running.)"""
+        return not self.empty and self.heads <= self.current
 
     @property
     def unknown(self) -> frozenset[str]:
         return self.current - self.known
 
     def words(self) -> str:
-        """One sentence for a person."""
+        """One or two sentences for a person."""
         if self.up_to_date:
-            return "The database is up to date."
+            extra = (f" It also has the tables of a plugin that is not loaded now "
+                     f"({', '.join(sorted(self.unknown))}).") if self.unknown else ""
+            return "The database is up to date." + extra
         if self.unknown:
             return ("The database was changed by a newer storykit, or by a plugin that is not "
-                    f"installed (unknown change: {', '.join(sorted(self.unknown))}). Install "
-                    "that version or plugin.")
+                    f"loaded now (unknown change: {', '.join(sorted(self.unknown))}). Install or "
+                    "load that version or plugin.")
         if self.empty:
             return f"The database is empty: its tables have not been made yet. {UPGRADE_HINT}"
         if self.legacy:
@@ -492,9 +496,12 @@ class Database:
         (``register_migrations``)."""
         url = resolve_url(site.config.database_url, site.root, site.instance)
         folders = [CORE_MIGRATIONS]
-        for folder in site.plugins.flat("register_migrations", site=site):
-            if Path(folder) not in folders:
-                folders.append(Path(folder))
+        for folder in map(Path, site.plugins.flat("register_migrations", site=site)):
+            if not folder.is_dir():
+                raise DatabaseError(f"a plugin registered the migrations folder {folder}, "
+                                    "which does not exist (register_migrations)")
+            if folder not in folders:
+                folders.append(folder)
         return cls(url, folders)
 
     @property

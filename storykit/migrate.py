@@ -72,6 +72,9 @@ def lock_for_migration(connection: sa.Connection) -> None:
 def upgrade(database: Database) -> None:
     """Bring every owner's tables to the newest migration (adopting an old database first)."""
     cfg = alembic_config(database)
+    status = database.status()
+    if status.unknown:  # Alembic cannot plan around changes it has no file for
+        raise DatabaseError(f"the database cannot be upgraded: {status.words()}")
     try:
         adopt = _legacy_revisions(database)
         if adopt:

@@ -148,6 +148,24 @@ def empty_root(make_site, engine, monkeypatch) -> Path:
     return site_root
 
 
+def in_threads(work, count: int) -> list[Exception]:
+    """Run ``work`` in ``count`` threads at once; the errors they raised."""
+    errors: list[Exception] = []
+
+    def run() -> None:
+        try:
+            work()
+        except Exception as exc:  # noqa: BLE001 - returned to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
 def add_thanks_plugin(root: Path) -> None:
     plugins = root / "plugins"
     (plugins / "thanks_migrations").mkdir(parents=True)
@@ -295,26 +313,18 @@ def test_transactions_are_serialised_so_no_update_is_lost(root):
     conn.execute("INSERT INTO users (id, name, display_name, password_hash, created_at, "
                  "password_changed_at, session_version) VALUES (1, 'ann', 'Ann', 'x', 'now', "
                  "'now', 0)")
-    errors = []
 
     def add() -> None:
-        try:
-            mine = database.connection()
-            for _ in range(15):
-                with mine.transaction():
-                    seen = mine.value("SELECT session_version FROM users WHERE id = 1")
-                    time.sleep(0.001)
-                    mine.execute("UPDATE users SET session_version = :v WHERE id = 1",
-                                 {"v": seen + 1})
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        mine = database.connection()
+        for _ in range(15):
+            with mine.transaction():
+                seen = mine.value("SELECT session_version FROM users WHERE id = 1")
+                time.sleep(0.001)
+                mine.execute("UPDATE users SET session_version = :v WHERE id = 1",
+                             {"v": seen + 1})
 
-    threads = [threading.Thread(target=add) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == [] and conn.value("SELECT session_version FROM users WHERE id = 1") == 120
+    assert in_threads(add, 8) == []
+    assert conn.value("SELECT session_version FROM users WHERE id = 1") == 120
 
 
 # --- migrations and ownership ------------------------------------------------------------------
@@ -382,6 +392,15 @@ def test_hook_register_migrations(root):
         "st-board1"
 
 
+def test_a_plugin_naming_a_missing_migrations_folder_is_a_clear_error(make_site):
+    root = make_site()
+    add_thanks_plugin(root)
+    (root / "plugins" / "thanks_migrations" / "thanks_0001.py").unlink()
+    (root / "plugins" / "thanks_migrations").rmdir()
+    result = cli(root, "db", "upgrade")
+    assert result.returncode == 1 and "thanks_migrations, which does not exist" in result.stderr
+
+
 def test_a_new_sqlite_database_has_the_plugins_tables_too(make_site):
     root = make_site()
     add_thanks_plugin(root)
@@ -390,12 +409,27 @@ def test_a_new_sqlite_database_has_the_plugins_tables_too(make_site):
 
 def test_a_database_newer_than_this_storykit_is_refused_with_words(root):
     database = Site.open(root).database
-    database.connection().execute("INSERT INTO alembic_version (version_num) "
-                                  "VALUES ('storykit_9999')")
+    database.connection().execute("UPDATE alembic_version SET version_num = 'storykit_0099' "
+                                  "WHERE version_num = 'storykit_0002'")
     status = cli(root, "db", "status")
     assert status.returncode == 1 and "newer storykit" in status.stdout
+    upgrade = cli(root, "db", "upgrade")
+    assert upgrade.returncode == 1 and "cannot be upgraded" in upgrade.stderr
+    assert "storykit_0099" in upgrade.stderr
     with pytest.raises(NotReadyError, match="newer storykit"):
         Site.open(root).database.connection()
+
+
+def test_a_plugin_that_is_not_loaded_keeps_its_tables_and_stops_nothing(root):
+    """A plugin's tables stay when it is switched off; storykit still starts."""
+    add_thanks_plugin(root)
+    assert cli(root, "db", "upgrade").returncode == 0
+    (root / "plugins" / "thanks.py").unlink()
+    assert cli(root, "user", "list").returncode == 0
+    status = cli(root, "db", "status")
+    assert status.returncode == 0 and "a plugin that is not loaded now (thanks_0001)" in \
+        status.stdout
+    assert "thanks_notes" in Site.open(root).database.connection().tables()
 
 
 def test_each_table_has_one_owner_and_the_core_owns_only_its_own():
@@ -570,21 +604,13 @@ def test_the_audit_chain_stays_whole_under_concurrent_writers(root):
     code = ("import sys; from storykit.site import Site; log = Site.open(sys.argv[1]).audit\n"
             "for n in range(20): log.record('test.process', actor='p', detail=str(n))")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(root)]) for _ in range(3)]
-    errors = []
 
     def write() -> None:
-        try:
-            for n in range(20):
-                site.audit.record("test.thread", actor="t", detail=str(n))
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for n in range(20):
+            site.audit.record("test.thread", actor="t", detail=str(n))
 
-    threads = [threading.Thread(target=write) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0] and errors == []
+    assert in_threads(write, 6) == []
+    assert [p.wait(timeout=120) for p in procs] == [0, 0, 0]
     assert site.audit.count() == 1 + 6 * 20 + 3 * 20
     assert site.audit.verify() is None
     ids = [e.id for e in site.audit.query(limit=1000)]
