@@ -299,14 +299,14 @@ class Connection:
             if self.dialect == "postgresql":
                 self.execute("SELECT pg_advisory_xact_lock(:key)", {"key": _LOCK_KEY})
             yield self
+            self._depth = 0
+            with _errors(self.dialect):
+                self.raw.execute("COMMIT")
         except BaseException:
             self._depth = 0
             with contextlib.suppress(Exception):  # the first error is the one to report
                 self.raw.execute("ROLLBACK")
             raise
-        self._depth = 0
-        with _errors(self.dialect):
-            self.raw.execute("COMMIT")
 
     def tables(self) -> set[str]:
         """Names of the tables in the database (in PostgreSQL: in the current schema)."""

@@ -508,9 +508,10 @@ def test_a_database_from_before_alembic_is_adopted_with_every_row(make_site, ver
     root = make_site()
     write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story"))
     legacy_database(root, version)
-    refused = cli(root, "user", "list")
-    assert refused.returncode == 1 and "made by an older storykit" in refused.stderr
-    assert "Run: storykit db upgrade" in refused.stderr
+    for command in (("user", "list"), ("serve", "--port", "8999"), ("build",)):
+        refused = cli(root, *command)
+        assert refused.returncode == 1 and "made by an older storykit" in refused.stderr
+        assert "Run: storykit db upgrade" in refused.stderr and "Serving" not in refused.stdout
     from storykit.web import create_app
 
     with pytest.raises(NotReadyError, match="storykit db upgrade"):
