@@ -12,7 +12,6 @@ Missing server binaries are an error, never a skip: ``./dev test`` installs Debi
 
 from __future__ import annotations
 
-import contextlib
 import glob
 import itertools
 import os
@@ -21,6 +20,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,8 @@ class Cluster:
     spare: queue.Queue | None = None       # ready: empty, at head
     used: queue.Queue = field(default_factory=queue.Queue)
     fingerprint: str = ""
+    stopped: bool = False
+    problem: str = ""       # the background thread's last failure
 
     @classmethod
     def start(cls) -> Cluster:
@@ -105,6 +107,7 @@ class Cluster:
         return cluster
 
     def stop(self) -> None:
+        self.stopped = True
         try:
             self._run(server_bin() / "pg_ctl", "-D", str(self.folder / "data"), "-m",
                       "immediate", "-w", "stop")
@@ -143,7 +146,11 @@ class Cluster:
             self.fingerprint = self.admin(FINGERPRINT, TEMPLATE)
             self.spare = queue.Queue()
             threading.Thread(target=self._background, daemon=True).start()
-        name = self.spare.get(timeout=120)
+        try:
+            name = self.spare.get(timeout=120)
+        except queue.Empty:
+            raise AssertionError("no PostgreSQL database was ready after 2 minutes: "
+                                 f"{self.problem or 'the server is too busy'}") from None
         self.made.append(name)
         return self.url(name)
 
@@ -160,22 +167,30 @@ class Cluster:
         return f"t{os.getpid()}_{next(self.counter)}"
 
     def _background(self) -> None:
-        """Empty handed-back databases for reuse; make a new one when none is ready."""
+        """Empty handed-back databases for reuse; make a new one when none is ready. Runs
+        until the server stops; any other failure is kept for fresh_database to report."""
         assert self.spare is not None
-        with contextlib.suppress(Exception):  # the server stopped: the session is over
-            while True:
-                try:
-                    name = self.used.get(timeout=0.05)
-                except queue.Empty:
-                    if self.spare.qsize() < 2:
-                        name = self._new_name()
-                        self.admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
-                        self.spare.put(name)
-                    continue
-                if self._emptied(name):
-                    self.spare.put(name)
-                else:
-                    self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        while not self.stopped:
+            try:
+                self._background_step()
+            except Exception as exc:  # noqa: BLE001 - reported by fresh_database
+                self.problem = f"{type(exc).__name__}: {exc}"
+                time.sleep(0.5)
+
+    def _background_step(self) -> None:
+        assert self.spare is not None
+        try:
+            name = self.used.get(timeout=0.05)
+        except queue.Empty:
+            if self.spare.qsize() < 2:
+                name = self._new_name()
+                self.admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
+                self.spare.put(name)
+            return
+        if self._emptied(name):
+            self.spare.put(name)
+        else:
+            self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     def _emptied(self, name: str) -> bool:
         """End the connections to ``name``; if its schema is as made, delete every row (the
@@ -185,7 +200,10 @@ class Cluster:
         self.admin("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                    f"WHERE datname = '{name}' AND pid <> pg_backend_pid()")
         with psycopg.connect(self.url(name), autocommit=True) as conn:
-            if conn.execute(FINGERPRINT).fetchone()[0] != self.fingerprint:
+            try:
+                if conn.execute(FINGERPRINT).fetchone()[0] != self.fingerprint:
+                    return False
+            except psycopg.Error:  # e.g. no alembic_version: an empty database
                 return False
             conn.execute("SET session_replication_role = replica")
             tables = [r[0] for r in conn.execute(
