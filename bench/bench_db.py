@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from database_support import Cluster  # noqa: E402
+from database_support import Cluster, server_bin  # noqa: E402
 
 from storykit.db import Database  # noqa: E402
 from storykit.site import Site  # noqa: E402
@@ -95,6 +95,14 @@ def engine_rows(name: str, make_site, runs: int) -> list[tuple[str, float, float
         ("one throttle reservation", throttle), ("100 distributions, one transaction", hundred))]
 
 
+def server_programs() -> bool:
+    try:
+        server_bin()
+    except AssertionError:
+        return False
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=21, help="runs per measure (median)")
@@ -108,7 +116,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-db-"))
     sites = iter(range(1000))
     rows += engine_rows("sqlite", lambda: site_on(work / f"s{next(sites)}", None), args.runs)
-    if not args.no_postgresql:
+    if not args.no_postgresql and not server_programs():
+        print("PostgreSQL's server programs are missing (apt-get install postgresql): "
+              "SQLite only")
+    elif not args.no_postgresql:
         cluster = Cluster.start()
         try:
             rows += engine_rows("postgresql", lambda: site_on(

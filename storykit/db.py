@@ -3,7 +3,8 @@
 At run time storykit talks to the database through this one small wrapper over the DB-API
 drivers: the standard library's ``sqlite3`` and ``psycopg`` 3. SQLAlchemy and Alembic are used
 for the schema and its migrations only (:mod:`storykit.migrate`, ``storykit db ...``): importing
-SQLAlchemy costs about 150 ms, and the command line's one-edit rebuild must stay under 0.3 s.
+SQLAlchemy costs about 150 ms on a quiet machine (Alembic about 100 ms more; bench/bench_db.py
+measures both), and the command line's one-edit rebuild must stay under 0.3 s.
 A test in a fresh process checks that no other command imports either.
 
 SQL is written once, in the subset both engines share: named parameters (``:name``),
