@@ -93,13 +93,10 @@ def make_users(app, count: int) -> dict[str, list[str]]:
     for role, names in people.items():
         for name in names:
             made[name] = accounts.add_user(conn, st.hasher, name, PASSWORD, [role])
-    conn.execute("BEGIN")
-    for n in range(count):
-        owner = made[people["advocate"][n % 14]]
-        conn.execute("INSERT INTO story_access (story_id, user_id, access, granted_by, "
-                     "granted_at) VALUES (?, ?, 'owner', 'bench', '2026-01-01')",
-                     (f"st-b{n:05d}", owner.id))
-    conn.execute("COMMIT")
+    conn.executemany("INSERT INTO story_access (story_id, user_id, access, granted_by, "
+                     "granted_at) VALUES (:story_id, :user_id, 'owner', 'bench', '2026-01-01')",
+                     [{"story_id": f"st-b{n:05d}", "user_id": made[people["advocate"][n % 14]].id}
+                      for n in range(count)])
     return people
 
 

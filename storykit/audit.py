@@ -1,8 +1,10 @@
 """The audit log: who did what to which story, and when. Append-only, never story text.
 
-Rows live in the ``audit_log`` table of ``instance/storykit.db``. SQLite triggers refuse every
-UPDATE and DELETE, and each row carries a SHA-256 hash chained to the previous row, so a row
-changed or removed behind the app's back shows up in :meth:`AuditLog.verify`.
+Rows live in the ``audit_log`` table of the site's database (storykit.db: SQLite or
+PostgreSQL). Triggers refuse every UPDATE and DELETE on both engines, and each row carries a
+SHA-256 hash chained to the previous row, so a row changed or removed behind the app's back
+shows up in :meth:`AuditLog.verify`. Appends are serialised (one storykit transaction at a
+time, across threads and processes), so the chain stays whole under concurrent writers.
 
 What goes in: the actor's user name, the time (UTC), an action name such as ``story.status``,
 the story id, the revision etag, the client address, and a short ``detail`` made by storykit
@@ -21,16 +23,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import sqlite3
-import threading
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .db import connect
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .db import Connection, Database
     from .model import Story
 
 #: Longest text kept in any one field (the rest is replaced by a count).
@@ -105,19 +103,20 @@ class AuditFilter:
     since: dt.date | None = None
     until: dt.date | None = None
 
-    def where(self) -> tuple[str, list[str]]:
-        clauses, args = [], []
+    def where(self) -> tuple[str, dict[str, str]]:
+        """The SQL ``WHERE`` clause (or "") and its named parameters."""
+        clauses, args = [], {}
         for column, value in (("actor", self.actor), ("action", self.action),
                               ("story_id", self.story_id)):
             if value:
-                clauses.append(f"{column} = ?")
-                args.append(value)
+                clauses.append(f"{column} = :{column}")
+                args[column] = value
         if self.since:
-            clauses.append("at >= ?")
-            args.append(self.since.isoformat())
+            clauses.append("at >= :since")
+            args["since"] = self.since.isoformat()
         if self.until:
-            clauses.append("at < ?")
-            args.append((self.until + dt.timedelta(days=1)).isoformat())
+            clauses.append("at < :until")
+            args["until"] = (self.until + dt.timedelta(days=1)).isoformat()
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
@@ -127,15 +126,15 @@ def _row_hash(prev: str, fields: tuple) -> str:
 
 
 class AuditLog:
-    """The audit table behind one SQLite connection (safe to share between threads)."""
+    """The audit table of one database (each thread uses its own connection)."""
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-        self._lock = threading.Lock()
+    def __init__(self, database: Database):
+        self.database = database
 
-    @classmethod
-    def open(cls, instance: Path) -> AuditLog:
-        return cls(connect(instance))
+    @property
+    def conn(self) -> Connection:
+        """This thread's connection."""
+        return self.database.connection()
 
     def record(self, action: str, *, actor: str | None, story_id: str | None = None,
                etag: str | None = None, ip: str | None = None,
@@ -146,49 +145,48 @@ class AuditLog:
                   None if etag is None else encode(etag, 64),
                   None if ip is None else encode(ip, 64),
                   None if detail is None else encode(detail))
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                last = self.conn.execute(
-                    "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
-                prev = last[0] if last else GENESIS
-                cur = self.conn.execute(
-                    "INSERT INTO audit_log (at, actor, action, story_id, etag, ip, detail, "
-                    "prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?)",
-                    (*fields, prev, _row_hash(prev, fields)))
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        return int(cur.lastrowid or 0)
+        with self.conn.transaction() as conn:  # one append at a time: the chain stays whole
+            prev = conn.value("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1",
+                              default=GENESIS)
+            values = dict(zip(("at", "actor", "action", "story_id", "etag", "ip", "detail"),
+                              fields, strict=True))
+            return int(conn.value(
+                "INSERT INTO audit_log (at, actor, action, story_id, etag, ip, detail, "
+                "prev_hash, hash) VALUES (:at, :actor, :action, :story_id, :etag, :ip, "
+                ":detail, :prev_hash, :hash) RETURNING id",
+                {**values, "prev_hash": prev, "hash": _row_hash(prev, fields)}))
 
     def query(self, flt: AuditFilter | None = None, *, limit: int = 100,
               offset: int = 0) -> list[AuditEntry]:
         """Entries matching ``flt``, newest first."""
         where, args = (flt or AuditFilter()).where()
-        rows = self.conn.execute(f"SELECT * FROM audit_log{where} ORDER BY id DESC "  # noqa: S608
-                                 "LIMIT ? OFFSET ?", (*args, limit, offset))
+        rows = self.conn.all(f"SELECT * FROM audit_log{where} ORDER BY id DESC "  # noqa: S608
+                             "LIMIT :limit OFFSET :offset",
+                             {**args, "limit": limit, "offset": offset})
         return [AuditEntry(**dict(r)) for r in rows]
 
     def count(self, flt: AuditFilter | None = None) -> int:
         where, args = (flt or AuditFilter()).where()
-        return int(self.conn.execute(f"SELECT count(*) FROM audit_log{where}",  # noqa: S608
-                                     args).fetchone()[0])
+        return int(self.conn.value(f"SELECT count(*) FROM audit_log{where}", args))  # noqa: S608
 
     def actions(self) -> list[str]:
-        return [r[0] for r in self.conn.execute(
+        return [r[0] for r in self.conn.all(
             "SELECT DISTINCT action FROM audit_log ORDER BY action")]
 
     def verify(self) -> int | None:
         """The id of the first entry whose hash chain is broken, or None if all is intact."""
         prev = GENESIS
         for row in self.conn.execute("SELECT * FROM audit_log ORDER BY id"):
-            fields = (row["at"], row["actor"], row["action"], row["story_id"], row["etag"],
-                      row["ip"], row["detail"])
+            fields = _fields(row)
             if row["prev_hash"] != prev or row["hash"] != _row_hash(prev, fields):
                 return int(row["id"])
             prev = row["hash"]
         return None
+
+
+def _fields(row: Any) -> tuple:
+    return (row["at"], row["actor"], row["action"], row["story_id"], row["etag"], row["ip"],
+            row["detail"])
 
 
 # --- helpers for every story, consent and status change ---------------------------------------

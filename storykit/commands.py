@@ -1,4 +1,4 @@
-"""Built-in commands that work through plugins: ``render``, ``formats`` and ``plugins``.
+"""Built-in commands that work through plugins: ``render``, ``formats``, ``plugins`` and ``db``.
 
 They are registered with the ``register_commands`` hook, like any plugin's commands.
 """
@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 
 from .dates import DATE
+from .db_commands import db_group
 from .hookspecs import hookimpl
 from .store import current_user
 
@@ -96,5 +97,5 @@ def plugins_command(as_json: bool) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    for command in (render_command, formats_command, plugins_command):
+    for command in (render_command, formats_command, plugins_command, db_group):
         cli.add_command(command)

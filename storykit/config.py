@@ -13,10 +13,11 @@ from .model import DEFAULT_USES, EXTERNAL_USES
 
 CONFIG_NAME = "storykit.toml"
 _USE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
-_SECTIONS = {"site", "consent", "uses", "paths", "plugins"}
+_SECTIONS = {"site", "consent", "uses", "paths", "plugins", "database"}
 _SITE_KEYS = {"title": str, "organisation": str, "language": str, "base_url": str, "theme": str,
               "contact_email": str, "description": str}
 _CONSENT_KEYS = {"default_expiry_years": int, "expiry_warning_days": int}
+_DATABASE_KEYS = {"url": str}
 _PATH_KEYS = ("stories", "instance", "plugins", "themes", "build")
 
 
@@ -42,6 +43,8 @@ class SiteConfig:
     uses: dict[str, Use] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: ``[database] url`` (a PostgreSQL URL without its password); "" means SQLite in instance/.
+    database_url: str = ""
 
     @property
     def use_names(self) -> tuple[str, ...]:
@@ -104,6 +107,15 @@ def parse_config(data: dict[str, Any], root: Path, file: str = CONFIG_NAME) -> S
         problems.append("[consent] default_expiry_years must be between 1 and 10")
     if not 0 <= cfg.expiry_warning_days <= 366:
         problems.append("[consent] expiry_warning_days must be between 0 and 366")
+    database = _typed(_table(data, "database", problems), _DATABASE_KEYS, "database", problems)
+    cfg.database_url = database.get("url", "").strip()
+    if cfg.database_url:
+        from .db import parse_url
+
+        try:
+            parse_url(cfg.database_url, root, source="[database] url", password_allowed=False)
+        except ConfigError as exc:
+            problems.append(str(exc))
     cfg.uses = _uses(_table(data, "uses", problems), problems)
     cfg.paths = _paths(_table(data, "paths", problems), cfg.root, problems)
     plugins = _table(data, "plugins", problems)

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-from .db import connect, erase
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .db import Connection, Database
     from .model import Story
     from .site import Site
 
@@ -43,70 +40,77 @@ def _now() -> str:
 
 
 class DistributionLog:
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+    """The ``distributions`` table of the site's database (each thread uses its own
+    connection)."""
 
-    @classmethod
-    def open(cls, instance: Path) -> DistributionLog:
-        return cls(connect(instance))
+    def __init__(self, database: Database):
+        self.database = database
+
+    @property
+    def conn(self) -> Connection:
+        """This thread's connection."""
+        return self.database.connection()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[DistributionLog]:
+        """Group several calls (``record``, ``mark_removed``...) in one transaction: all of
+        them are kept, or none. Serialised against other writers on both engines."""
+        with self.conn.transaction():
+            yield self
 
     def record(self, *, story_id: str, consent_version: int, use: str, format: str,
                sha256: str, path: str, created_by: str, url: str | None = None,
                job: str | None = None, removable: bool = True) -> int:
-        cur = self.conn.execute(
+        """Log one artefact carrying ``story_id``; returns the entry's id."""
+        return int(self.conn.value(
             "INSERT INTO distributions (story_id, consent_version, use, format, sha256, path, "
-            "url, job, created_at, created_by, removable) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-            (story_id, consent_version, use, format, sha256, path, url, job, _now(),
-             created_by, int(removable)))
-        return int(cur.lastrowid or 0)
+            "url, job, created_at, created_by, removable) VALUES (:story_id, :consent_version, "
+            ":use, :format, :sha256, :path, :url, :job, :created_at, :created_by, :removable) "
+            "RETURNING id",
+            {"story_id": story_id, "consent_version": consent_version, "use": use,
+             "format": format, "sha256": sha256, "path": path, "url": url, "job": job,
+             "created_at": _now(), "created_by": created_by, "removable": int(removable)}))
 
     def current(self, story_id: str, path: str) -> Distribution | None:
         """The live (not removed) entry for ``story_id`` at ``path``, if any."""
-        row = self.conn.execute(
-            "SELECT * FROM distributions WHERE story_id=? AND path=? AND removed_at IS NULL "
-            "ORDER BY id DESC LIMIT 1", (story_id, path)).fetchone()
+        row = self.conn.one(
+            "SELECT * FROM distributions WHERE story_id = :story_id AND path = :path AND "
+            "removed_at IS NULL ORDER BY id DESC LIMIT 1", {"story_id": story_id, "path": path})
         return _row(row) if row else None
 
     def for_story(self, story_id: str, *, live_only: bool = False) -> list[Distribution]:
-        sql = "SELECT * FROM distributions WHERE story_id=?"
+        sql = "SELECT * FROM distributions WHERE story_id = :story_id"
         if live_only:
             sql += " AND removed_at IS NULL"
-        return [_row(r) for r in self.conn.execute(sql + " ORDER BY id", (story_id,))]
+        return [_row(r) for r in self.conn.all(sql + " ORDER BY id", {"story_id": story_id})]
 
     def all(self) -> list[Distribution]:
-        return [_row(r) for r in self.conn.execute("SELECT * FROM distributions ORDER BY id")]
+        return [_row(r) for r in self.conn.all("SELECT * FROM distributions ORDER BY id")]
 
     def mark_removed(self, ids: Iterable[int]) -> None:
         now = _now()
-        self.conn.executemany("UPDATE distributions SET removed_at=? WHERE id=? AND "
-                              "removed_at IS NULL", [(now, i) for i in ids])
+        self.conn.executemany("UPDATE distributions SET removed_at = :now WHERE id = :id AND "
+                              "removed_at IS NULL", [{"now": now, "id": i} for i in ids])
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run the calls made inside as one unit: all of them are kept, or none."""
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+
     def forget_addresses(self, story_id: str) -> None:
         """An erased story's copies that were taken down keep no address (file names and
         URLs are made from its slug): the record keeps what went where for which use, and
         when it was removed. Copies still out there keep theirs until they are removed."""
-        erase(self.conn, "UPDATE distributions SET path = ?, url = NULL WHERE story_id = ? "
-              "AND removed_at IS NOT NULL", (ERASED_ADDRESS, story_id))
+        self.conn.erase("UPDATE distributions SET path = :gone, url = NULL WHERE "
+                        "story_id = :story_id AND removed_at IS NOT NULL",
+                        {"gone": ERASED_ADDRESS, "story_id": story_id})
 
     def live_at_paths(self, prefix: str, fmt: str) -> list[Distribution]:
         """Live entries of format ``fmt`` whose path starts with ``prefix`` (e.g. a site build)."""
-        rows = self.conn.execute(
-            "SELECT * FROM distributions WHERE format=? AND removed_at IS NULL AND "
-            "substr(path, 1, ?) = ?", (fmt, len(prefix), prefix))
+        rows = self.conn.all(
+            "SELECT * FROM distributions WHERE format = :fmt AND removed_at IS NULL AND "
+            "substr(path, 1, :length) = :prefix ORDER BY id",
+            {"fmt": fmt, "length": len(prefix), "prefix": prefix})
         return [_row(r) for r in rows]
 
 
-def _row(row: sqlite3.Row) -> Distribution:
+def _row(row: Any) -> Distribution:
     data = dict(row)
     data["removable"] = bool(data["removable"])
     return Distribution(**data)

@@ -13,6 +13,7 @@ import pluggy
 
 if TYPE_CHECKING:  # pragma: no cover
     import datetime as dt
+    from pathlib import Path
 
     import click
     import flask
@@ -79,6 +80,13 @@ def after_withdraw(site: Site, story: Story, scope: str, distributions: list[Any
 @hookspec
 def register_commands(cli: click.Group) -> None:
     """Add commands to the ``storykit`` command line (``cli.add_command`` or ``@cli.command``)."""
+
+
+@hookspec
+def register_migrations(site: Site) -> list[Path] | None:
+    """Folders of Alembic migrations for the tables this plugin owns, in the site's database
+    (SQLite or PostgreSQL). ``storykit db upgrade`` runs them; storykit refuses to start while
+    one is not applied. Each folder is its owner's branch: see docs/database.md."""
 
 
 @hookspec

@@ -86,15 +86,23 @@ class Site:
         return story
 
     @cached_property
+    def database(self):
+        """The site's database (storykit.db): SQLite in the instance folder, or PostgreSQL
+        when ``STORYKIT_DATABASE_URL`` or ``[database] url`` says so."""
+        from .db import Database
+
+        return Database.for_site(self)
+
+    @cached_property
     def audit(self):
-        """The audit log (SQLite in the instance folder; storykit.audit)."""
+        """The audit log (storykit.audit), in the site's database."""
         from .audit import AuditLog
 
-        return AuditLog.open(self.instance)
+        return AuditLog(self.database)
 
     @cached_property
     def distributions(self):
-        """The distribution log (SQLite in the instance folder)."""
+        """The distribution log (storykit.distribution), in the site's database."""
         from .distribution import DistributionLog
 
-        return DistributionLog.open(self.instance)
+        return DistributionLog(self.database)

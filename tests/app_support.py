@@ -20,6 +20,7 @@ from browser_support import AXE_TAGS, CHROMIUM_ARGS, axe_violations  # noqa: F40
 from browser_support import CHROMIUM as _CHROMIUM
 from browser_support import describe as _describe
 from conftest import BASIC_TOML, consent_version, story_front, write_story
+from database_support import Engine
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -96,10 +97,13 @@ class World:
         return log.query(AuditFilter(action=action), limit=1000)
 
 
-def make_world(root: Path, toml: str = BASIC_TOML, **overrides: Any) -> World:
-    """A fresh site with every test story and user, and an app for it (CSRF on)."""
+def make_world(root: Path, toml: str = BASIC_TOML, engine: Engine | None = None,
+               **overrides: Any) -> World:
+    """A fresh site with every test story and user, and an app for it (CSRF on), on a fresh
+    database of ``engine`` (default: SQLite), named in its storykit.toml."""
     (root / "stories").mkdir(parents=True, exist_ok=True)
-    (root / "storykit.toml").write_text(toml, encoding="utf-8")
+    (root / "storykit.toml").write_text(toml + (engine.toml() if engine else ""),
+                                        encoding="utf-8")
     for story_id, (status, _owner) in STORIES.items():
         write_world_story(root, story_id, status)
     site = Site.open(root)

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from database_support import ENGINES, Cluster, Engine
 
 from storykit import model as m
+from storykit.db import PASSWORD_ENV, URL_ENV
 from storykit.site import Site
+
+# A database named in the environment that runs the tests is never touched by them.
+for _name in (URL_ENV, PASSWORD_ENV):
+    os.environ.pop(_name, None)
 
 try:  # browser assertions wait longer: CI runs on two shared, busy cores
     from playwright.sync_api import expect as _expect
@@ -171,3 +179,52 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` and its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
             if p.is_file()}
+
+
+# --- database engines (database_support.py) ---------------------------------------------------
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    """A throwaway PostgreSQL server for this test session (started on first use)."""
+    global _CLUSTER
+    _CLUSTER = Cluster.start()
+    yield _CLUSTER
+    _CLUSTER.stop()
+    _CLUSTER = None
+
+
+_CLUSTER: Cluster | None = None
+
+
+@pytest.fixture(autouse=True)
+def _give_back_databases() -> Iterator[None]:
+    """PostgreSQL databases a test took (directly or through its function-scoped fixtures)
+    are handed back when it ends, to be emptied for the next test."""
+    mark = _CLUSTER.mark() if _CLUSTER else 0
+    yield
+    if _CLUSTER:
+        _CLUSTER.give_back(mark)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def engine(request) -> Iterator[Engine]:
+    """The database engine: every test that uses it runs on SQLite and on PostgreSQL (module
+    scope, so a module's shared app is made once per engine; its database is handed back
+    after the module)."""
+    if request.param != "postgresql":
+        yield Engine("sqlite")
+        return
+    cluster = request.getfixturevalue("pg_cluster")
+    mark = cluster.mark()
+    yield Engine("postgresql", cluster)
+    cluster.give_back(mark)
+
+
+@pytest.fixture
+def database_env(engine: Engine, monkeypatch) -> Engine:
+    """Sites opened in this test use a fresh database on ``engine``, named by the
+    ``STORYKIT_DATABASE_URL`` environment variable (for SQLite: unset, the default file)."""
+    url = engine.fresh_url()
+    if url:
+        monkeypatch.setenv(URL_ENV, url)
+    return engine

@@ -19,6 +19,7 @@ from typing import Any
 
 from app_support import World, csrf_token, make_world
 from conftest import BASIC_TOML
+from database_support import Engine
 from flask.testing import FlaskClient
 from PIL import Image
 
@@ -28,9 +29,10 @@ from storykit.web.storyform import values_of
 NHS_NUMBER = "999 000 0018"
 
 
-def make_editor_world(root: Path, toml: str = BASIC_TOML, **overrides: Any) -> World:
+def make_editor_world(root: Path, toml: str = BASIC_TOML, engine: Engine | None = None,
+                      **overrides: Any) -> World:
     """app_support.make_world, with a chosen storykit.toml."""
-    return make_world(root, toml, **overrides)
+    return make_world(root, toml, engine, **overrides)
 
 
 def text(response) -> str:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,15 +19,16 @@ from click.testing import CliRunner
 from storykit import audit
 from storykit.audit import AuditFilter, AuditLog, encode
 from storykit.cli import cli
-from storykit.db import connect
+from storykit.db import IntegrityError
+from storykit.site import Site
 from storykit.web import accounts
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 def text(response) -> str:
@@ -252,21 +252,28 @@ def test_the_audit_filter_explains_bad_dates(world, query, message):
 def test_audit_entries_cannot_be_changed_or_deleted(world):
     world.client("ann")
     conn = world.app.extensions["storykit"].db()
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         conn.execute("UPDATE audit_log SET actor = 'someone else'")
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         conn.execute("DELETE FROM audit_log")
-    assert AuditLog(conn).verify() is None
+    if conn.dialect == "postgresql":
+        with pytest.raises(IntegrityError, match="append-only"):
+            conn.execute("TRUNCATE audit_log")
+    log = world.site.audit
+    assert log.count() > 0 and log.verify() is None
 
 
 def test_the_hash_chain_finds_an_entry_changed_behind_the_apps_back(world):
     world.client("ann")
     world.client("bob")
     conn = world.app.extensions["storykit"].db()
-    conn.execute("DROP TRIGGER audit_log_no_update")
-    first = conn.execute("SELECT min(id) FROM audit_log").fetchone()[0]
-    conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE id = ?", (first,))
-    assert AuditLog(conn).verify() == first
+    if conn.dialect == "sqlite":
+        conn.execute("DROP TRIGGER audit_log_no_update")
+    else:
+        conn.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
+    first = conn.value("SELECT min(id) FROM audit_log")
+    conn.execute("UPDATE audit_log SET actor = 'mallory' WHERE id = :id", {"id": first})
+    assert AuditLog(world.site.database).verify() == first
 
 
 def test_control_characters_and_long_text_are_encoded_in_the_log(world):
@@ -434,14 +441,16 @@ def test_flask_run_names_a_missing_site(tmp_path):
     assert result.returncode != 0 and "no storykit.toml" in result.stderr
 
 
-def test_migrations_run_once_and_keep_the_distribution_log(tmp_path):
-    conn = connect(tmp_path)
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+def test_the_apps_database_has_every_table_and_opening_it_again_changes_nothing(world):
+    conn = world.app.extensions["storykit"].db()
+    tables = conn.tables()
     assert {"distributions", "users", "user_roles", "story_access", "login_failures",
             "audit_log", "story_notes"} <= tables
-    again = connect(tmp_path)
-    assert again.execute("PRAGMA user_version").fetchone()[0] == \
-        conn.execute("PRAGMA user_version").fetchone()[0]
+    versions = conn.all("SELECT version_num FROM alembic_version ORDER BY version_num")
+    again = Site.open(world.root).database
+    assert again.status().up_to_date and again.connection().tables() == tables
+    assert again.connection().all("SELECT version_num FROM alembic_version ORDER BY "
+                                  "version_num") == versions
 
 
 def test_what_people_type_is_echoed_back_escaped(world):

@@ -3,13 +3,16 @@ the secret-key check, and CSRF (this whole module runs with CSRF protection ON).
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import statistics
+import threading
 import time
+from urllib.parse import urlencode
 
 import pytest
-from app_support import FAST_HASH, PASSWORD, csrf_token, make_world, post, sign_in
+from app_support import FAST_HASH, PASSWORD, csrf_token, make_world, post, served, sign_in
 from conftest import BASIC_TOML
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
@@ -21,8 +24,8 @@ from storykit.web.settings import UnsafeSettingError
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 def text(response) -> str:
@@ -115,9 +118,83 @@ def test_throttling_per_address_covers_many_names(world):
     assert ok.status_code == 303
 
 
-def test_unknown_and_known_names_take_about_as_long(tmp_path):
+#: argon2 a little slower than FAST_HASH, so parallel checks overlap as they do in production.
+RACE_HASH = {"time_cost": 2, "memory_cost": 8192, "parallelism": 1}
+
+
+def parallel_sign_ins(base: str, names: list[str], password: str) -> list[int]:
+    """The attack: every name's sign-in form is loaded first (cookie and CSRF token, one
+    connection each), then all the POSTs are let go at the same moment."""
+    port = int(base.rsplit(":", 1)[1])
+    forms = []
+    for name in names:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("GET", "/sign-in")
+        response = conn.getresponse()
+        page = response.read().decode()
+        cookie = response.getheader("Set-Cookie").split(";", 1)[0]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        forms.append((conn, cookie, urlencode({"csrf_token": token, "name": name,
+                                                "password": password})))
+    start = threading.Barrier(len(forms))
+    statuses: list[int] = [0] * len(forms)
+
+    def attempt(i: int) -> None:
+        conn, cookie, body = forms[i]
+        start.wait()
+        conn.request("POST", "/sign-in", body=body, headers={
+            "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+        response = conn.getresponse()
+        response.read()
+        statuses[i] = response.status
+        conn.close()
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(len(forms))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return statuses
+
+
+@pytest.fixture
+def counted_checks(tmp_path, engine, monkeypatch):
+    """A world whose password checks (argon2 verifications) are counted."""
+    world = make_world(tmp_path / "site", engine=engine, STORYKIT_ARGON2=RACE_HASH)
+    hasher = world.app.extensions["storykit"].hasher
+    checks: list[str] = []
+    real = hasher.verify
+
+    def verify(stored, password):
+        checks.append(password)
+        return real(stored, password)
+
+    monkeypatch.setattr(hasher, "verify", verify)
+    return world, checks
+
+
+def test_80_parallel_wrong_passwords_for_one_name_get_exactly_the_limit_of_checks(
+        counted_checks):
+    world, checks = counted_checks
+    with served(world.app, threads=32) as base:
+        statuses = parallel_sign_ins(base, ["ann"] * 80, "wrong guess here")
+    assert len(checks) == 5
+    assert sorted(statuses) == [401] * 5 + [429] * 75
+    assert post(world.app.test_client(), "/sign-in", {"name": "ann", "password": PASSWORD}
+                ).status_code == 429
+
+
+def test_parallel_tries_from_one_address_never_beat_its_limit(counted_checks):
+    world, checks = counted_checks
+    with served(world.app, threads=32) as base:
+        statuses = parallel_sign_ins(base, [f"guess{n}" for n in range(80)], "wrong guess here")
+    assert len(checks) == 20
+    assert sorted(statuses) == [401] * 20 + [429] * 60
+
+
+def test_unknown_and_known_names_take_about_as_long(tmp_path, engine):
     """With the production argon2 cost, an unknown name costs one hash check too."""
-    world = make_world(tmp_path / "site", STORYKIT_ARGON2=None, STORYKIT_LOGIN_PER_ACCOUNT=100,
+    world = make_world(tmp_path / "site", engine=engine, STORYKIT_ARGON2=None, STORYKIT_LOGIN_PER_ACCOUNT=100,
                        STORYKIT_LOGIN_PER_ADDRESS=100)
     client = world.app.test_client()
     token = csrf_token(client)
@@ -218,8 +295,8 @@ def test_password_change_refuses_wrong_current_password_and_weak_ones(world):
     sign_in(world.app.test_client(), "ann")  # the old password still works
 
 
-def test_an_idle_session_ends(tmp_path):
-    world = make_world(tmp_path / "site", STORYKIT_IDLE_MINUTES=0)
+def test_an_idle_session_ends(tmp_path, engine):
+    world = make_world(tmp_path / "site", engine=engine, STORYKIT_IDLE_MINUTES=0)
     client = world.client("ann")
     time.sleep(1.1)
     response = client.get("/")
@@ -228,8 +305,8 @@ def test_an_idle_session_ends(tmp_path):
     assert client.get("/").status_code == 303
 
 
-def test_a_session_ends_after_its_absolute_lifetime(tmp_path):
-    world = make_world(tmp_path / "site", STORYKIT_SESSION_HOURS=0)
+def test_a_session_ends_after_its_absolute_lifetime(tmp_path, engine):
+    world = make_world(tmp_path / "site", engine=engine, STORYKIT_SESSION_HOURS=0)
     client = world.client("ann")
     client.set_cookie(world.app.config["SESSION_COOKIE_NAME"], _cookie_value_kept(client, world))
     time.sleep(1.1)
@@ -264,8 +341,8 @@ def test_session_cookie_flags_outside_development(world):
     assert world.app.config["STORYKIT_IDLE_MINUTES"] == 30
 
 
-def test_development_mode_cookies_work_over_http(tmp_path):
-    world = make_world(tmp_path / "site", STORYKIT_ENV="development")
+def test_development_mode_cookies_work_over_http(tmp_path, engine):
+    world = make_world(tmp_path / "site", engine=engine, STORYKIT_ENV="development")
     response = sign_in(world.app.test_client(), "ann")
     assert "Secure" not in response.headers["Set-Cookie"]
     assert response.headers["Set-Cookie"].startswith("storykit_session=")

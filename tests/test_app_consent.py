@@ -40,8 +40,8 @@ PAGE = "/stories/st-draft1/consent"
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_editor_world(tmp_path / "site", TOML)
+def world(tmp_path, engine):
+    return make_editor_world(tmp_path / "site", TOML, engine=engine)
 
 
 @pytest.fixture

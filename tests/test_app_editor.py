@@ -29,8 +29,8 @@ from storykit.web.readability import measure, measure_markdown, syllables
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 @pytest.fixture
@@ -54,8 +54,8 @@ def test_an_advocate_starts_a_story_and_owns_it(world, ann):
     assert (story.title, story.slug, story.status) == ("Help at the blood test clinic",
                                                        "help-at-the-blood-test-clinic", "draft")
     assert (story.storyteller.name, story.storyteller.role) == ("Priya Example", "carer")
-    assert world.app.extensions["storykit"].db().execute(
-        "SELECT access FROM story_access WHERE story_id = ?", (story_id,)).fetchone()[0] == "owner"
+    assert world.app.extensions["storykit"].db().value(
+        "SELECT access FROM story_access WHERE story_id = :id", {"id": story_id}) == "owner"
     entry = world.audit(audit.STORY_CREATED)[0]
     assert (entry.actor, entry.story_id) == ("ann", story_id)
     assert "blood" not in (entry.detail or "")

@@ -14,8 +14,8 @@ from storykit.web.diffs import compare, line_diff
 
 
 @pytest.fixture
-def world(tmp_path):
-    world = make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    world = make_world(tmp_path / "site", engine=engine)
     ann = world.client("ann")
     save(ann, world, "st-draft1", title="A second title")
     save(ann, world, "st-draft1", body="A new first line.\n\nBeing told at the start which "

@@ -122,8 +122,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    world = make_world(tmp_path_factory.mktemp("matrix") / "site")
+def world(tmp_path_factory, engine):
+    world = make_world(tmp_path_factory.mktemp("matrix") / "site", engine=engine)
     conn = world.app.extensions["storykit"].db()
     accounts.add_user(conn, world.app.extensions["storykit"].hasher, "zed", ZED_PASSWORD,
                       ["advocate"], "Zed Example")

@@ -23,8 +23,8 @@ REQUIRED_CSP = ("default-src 'none'", "script-src 'self'", "style-src 'self'",
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    return make_world(tmp_path_factory.mktemp("passive") / "site")
+def world(tmp_path_factory, engine):
+    return make_world(tmp_path_factory.mktemp("passive") / "site", engine=engine)
 
 
 def check_passive(response, where: str) -> None:
@@ -103,7 +103,7 @@ def test_error_pages_are_plain_and_safe(world, method, url, status):
     assert "Go to the start page" in response.get_data(as_text=True)
 
 
-def test_an_unexpected_error_shows_a_reference_not_a_stack_trace(tmp_path, caplog):
+def test_an_unexpected_error_shows_a_reference_not_a_stack_trace(tmp_path, caplog, engine):
     boom = flask.Blueprint("boom", __name__)
 
     storyteller = "Aisha " + "Rahman, ward 7"
@@ -122,7 +122,7 @@ def test_an_unexpected_error_shows_a_reference_not_a_stack_trace(tmp_path, caplo
     from storykit.site import Site
     from storykit.web import create_app
 
-    world = make_world(tmp_path / "site")
+    world = make_world(tmp_path / "site", engine=engine)
     site = Site.open(world.root)
     site.plugins.register(BoomPlugin(), "boom-test")
     app = create_app(site, STORYKIT_ARGON2={"time_cost": 1, "memory_cost": 1024, "parallelism": 1})
@@ -216,7 +216,7 @@ def test_the_csrf_suite_is_really_on(world):
                 ).status_code == 401
 
 
-def test_hook_register_blueprints(tmp_path):
+def test_hook_register_blueprints(tmp_path, engine):
     """A plugin's blueprint is served by the app, behind the same sign-in, headers and CSRF
     checks as the app's own pages; ``@public`` opens a route to anonymous visitors."""
     from storykit.site import Site
@@ -243,7 +243,7 @@ def test_hook_register_blueprints(tmp_path):
         def register_blueprints(self, site):
             return [extra]
 
-    world = make_world(tmp_path / "site")
+    world = make_world(tmp_path / "site", engine=engine)
     site = Site.open(world.root)
     site.plugins.register(OutcomesPlugin(), "outcomes-test")
     app = create_app(site, STORYKIT_ARGON2={"time_cost": 1, "memory_cost": 1024, "parallelism": 1})

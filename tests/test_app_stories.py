@@ -13,8 +13,8 @@ from storykit import audit
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 def text(response) -> str:
@@ -303,11 +303,11 @@ def test_withdrawal_from_the_command_line_is_audited(world):
     assert all("Aisha" not in (e.detail or "") for e in world.audit())
 
 
-def test_with_a_ttl_a_background_scan_picks_up_outside_edits(tmp_path):
+def test_with_a_ttl_a_background_scan_picks_up_outside_edits(tmp_path, engine):
     """Production mode: lists come from a snapshot a background thread keeps fresh."""
     import time
 
-    world = make_world(tmp_path / "site", STORYKIT_INDEX_TTL=0.2)
+    world = make_world(tmp_path / "site", engine=engine, STORYKIT_INDEX_TTL=0.2)
     client = world.client("ada")
     assert "Written in an editor meanwhile" not in text(client.get("/stories"))
     write_world_story(world.root, "st-fresh2", "draft", title="Written in an editor meanwhile")
@@ -326,8 +326,8 @@ def test_with_a_ttl_a_background_scan_picks_up_outside_edits(tmp_path):
         time.sleep(0.1)
 
 
-def test_a_status_change_shows_in_lists_at_once_even_with_a_long_ttl(tmp_path):
-    world = make_world(tmp_path / "site", STORYKIT_INDEX_TTL=3600)
+def test_a_status_change_shows_in_lists_at_once_even_with_a_long_ttl(tmp_path, engine):
+    world = make_world(tmp_path / "site", engine=engine, STORYKIT_INDEX_TTL=3600)
     rita = world.client("rita")
     assert TITLES["st-review1"] in text(rita.get("/review"))
     assert act(rita, "st-review1", "approve").status_code == 303

@@ -34,8 +34,8 @@ from storykit.web.uploads import IMAGE_NAME, small_variant
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 @pytest.fixture

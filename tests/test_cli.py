@@ -17,6 +17,7 @@ from conftest import ON, consent_version, snapshot, story_front, write_story
 
 from storykit import fsio
 from storykit.cli import main
+from storykit.site import Site
 
 STORYKIT = str(Path(sys.executable).parent / "storykit")
 DATE = ON.isoformat()
@@ -524,7 +525,7 @@ def test_consent_show_with_wrong_arguments(demo, cli, args, code, message):
     assert result.code == code and message in result.err
 
 
-def test_consent_withdraw(demo, cli):
+def test_consent_withdraw(demo, cli, database_env):
     consent = demo / "stories" / "st-good01" / "consent.yml"
     before = consent.read_bytes()
     result = cli("--site", demo, "consent", "withdraw", "all-good", "--scope", "stop_future_use",
@@ -535,6 +536,9 @@ def test_consent_withdraw(demo, cli):
     rows = json.loads(cli("--site", demo, "list", "--use", "board", "--json").out)
     good = next(r for r in rows if r["id"] == "st-good01")
     assert good["allowed"] is False and good["status"] == "withdrawn"
+    (entry,) = Site.open(demo).audit.query()
+    assert (entry.action, entry.story_id, entry.detail) == (
+        "consent.withdrawn", "st-good01", "version 2, scope stop_future_use")
 
 
 @pytest.mark.parametrize(("args", "code", "message"), [

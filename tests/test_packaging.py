@@ -25,6 +25,10 @@ def test_the_wheel_ships_plugins_themes_and_entry_points(tmp_path):
         assert f"storykit/_themes/{theme}/theme.toml" in names
     assert "storykit/_themes/nhs/static/fonts/LiberationSans-Regular.ttf" in names
     assert "storykit/starter/stories/st-example/story.md" in names
+    for migrations in ("storykit/migrations/env.py",
+                       "storykit/migrations/versions/storykit_0001_distributions.py",
+                       "storykit/web/migrations/storykit_web_0001_accounts.py"):
+        assert migrations in names  # storykit db upgrade works from an installed copy
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[storykit]" in text and "storykit_web = storykit_web" in text

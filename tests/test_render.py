@@ -88,7 +88,8 @@ def test_speaker_notes_only_with_notes(site, tmp_path):
     assert SEEN[0].stories[0].speaker_notes == "Pause after the quote.\n"
 
 
-def test_every_artefact_is_recorded_with_hash_consent_version_use_and_who(site, tmp_path):
+def test_every_artefact_is_recorded_with_hash_consent_version_use_and_who(site, tmp_path,
+                                                                          database_env):
     result = render(site, stories(site, "st-allowed"), "board", "capture", tmp_path,
                     by="jo.advocate")
     (entry,) = site.distributions.for_story("st-allowed")
@@ -100,14 +101,14 @@ def test_every_artefact_is_recorded_with_hash_consent_version_use_and_who(site, 
     assert dt.datetime.strptime(entry.created_at, "%Y-%m-%dT%H:%M:%SZ")
 
 
-def test_a_multi_story_artefact_is_recorded_once_per_story(site, tmp_path):
+def test_a_multi_story_artefact_is_recorded_once_per_story(site, tmp_path, database_env):
     render(site, stories(site, "st-allowed", "st-anon"), "board", "pack", tmp_path)
     assert len(SEEN) == 1 and len(SEEN[0].stories) == 2
     logged = [d.story_id for d in site.distributions.all()]
     assert sorted(logged) == ["st-allowed", "st-anon"]
 
 
-def test_draft_previews_are_marked_and_never_recorded(site, tmp_path):
+def test_draft_previews_are_marked_and_never_recorded(site, tmp_path, database_env):
     result = render(site, stories(site, "st-draft"), "board", "capture", tmp_path,
                     preview=True)
     view = SEEN[0].stories[0]

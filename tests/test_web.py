@@ -253,7 +253,7 @@ def test_a_board_only_story_never_appears_anywhere(sites):
             assert leak not in text and leak not in readable, (theme, leak)
 
 
-def test_withdrawal_removes_the_page_feed_entry_and_search_entry(make_site, capsys):
+def test_withdrawal_removes_the_page_feed_entry_and_search_entry(make_site, capsys, database_env):
     root = new_site(make_site)
     write_story(root, "st-keeps1", published("keeps", "A story that stays"))
     write_story(root, "st-goes01", published("goes", "A story that goes"),
@@ -551,7 +551,7 @@ def test_feed_sitemap_search_index_and_open_graph(sites):
         assert tag in home
 
 
-def test_each_page_is_logged_once_per_distinct_content(make_site):
+def test_each_page_is_logged_once_per_distinct_content(make_site, database_env):
     root = new_site(make_site)
     write_story(root, "st-logged1", published("logged", "Logged"))
     build(root)

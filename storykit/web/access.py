@@ -1,6 +1,6 @@
 """Who may do what to which story: :func:`can` is the one rule book; every route asks it.
 
-Who works on a story is kept in SQLite (``story_access``): one owner and any number of people
+Who works on a story is kept in the site's database (``story_access``): one owner and any number of people
 it is shared with. Story files do not record it, so a story made on the command line has no
 owner until an admin gives it one.
 
@@ -24,8 +24,9 @@ written to the audit log.
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
+from typing import Any
 
+from ..db import Connection
 from ..model import Story
 from .accounts import AccountError, User
 
@@ -114,7 +115,7 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def grant(conn: sqlite3.Connection, story_id: str, user: User, access: str, by: str) -> None:
+def grant(conn: Connection, story_id: str, user: User, access: str, by: str) -> None:
     """Give ``user`` access to a story. Making someone the owner moves ownership: the
     previous owner keeps shared access."""
     if access not in ("owner", "shared"):
@@ -122,39 +123,35 @@ def grant(conn: sqlite3.Connection, story_id: str, user: User, access: str, by: 
     if not user.active:
         raise AccountError(f"{user.name} is deactivated; reactivate them first.", "user")
     now = _now()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    row = {"story_id": story_id, "user_id": user.id, "access": access, "by": by, "now": now}
+    with conn.transaction():
         if access == "owner":
-            conn.execute("UPDATE story_access SET access = 'shared' WHERE story_id = ? AND "
-                         "access = 'owner' AND user_id != ?", (story_id, user.id))
+            conn.execute("UPDATE story_access SET access = 'shared' WHERE story_id = :story_id "
+                         "AND access = 'owner' AND user_id != :user_id", row)
         conn.execute(
             "INSERT INTO story_access (story_id, user_id, access, granted_by, granted_at) "
-            "VALUES (?,?,?,?,?) ON CONFLICT (story_id, user_id) DO UPDATE SET "
-            "access = excluded.access, granted_by = excluded.granted_by, "
-            "granted_at = excluded.granted_at", (story_id, user.id, access, by, now))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+            "VALUES (:story_id, :user_id, :access, :by, :now) ON CONFLICT (story_id, user_id) "
+            "DO UPDATE SET access = excluded.access, granted_by = excluded.granted_by, "
+            "granted_at = excluded.granted_at", row)
 
 
-def revoke(conn: sqlite3.Connection, story_id: str, user: User) -> bool:
+def revoke(conn: Connection, story_id: str, user: User) -> bool:
     """Take away ``user``'s access to a story; False if they had none."""
-    cur = conn.execute("DELETE FROM story_access WHERE story_id = ? AND user_id = ?",
-                       (story_id, user.id))
+    cur = conn.execute("DELETE FROM story_access WHERE story_id = :story_id AND "
+                       "user_id = :user_id", {"story_id": story_id, "user_id": user.id})
     return cur.rowcount > 0
 
 
-def people(conn: sqlite3.Connection, story_id: str) -> list[sqlite3.Row]:
+def people(conn: Connection, story_id: str) -> list[Any]:
     """Who works on a story: rows with name, display_name, access (owner first)."""
-    return conn.execute(
+    return conn.all(
         "SELECT u.name, u.display_name, a.access, a.granted_by, a.granted_at "
-        "FROM story_access a JOIN users u ON u.id = a.user_id WHERE a.story_id = ? "
-        "ORDER BY a.access = 'shared', u.name", (story_id,)).fetchall()
+        "FROM story_access a JOIN users u ON u.id = a.user_id WHERE a.story_id = :story_id "
+        "ORDER BY a.access = 'shared', u.name", {"story_id": story_id})
 
 
-def owners(conn: sqlite3.Connection) -> dict[str, str]:
+def owners(conn: Connection) -> dict[str, str]:
     """Story id -> owner's user name, for every owned story."""
-    return {r[0]: r[1] for r in conn.execute(
+    return {r[0]: r[1] for r in conn.all(
         "SELECT a.story_id, u.name FROM story_access a JOIN users u ON u.id = a.user_id "
         "WHERE a.access = 'owner'")}

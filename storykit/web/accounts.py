@@ -1,7 +1,8 @@
 """People who use the app: names, password hashes, roles and their session version.
 
 No Flask here: ``storykit user ...`` commands use it as well as the app. Every function takes
-an open SQLite connection (``storykit.db.connect``), so it works in any thread that has one.
+an open connection to the site's database (``site.database.connection()``: SQLite or
+PostgreSQL), so it works in any thread that has one.
 
 A user's ``session_version`` is copied into their session cookie at sign-in and checked on every
 request: signing out, changing the password, changing roles or deactivating the account bumps
@@ -12,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import sqlite3
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..db import Connection
 from ..errors import StorykitError
 from .passwords import Hasher, password_problem
 
@@ -85,42 +87,43 @@ def roles_problem(roles: list[str] | tuple[str, ...] | set[str]) -> str | None:
     return None
 
 
-def count_users(conn: sqlite3.Connection) -> int:
-    return int(conn.execute("SELECT count(*) FROM users").fetchone()[0])
+def count_users(conn: Connection) -> int:
+    return int(conn.value("SELECT count(*) FROM users"))
 
 
-def load(conn: sqlite3.Connection, user_id: int) -> User | None:
+def load(conn: Connection, user_id: int) -> User | None:
     """The user with ``user_id`` (with roles and story access), or None."""
-    row = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+    row = conn.one("SELECT * FROM users WHERE id = :id", {"id": user_id})
     return _user(conn, row) if row else None
 
 
-def by_name(conn: sqlite3.Connection, name: str) -> User | None:
-    row = conn.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+def by_name(conn: Connection, name: str) -> User | None:
+    row = conn.one("SELECT * FROM users WHERE name = :name", {"name": name})
     return _user(conn, row) if row else None
 
 
-def _user(conn: sqlite3.Connection, row: sqlite3.Row) -> User:
-    roles = frozenset(r[0] for r in conn.execute(
-        "SELECT role FROM user_roles WHERE user_id = ?", (row["id"],)))
-    access = {r[0]: r[1] for r in conn.execute(
-        "SELECT story_id, access FROM story_access WHERE user_id = ?", (row["id"],))}
+def _user(conn: Connection, row: Any) -> User:
+    who = {"id": row["id"]}
+    roles = frozenset(r[0] for r in conn.all(
+        "SELECT role FROM user_roles WHERE user_id = :id", who))
+    access = {r[0]: r[1] for r in conn.all(
+        "SELECT story_id, access FROM story_access WHERE user_id = :id", who)}
     return User(row["id"], row["name"], row["display_name"], roles, bool(row["active"]),
                 row["session_version"], access)
 
 
-def choices(conn: sqlite3.Connection) -> list[tuple[str, str]]:
+def choices(conn: Connection) -> list[tuple[str, str]]:
     """(name, "Full Name (name)") for every active user, for a drop-down list."""
-    return [(r[0], f"{r[1]} ({r[0]})") for r in conn.execute(
+    return [(r[0], f"{r[1]} ({r[0]})") for r in conn.all(
         "SELECT name, display_name FROM users WHERE active = 1 ORDER BY name")]
 
 
-def all_users(conn: sqlite3.Connection) -> list[User]:
-    rows = conn.execute("SELECT * FROM users ORDER BY name").fetchall()
+def all_users(conn: Connection) -> list[User]:
+    rows = conn.all("SELECT * FROM users ORDER BY name")
     return [_user(conn, r) for r in rows]
 
 
-def add_user(conn: sqlite3.Connection, hasher: Hasher, name: str, password: str,
+def add_user(conn: Connection, hasher: Hasher, name: str, password: str,
              roles: list[str] | tuple[str, ...], display_name: str | None = None) -> User:
     """Create an account; raises :class:`AccountError` naming the field that is wrong."""
     name = name.strip()
@@ -131,108 +134,97 @@ def add_user(conn: sqlite3.Connection, hasher: Hasher, name: str, password: str,
             raise AccountError(problem, fld)
     digest = hasher.hash(password)
     now = _now()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+    with conn.transaction():
+        if conn.one("SELECT 1 FROM users WHERE name = :name", {"name": name}):
             raise AccountError(f"There is already a user called {name}.", "name")
-        cur = conn.execute(
+        user_id = int(conn.value(
             "INSERT INTO users (name, display_name, password_hash, created_at, password_changed_at)"
-            " VALUES (?,?,?,?,?)", (name, display, digest, now, now))
-        conn.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)",
-                         [(cur.lastrowid, r) for r in sorted(set(roles))])
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    user = load(conn, int(cur.lastrowid or 0))
+            " VALUES (:name, :display, :digest, :now, :now) RETURNING id",
+            {"name": name, "display": display, "digest": digest, "now": now}))
+        _insert_roles(conn, user_id, roles)
+    user = load(conn, user_id)
     assert user is not None
     return user
 
 
-def authenticate(conn: sqlite3.Connection, hasher: Hasher, name: str,
+def authenticate(conn: Connection, hasher: Hasher, name: str,
                  password: str) -> User | None:
     """The active user with this name and password, or None. Unknown and inactive names cost
     one hash check too, so the answer takes the same time either way."""
-    row = conn.execute("SELECT * FROM users WHERE name = ?", (name.strip(),)).fetchone()
+    row = conn.one("SELECT * FROM users WHERE name = :name", {"name": name.strip()})
     ok = hasher.verify(row["password_hash"] if row else None, password[:MAX_PASSWORD])
     if not ok or row is None or not row["active"]:
         return None
     if hasher.needs_rehash(row["password_hash"]):
-        conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                     (hasher.hash(password), row["id"]))
+        conn.execute("UPDATE users SET password_hash = :digest WHERE id = :id",
+                     {"digest": hasher.hash(password), "id": row["id"]})
     return _user(conn, row)
 
 
 MAX_PASSWORD = 1024  # longer input is cut before hashing (it can never match anyway)
 
 
-def set_password(conn: sqlite3.Connection, hasher: Hasher, user: User, password: str) -> User:
+def set_password(conn: Connection, hasher: Hasher, user: User, password: str) -> User:
     """Change the password and end every session the user has."""
     problem = password_problem(password, user.name)
     if problem:
         raise AccountError(problem, "new_password")
-    conn.execute("UPDATE users SET password_hash = ?, password_changed_at = ?, "
-                 "session_version = session_version + 1 WHERE id = ?",
-                 (hasher.hash(password), _now(), user.id))
+    conn.execute("UPDATE users SET password_hash = :digest, password_changed_at = :now, "
+                 "session_version = session_version + 1 WHERE id = :id",
+                 {"digest": hasher.hash(password), "now": _now(), "id": user.id})
     return _reload(conn, user)
 
 
-def check_password(conn: sqlite3.Connection, hasher: Hasher, user: User, password: str) -> bool:
-    row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user.id,)).fetchone()
-    return hasher.verify(row[0] if row else None, password[:MAX_PASSWORD])
+def check_password(conn: Connection, hasher: Hasher, user: User, password: str) -> bool:
+    digest = conn.value("SELECT password_hash FROM users WHERE id = :id", {"id": user.id})
+    return hasher.verify(digest, password[:MAX_PASSWORD])
 
 
-def set_roles(conn: sqlite3.Connection, user: User, roles: list[str] | tuple[str, ...]) -> User:
+def set_roles(conn: Connection, user: User, roles: list[str] | tuple[str, ...]) -> User:
     """Replace the user's roles (ending their sessions). The last admin keeps ``admin``."""
     problem = roles_problem(roles)
     if problem:
         raise AccountError(problem, "roles")
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with conn.transaction():
         if "admin" in user.roles and "admin" not in roles and _other_admins(conn, user) == 0:
             raise AccountError("You cannot take the admin role from the last active admin. "
                                "Give someone else the admin role first.", "roles")
-        conn.execute("DELETE FROM user_roles WHERE user_id = ?", (user.id,))
-        conn.executemany("INSERT INTO user_roles (user_id, role) VALUES (?, ?)",
-                         [(user.id, r) for r in sorted(set(roles))])
-        conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?",
-                     (user.id,))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        conn.execute("DELETE FROM user_roles WHERE user_id = :id", {"id": user.id})
+        _insert_roles(conn, user.id, roles)
+        conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = :id",
+                     {"id": user.id})
     return _reload(conn, user)
 
 
-def set_active(conn: sqlite3.Connection, user: User, active: bool) -> User:
+def _insert_roles(conn: Connection, user_id: int, roles: list[str] | tuple[str, ...]) -> None:
+    conn.executemany("INSERT INTO user_roles (user_id, role) VALUES (:id, :role)",
+                     [{"id": user_id, "role": r} for r in sorted(set(roles))])
+
+
+def set_active(conn: Connection, user: User, active: bool) -> User:
     """Deactivate (ending every session) or reactivate an account. Accounts are never deleted:
     the audit log keeps naming them."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with conn.transaction():
         if not active and "admin" in user.roles and _other_admins(conn, user) == 0:
             raise AccountError("You cannot deactivate the last active admin.", "active")
-        conn.execute("UPDATE users SET active = ?, session_version = session_version + 1 "
-                     "WHERE id = ?", (int(active), user.id))
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        conn.execute("UPDATE users SET active = :active, session_version = session_version + 1 "
+                     "WHERE id = :id", {"active": int(active), "id": user.id})
     return _reload(conn, user)
 
 
-def end_sessions(conn: sqlite3.Connection, user: User) -> None:
+def end_sessions(conn: Connection, user: User) -> None:
     """Make every session cookie the user holds stop working (sign-out)."""
-    conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = ?",
-                 (user.id,))
+    conn.execute("UPDATE users SET session_version = session_version + 1 WHERE id = :id",
+                 {"id": user.id})
 
 
-def _other_admins(conn: sqlite3.Connection, user: User) -> int:
-    return int(conn.execute(
+def _other_admins(conn: Connection, user: User) -> int:
+    return int(conn.value(
         "SELECT count(*) FROM users u JOIN user_roles r ON r.user_id = u.id "
-        "WHERE r.role = 'admin' AND u.active = 1 AND u.id != ?", (user.id,)).fetchone()[0])
+        "WHERE r.role = 'admin' AND u.active = 1 AND u.id != :id", {"id": user.id}))
 
 
-def _reload(conn: sqlite3.Connection, user: User) -> User:
+def _reload(conn: Connection, user: User) -> User:
     fresh = load(conn, user.id)
     assert fresh is not None
     return fresh

@@ -1,5 +1,6 @@
 """The browser app as a plugin of the core: its commands (``register_commands``: ``storykit
-serve`` and ``storykit user add|list|roles|password``) and its part of a withdrawal
+serve`` and ``storykit user add|list|roles|password``), its tables' migrations
+(``register_migrations``: the folder ``storykit/web/migrations``) and its part of a withdrawal
 (``after_withdraw``: erasing everything also erases the reviewers' notes the app keeps).
 
 Kept light: loading plugins imports none of the app. Flask and waitress are imported only
@@ -9,6 +10,7 @@ when ``serve`` runs; the account rules (argon2) and the audit log when a ``user`
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -19,15 +21,16 @@ from ..store import current_user
 if TYPE_CHECKING:  # pragma: no cover
     from .accounts import User
 
+#: The app's own migrations (storykit db upgrade; docs/database.md).
+MIGRATIONS = Path(__file__).parent / "migrations"
+
 
 def _site():
     return click.get_current_context().find_root().obj.site
 
 
 def _conn(site):
-    from ..db import connect
-
-    return connect(site.instance)
+    return site.database.connection()
 
 
 #: Seconds a busy thread may hold Python's interpreter lock before another may run (Python's
@@ -137,7 +140,7 @@ def user_add(name: str, roles: tuple[str, ...], display_name: str | None,
         user = accounts.add_user(conn, Hasher(), name, password, list(roles), display_name)
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    audit.AuditLog(conn).record(audit.USER_ADDED, actor=current_user(), ip="command line",
+    _site().audit.record(audit.USER_ADDED, actor=current_user(), ip="command line",
                                 detail=f"user {user.name} roles {','.join(sorted(user.roles))}")
     click.echo(f"Added {user.name} ({', '.join(sorted(user.roles))}).")
 
@@ -169,7 +172,7 @@ def user_roles(name: str, roles: tuple[str, ...]) -> None:
         updated = accounts.set_roles(conn, user, list(roles))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    audit.AuditLog(conn).record(audit.USER_ROLES, actor=current_user(), ip="command line",
+    _site().audit.record(audit.USER_ROLES, actor=current_user(), ip="command line",
                                 detail=f"user {name}: {','.join(sorted(user.roles))} -> "
                                        f"{','.join(sorted(updated.roles))}")
     click.echo(f"{name} now has: {', '.join(sorted(updated.roles))}.")
@@ -192,7 +195,7 @@ def user_password(name: str, password_stdin: bool) -> None:
         accounts.set_password(conn, Hasher(), user, _read_password(password_stdin, name))
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
-    audit.AuditLog(conn).record(audit.USER_PASSWORD_SET, actor=current_user(),
+    _site().audit.record(audit.USER_PASSWORD_SET, actor=current_user(),
                                 ip="command line", detail=f"user {name}")
     click.echo(f"New password set for {name}; they are signed out everywhere.")
 
@@ -214,14 +217,16 @@ def after_withdraw(site, story, scope: str) -> None:
         return
     from .workflow import forget_notes
 
-    conn = _conn(site)
-    try:
-        forget_notes(conn, story.id)
-    finally:
-        conn.close()
+    forget_notes(_conn(site), story.id)
 
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
     cli.add_command(serve_command)
     cli.add_command(user_group)
+
+
+@hookimpl
+def register_migrations() -> list[Path]:
+    """The app owns its tables (users, roles, story access, sign-in failures, notes)."""
+    return [MIGRATIONS]

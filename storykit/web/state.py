@@ -1,5 +1,5 @@
-"""The app's shared state: the site, the story index, the password hasher, and one SQLite
-connection per thread (waitress serves requests from several threads).
+"""The app's shared state: the site, the story index, the password hasher, and the site's
+database (storykit.db: one connection per thread, as waitress serves requests from several).
 
 Views reach it through :func:`state` (``current_app.extensions["storykit"]``) or the shortcuts
 :func:`db` and :func:`audit_log`.
@@ -7,14 +7,12 @@ Views reach it through :func:`state` (``current_app.extensions["storykit"]``) or
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from typing import TYPE_CHECKING
 
 from flask import current_app
 
 from ..audit import AuditLog
-from ..db import connect
+from ..db import Connection
 from .index import StoryIndex
 from .passwords import Hasher
 from .throttle import Limits
@@ -35,29 +33,22 @@ class AppState:
         self.workload = Workload(int(config["STORYKIT_HEAVY_SLOTS"]),
                                  int(config["STORYKIT_HEAVY_QUEUE"]),
                                  float(config["STORYKIT_HEAVY_BUDGET"]))
-        self._local = threading.local()
         self.has_users = False  # set once the first user exists (users are never deleted)
-        self.db()  # create and migrate the database now, not in the first request
+        self.db()  # check the database now (refusing to start if it is behind), not later
 
-    def db(self) -> sqlite3.Connection:
-        """This thread's connection to ``instance/storykit.db``."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.site.instance)
-            self._local.conn = conn
-            self._local.audit = AuditLog(conn)
-        return conn
+    def db(self) -> Connection:
+        """This thread's connection to the site's database."""
+        return self.site.database.connection()
 
     def audit(self) -> AuditLog:
-        self.db()
-        return self._local.audit
+        return self.site.audit
 
 
 def state() -> AppState:
     return current_app.extensions["storykit"]
 
 
-def db() -> sqlite3.Connection:
+def db() -> Connection:
     return state().db()
 
 

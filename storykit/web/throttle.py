@@ -1,17 +1,24 @@
-"""Sign-in throttling, kept in SQLite so it holds across threads, processes and restarts.
+"""Sign-in throttling, kept in the site's database so it holds across threads, processes,
+servers and restarts.
 
 Failures are counted per account name (whether or not the account exists, so the answer does
 not reveal which names are real) and per client address, over a sliding window. Once either
 count reaches its limit, sign-in answers 429 until the oldest failure leaves the window, even
 for the right password. A successful sign-in clears that account's failures.
+
+Counting is atomic: :func:`reserve` counts and, when both counts are under their limits,
+records the attempt as a failure straight away, in one serialised transaction, before the slow
+password check. A right password takes the row back (:func:`release` or
+:func:`clear_account`). So however many wrong passwords arrive at once, at most the limit of
+them are ever checked.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
 
+from ..db import Connection
 from ..slugs import normalise
 
 
@@ -22,33 +29,57 @@ class Limits:
     window_seconds: int = 15 * 60
 
 
+@dataclass(frozen=True)
+class Attempt:
+    """The answer of :func:`reserve`: ``wait`` seconds before trying again (0: go ahead and
+    check the password; ``id`` is the row counted for this attempt)."""
+
+    wait: int
+    id: int | None = None
+
+
 def account_key(name: str) -> str:
     """The name as counted: normalised (so ``Jo`` and ``ｊｏ`` count together) and capped."""
     return normalise(name.strip())[:64]
 
 
-def blocked(conn: sqlite3.Connection, limits: Limits, name: str, ip: str,
-            now: float | None = None) -> int:
-    """Seconds until sign-in may be tried again for this name or address; 0 if allowed."""
+def reserve(conn: Connection, limits: Limits, name: str, ip: str,
+            now: float | None = None) -> Attempt:
+    """Count this attempt as a failure now, unless the name or the address is already at its
+    limit (then nothing is recorded and ``wait`` says for how long)."""
     now = time.time() if now is None else now
+    with conn.transaction():
+        wait = _wait(conn, limits, account_key(name), ip, now)
+        if wait:
+            return Attempt(wait)
+        row_id = conn.value("INSERT INTO login_failures (at, account, ip) "
+                            "VALUES (:at, :account, :ip) RETURNING id",
+                            {"at": now, "account": account_key(name), "ip": ip})
+        conn.execute("DELETE FROM login_failures WHERE at < :old",
+                     {"old": now - limits.window_seconds})
+    return Attempt(0, int(row_id))
+
+
+def _wait(conn: Connection, limits: Limits, account: str, ip: str, now: float) -> int:
     since = now - limits.window_seconds
     waits = []
-    for column, value, limit in (("account", account_key(name), limits.per_account),
+    for column, value, limit in (("account", account, limits.per_account),
                                  ("ip", ip, limits.per_address)):
-        rows = conn.execute(f"SELECT at FROM login_failures WHERE {column} = ? AND at > ? "  # noqa: S608
-                            "ORDER BY at DESC LIMIT ?", (value, since, limit)).fetchall()
+        rows = conn.all(f"SELECT at FROM login_failures WHERE {column} = :value "  # noqa: S608
+                        "AND at > :since ORDER BY at DESC LIMIT :limit",
+                        {"value": value, "since": since, "limit": limit})
         if len(rows) >= limit:
             waits.append(rows[-1][0] + limits.window_seconds - now)
     return max(1, int(max(waits)) + 1) if waits else 0
 
 
-def record_failure(conn: sqlite3.Connection, limits: Limits, name: str, ip: str,
-                   now: float | None = None) -> None:
-    now = time.time() if now is None else now
-    conn.execute("INSERT INTO login_failures (at, account, ip) VALUES (?, ?, ?)",
-                 (now, account_key(name), ip))
-    conn.execute("DELETE FROM login_failures WHERE at < ?", (now - limits.window_seconds,))
+def release(conn: Connection, attempt: Attempt) -> None:
+    """The attempt succeeded: it no longer counts."""
+    if attempt.id is not None:
+        conn.execute("DELETE FROM login_failures WHERE id = :id", {"id": attempt.id})
 
 
-def clear_account(conn: sqlite3.Connection, name: str) -> None:
-    conn.execute("DELETE FROM login_failures WHERE account = ?", (account_key(name),))
+def clear_account(conn: Connection, name: str) -> None:
+    """A successful sign-in: forget the account's failures."""
+    conn.execute("DELETE FROM login_failures WHERE account = :account",
+                 {"account": account_key(name)})

@@ -13,11 +13,11 @@ A stale etag means someone changed the story after the page was loaded: nothing 
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 from .. import audit
-from ..db import erase
+from ..db import Connection
 from ..errors import ConflictError
 from ..model import Story
 from . import access
@@ -78,20 +78,22 @@ def change_status(st: AppState, user: User, story: Story, transition: Transition
     return saved
 
 
-def add_note(conn: sqlite3.Connection, story_id: str, author: str, kind: str, text: str) -> None:
+def add_note(conn: Connection, story_id: str, author: str, kind: str, text: str) -> None:
     """Keep a reviewer's note for the story's page (not in the audit log: it may hold health
     details)."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     conn.execute("INSERT INTO story_notes (story_id, author, kind, text, created_at) "
-                 "VALUES (?,?,?,?,?)", (story_id, author, kind, text[:REASON_MAX], now))
+                 "VALUES (:story_id, :author, :kind, :text, :now)",
+                 {"story_id": story_id, "author": author, "kind": kind,
+                  "text": text[:REASON_MAX], "now": now})
 
 
-def notes(conn: sqlite3.Connection, story_id: str) -> list[sqlite3.Row]:
-    return conn.execute("SELECT * FROM story_notes WHERE story_id = ? ORDER BY id DESC",
-                        (story_id,)).fetchall()
+def notes(conn: Connection, story_id: str) -> list[Any]:
+    return conn.all("SELECT * FROM story_notes WHERE story_id = :story_id ORDER BY id DESC",
+                    {"story_id": story_id})
 
 
-def forget_notes(conn: sqlite3.Connection, story_id: str) -> None:
+def forget_notes(conn: Connection, story_id: str) -> None:
     """Erase every note on a story whose storyteller asked for everything to be deleted,
-    leaving no copy in the database's files (:func:`storykit.db.erase`)."""
-    erase(conn, "DELETE FROM story_notes WHERE story_id = ?", (story_id,))
+    leaving no copy in the database's files (:meth:`storykit.db.Connection.erase`)."""
+    conn.erase("DELETE FROM story_notes WHERE story_id = :story_id", {"story_id": story_id})

@@ -54,13 +54,12 @@ def sign_in():
     if not form.ok:
         return render_template("auth/sign_in.html", form=form), 422
     conn, st, ip = db(), state(), client_ip()
-    wait = throttle.blocked(conn, st.limits, name, ip)
-    if wait:
+    attempt = throttle.reserve(conn, st.limits, name, ip)  # counted before the check
+    if attempt.wait:
         record(audit.LOGIN_THROTTLED, detail=f"name {name[:64]}")
-        return _too_many(wait)
+        return _too_many(attempt.wait)
     user = accounts.authenticate(conn, st.hasher, name, password)
     if user is None:
-        throttle.record_failure(conn, st.limits, name, ip)
         record(audit.LOGIN_FAILED, detail=f"name {name[:64]}")
         form.error("name", WRONG)
         return render_template("auth/sign_in.html", form=form), 401
@@ -95,13 +94,13 @@ def setup():
     form = Form(request.form if request.method == "POST" else None)
     if request.method == "GET":
         return render_template("auth/setup.html", form=form)
-    wait = throttle.blocked(conn, st.limits, "#setup", client_ip())
-    if wait:
-        return _too_many(wait)
+    attempt = throttle.reserve(conn, st.limits, "#setup", client_ip())
+    if attempt.wait:
+        return _too_many(attempt.wait)
     _check_setup_form(form, instance)
+    if "code" not in form.errors:
+        throttle.release(conn, attempt)  # only a wrong code counts
     if not form.ok:
-        if "code" in form.errors:
-            throttle.record_failure(conn, st.limits, "#setup", client_ip())
         return render_template("auth/setup.html", form=form), 422
     return _make_first_admin(form, instance)
 
@@ -158,11 +157,12 @@ def change_password():
     if request.method == "GET":
         return render_template("auth/password.html", form=form)
     conn, st, ip = db(), state(), client_ip()
-    wait = throttle.blocked(conn, st.limits, user.name, ip)
-    if wait:
-        return _too_many(wait)
-    if not accounts.check_password(conn, st.hasher, user, form.raw("current_password")):
-        throttle.record_failure(conn, st.limits, user.name, ip)
+    attempt = throttle.reserve(conn, st.limits, user.name, ip)
+    if attempt.wait:
+        return _too_many(attempt.wait)
+    if accounts.check_password(conn, st.hasher, user, form.raw("current_password")):
+        throttle.release(conn, attempt)
+    else:
         form.error("current_password", "Your current password is wrong.")
     check_new_password(form, "new_password", "confirm", user.name)
     if not form.ok:
