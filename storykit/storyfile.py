@@ -19,7 +19,20 @@ import yaml
 
 from . import model as m
 from .errors import Problem, ValidationError
-from .schema import Anything, Bool, Date, DateTime, Enum, Field, Int, ListOf, Obj, Reader, Text
+from .schema import (
+    Anything,
+    Bool,
+    Date,
+    DateTime,
+    Enum,
+    Field,
+    Int,
+    ListOf,
+    Obj,
+    Reader,
+    Text,
+    quick_read,
+)
 from .slugs import slug_problem
 
 MAX_FRONT_MATTER = 64 * 1024
@@ -164,9 +177,24 @@ def split_front_matter(text: str, file: str) -> tuple[str, str]:
 # --- parsing ---------------------------------------------------------------------------------
 
 def parse_story(data: bytes, file: str, story_id: str) -> m.Story:
-    """Parse ``story.md`` bytes. Raises :class:`ValidationError` naming file and line."""
+    """Parse ``story.md`` bytes. Raises :class:`ValidationError` naming file and line.
+
+    An ordinary valid file is read the quick way (:func:`storykit.schema.quick_read`);
+    any other is read node by node, which finds and places every problem."""
     text = decode(data, file, MAX_STORY_BYTES)
     front, body = split_front_matter(text, file)
+    fields = quick_read(front, STORY_SCHEMA)
+    if fields is not None:
+        checked = Reader(file, line_offset=1)
+        _check_story_fields(fields, checked)
+        if not checked.problems:
+            return _story(story_id, fields, body, data)
+    return parse_story_strictly(text, front, body, file, story_id, data)
+
+
+def parse_story_strictly(text: str, front: str, body: str, file: str, story_id: str,
+                         data: bytes) -> m.Story:
+    """:func:`parse_story` node by node: every problem, with its line."""
     reader = Reader(file, line_offset=1)
     node = reader.compose(front)
     if node is not None and not isinstance(node, yaml.MappingNode):
@@ -178,6 +206,10 @@ def parse_story(data: bytes, file: str, story_id: str) -> m.Story:
     _check_story_fields(fields, reader)
     if reader.problems:
         raise ValidationError(reader.problems)
+    return _story(story_id, fields, body, data)
+
+
+def _story(story_id: str, fields: dict[str, Any], body: str, data: bytes) -> m.Story:
     story = m.Story.from_fields(story_id, fields, body)
     story.etag = etag_of(data)
     story.source_fields = fields
@@ -207,8 +239,20 @@ def _check_story_fields(fields: dict[str, Any], reader: Reader) -> None:
 
 
 def parse_consent(data: bytes, file: str, uses: tuple[str, ...]) -> list[m.ConsentVersion]:
-    """Parse ``consent.yml`` bytes into its versions, oldest first."""
+    """Parse ``consent.yml`` bytes into its versions, oldest first (the quick way for an
+    ordinary valid file, as :func:`parse_story` does)."""
     text = decode(data, file, MAX_CONSENT_BYTES)
+    fields = quick_read(text, consent_schema(uses))
+    if fields is not None:
+        checked = Reader(file)
+        _check_versions(fields["versions"], checked)
+        if not checked.problems:
+            return [m.ConsentVersion.from_dict(v) for v in fields["versions"]]
+    return parse_consent_strictly(text, file, uses)
+
+
+def parse_consent_strictly(text: str, file: str, uses: tuple[str, ...]) -> list[m.ConsentVersion]:
+    """:func:`parse_consent` node by node: every problem, with its line."""
     reader = Reader(file)
     node = reader.compose(text)
     if node is not None and not isinstance(node, yaml.MappingNode):
