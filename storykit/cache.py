@@ -114,9 +114,11 @@ class ParseCache:
         records = {i: None if e is None else (e[0], e[1], story_record(e[2]))
                    for i, e in entries.items()}
         try:
+            # version 2: no back-references, quickest to write and read at this size
+            data = marshal.dumps((self.key, records), 2)
             make_dirs(path.parent)
-            atomic_write(path, marshal.dumps((self.key, records)), mode=0o600)
-        except StorykitError:
+            atomic_write(path, data, mode=0o600)
+        except (StorykitError, ValueError):
             return False
         return True
 
@@ -185,22 +187,12 @@ def _date(ordinal: int | None) -> dt.date | None:
     return None if ordinal is None else dt.date.fromordinal(ordinal)
 
 
-def _plain(value: Any) -> Any:
-    """Parsed front matter with each date as a one-item tuple (YAML gives no tuples)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dt.date):
-        return (value.toordinal(),)
-    return value
+def _plain(fields: dict[str, Any]) -> dict[str, Any]:
+    """Front matter as read, each date as a one-item tuple (YAML gives no tuples). Dates
+    are top-level fields only (``created``, ``updated``); a date elsewhere would make
+    marshal refuse the record, and the cache is then only not written."""
+    return {k: (v.toordinal(),) if isinstance(v, dt.date) else v for k, v in fields.items()}
 
 
-def _unplain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _unplain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_unplain(v) for v in value]
-    if isinstance(value, tuple):
-        return dt.date.fromordinal(value[0])
-    return value
+def _unplain(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: dt.date.fromordinal(v[0]) if type(v) is tuple else v for k, v in fields.items()}

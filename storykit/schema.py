@@ -519,8 +519,16 @@ def _mapping(tokens, lines, at: int, indent: int, out: dict) -> tuple[dict, int]
             break
         if not key or key in out:
             raise _GiveUp  # not a plain key, or a duplicate: the strict way says which
-        out[key], at = _value(tokens, lines, at, indent, rest, False)
-        at = _skip(tokens, at)
+        if rest and rest[0] != "#" and rest[0] != "|":  # the usual: a value on its line
+            out[key] = _inline(rest)
+            at += 1
+        else:
+            out[key], at = _value(tokens, lines, at, indent, rest, False)
+        while at < n:  # past blank and comment lines
+            _, dash, key, rest = tokens[at]
+            if dash or key or (rest and rest[0] != "#"):
+                break
+            at += 1
     if at < n and len(tokens[at][0]) > indent:
         raise _GiveUp
     return out, at
@@ -596,6 +604,9 @@ def _inline(text: str) -> Any:
     text = text.rstrip(" ")
     first = text[0]
     if first == '"':
+        inner = text[1:-1]
+        if text[-1] == '"' and len(text) > 1 and '"' not in inner and "\\" not in inner:
+            return _Quoted(inner)  # the usual: no escapes
         match = _DOUBLE.fullmatch(text)
         if match is None:
             raise _GiveUp
@@ -618,14 +629,15 @@ def _inline(text: str) -> Any:
     return _plain(text)
 
 
+#: Plain scalars PyYAML's resolver tags as merge (``<<``), value (``=``) or yaml (``!``,
+#: ``&``, ``*``): the strict way refuses those tags (its other implicit ones read as text).
+_YAML_WORDS = frozenset({"<<", "=", "!", "&", "*"})
+
+
 def _plain(text: str) -> str:
-    """A plain scalar the strict way reads as text too (not ``<<``, ``=`` and the like,
-    which it refuses as YAML features)."""
-    for tag, regexp in _IMPLICIT.get(text[:1], ()):
-        if regexp.match(text):
-            if tag not in (_STR, _STD + "int"):
-                raise _GiveUp
-            break
+    """A plain scalar the strict way reads as text too."""
+    if text in _YAML_WORDS:
+        raise _GiveUp
     return text
 
 
@@ -646,6 +658,9 @@ def _flow(text: str, mapping: bool) -> Any:
         return []
     if "[" in text or "{" in text or " #" in text:
         raise _GiveUp
+    simple = _simple_flow(text, mapping)
+    if simple is not None:
+        return simple
     out: Any = {} if mapping else []
     at, end = 0, len(text)
     while True:
@@ -681,6 +696,44 @@ def _flow(text: str, mapping: bool) -> Any:
         if text[at] != "," or at + 1 == end:
             raise _GiveUp
         at += 1
+
+
+def _simple_flow(text: str, mapping: bool) -> Any:
+    """:func:`_flow` for the usual case, split at commas (None when a piece is not a whole
+    scalar or ``key: scalar``, e.g. a comma inside quotes: then the careful way)."""
+    out: Any = {} if mapping else []
+    for piece in text.split(","):
+        if mapping:
+            key, colon, piece = piece.partition(": ")
+            key = key.strip(" ")
+            if not colon or _FLOW_NAME.fullmatch(key) is None or key in out:
+                return None
+        piece = piece.strip(" ")
+        if not piece:
+            return None
+        first = piece[0]
+        if first == '"':
+            inner = piece[1:-1]
+            if piece[-1] == '"' and len(piece) > 1 and '"' not in inner and "\\" not in inner:
+                value = _Quoted(inner)
+            else:
+                match = _DOUBLE.fullmatch(piece)
+                value = None if match is None else _unescape(match.group(1))
+        elif first == "'":
+            match = _SINGLE.fullmatch(piece)
+            value = None if match is None else _Quoted(match.group(1).replace("''", "'"))
+        else:
+            value = _plain(piece) if _FLOW_PLAIN.fullmatch(piece) is not None else None
+        if value is None:
+            return None
+        if mapping:
+            out[key] = value
+        else:
+            out.append(value)
+    return out
+
+
+_FLOW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def _quick(value: Any, kind: Kind) -> Any:
@@ -727,7 +780,11 @@ def _make_converter(kind: Kind):  # noqa: C901 - one small function per kind
         longest, multiline = kind.max_len, kind.multiline
 
         def text(value: Any) -> str:
-            _word(value, False)
+            if type(value) is str:  # plain: not a null or yes/no word
+                if len(value) <= _SHORT and value.lower() in _NOT_TEXT:
+                    raise _GiveUp
+            elif not isinstance(value, str):
+                raise _GiveUp
             if len(value) > longest or (not multiline and "\n" in value):
                 raise _GiveUp
             return str(value)
@@ -775,15 +832,8 @@ def _make_converter(kind: Kind):  # noqa: C901 - one small function per kind
     return anything
 
 
-def _word(value: Any, enum: bool) -> None:
-    """Give up on what is not a scalar, and on plain null and yes/no words (the strict way
-    leaves the first out and refuses the second where a word is expected)."""
-    if not isinstance(value, str):
-        raise _GiveUp
-    if type(value) is str and len(value) <= _SHORT:
-        low = value.lower()
-        if low in _NULL_WORDS or (low in _BOOL_WORDS and not enum):
-            raise _GiveUp
+#: Plain words the strict way leaves out (null) or refuses where text is expected (yes/no).
+_NOT_TEXT = _NULL_WORDS | _BOOL_WORDS
 
 
 _DIGITS = re.compile(r"\d{1,9}")

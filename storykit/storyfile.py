@@ -42,6 +42,7 @@ _MEDIA_RE = re.compile(r"^media/[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 _EVIDENCE_RE = re.compile(r"^evidence/[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 _FENCE = re.compile(r"^---[ \t]*$")
 _CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+_CLOSE_LINE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -156,22 +157,22 @@ def decode(data: bytes, file: str, limit: int) -> str:
 
 def split_front_matter(text: str, file: str) -> tuple[str, str]:
     """``(front matter, body)``; the front matter starts on line 2 of the file."""
-    lines = text.split("\n")
-    if not lines or not _FENCE.match(lines[0]):
+    first = text.find("\n")
+    first = len(text) if first < 0 else first
+    if not _FENCE.match(text[:first]):
         raise ValidationError.single(file, 1, "story.md must start with a line of three dashes "
                                      "(---), then the front matter, then another --- line",
                                      "front_matter")
-    size = 0
-    for i in range(1, len(lines)):
-        if _CLOSE.match(lines[i]):
-            front = "\n".join(lines[1:i]) + "\n"
-            body = "\n".join(lines[i + 1:])
-            return front, body
-        size += len(lines[i]) + 1  # characters: at most the UTF-8 size, checked exactly below
-        if size > MAX_FRONT_MATTER and len("\n".join(lines[1:i + 1]).encode()) > MAX_FRONT_MATTER:
-            raise ValidationError.single(file, 1, "front matter is larger than 64 KiB", "size")
-    raise ValidationError.single(file, 1, "the front matter has no closing --- line",
-                                 "front_matter")
+    close = _CLOSE_LINE.search(text, first + 1)
+    inside = text[first + 1:close.start() - 1 if close else len(text)]
+    if len(inside) + 1 > MAX_FRONT_MATTER and len(inside.encode()) > MAX_FRONT_MATTER:
+        raise ValidationError.single(file, 1, "front matter is larger than 64 KiB", "size")
+    if close is None:
+        raise ValidationError.single(file, 1, "the front matter has no closing --- line",
+                                     "front_matter")
+    front = text[first + 1:close.start()]  # with the newline before the closing line
+    body = text[close.end() + 1:] if close.end() < len(text) else ""
+    return front or "\n", body
 
 
 # --- parsing ---------------------------------------------------------------------------------
