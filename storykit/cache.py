@@ -28,7 +28,7 @@ from typing import Any
 
 from . import model as m
 from .errors import StorykitError
-from .fsio import atomic_write, make_dirs, settled_before
+from .fsio import make_dirs, replace_file, settled_before
 
 FORMAT = 2  # bump when the model, the records or parsing rules change
 _JOURNAL_MIN = 64  # entries a journal may always hold before the main file is rewritten
@@ -117,8 +117,8 @@ class ParseCache:
             # version 2: no back-references, quickest to write and read at this size
             data = marshal.dumps((self.key, records), 2)
             make_dirs(path.parent)
-            atomic_write(path, data, mode=0o600)
-        except (StorykitError, ValueError):
+            replace_file(path, data, 0o600)  # whole or not at all; no fsync: only a cache
+        except (StorykitError, OSError, ValueError):
             return False
         return True
 
