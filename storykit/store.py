@@ -222,7 +222,10 @@ class FileStore:
 
         global _PARSING
         _PARSING = self
-        shares = [stale[i::cores] for i in range(cores)]
+        # This process's share is smaller: it also unpacks the others' stories and then
+        # writes the cache, so an equal share would leave the workers idle at the end.
+        cut = len(stale) * 2 // (2 * cores + 1)
+        shares = [stale[:cut]] + [stale[cut + i::cores - 1] for i in range(cores - 1)]
         try:
             ctx = multiprocessing.get_context("fork")
             with concurrent.futures.ProcessPoolExecutor(cores - 1, mp_context=ctx) as pool:
