@@ -233,7 +233,7 @@ class FileStore:
                 parsed = _parse_chunk(shares[0], in_worker=False)  # this process's share
                 for future in theirs:
                     parsed += marshal.loads(future.result())  # noqa: S302 - our own worker
-        except (OSError, concurrent.futures.process.BrokenProcessPool):
+        except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
             return  # fall back to parsing one by one
         finally:
             _PARSING = None

@@ -833,3 +833,36 @@ def test_the_parse_cache_keeps_every_field_of_a_story_exactly(site_root):
     record = story_record(story)
     flat = len(record), len(record[20][0])
     assert flat == (len(dataclasses.fields(m.Story)), len(dataclasses.fields(m.ConsentVersion)))
+
+
+def test_a_cold_load_on_every_core_gives_the_same_stories_and_problems(site_root, monkeypatch):
+    """A first load of many stories parses them in worker processes too (they send plain
+    records back): every field of every story is as a one-by-one load gives it, and a
+    broken file is still reported with its line."""
+    from storykit import store as store_module
+
+    for n in range(30):
+        write_story(site_root, f"st-many{n:03d}", story_front(
+            slug=f"many-{n}", title=f"Many {n}", tags=[f"tag {n}"],
+            storyteller={"name": "Aisha Rahman", "pseudonym": "Leila", "role": "carer"}),
+            consent=[consent_version()])
+    broken = site_root / "stories" / "st-many007" / "story.md"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("status:", "status: yes\nstatus:"),
+                      encoding="utf-8")
+    one_by_one = Site.open(site_root).store
+    monkeypatch.setattr(store_module, "PARALLEL_PARSE_MIN", 10**9)
+    expected = one_by_one.load_all()
+    shutil.rmtree(site_root / "instance", ignore_errors=True)
+    monkeypatch.setattr(store_module, "PARALLEL_PARSE_MIN", 10)
+    from_workers = []
+    unpack = store_module.story_from_record
+    monkeypatch.setattr(store_module, "story_from_record",
+                        lambda record: from_workers.append(record[0]) or unpack(record))
+    store = Site.open(site_root).store
+    loaded = store.load_all()
+    assert len(from_workers) >= 10 and store._parsed == 29  # workers parsed most of them
+    assert [_every_field(s) for s in loaded.stories] == [_every_field(s) for s in expected.stories]
+    assert len(loaded.stories) == 29
+    assert [(p.file, p.line, p.message) for p in loaded.problems] == [
+        (p.file, p.line, p.message) for p in expected.problems]
+    assert loaded.problems and loaded.problems[0].line is not None
