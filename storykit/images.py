@@ -287,8 +287,8 @@ def jpeg_layout(data: bytes) -> JpegLayout | None:
         body = data[at + 4:at + 2 + length]
         if length < 2 or len(body) != length - 2:
             return None
-        if marker == 0xE0 and not body.startswith(b"JFIF\0"):
-            return None
+        if marker == 0xE0 and (length != 16 or not body.startswith(b"JFIF\0")):
+            return None  # 16 bytes: a JFIF header without a thumbnail (of what picture?)
         if marker == 0xFE:
             if comment or comment_at:
                 return None

@@ -198,7 +198,7 @@ def test_a_clean_narrow_jpeg_is_used_as_it_is(tmp_path):
 
 
 @pytest.mark.parametrize("change", ["zip after the end", "comment", "exif", "too wide",
-                                    "damaged pixels"])
+                                    "damaged pixels", "jfif thumbnail"])
 def test_a_jpeg_that_is_not_clean_is_made_again(tmp_path, change):
     """Anything besides the picture (hidden data after its end, a comment, EXIF) or a
     picture too wide or damaged is never passed on as it is."""
@@ -213,6 +213,10 @@ def test_a_jpeg_that_is_not_clean_is_made_again(tmp_path, change):
         phone_photo(src, size=(800, 600))
     elif change == "too wide":
         plain_jpeg(src, size=(1000, 750))
+    elif change == "jfif thumbnail":  # a 1x1 thumbnail in the JFIF header: of what picture?
+        data = plain_jpeg(src).read_bytes()
+        app0 = b"\xff\xe0\x00\x13JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x01\x01Ward"[:21]
+        src.write_bytes(data[:2] + app0 + data[2 + 18:])
     else:
         data = plain_jpeg(src).read_bytes()
         src.write_bytes(data[:len(data) // 2])  # cut short: no end marker
