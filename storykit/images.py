@@ -25,6 +25,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -228,26 +229,45 @@ def _ready_variant(src: Path, data: bytes, max_width: int) -> tuple[bytes, tuple
 def _ready_jpeg(data: bytes, max_width: int, name: str,
                 comment: bytes | None) -> tuple[bytes, tuple[int, int]] | None:
     """``data`` without its comment and its size, if it is a clean JPEG (see
-    :func:`jpeg_layout`) no wider than ``max_width`` that decodes, and carries exactly
-    ``comment`` (None: no comment, or one of ours); else None."""
+    :func:`jpeg_layout`) no wider than ``max_width`` that carries exactly ``comment``, or,
+    with ``comment`` None, no comment (or one of ours) and decodes; else None. (A copy
+    whose comment names its source's bytes was made by :func:`prepare_variants`.)"""
+    size = _jpeg_size(data)
+    if size is None or size[0] > max_width or size[0] * size[1] > MAX_PIXELS:
+        return None  # known from the header: no need to read the rest
     layout = jpeg_layout(data)
-    if layout is None or layout.size[0] > max_width:
+    if layout is None:
         return None
     if comment is None and layout.comment and not layout.comment.startswith(_COPY_OF):
         return None
     if comment is not None and layout.comment != comment:
         return None
-    if layout.size[0] * layout.size[1] > MAX_PIXELS:
-        return None
     clean = data[:layout.comment_at] + data[layout.comment_end:] if layout.comment else data
-    try:  # damaged pixels: decoded at an eighth of the size, which reads every byte
-        im = _open(io.BytesIO(clean), name)
-        with im:
-            im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
-            _decode(im, io.BytesIO(), name)
-    except ImageError:
-        return None
+    if comment is None:
+        try:  # damaged pixels: decoded at an eighth of the size, which reads every byte
+            im = _open(io.BytesIO(clean), name)
+            with im:
+                im.draft(im.mode, (max(1, im.width // 8), max(1, im.height // 8)))
+                _decode(im, io.BytesIO(), name)
+        except ImageError:
+            return None
     return clean, layout.size
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """A JPEG's size from its frame header (segments before it only), or None."""
+    at, end = 2, len(data)
+    if not data.startswith(b"\xff\xd8"):
+        return None
+    while at + 9 <= end and data[at] == 0xFF:
+        marker = data[at + 1]
+        if marker in _FRAMES:
+            return (int.from_bytes(data[at + 7:at + 9], "big"),
+                    int.from_bytes(data[at + 5:at + 7], "big"))
+        if marker == 0xDA or marker == 0xD9:
+            return None
+        at += 2 + int.from_bytes(data[at + 2:at + 4], "big")
+    return None
 
 
 class JpegLayout:
@@ -310,17 +330,11 @@ def jpeg_layout(data: bytes) -> JpegLayout | None:
 def _after_scan(data: bytes, at: int) -> int:
     """Where the marker after the compressed data starting at ``at`` is (-1 for none):
     inside it, 0xFF is followed by 0 (a data byte), a restart marker or more 0xFF fill."""
-    while True:
-        at = data.find(b"\xff", at)
-        if at < 0 or at + 1 >= len(data):
-            return -1
-        following = data[at + 1]
-        if following == 0 or 0xD0 <= following <= 0xD7:
-            at += 2
-        elif following == 0xFF:
-            at += 1
-        else:
-            return at
+    found = _MARKER.search(data, at)
+    return -1 if found is None else found.start()
+
+
+_MARKER = re.compile(rb"\xff(?=[^\x00\xd0-\xd7\xff])")
 
 
 def image_data_uri(path: Path, max_width: int, fmt: str | None = None) -> str:
