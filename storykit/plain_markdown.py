@@ -21,7 +21,8 @@ The rules, each a reason Python-Markdown could do something else:
     rules and references all need a line starting with something else) or with one of
     the inline forms;
   - a list: every line ``- text`` (or ``* ``, ``+ ``: one marker throughout), or every line
-    ``N. text``; never next to another list (Python-Markdown would join them into one loose
+    ``N. text``, each item perhaps followed by a list of its own indented by four spaces
+    (one level); never next to another list (Python-Markdown would join them into one loose
     list, with paragraphs in its items);
   - a quote: every line ``> text``, the text as a paragraph's; never next to another quote
     (they would join);
@@ -96,18 +97,8 @@ def _block(lines: list[str], inline) -> tuple[str, str | None]:
         body = _items(lines, _QUOTE, inline)
         return "quote", None if body is None else ("<blockquote>\n<p>" + "\n".join(body)
                                                    + "</p>\n</blockquote>")
-    if start in "-+" or (start == "*" and first[1:2] == " "):
-        bullet = _BULLET.fullmatch(first)
-        if bullet is None:
-            return "ul", None
-        marker = re.compile(re.escape(bullet.group(1)) + " (.*)")
-        return "ul", _list("ul", "", _items(lines, marker, inline))
-    if start.isdigit():
-        number = _NUMBER.fullmatch(first)
-        if number is None:
-            return "ol", None
-        attrs = "" if number.group(1) == "1" else f' start="{number.group(1)}"'
-        return "ol", _list("ol", attrs, _items(lines, _NUMBER, inline, group=2))
+    if start in "-+" or (start == "*" and first[1:2] == " ") or start.isdigit():
+        return _list_block(lines, inline)
     body = []
     for line in lines:
         made = inline(line) if _TEXT_START.match(line) else None
@@ -132,10 +123,49 @@ def _items(lines: list[str], pattern: re.Pattern[str], inline, group: int = 1) -
     return out
 
 
-def _list(tag: str, attrs: str, items: list[str] | None) -> str | None:
-    if items is None:
-        return None
-    return f"<{tag}{attrs}>\n" + "".join(f"<li>{item}</li>\n" for item in items) + f"</{tag}>"
+def _list_block(lines: list[str], inline) -> tuple[str, str | None]:
+    """A list block, its items one line each; an item may have a list of its own, one
+    level deep, on the lines after it indented by four spaces."""
+    top = _list_kind(lines[0])
+    if top is None:
+        return "ul", None
+    tag, marker, attrs = top
+    items: list[list] = []  # [item HTML, nested lines]
+    for line in lines:
+        if line.startswith("    ") and items:
+            items[-1][1].append(line[4:])
+            continue
+        made = _items([line], marker, inline, group=2 if tag == "ol" else 1)
+        if made is None:
+            return tag, None
+        items.append([made[0], []])
+    html = [f"<{tag}{attrs}>"]
+    for text, nested in items:
+        if not nested:
+            html.append(f"<li>{text}</li>")
+            continue
+        inner = _list_kind(nested[0])
+        if inner is None or inner[2]:
+            return tag, None  # not a list, or a numbered one not from 1
+        made = _items(nested, inner[1], inline, group=2 if inner[0] == "ol" else 1)
+        if made is None:
+            return tag, None
+        html.append(f"<li>{text}<{inner[0]}>\n" + "".join(f"<li>{i}</li>\n" for i in made)
+                    + f"</{inner[0]}>\n</li>")
+    html.append(f"</{tag}>")
+    return tag, "\n".join(html)
+
+
+def _list_kind(first: str) -> tuple[str, re.Pattern[str], str] | None:
+    """(tag, item pattern, attributes) of a list whose first line is ``first``."""
+    bullet = _BULLET.fullmatch(first)
+    if bullet is not None:
+        return "ul", re.compile(re.escape(bullet.group(1)) + " (.*)"), ""
+    number = _NUMBER.fullmatch(first)
+    if number is not None:
+        attrs = "" if number.group(1) == "1" else f' start="{number.group(1)}"'
+        return "ol", _NUMBER, attrs
+    return None
 
 
 def _plain(text: str) -> str | None:

@@ -341,14 +341,19 @@ BLOCK = st.one_of(
         lambda t: "\n".join(t[0] + line for line in t[1])),
     st.tuples(st.sampled_from(["1", "1", "3", "10"]), LINES).map(
         lambda t: "\n".join(f"{t[0] if i == 0 else i + 1}. {line}" for i, line in enumerate(t[1]))),
-    LINES.map(lambda lines: "\n".join("> " + line for line in lines)))
+    LINES.map(lambda lines: "\n".join("> " + line for line in lines)),
+    st.tuples(st.sampled_from(["- ", "1. ", "* "]), LINES, st.sampled_from(["- ", "1. ", "2. ", "+ "]),
+              LINES, LINES).map(lambda t: "\n".join(
+                  [t[0] + t[1][0]] + ["    " + t[2] + line for line in t[3]]
+                  + [("- " if t[0] != "1. " else "2. ") + line for line in t[4]])))
 #: One mistake or oddity, put somewhere in a story: a stray character, a link that is not
 #: http(s), mixed markers, lazy lines, blocks that join, indentation.
 MISTAKES = st.sampled_from(
     ["*", "]", "[", "**", " * ", "[x](ftp://x.example/)", "[x](https://x.example/ \"t\")",
      "[x] (https://x.example/)", "*a *", "* a*", "**a*", "a*b*", "(*a*)", "\n", "\n\n- z",
      "\n\n> z", "\n- z", "\n> z", "\nz", "\n  z", "\n    z", "\n1. z", "\n\n1. z",
-     "\n# z", "\n===", "\n---", " #", "\n\n    code", "!", "![i](https://x.example/i.png)"])
+     "\n# z", "\n===", "\n---", " #", "\n\n    code", "!", "![i](https://x.example/i.png)",
+     "\n    - z", "\n        - z", "\n   - z", "\n     - z", "\n    z", "\n\n    - z"])
 STORIES = st.tuples(
     st.lists(st.tuples(BLOCK, st.sampled_from(["\n\n"] * 8 + ["\n", "\n\n\n"])), max_size=8),
     st.one_of(st.none(), st.tuples(MISTAKES, st.integers(0, 10_000)))).map(
