@@ -417,7 +417,7 @@ def test_a_simple_story_is_converted_without_python_markdown(monkeypatch):
                     'rel="noopener noreferrer nofollow">NHS 111</a>.</p>\n<ul>\n<li><strong>'
                     'Tea</strong></li>\n<li>Sleep</li>\n</ul>\n<blockquote>\n<p>Thank you.</p>'
                     '\n</blockquote>')
-    for other in ("A `code` span.", "- a\n    - nested", "An _underscore_ emphasis.",
+    for other in ("A `code` span.", "- a\n    - b\n        - deeper", "An _underscore_ emphasis.",
                   "Two lists\n\n- a\n\n- b"):
         with pytest.raises(AssertionError):  # anything else still goes to Python-Markdown
             markup.render_markdown(other)
