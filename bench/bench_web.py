@@ -3,8 +3,10 @@ content: cold, clean, no-change and one-edit builds, with and without pictures.
 
 Generates N fictional published stories allowed for ``public_website`` (about 640 words
 each, written as people write them: ``##`` headings, paragraphs with *emphasis*, **bold**
-and links, bullet and numbered lists, block quotes; a service, a few tags, a summary, a pull
-quote) into a temporary site, in two kinds:
+and links, bullet and numbered lists (one story in ten with a point nested in one), block
+quotes, and one story in twenty writing _emphasis_ with underscores, which only
+Python-Markdown converts; a service, a few tags, a summary, a pull quote) into a temporary
+site, in two kinds:
 
 - *text only*: no pictures;
 - *pictured*: one story in five has a photo of its own, a distinct 1600x1200 JPEG from a
@@ -185,14 +187,15 @@ def words(rng: random.Random, count: int) -> list[str]:
     return [rng.choice(WORDS) for _ in range(count)]
 
 
-def sentence(rng: random.Random, count: int, marks: bool = True) -> str:
-    """A sentence of ``count`` words; with ``marks``, some emphasis, bold or a link."""
+def sentence(rng: random.Random, count: int, marks: bool = True, star: str = "*") -> str:
+    """A sentence of ``count`` words; with ``marks``, some emphasis (``star``), bold or a
+    link."""
     parts = words(rng, count)
     if marks and count > 6:
         roll = rng.random()
         at = rng.randrange(1, count - 2)
         if roll < 0.25:
-            parts[at] = f"*{parts[at]}*"
+            parts[at] = f"{star}{parts[at]}{star}"
         elif roll < 0.40:
             parts[at:at + 2] = [f"**{parts[at]} {parts[at + 1]}**"]
         elif roll < 0.50:
@@ -202,11 +205,11 @@ def sentence(rng: random.Random, count: int, marks: bool = True) -> str:
     return text[0].upper() + text[1:] + rng.choice("....!?")
 
 
-def paragraph(rng: random.Random, count: int) -> str:
+def paragraph(rng: random.Random, count: int, star: str = "*") -> str:
     out, done = [], 0
     while done < count:
         n = rng.randint(8, 18)
-        out.append(sentence(rng, n))
+        out.append(sentence(rng, n, star=star))
         done += n
     return " ".join(out)
 
@@ -214,14 +217,16 @@ def paragraph(rng: random.Random, count: int) -> str:
 def story_body(rng: random.Random) -> str:
     """About 640 words: four sections, each a heading, paragraphs and one of a bullet list,
     a numbered list, a block quote or a sub-heading. One story in ten nests a point inside
-    a bullet list (which only Python-Markdown converts)."""
+    a bullet list; one in twenty writes emphasis with underscores (only Python-Markdown
+    converts those)."""
     blocks: list[str] = []
     done = 0
     nested = rng.random() < 0.1
+    star = "_" if rng.random() < 0.05 else "*"
     for i, heading in enumerate(rng.sample(HEADINGS, 4)):
         blocks.append(f"## {heading}")
         n = rng.randint(60, 80)
-        blocks.append(paragraph(rng, n))
+        blocks.append(paragraph(rng, n, star))
         done += n
         kind = rng.randrange(4) if i else 2
         if kind == 0:
@@ -239,7 +244,7 @@ def story_body(rng: random.Random) -> str:
         blocks.append("\n".join(items))
         done += sum(len(item.split()) for item in items)
         n = max(30, (BODY_WORDS - done) // (4 - i)) if i < 3 else max(20, BODY_WORDS - done)
-        blocks.append(paragraph(rng, n))
+        blocks.append(paragraph(rng, n, star))
         done += n
     return "\n\n".join(blocks) + "\n"
 
