@@ -603,19 +603,11 @@ def _inline(text: str) -> Any:
     """A value written on its line: quoted, ``[...]``, ``{...}`` or plain."""
     text = text.rstrip(" ")
     first = text[0]
-    if first == '"':
-        inner = text[1:-1]
-        if text[-1] == '"' and len(text) > 1 and '"' not in inner and "\\" not in inner:
-            return _Quoted(inner)  # the usual: no escapes
-        match = _DOUBLE.fullmatch(text)
-        if match is None:
+    if first == '"' or first == "'":
+        quoted = _quoted(text)
+        if quoted is None:
             raise _GiveUp
-        return _unescape(match.group(1))
-    if first == "'":
-        match = _SINGLE.fullmatch(text)
-        if match is None:
-            raise _GiveUp
-        return _Quoted(match.group(1).replace("''", "'"))
+        return quoted
     if first == "[":
         if text[-1] != "]":
             raise _GiveUp
@@ -639,6 +631,18 @@ def _plain(text: str) -> str:
     if text in _YAML_WORDS:
         raise _GiveUp
     return text
+
+
+def _quoted(text: str) -> _Quoted | None:
+    """A whole ``"..."`` or ``'...'`` scalar's text, or None if ``text`` is not one."""
+    inner = text[1:-1]
+    if text[0] == '"':
+        if len(text) > 1 and text[-1] == '"' and '"' not in inner and "\\" not in inner:
+            return _Quoted(inner)  # the usual: no escapes
+        match = _DOUBLE.fullmatch(text)
+        return None if match is None else _unescape(match.group(1))
+    match = _SINGLE.fullmatch(text)
+    return None if match is None else _Quoted(match.group(1).replace("''", "'"))
 
 
 def _unescape(text: str) -> _Quoted:
@@ -712,16 +716,8 @@ def _simple_flow(text: str, mapping: bool) -> Any:
         if not piece:
             return None
         first = piece[0]
-        if first == '"':
-            inner = piece[1:-1]
-            if piece[-1] == '"' and len(piece) > 1 and '"' not in inner and "\\" not in inner:
-                value = _Quoted(inner)
-            else:
-                match = _DOUBLE.fullmatch(piece)
-                value = None if match is None else _unescape(match.group(1))
-        elif first == "'":
-            match = _SINGLE.fullmatch(piece)
-            value = None if match is None else _Quoted(match.group(1).replace("''", "'"))
+        if first == '"' or first == "'":
+            value = _quoted(piece)
         else:
             value = _plain(piece) if _FLOW_PLAIN.fullmatch(piece) is not None else None
         if value is None:
