@@ -94,8 +94,9 @@ def check_complexity(text: str) -> None:
     lines = text.split("\n")  # line by line: a multi-line regex tries every position
     for line in lines:
         if line.lstrip(" \t")[:1] in _MARKER_STARTS:
-            match = _NESTING.match(line)
-            if match and len(_MARKER.findall(match.group())) > MAX_NESTING:
+            match = _NESTING.match(line)  # a marker is at least one character: count only
+            if match and len(match.group()) > MAX_NESTING and len(  # prefixes that could hold
+                    _MARKER.findall(match.group())) > MAX_NESTING:  # too many
                 raise MarkdownTooComplex(f"quotes or lists are nested more than {MAX_NESTING} "
                                          "deep")
     if any(len(line) - len(line.lstrip(" \t")) >= 4 * MAX_NESTING for line in lines):
