@@ -10,25 +10,36 @@ Saving after a few edits writes only those entries to a small side file (the jou
 loading lays over the main file, so one edit on a big site does not rewrite every story;
 when the journal grows past an eighth of the entries, the main file is written afresh.
 Forgetting a story (after a withdrawal that deletes everything) rewrites both at once.
+
+Stories are kept as plain tuples (:func:`story_record`) written with :mod:`marshal`, not as
+pickled objects: five times quicker to write and twice as quick to read back at 10,000
+stories, which is most of a first load's time after parsing. The same records carry parsed
+stories from the worker processes of a cold load (:mod:`storykit.store`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import marshal
+import sys
 from pathlib import Path
 from typing import Any
 
-from .fsio import read_cache, settled_before, write_cache
+from . import model as m
+from .errors import StorykitError
+from .fsio import make_dirs, replace_file, settled_before
 
-FORMAT = 1  # bump when the model or parsing rules change
+FORMAT = 2  # bump when the model, the records or parsing rules change
 _JOURNAL_MIN = 64  # entries a journal may always hold before the main file is rewritten
+_LEGACY = ("stories.pickle", "stories.journal.pickle")  # earlier versions' files: story text
 
 
 class ParseCache:
     def __init__(self, path: Path, key: tuple[Any, ...]):
         self.path = path
         self.journal_path = path.with_name(path.stem + ".journal" + path.suffix)
-        self.key = (FORMAT, *key)
+        self.key = (FORMAT, sys.version_info[:2], *key)
         self._saved: dict[str, tuple[Any, Any]] | None = None  # id -> stat keys on disk
         self._journal: dict[str, Any] = {}
 
@@ -80,22 +91,108 @@ class ParseCache:
         cutoff = settled_before()
         entries = {k: v for k, v in entries.items() if _settled(v, cutoff)}
         if self._write(self.path, entries):
-            with contextlib.suppress(OSError):
-                self.journal_path.unlink(missing_ok=True)
+            for path in (self.journal_path, *(self.path.with_name(n) for n in _LEGACY)):
+                with contextlib.suppress(OSError):
+                    path.unlink(missing_ok=True)
             self._saved = {k: (v[0], v[1]) for k, v in entries.items()}
             self._journal = {}
 
     def _read(self, path: Path) -> dict[str, Any] | None:
-        data = read_cache(path)
-        if not isinstance(data, dict) or data.get("key") != self.key:
+        """Entries (id -> (stat keys, Story), or None for a story the journal dropped), or
+        None when the file is missing, damaged or from other code."""
+        try:
+            # our own private file; marshal builds plain values only (no code runs)
+            key, records = marshal.loads(path.read_bytes())  # noqa: S302
+            if key != self.key or not isinstance(records, dict):
+                return None
+            return {i: None if r is None else (r[0], r[1], story_from_record(r[2]))
+                    for i, r in records.items()}
+        except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
             return None
-        entries = data.get("entries")
-        return entries if isinstance(entries, dict) else None
 
     def _write(self, path: Path, entries: dict[str, Any]) -> bool:
-        return write_cache(path, {"key": self.key, "entries": entries})
+        records = {i: None if e is None else (e[0], e[1], story_record(e[2]))
+                   for i, e in entries.items()}
+        try:
+            # version 2: no back-references, quickest to write and read at this size
+            data = marshal.dumps((self.key, records), 2)
+            make_dirs(path.parent)
+            replace_file(path, data, 0o600)  # whole or not at all; no fsync: only a cache
+        except (StorykitError, OSError, ValueError):
+            return False
+        return True
 
 
 def _settled(entry: Any, cutoff: int) -> bool:
     skey, ckey = entry[0], entry[1]
     return all(k is None or k[2] < cutoff for k in (skey, ckey))
+
+
+# --- stories as plain tuples -----------------------------------------------------------------
+
+def story_record(story: m.Story) -> tuple:
+    """Every field of ``story`` as a tuple of plain values (marshal can write it)."""
+    s = story
+    return (s.id, s.title, s.slug, s.status, _teller(s.storyteller), s.body, s.service,
+            s.tags, s.summary, s.content_warning, [(p.name, p.render_as) for p in s.people],
+            s.quotes, s.speaker_notes, s.changes, s.asks,
+            [(i.file, i.alt, i.kind) for i in s.images], _day(s.created), _day(s.updated),
+            s.revision, s.extra, [_consent(v) for v in s.consent], s.etag, s.consent_etag,
+            None if s.path is None else str(s.path), _plain(s.source_fields))
+
+
+def story_from_record(r: tuple) -> m.Story:
+    """The story :func:`story_record` made ``r`` from."""
+    return m.Story(
+        r[0], r[1], r[2], r[3], m.Storyteller(*r[4]), r[5], r[6], r[7], r[8], r[9],
+        [m.Person(*p) for p in r[10]], r[11], r[12], r[13], r[14],
+        [m.Image(*i) for i in r[15]], _date(r[16]), _date(r[17]), r[18], r[19],
+        [_consent_from(v) for v in r[20]], r[21], r[22], None if r[23] is None else Path(r[23]),
+        _unplain(r[24]))
+
+
+def _teller(t: m.Storyteller) -> tuple:
+    return (t.name, t.role, t.pseudonym)
+
+
+def _consent(v: m.ConsentVersion) -> tuple:
+    taken, gone = v.taken_by, v.withdrawal
+    return (v.version, v.recorded.isoformat(), v.status, v.given_by, v.method,
+            v.granted.toordinal(), v.expires.toordinal(), v.uses, v.media, v.identification,
+            v.signoff_required, v.recorded_by, v.capacity, v.age_band, _day(v.reconsent_due),
+            None if taken is None else (taken.name, taken.role, taken.involved_in_care),
+            _day(v.signed_off), v.signed_off_revision, v.project_class, v.ethics_ref,
+            None if gone is None else (_day(gone.requested), gone.scope, gone.reason,
+                                       _day(gone.confirmed)),
+            v.evidence, v.notes, v._written)
+
+
+def _consent_from(r: tuple) -> m.ConsentVersion:
+    gone = r[20]
+    version = m.ConsentVersion(
+        r[0], dt.datetime.fromisoformat(r[1]), r[2], r[3], r[4], dt.date.fromordinal(r[5]),
+        dt.date.fromordinal(r[6]), r[7], r[8], r[9], r[10], r[11], r[12], r[13], _date(r[14]),
+        None if r[15] is None else m.TakenBy(*r[15]), _date(r[16]), r[17], r[18], r[19],
+        None if gone is None else m.Withdrawal(_date(gone[0]), gone[1], gone[2], _date(gone[3])),
+        r[21], r[22])
+    version._written = r[23]
+    return version
+
+
+def _day(day: dt.date | None) -> int | None:
+    return None if day is None else day.toordinal()
+
+
+def _date(ordinal: int | None) -> dt.date | None:
+    return None if ordinal is None else dt.date.fromordinal(ordinal)
+
+
+def _plain(fields: dict[str, Any]) -> dict[str, Any]:
+    """Front matter as read, each date as a one-item tuple (YAML gives no tuples). Dates
+    are top-level fields only (``created``, ``updated``); a date elsewhere would make
+    marshal refuse the record, and the cache is then only not written."""
+    return {k: (v.toordinal(),) if isinstance(v, dt.date) else v for k, v in fields.items()}
+
+
+def _unplain(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: dt.date.fromordinal(v[0]) if type(v) is tuple else v for k, v in fields.items()}

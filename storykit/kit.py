@@ -9,7 +9,8 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
 
 - Writing outputs safely: :func:`atomic_write`, :func:`replace_file`, :func:`write_atomic`.
 - Pictures: :func:`picture_path` (the media rule, for a view's pictures), :func:`media_file`,
-  :func:`prepare_image`, :func:`prepare_variants`, :func:`image_data_uri`,
+  :func:`prepare_image`, :func:`prepare_variants`, :func:`clean_copy` and
+  :func:`read_picture` (a clean copy made once from a picture's bytes), :func:`image_data_uri`,
   :func:`image_data_uri_and_size`, :func:`image_format`, :func:`prepare_images` (for PDFs).
 - Dates and marks: :func:`nice_date`, :func:`today`, :data:`DRAFT_MARK` (``Job.draft_mark``
   and ``StoryView.draft_mark`` give the words to show); :func:`parse_date` and
@@ -57,11 +58,13 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .images import (
         ImageError,
+        clean_copy,
         image_data_uri,
         image_data_uri_and_size,
         image_format,
         prepare_image,
         prepare_variants,
+        read_picture,
     )
     from .markup import MarkdownTooLong, markdown_inline, plain_text, prepare_markdown
     from .media import MediaError, media_file, picture_path
@@ -96,8 +99,8 @@ _HOMES = {
     ".errors": ("NotSavedError",),
     ".fsio": ("LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
               "settled_before", "stat_key", "write_cache"),
-    ".images": ("ImageError", "image_data_uri", "image_data_uri_and_size", "image_format",
-                "prepare_image", "prepare_variants"),
+    ".images": ("ImageError", "clean_copy", "image_data_uri", "image_data_uri_and_size",
+                "image_format", "prepare_image", "prepare_variants", "read_picture"),
     ".markup": ("MarkdownTooLong", "markdown_inline", "plain_text", "prepare_markdown"),
     ".media": ("MediaError", "media_file", "picture_path"),
     ".pdf_variants": ("DEFAULT_VARIANT", "VARIANTS"),
@@ -111,19 +114,8 @@ _HOMES = {
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-__all__ = [
-    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "ImageError", "LockTimeout", "MarkdownTooLong",
-    "MediaError", "NotSavedError", "PublicationSet", "Publishable", "PublishedPage",
-    "RenderBlocked", "RenderLimitExceeded", "SLUG_RE", "SiteInfo", "ThemeError", "VARIANTS",
-    "ViewImage", "atomic_write", "check_variant", "code_fingerprint", "contrast_ratio",
-    "file_stem", "html_to_pdf", "image_data_uri", "image_data_uri_and_size", "image_format",
-    "in_range", "is_hex", "locked", "long_hex", "markdown_inline", "media_file", "nice_date",
-    "parse_date", "parse_hex",
-    "picture_path", "plain_text", "prepare_image", "prepare_images", "prepare_markdown",
-    "prepare_variants", "publication_set", "read_cache", "relative_luminance", "replace_file",
-    "run_limited", "settled_before", "shown_ratio", "site_info", "slugify", "stat_key",
-    "stories_fingerprint", "today", "write_atomic", "write_cache",
-]
+#: Every public name of the kit (the names of :data:`_HOMES`).
+__all__ = sorted(_HOME_OF)
 
 
 def __getattr__(name: str) -> Any:

@@ -426,3 +426,404 @@ def _name(path: tuple) -> str:
 def _missing(path: tuple, key: str, kind: Obj) -> str:
     where = f" in {_name(path)}" if path else ""
     return f"missing required field {key!r}{where}"
+
+
+# --- the quick way for ordinary files ----------------------------------------------------------
+#
+# Composing YAML nodes (even with libyaml) and walking them costs far more than the text is
+# worth: most of it is making Python objects for every node and its positions. Files as
+# storykit and people usually write them use a small part of YAML: ``key: value`` lines,
+# nested sections and ``-`` lists by indentation, ``[a, b]`` and ``{k: v}`` on one line,
+# quoted strings and ``|`` blocks. :func:`quick_read` reads exactly that part straight into
+# values and checks them by the same rules as :class:`Reader`; at anything else (any other
+# YAML, any value the rules would refuse or leave out) it gives up, returning None, and the
+# caller reads the file the strict way, which reports every problem with its line. So the
+# quick way never accepts a file the strict way refuses, and gives the same values when it
+# accepts (tests/test_storyfile.py compares the two on generated and mutated files).
+
+
+class _Quoted(str):
+    """A quoted or block scalar (the schema reads plain ones differently)."""
+
+    __slots__ = ()
+
+
+class _GiveUp(Exception):
+    pass
+
+
+#: One line: indentation, "- ", "key:", and the rest (found for every line at once, in C).
+_TOKENS = re.compile(r"^( *)(- )?(?:([A-Za-z_][A-Za-z0-9_]*):(?: +|(?=\n)|\Z))?(.*)$", re.M)
+#: Characters the quick reader leaves to libyaml: controls and the line breaks of YAML 1.1
+#: (NEL, LS, PS), tabs, the byte-order mark, noncharacters, lone surrogates.
+_UNUSUAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+_PLAIN_START = frozenset("-?:,[]{}#&*!|>'\"%@`")
+_ESCAPES = {"\\": "\\", '"': '"', "n": "\n", "t": "\t", "/": "/"}
+_ESCAPE = re.compile(r"\\(?:([\\\"nt/])|u([0-9A-Fa-f]{4}))")
+_DOUBLE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_SINGLE = re.compile(r"'((?:[^']|'')*)'")
+_FLOW_PLAIN = re.compile(r"[^\s,\[\]{}#&*!|>'\"%@`?:-][^,\[\]{}:#]*")
+_FLOW_KEY = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*): +")
+
+
+def quick_read(text: str, schema: Obj) -> dict[str, Any] | None:
+    """The values of ``text`` by ``schema`` when it is an ordinary, valid file; else None
+    (read it with :class:`Reader` then)."""
+    if _UNUSUAL.search(text) is not None:
+        return None
+    try:
+        tokens = _TOKENS.findall(text)
+        lines = text.split("\n")
+        if len(tokens) != len(lines):
+            return None
+        at = _skip(tokens, 0)
+        value, at = _block(tokens, lines, at, 0)
+        if _skip(tokens, at) < len(tokens) or type(value) is not dict:
+            return None
+        return _quick(value, schema)
+    except (_GiveUp, RecursionError, ValueError, IndexError, KeyError):
+        return None
+
+
+def _skip(tokens: list[tuple[str, str, str, str]], at: int) -> int:
+    """The next line that holds something (not blank, not a whole-line comment)."""
+    n = len(tokens)
+    while at < n:
+        _, dash, key, rest = tokens[at]
+        if dash or key or (rest and rest[0] != "#"):
+            return at
+        at += 1
+    return at
+
+
+def _block(tokens, lines, at: int, indent: int) -> tuple[Any, int]:
+    """The section or list starting on line ``at`` at ``indent``, and the line after it."""
+    if at >= len(tokens) or len(tokens[at][0]) != indent:
+        raise _GiveUp
+    if tokens[at][1]:
+        return _sequence(tokens, lines, at, indent)
+    return _mapping(tokens, lines, at, indent, {})
+
+
+def _mapping(tokens, lines, at: int, indent: int, out: dict) -> tuple[dict, int]:
+    n = len(tokens)
+    while at < n:
+        spaces, dash, key, rest = tokens[at]
+        if len(spaces) != indent or dash:
+            break
+        if not key or key in out:
+            raise _GiveUp  # not a plain key, or a duplicate: the strict way says which
+        if rest and rest[0] != "#" and rest[0] != "|":  # the usual: a value on its line
+            out[key] = _inline(rest)
+            at += 1
+        else:
+            out[key], at = _value(tokens, lines, at, indent, rest, False)
+        while at < n:  # past blank and comment lines
+            _, dash, key, rest = tokens[at]
+            if dash or key or (rest and rest[0] != "#"):
+                break
+            at += 1
+    if at < n and len(tokens[at][0]) > indent:
+        raise _GiveUp
+    return out, at
+
+
+def _sequence(tokens, lines, at: int, indent: int) -> tuple[list, int]:
+    out: list[Any] = []
+    n = len(tokens)
+    while at < n:
+        spaces, dash, key, rest = tokens[at]
+        if len(spaces) != indent or not dash:
+            break
+        if key:  # "- key: value" opens a section at the key's column
+            section: dict[str, Any] = {}
+            section[key], at = _value(tokens, lines, at, indent + 2, rest, False)
+            item, at = _mapping(tokens, lines, _skip(tokens, at), indent + 2, section)
+        else:
+            item, at = _value(tokens, lines, at, indent, rest, True)
+        out.append(item)
+        at = _skip(tokens, at)
+    if at < n and len(tokens[at][0]) > indent:
+        raise _GiveUp
+    return out, at
+
+
+def _value(tokens, lines, at: int, indent: int, rest: str, item: bool) -> tuple[Any, int]:
+    """The value after ``key:`` (or ``-``) on line ``at``: on the line, a ``|`` block, or
+    a section or list on the lines below."""
+    if not rest or rest[0] == "#":
+        if rest and not rest.startswith("# "):
+            raise _GiveUp
+        nxt = _skip(tokens, at + 1)
+        if nxt >= len(tokens):
+            raise _GiveUp  # an empty value: absent, the strict way decides
+        child = len(tokens[nxt][0])
+        if child > indent or (child == indent and tokens[nxt][1] and not item):
+            return _block(tokens, lines, nxt, child)
+        raise _GiveUp
+    if rest == "|" or rest == "|-":
+        return _literal(lines, at + 1, indent, rest == "|")
+    return _inline(rest), at + 1
+
+
+def _literal(lines: list[str], at: int, indent: int, keep_end: bool) -> tuple[_Quoted, int]:
+    """A ``|`` block: its lines less their common indentation."""
+    if at >= len(lines) or not lines[at].strip():
+        raise _GiveUp  # leading blank lines, or nothing: the strict way
+    inner = len(lines[at]) - len(lines[at].lstrip(" "))
+    if inner <= indent:
+        raise _GiveUp
+    body: list[str] = []
+    n = len(lines)
+    while at < n:
+        line = lines[at]
+        if not line.strip():
+            if len(line) > inner:
+                raise _GiveUp  # spaces that would be text
+            body.append("")
+        elif line.startswith(" " * inner):
+            body.append(line[inner:])
+        elif len(line) - len(line.lstrip(" ")) > indent:
+            raise _GiveUp
+        else:
+            break
+        at += 1
+    while body and not body[-1]:
+        body.pop()
+    return _Quoted("\n".join(body) + ("\n" if keep_end else "")), at
+
+
+def _inline(text: str) -> Any:
+    """A value written on its line: quoted, ``[...]``, ``{...}`` or plain."""
+    text = text.rstrip(" ")
+    first = text[0]
+    if first == '"' or first == "'":
+        quoted = _quoted(text)
+        if quoted is None:
+            raise _GiveUp
+        return quoted
+    if first == "[":
+        if text[-1] != "]":
+            raise _GiveUp
+        return _flow(text[1:-1], False)
+    if first == "{":
+        if text[-1] != "}":
+            raise _GiveUp
+        return _flow(text[1:-1], True)
+    if first in _PLAIN_START or ": " in text or " #" in text or text[-1] == ":":
+        raise _GiveUp
+    return _plain(text)
+
+
+#: Plain scalars PyYAML's resolver tags as merge (``<<``), value (``=``) or yaml (``!``,
+#: ``&``, ``*``): the strict way refuses those tags (its other implicit ones read as text).
+_YAML_WORDS = frozenset({"<<", "=", "!", "&", "*"})
+
+
+def _plain(text: str) -> str:
+    """A plain scalar the strict way reads as text too."""
+    if text in _YAML_WORDS:
+        raise _GiveUp
+    return text
+
+
+def _quoted(text: str) -> _Quoted | None:
+    """A whole ``"..."`` or ``'...'`` scalar's text, or None if ``text`` is not one."""
+    inner = text[1:-1]
+    if text[0] == '"':
+        if len(text) > 1 and text[-1] == '"' and '"' not in inner and "\\" not in inner:
+            return _Quoted(inner)  # the usual: no escapes
+        match = _DOUBLE.fullmatch(text)
+        return None if match is None else _unescape(match.group(1))
+    match = _SINGLE.fullmatch(text)
+    return None if match is None else _Quoted(match.group(1).replace("''", "'"))
+
+
+def _unescape(text: str) -> _Quoted:
+    if "\\" not in text:
+        return _Quoted(text)
+    if "\\" in _ESCAPE.sub("", text):
+        raise _GiveUp  # an escape the quick way does not know
+    return _Quoted(_ESCAPE.sub(lambda m: _ESCAPES[m.group(1)] if m.group(1)
+                               else chr(int(m.group(2), 16)), text))
+
+
+def _flow(text: str, mapping: bool) -> Any:
+    """``a, "b", c`` (or ``k: v, k: "v"``) on one line: scalars only."""
+    if not text.strip():
+        if mapping:
+            raise _GiveUp
+        return []
+    if "[" in text or "{" in text or " #" in text:
+        raise _GiveUp
+    simple = _simple_flow(text, mapping)
+    if simple is not None:
+        return simple
+    out: Any = {} if mapping else []
+    at, end = 0, len(text)
+    while True:
+        key = None
+        if mapping:
+            match = _FLOW_KEY.match(text, at)
+            if match is None or match.group(1) in out:
+                raise _GiveUp
+            key, at = match.group(1), match.end()
+        while at < end and text[at] == " ":
+            at += 1
+        first = text[at]
+        if first == '"':
+            match = _DOUBLE.match(text, at)
+            value = None if match is None else _unescape(match.group(1))
+        elif first == "'":
+            match = _SINGLE.match(text, at)
+            value = None if match is None else _Quoted(match.group(1).replace("''", "'"))
+        else:
+            match = _FLOW_PLAIN.match(text, at)
+            value = None if match is None else _plain(match.group(0).rstrip(" "))
+        if match is None:
+            raise _GiveUp
+        at = match.end()
+        while at < end and text[at] == " ":
+            at += 1
+        if mapping:
+            out[key] = value
+        else:
+            out.append(value)
+        if at == end:
+            return out
+        if text[at] != "," or at + 1 == end:
+            raise _GiveUp
+        at += 1
+
+
+def _simple_flow(text: str, mapping: bool) -> Any:
+    """:func:`_flow` for the usual case, split at commas (None when a piece is not a whole
+    scalar or ``key: scalar``, e.g. a comma inside quotes: then the careful way)."""
+    out: Any = {} if mapping else []
+    for piece in text.split(","):
+        if mapping:
+            key, colon, piece = piece.partition(": ")
+            key = key.strip(" ")
+            if not colon or _FLOW_NAME.fullmatch(key) is None or key in out:
+                return None
+        piece = piece.strip(" ")
+        if not piece:
+            return None
+        first = piece[0]
+        if first == '"' or first == "'":
+            value = _quoted(piece)
+        else:
+            value = _plain(piece) if _FLOW_PLAIN.fullmatch(piece) is not None else None
+        if value is None:
+            return None
+        if mapping:
+            out[key] = value
+        else:
+            out.append(value)
+    return out
+
+
+_FLOW_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _quick(value: Any, kind: Kind) -> Any:
+    """``value`` read as ``kind`` by the rules of :class:`Reader`, or _GiveUp wherever those
+    rules would report a problem or leave the value out."""
+    return _converter(kind)(value)
+
+
+def _converter(kind: Kind):
+    """A function doing :func:`_quick` for one kind, made once per schema object."""
+    made = kind.__dict__.get("_quick")
+    if made is None:
+        made = _make_converter(kind)
+        object.__setattr__(kind, "_quick", made)  # a cache on a frozen dataclass
+    return made
+
+
+def _make_converter(kind: Kind):  # noqa: C901 - one small function per kind
+    if isinstance(kind, Obj):
+        fields = {key: _converter(spec.kind) for key, spec in kind.fields.items()}
+        required = _required(kind)
+
+        def section(value: Any) -> dict[str, Any]:
+            if type(value) is not dict:
+                raise _GiveUp
+            out = {key: fields[key](item) for key, item in value.items()}  # KeyError: unknown
+            for key in required:
+                if key not in out:
+                    raise _GiveUp
+            return out
+        return section
+    if isinstance(kind, ListOf):
+        item, most, unique = _converter(kind.item), kind.max_items, kind.unique
+
+        def sequence(value: Any) -> list[Any]:
+            if type(value) is not list or len(value) > most:
+                raise _GiveUp
+            out = [item(v) for v in value]
+            if unique and len(set(map(repr, out))) != len(out):
+                raise _GiveUp
+            return out
+        return sequence
+    if isinstance(kind, Text):
+        longest, multiline = kind.max_len, kind.multiline
+
+        def text(value: Any) -> str:
+            if type(value) is str:  # plain: not a null or yes/no word
+                if len(value) <= _SHORT and value.lower() in _NOT_TEXT:
+                    raise _GiveUp
+            elif not isinstance(value, str):
+                raise _GiveUp
+            if len(value) > longest or (not multiline and "\n" in value):
+                raise _GiveUp
+            return str(value)
+        return text
+    if isinstance(kind, Enum):
+        values = frozenset(kind.values)
+
+        def enum(value: Any) -> str:
+            if not isinstance(value, str) or value not in values:
+                raise _GiveUp
+            return str(value)
+        return enum
+    if isinstance(kind, Bool):
+        def boolean(value: Any) -> bool:
+            if type(value) is not str or value not in ("true", "false", "True", "False"):
+                raise _GiveUp
+            return value.lower() == "true"
+        return boolean
+    if isinstance(kind, Int):
+        minimum = kind.minimum
+
+        def number(value: Any) -> int:
+            if type(value) is not str or _DIGITS.fullmatch(value) is None or int(value) < minimum:
+                raise _GiveUp
+            return int(value)
+        return number
+    if isinstance(kind, Date):
+        def date(value: Any) -> dt.date:
+            if not isinstance(value, str) or not _DATE_RE.match(value):
+                raise _GiveUp
+            return dt.date.fromisoformat(value)
+        return date
+    if isinstance(kind, DateTime):
+        def moment(value: Any) -> dt.datetime:
+            if not isinstance(value, str):
+                raise _GiveUp
+            parsed = dt.datetime.fromisoformat(value)
+            if not _DATE_RE.match(value[:10]) or len(value) <= 10 or parsed.tzinfo is None:
+                raise _GiveUp
+            return parsed.astimezone(dt.UTC)
+        return moment
+
+    def anything(value: Any) -> Any:  # free-form data: the strict way
+        raise _GiveUp
+    return anything
+
+
+#: Plain words the strict way leaves out (null) or refuses where text is expected (yes/no).
+_NOT_TEXT = _NULL_WORDS | _BOOL_WORDS
+
+
+_DIGITS = re.compile(r"\d{1,9}")

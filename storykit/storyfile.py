@@ -19,7 +19,20 @@ import yaml
 
 from . import model as m
 from .errors import Problem, ValidationError
-from .schema import Anything, Bool, Date, DateTime, Enum, Field, Int, ListOf, Obj, Reader, Text
+from .schema import (
+    Anything,
+    Bool,
+    Date,
+    DateTime,
+    Enum,
+    Field,
+    Int,
+    ListOf,
+    Obj,
+    Reader,
+    Text,
+    quick_read,
+)
 from .slugs import slug_problem
 
 MAX_FRONT_MATTER = 64 * 1024
@@ -29,6 +42,7 @@ _MEDIA_RE = re.compile(r"^media/[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 _EVIDENCE_RE = re.compile(r"^evidence/[A-Za-z0-9][A-Za-z0-9._-]{0,119}$")
 _FENCE = re.compile(r"^---[ \t]*$")
 _CLOSE = re.compile(r"^(---|\.\.\.)[ \t]*$")
+_CLOSE_LINE = re.compile(r"^(?:---|\.\.\.)[ \t]*$", re.M)
 
 
 # --- schemas -------------------------------------------------------------------------------
@@ -143,30 +157,45 @@ def decode(data: bytes, file: str, limit: int) -> str:
 
 def split_front_matter(text: str, file: str) -> tuple[str, str]:
     """``(front matter, body)``; the front matter starts on line 2 of the file."""
-    lines = text.split("\n")
-    if not lines or not _FENCE.match(lines[0]):
+    first = text.find("\n")
+    first = len(text) if first < 0 else first
+    if not _FENCE.match(text[:first]):
         raise ValidationError.single(file, 1, "story.md must start with a line of three dashes "
                                      "(---), then the front matter, then another --- line",
                                      "front_matter")
-    size = 0
-    for i in range(1, len(lines)):
-        if _CLOSE.match(lines[i]):
-            front = "\n".join(lines[1:i]) + "\n"
-            body = "\n".join(lines[i + 1:])
-            return front, body
-        size += len(lines[i]) + 1  # characters: at most the UTF-8 size, checked exactly below
-        if size > MAX_FRONT_MATTER and len("\n".join(lines[1:i + 1]).encode()) > MAX_FRONT_MATTER:
-            raise ValidationError.single(file, 1, "front matter is larger than 64 KiB", "size")
-    raise ValidationError.single(file, 1, "the front matter has no closing --- line",
-                                 "front_matter")
+    close = _CLOSE_LINE.search(text, first + 1)
+    inside = text[first + 1:close.start() - 1 if close else len(text)]
+    if len(inside) + 1 > MAX_FRONT_MATTER and len(inside.encode()) > MAX_FRONT_MATTER:
+        raise ValidationError.single(file, 1, "front matter is larger than 64 KiB", "size")
+    if close is None:
+        raise ValidationError.single(file, 1, "the front matter has no closing --- line",
+                                     "front_matter")
+    front = text[first + 1:close.start()]  # with the newline before the closing line
+    body = text[close.end() + 1:] if close.end() < len(text) else ""
+    return front or "\n", body
 
 
 # --- parsing ---------------------------------------------------------------------------------
 
 def parse_story(data: bytes, file: str, story_id: str) -> m.Story:
-    """Parse ``story.md`` bytes. Raises :class:`ValidationError` naming file and line."""
+    """Parse ``story.md`` bytes. Raises :class:`ValidationError` naming file and line.
+
+    An ordinary valid file is read the quick way (:func:`storykit.schema.quick_read`);
+    any other is read node by node, which finds and places every problem."""
     text = decode(data, file, MAX_STORY_BYTES)
     front, body = split_front_matter(text, file)
+    fields = quick_read(front, STORY_SCHEMA)
+    if fields is not None:
+        checked = Reader(file, line_offset=1)
+        _check_story_fields(fields, checked)
+        if not checked.problems:
+            return _story(story_id, fields, body, data)
+    return parse_story_strictly(text, front, body, file, story_id, data)
+
+
+def parse_story_strictly(text: str, front: str, body: str, file: str, story_id: str,
+                         data: bytes) -> m.Story:
+    """:func:`parse_story` node by node: every problem, with its line."""
     reader = Reader(file, line_offset=1)
     node = reader.compose(front)
     if node is not None and not isinstance(node, yaml.MappingNode):
@@ -178,6 +207,10 @@ def parse_story(data: bytes, file: str, story_id: str) -> m.Story:
     _check_story_fields(fields, reader)
     if reader.problems:
         raise ValidationError(reader.problems)
+    return _story(story_id, fields, body, data)
+
+
+def _story(story_id: str, fields: dict[str, Any], body: str, data: bytes) -> m.Story:
     story = m.Story.from_fields(story_id, fields, body)
     story.etag = etag_of(data)
     story.source_fields = fields
@@ -254,8 +287,20 @@ def field_line(story: m.Story, path: tuple[str | int, ...]) -> int | None:
 
 
 def parse_consent(data: bytes, file: str, uses: tuple[str, ...]) -> list[m.ConsentVersion]:
-    """Parse ``consent.yml`` bytes into its versions, oldest first."""
+    """Parse ``consent.yml`` bytes into its versions, oldest first (the quick way for an
+    ordinary valid file, as :func:`parse_story` does)."""
     text = decode(data, file, MAX_CONSENT_BYTES)
+    fields = quick_read(text, consent_schema(uses))
+    if fields is not None:
+        checked = Reader(file)
+        _check_versions(fields["versions"], checked)
+        if not checked.problems:
+            return [m.ConsentVersion.from_dict(v) for v in fields["versions"]]
+    return parse_consent_strictly(text, file, uses)
+
+
+def parse_consent_strictly(text: str, file: str, uses: tuple[str, ...]) -> list[m.ConsentVersion]:
+    """:func:`parse_consent` node by node: every problem, with its line."""
     reader = Reader(file)
     node = reader.compose(text)
     if node is not None and not isinstance(node, yaml.MappingNode):

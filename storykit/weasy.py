@@ -419,13 +419,14 @@ _PLAIN_JPEG_INFO = frozenset({"jfif", "jfif_version", "jfif_unit", "jfif_density
 
 def clean_jpeg(src: Path, max_width: int) -> bool:
     """Whether ``src`` is a baseline RGB or grey JPEG no wider than ``max_width`` with no
-    metadata, so it can go into a PDF unchanged (reads the header only)."""
+    metadata and nothing hidden after the picture (a PDF embeds a JPEG's bytes as they are),
+    so it can go into a PDF unchanged (decodes nothing)."""
     from PIL import Image
 
-    from .images import MAX_BYTES, MAX_PIXELS
+    from .images import MAX_BYTES, MAX_PIXELS, jpeg_layout
 
     try:
-        if src.stat().st_size > MAX_BYTES:
+        if src.stat().st_size > MAX_BYTES or jpeg_layout(src.read_bytes()) is None:
             return False
         with Image.open(src, formats=["JPEG"]) as im:
             width, height = im.size

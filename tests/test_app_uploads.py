@@ -5,6 +5,7 @@ may see the story, as image/* with nosniff. Every bad file of the security catal
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from pathlib import Path
@@ -82,11 +83,17 @@ def test_png_stays_png_and_webp_becomes_jpeg_unless_transparent(world, ann):
 def test_a_gps_tagged_photo_is_stored_without_any_metadata_and_turned_upright(world, ann):
     assert upload(ann, world, "st-draft1", gps_jpeg((40, 20))).status_code == 303
     [image] = stored(world)
+    big = world.root / "stories" / "st-draft1" / image.file
     for file in (image.file, small_variant(image.file)):
         path = world.root / "stories" / "st-draft1" / file
         with Image.open(path) as im:
             assert len(im.getexif()) == 0
-            assert not {"exif", "xmp", "comment", "icc_profile"} & set(im.info)
+            assert not {"exif", "xmp", "icc_profile"} & set(im.info)
+            if path != big:  # only storykit's note of which picture the small copy was made from
+                made_from = hashlib.sha256(big.read_bytes()).hexdigest()
+                assert im.info["comment"] == f"storykit-copy-of:{made_from}".encode()
+            else:
+                assert "comment" not in im.info
             assert im.size == (20, 40)  # orientation 6 applied: portrait now
             assert im.getpixel((15, 2))[1] > 150  # the green corner moved to the top right
         raw = path.read_bytes()
@@ -381,3 +388,36 @@ def test_no_picture_is_stored_through_a_linked_media_folder(world, ann):
     assert "media folder is a link to somewhere else" in text(response)
     assert sorted(p.name for p in elsewhere.iterdir()) == ["form.jpg"]
     assert stored(world) == []
+def test_an_upload_while_big_pictures_hold_the_memory_budget_is_asked_to_try_again(
+        world, ann, monkeypatch):
+    """When other pictures hold all the picture memory for longer than an upload may wait,
+    the person is told the server is busy and to send it again: 503, nothing stored, the
+    story unchanged. Once the memory is free, the same upload works."""
+    import threading
+
+    from storykit import images
+    from storykit.web import uploads
+
+    monkeypatch.setattr(uploads, "PICTURE_WAIT", 0.2)
+    holding, release = threading.Event(), threading.Event()
+
+    def big_picture_elsewhere():
+        with images._BUDGET.hold(images.MEMORY_BUDGET, None):
+            holding.set()
+            release.wait(30)
+
+    worker = threading.Thread(target=big_picture_elsewhere)
+    worker.start()
+    try:
+        holding.wait(10)
+        before = world.site.store.get("st-draft1").etag
+        response = upload(ann, world, "st-draft1", picture((1200, 900)))
+        assert response.status_code == 503
+        assert "busy with other pictures" in text(response) and "send the file again" in text(response)
+        assert media_files(world, "st-draft1") == []
+        assert world.site.store.get("st-draft1").etag == before
+    finally:
+        release.set()
+        worker.join()
+    assert upload(ann, world, "st-draft1", picture((1200, 900))).status_code == 303
+    assert len(stored(world)) == 1

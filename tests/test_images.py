@@ -179,3 +179,149 @@ def test_errors_are_storykit_errors_that_name_only_the_file(tmp_path):
     with pytest.raises(ValueError):
         prepare_image(phone_photo(tmp_path / "ok.jpg", (10, 10)), tmp_path / "o.jpg",
                       max_width=0)
+
+
+# --- clean copies without decoding again (the web build) -----------------------------------
+
+def plain_jpeg(path: Path, size=(800, 600), colour=(40, 120, 200)) -> Path:
+    """A JPEG with nothing but its picture, as storykit writes them."""
+    Image.new("RGB", size, colour).save(path, quality=85)
+    return path
+
+
+def test_a_clean_narrow_jpeg_is_used_as_it_is(tmp_path):
+    from storykit.images import clean_copy
+
+    src = plain_jpeg(tmp_path / "clean.jpg")
+    data, size = clean_copy(src, 800, "JPEG")
+    assert data == src.read_bytes() and size == (800, 600)
+
+
+@pytest.mark.parametrize("change", ["zip after the end", "comment", "exif", "too wide",
+                                    "damaged pixels", "jfif thumbnail"])
+def test_a_jpeg_that_is_not_clean_is_made_again(tmp_path, change):
+    """Anything besides the picture (hidden data after its end, a comment, EXIF) or a
+    picture too wide or damaged is never passed on as it is."""
+    from storykit.images import ImageError, clean_copy
+
+    src = tmp_path / "photo.jpg"
+    if change == "zip after the end":
+        src.write_bytes(plain_jpeg(src).read_bytes() + b"PK\x03\x04 consent-form.pdf")
+    elif change == "comment":
+        Image.new("RGB", (800, 600), (40, 120, 200)).save(src, comment=b"Ward 7, bed 3")
+    elif change == "exif":
+        phone_photo(src, size=(800, 600))
+    elif change == "too wide":
+        plain_jpeg(src, size=(1000, 750))
+    elif change == "jfif thumbnail":  # a 1x1 thumbnail in the JFIF header: of what picture?
+        data = plain_jpeg(src).read_bytes()
+        app0 = b"\xff\xe0\x00\x13JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x01\x01Ward"[:21]
+        src.write_bytes(data[:2] + app0 + data[2 + 18:])
+    else:
+        data = plain_jpeg(src).read_bytes()
+        src.write_bytes(data[:len(data) // 2])  # cut short: no end marker
+    if change == "damaged pixels":
+        with pytest.raises(ImageError, match="damaged"):
+            clean_copy(src, 800, "JPEG")
+        return
+    data, size = clean_copy(src, 800, "JPEG")
+    assert data != src.read_bytes() and size[0] <= 800
+    assert b"PK\x03" not in data and b"Ward 7" not in data and b"Exif" not in data
+    with Image.open(io.BytesIO(data)) as im:
+        im.load()
+        assert "comment" not in im.info and not im.getexif()
+
+
+def test_the_apps_small_copy_is_used_only_while_it_was_made_from_the_picture(tmp_path):
+    """An upload's 800-pixel copy is used as it is (without the note naming the picture it
+    was made from); once the big picture is replaced by hand, the old small copy no longer
+    names it, and the new picture is made instead."""
+    from storykit.images import clean_copy, jpeg_layout, prepare_variants, variant_file
+
+    media = tmp_path / "media"
+    big, small = media / "img-x.jpg", media / variant_file("img-x.jpg", 800)
+    prepare_variants(phone_photo(tmp_path / "phone.jpg", size=(2400, 1800)),
+                     {1600: big, 800: small}, fmt="JPEG")
+    data, size = clean_copy(big, 800, "JPEG")
+    assert size == (800, 600) and b"storykit-copy-of" not in data
+    kept = small.read_bytes()
+    layout = jpeg_layout(kept)
+    assert layout.comment.startswith(b"storykit-copy-of:")
+    assert data == kept[:layout.comment_at] + kept[layout.comment_end:]  # not encoded again
+
+    Image.new("RGB", (1600, 1200), (250, 250, 0)).save(big, quality=85)  # a new picture
+    data, size = clean_copy(big, 800, "JPEG")
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.getpixel((400, 300))[2] < 60  # yellow: the new picture, not the old copy
+    small.unlink()
+    small.symlink_to(tmp_path / "phone.jpg")  # a link is never followed
+    data, _ = clean_copy(big, 800, "JPEG")
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.getpixel((400, 300))[2] < 60
+
+
+# --- the memory budget (hardening 8: concurrent big pictures) ------------------------------
+
+BUDGET_ATTACK = r"""
+import json, resource, sys, threading, time
+from pathlib import Path
+from PIL import Image
+from storykit import images
+from storykit.web.uploads import UploadError, store_image
+
+folder = Path(sys.argv[1])
+src = folder / "big.png"
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+results = {}
+
+def upload(n):
+    try:
+        stored = store_image(src, folder / f"media-{n}")
+        results[n] = ["stored", stored.file]
+    except UploadError as exc:
+        results[n] = [exc.status, exc.message]
+
+threads = [threading.Thread(target=upload, args=(n,)) for n in range(8)]
+start = time.monotonic()
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+added = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+print(json.dumps({"added_mb": added, "results": results, "seconds": time.monotonic() - start}))
+"""
+
+
+def test_eight_big_uploads_at_once_stay_within_the_picture_memory_budget(tmp_path):
+    """The attack: eight 36-megapixel PNGs (under the 40-megapixel limit) prepared at once.
+    Unbounded, each holds its 144 MB of pixels and a copy (8 at once added over a gigabyte).
+    With the budget, peak memory grows by at most the budget and a little more; each upload
+    is stored or answered "busy, try again" (503) with nothing left behind."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from storykit.images import MEMORY_BUDGET
+
+    Image.linear_gradient("L").resize((6000, 6000)).convert("RGB").save(tmp_path / "big.png")
+    env = {**os.environ, "STORYKIT_PICTURE_MEMORY_MB": "320"}
+    done = subprocess.run([sys.executable, "-c", BUDGET_ATTACK, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    bound = 320 + 40  # the budget, and the encoders' buffers (without it: about 480)
+    assert report["added_mb"] < bound, report
+    outcomes = report["results"]
+    assert len(outcomes) == 8
+    stored = [n for n, (kind, _) in outcomes.items() if kind == "stored"]
+    assert stored, report  # the budget lets pictures through, one at a time
+    for n, (kind, detail) in outcomes.items():
+        files = sorted(p.name for p in (tmp_path / f"media-{n}").glob("*"))
+        if kind == "stored":
+            name = detail.removeprefix("media/")
+            assert files == sorted([name, name.replace(".png", "-800.png")])
+        else:
+            assert kind == 503 and "busy" in detail and "send the file again" in detail
+            assert files == []  # nothing half-stored
+    assert MEMORY_BUDGET >= 64 * 2**20

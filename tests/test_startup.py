@@ -116,7 +116,7 @@ def test_render_stays_the_function_when_its_module_is_imported_first():
 def test_listing_stories_from_a_warm_cache_needs_no_yaml(story_site):
     first = imported_by(run_cli("--site", str(story_site), "list"))
     assert "yaml" in first  # parsed once, and kept in instance/cache
-    assert (story_site / "instance" / "cache" / "stories.pickle").is_file()
+    assert (story_site / "instance" / "cache" / "stories.marshal").is_file()
     again = imported_by(run_cli("--site", str(story_site), "list"))
     assert not again & HEAVY
 

@@ -713,7 +713,7 @@ def edit_settled(site_root: Path, story_id: str, old: str, new: str) -> None:
 
 def cache_files(site_root: Path) -> tuple[Path, Path]:
     folder = site_root / "instance" / "cache"
-    return folder / "stories.pickle", folder / "stories.journal.pickle"
+    return folder / "stories.marshal", folder / "stories.journal.marshal"
 
 
 def parsed_by_a_new_process(site_root: Path) -> tuple[int, list[m.Story]]:
@@ -799,3 +799,82 @@ def test_forgetting_a_story_removes_its_text_from_every_cache_file(site_root):
         assert not path.exists() or b"Marigold" not in path.read_bytes()
     parsed, _ = parsed_by_a_new_process(site_root)
     assert parsed == 1  # only the forgotten story is read again
+
+
+def _every_field(obj) -> dict:
+    """Every dataclass field of ``obj`` (also those equality skips), nested objects too."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _every_field(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, list):
+        return [_every_field(v) for v in obj]
+    return obj
+
+
+def test_the_parse_cache_keeps_every_field_of_a_story_exactly(site_root):
+    """Stories are cached as plain records: every field, bookkeeping included (etags, path,
+    the fields as read, which fields each consent version wrote), comes back the same, with
+    the same types. A field added to the model and not to the record fails here."""
+    import dataclasses
+    import datetime as dt
+
+    from storykit.cache import story_from_record, story_record
+
+    write_story(site_root, "st-full01", story_front(
+        slug="full", title="Every field", service="Maternity", tags=["night", "kindness"],
+        summary="A summary.", content_warning="Mentions a stillbirth.",
+        people=[{"name": "Dr Amir Jones", "render_as": "the consultant"}],
+        quotes=["A quote."], speaker_notes="Notes.", changes=["A change."], asks=["An ask."],
+        images=[{"file": "media/ward.jpg", "alt": "A ward", "kind": "illustration"}],
+        extra={"ref": 12, "flags": [True, None, "x"], "nested": {"a": "2026-01-01"}},
+        storyteller={"name": "Aisha Rahman", "pseudonym": "Leila", "role": "carer"}),
+        consent=[consent_version(), consent_version(
+            version=2, taken_by={"name": "Bo", "role": "Nurse", "involved_in_care": True},
+            withdrawal={"requested": "2026-05-01", "scope": "stop_future_use",
+                        "reason": "Moved away", "confirmed": "2026-05-02"},
+            status="withdrawn", reconsent_due="2027-01-01", signed_off="2026-02-01",
+            signed_off_revision=1, project_class="audit", ethics_ref="E1",
+            evidence="evidence/form.pdf", notes="A note.", age_band="16_17")])
+    story = Site.open(site_root).store.get("st-full01")
+    again = story_from_record(story_record(story))
+    assert _every_field(again) == _every_field(story)
+    assert again.source_fields == story.source_fields and again.path == story.path
+    assert [v._written for v in again.consent] == [v._written for v in story.consent]
+    assert isinstance(again.consent[0].recorded, dt.datetime) and again.consent[0].recorded.tzinfo
+    record = story_record(story)
+    flat = len(record), len(record[20][0])
+    assert flat == (len(dataclasses.fields(m.Story)), len(dataclasses.fields(m.ConsentVersion)))
+
+
+def test_a_cold_load_on_every_core_gives_the_same_stories_and_problems(site_root, monkeypatch):
+    """A first load of many stories parses them in worker processes too (they send plain
+    records back): every field of every story is as a one-by-one load gives it, and a
+    broken file is still reported with its line."""
+    from storykit import store as store_module
+
+    for n in range(30):
+        write_story(site_root, f"st-many{n:03d}", story_front(
+            slug=f"many-{n}", title=f"Many {n}", tags=[f"tag {n}"],
+            storyteller={"name": "Aisha Rahman", "pseudonym": "Leila", "role": "carer"}),
+            consent=[consent_version()])
+    broken = site_root / "stories" / "st-many007" / "story.md"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("status:", "status: yes\nstatus:"),
+                      encoding="utf-8")
+    one_by_one = Site.open(site_root).store
+    monkeypatch.setattr(store_module, "PARALLEL_PARSE_MIN", 10**9)
+    expected = one_by_one.load_all()
+    shutil.rmtree(site_root / "instance", ignore_errors=True)
+    monkeypatch.setattr(store_module, "PARALLEL_PARSE_MIN", 10)
+    from_workers = []
+    unpack = store_module.story_from_record
+    monkeypatch.setattr(store_module, "story_from_record",
+                        lambda record: from_workers.append(record[0]) or unpack(record))
+    store = Site.open(site_root).store
+    loaded = store.load_all()
+    assert len(from_workers) >= 10 and store._parsed == 29  # workers parsed most of them
+    assert [_every_field(s) for s in loaded.stories] == [_every_field(s) for s in expected.stories]
+    assert len(loaded.stories) == 29
+    assert [(p.file, p.line, p.message) for p in loaded.problems] == [
+        (p.file, p.line, p.message) for p in expected.problems]
+    assert loaded.problems and loaded.problems[0].line is not None

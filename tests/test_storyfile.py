@@ -602,3 +602,195 @@ def test_fast_resolver_agrees_with_pyyaml(value):
     assert (a.tag in _ALLOWED_TAGS) == (b.tag in _ALLOWED_TAGS)
     assert (a.tag == _STD + "int") == (b.tag == _STD + "int")
     assert a.tag == b.tag or a.tag == _STD + "str"
+
+
+# --- the quick way and the strict way agree ----------------------------------------------------
+#
+# Ordinary files are read without composing YAML nodes (storykit.schema.quick_read). The
+# strictness contract rests on the strict reader; these properties check that the quick one
+# only ever gives up or gives exactly the strict reader's values, on files written in many
+# YAML styles and then damaged in the ways people and attackers damage them.
+
+def _quoted(text: str) -> st.SearchStrategy[str]:
+    return st.sampled_from([text, f'"{text}"', f"'{text}'"])
+
+
+WORD = st.sampled_from(["Night feeds", "night-feeds", "patient", "carer", "Aisha Rahman",
+                        "it's", "Leila", "photo", "2026-03-01", "Maternity", "caf\u00e9",
+                        "O'Brien", "12"] * 4
+                       + ["yes", "no", "on", "null", "~", "true", "a: b", "x #y", "<<", "=",
+                          "-dash", "&anchor", "*alias", "!tag", "%", "@", "`"])
+VALUE = WORD.flatmap(lambda w: st.sampled_from([w, w, w, f'"{w}"', f"'{w}'", f'"{w}\\n"',
+                                                f'"\\u00e9{w}"', f'"{w}\\x41"']))
+FLOW_LIST = st.lists(WORD, max_size=4).map(lambda ws: "[" + ", ".join(ws) + "]")
+ROLE = st.sampled_from(["patient", "carer", "'carer'", '"parent"', "staff"] * 3
+                       + ["yes", "nurse", "Patient", "~"])
+
+
+def _story_lines(draw) -> list[str]:
+    lines = [f"title: {draw(_quoted('Night feeds'))}", f"slug: {draw(_quoted('night-feeds'))}",
+             f"status: {draw(st.sampled_from(['approved', 'published', 'draft'] * 3 + ['yes']))}"]
+    teller = draw(st.sampled_from(["block", "flow", "pseudonym"]))
+    if teller == "block":
+        lines += ["storyteller:", "  name: Aisha Rahman", f"  role: {draw(ROLE)}"]
+    elif teller == "flow":
+        lines += ["storyteller: {name: \"Aisha Rahman\", role: " + draw(ROLE) + "}"]
+    else:
+        lines += ["storyteller:", "  # who told it", "  name: 'Aisha'", "  pseudonym: Leila",
+                  "  role: carer"]
+    for field in draw(st.lists(st.sampled_from(
+            ["service", "tags", "tags_block", "summary", "quotes", "notes", "people",
+             "images", "images_flow", "created", "revision", "extra", "comment", "blank",
+             "changes"]), unique=True, max_size=8)):
+        lines += {
+            "service": [f"service: {draw(VALUE)}"],
+            "tags": [f"tags: {draw(FLOW_LIST)}"],
+            "tags_block": ["tags:", f"  - {draw(VALUE)}", f"  - {draw(VALUE)}"],
+            "summary": [f"summary: {draw(VALUE)}"],
+            "quotes": ["quotes:", f"- {draw(VALUE)}", "- \"A second quote.\""],
+            "notes": ["speaker_notes: " + draw(st.sampled_from(["|", "|-"])), "  First line.",
+                      "", "  Second line: with a colon # and a hash", "    indented more"],
+            "people": ["people:", "  - name: Dr Amir Jones", f"    render_as: {draw(VALUE)}"],
+            "images": ["images:", "  - file: media/ward.jpg", f"    alt: {draw(VALUE)}",
+                       "    kind: photo"],
+            "images_flow": ["images:", "  - {file: media/ward.jpg, alt: \"A ward, at night\"}"],
+            "created": [f"created: {draw(st.sampled_from(['2026-01-02', '2026-02-30', VALUE_TEXT]))}"],
+            "revision": [f"revision: {draw(st.sampled_from(['3', '0', '-1', '1e3', '0x1f']))}"],
+            "extra": ["extra: {a: 1}"],
+            "comment": ["# a comment line"],
+            "blank": [""],
+            "changes": [f"changes: {draw(FLOW_LIST)}"],
+        }[field]
+    return lines
+
+
+VALUE_TEXT = "'2026-01-02'"
+#: Damage: a snippet put somewhere in the text (none in half the files).
+DAMAGE = st.sampled_from(
+    [""] * 50 + ["", "", "\n", " ", "  ", "\t", "title: Again\n", "status: yes\n", ": ", " #", "#", "- ",
+     "-", "'", '"', "[", "]", "{", "}", ",", "\\", "\\q", "&a ", "*a", "!!python/object ", "|",
+     ">", "\u2028", "\x85", "\ufeff", "\x01", "~", "null", "<<: x\n", "=", "%", "@", "`",
+     "    ", "\n  ", "\n- x", "\nunknown: 1\n", "yes", "2026-02-30", "T10:00:00", "Z", "+01:00",
+     "x" * 250, "\u00e9", "'s"])
+
+
+@st.composite
+def front_matters(draw) -> str:
+    lines = _story_lines(draw)
+    order = draw(st.permutations(range(len(lines)))) if draw(st.booleans()) else range(len(lines))
+    text = "\n".join(lines[i] for i in order) + "\n"
+    damage, at = draw(DAMAGE), draw(st.integers(0, 10_000))
+    at = at % (len(text) + 1)
+    return text[:at] + damage + text[at:]
+
+
+def _consent_lines(draw) -> list[str]:
+    dash = draw(st.sampled_from(["  - ", "- "]))
+    pad = " " * len(dash)
+    pick = lambda *options: draw(st.sampled_from(options))  # noqa: E731
+    version = [f"version: {pick('1', '2', 'one')}",
+               "recorded: " + pick("2026-01-05T10:00:00Z", "2026-01-05T10:00:00",
+                                   "2026-01-05 10:00:00+01:00", "2026-01-05"),
+               f"status: {pick('active', 'pending', 'withdrawn', 'yes')}",
+               "given_by: self", f"method: {draw(_quoted('written'))}",
+               f"granted: {pick('2026-01-01', '2026-13-01', '2026-1-1')}",
+               "expires: 2028-01-01",
+               "uses: " + pick("[board, public_website]", "[board, board]", "[]", "[press]"),
+               "media: [text, quotes]",
+               f"identification: {pick('pseudonym', 'anonymous', 'anon')}",
+               "signoff_required: " + pick("false", "true", "no", "False", '"false"')]
+    extras = draw(st.lists(st.sampled_from(
+        ["taken_by: {name: Bench Advocate, role: \"Nurse\", involved_in_care: false}",
+         "taken_by:\n      name: Bo\n      involved_in_care: yes",
+         "withdrawal: {requested: 2026-12-01, scope: stop_future_use, reason: \"Moved away\"}",
+         "notes: |\n      A note\n      over two lines.", "evidence: evidence/form.pdf",
+         "age_band: 13_15", "reconsent_due: 2027-06-01", "signed_off_revision: 2",
+         "capacity: presumed", "recorded_by: bench.advocate"]), unique=True, max_size=4))
+    version += [e.replace("\n      ", "\n" + pad + "  ") for e in extras]
+    return ["versions:"] + [dash + version[0]] + [pad + line for line in version[1:]]
+
+
+@st.composite
+def consent_files(draw) -> str:
+    text = "\n".join(_consent_lines(draw)) + "\n"
+    damage, at = draw(DAMAGE), draw(st.integers(0, 10_000))
+    at = at % (len(text) + 1)
+    return text[:at] + damage + text[at:]
+
+
+def _strictly(text: str, schema):
+    from storykit.schema import Reader
+
+    reader = Reader("f", 1)
+    values = reader.read(reader.compose(text), schema)
+    return values, reader.problems
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(front_matters())
+def test_the_quick_reader_never_accepts_what_the_strict_one_refuses(text):
+    """On front matter in many YAML styles, damaged anywhere: the quick reader gives up or
+    gives exactly the strict reader's values, and never accepts a file with a problem."""
+    from storykit.schema import quick_read
+    from storykit.storyfile import STORY_SCHEMA
+
+    quick = quick_read(text, STORY_SCHEMA)
+    if quick is not None:
+        values, problems = _strictly(text, STORY_SCHEMA)
+        assert problems == [] and quick == values
+        assert [type(v) for v in quick.values()] == [type(v) for v in values.values()]
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(consent_files())
+def test_the_quick_reader_agrees_on_consent_files(text):
+    from storykit.schema import quick_read
+    from storykit.storyfile import consent_schema
+
+    schema = consent_schema(USES)
+    quick = quick_read(text, schema)
+    if quick is not None:
+        values, problems = _strictly(text, schema)
+        assert problems == [] and quick == values
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(front_matters(), st.sampled_from(["Body.\n", "", "## A heading\n\nText.\n"]))
+def test_a_story_read_the_quick_way_is_the_story_read_the_strict_way(front, body):
+    """Whole files: the same Story (every field, the fields as read included), or the same
+    problems with the same lines."""
+    from storykit.storyfile import decode, parse_story_strictly, split_front_matter
+
+    data = ("---\n" + front + "---\n" + body).encode("utf-8")
+    try:
+        text = decode(data, "story.md", 10**7)
+        front_text, body_text = split_front_matter(text, "story.md")
+    except ValidationError:
+        return
+    try:
+        strict = parse_story_strictly(text, front_text, body_text, "story.md", "st-prop01", data)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError) as quick_error:
+            parse_story(data, "story.md", "st-prop01")
+        assert quick_error.value.problems == exc.problems
+        return
+    quick = parse_story(data, "story.md", "st-prop01")
+    assert quick == strict and quick.source_fields == strict.source_fields
+    assert quick.etag == strict.etag
+
+
+def test_the_quick_reader_reads_ordinary_files_and_leaves_the_rest():
+    """It is used for the files storykit and people usually write, and gives up on YAML it
+    does not know (anchors, tags, folded text, multi-line plain text...)."""
+    from storykit.schema import quick_read
+    from storykit.storyfile import STORY_SCHEMA
+
+    ordinary = ("title: \"Night feeds\"\nslug: night-feeds\nstatus: published\n"
+                "storyteller: {name: \"Aisha Rahman\", pseudonym: Leila, role: patient}\n"
+                "tags: [night staff, kindness]\nquotes:\n  - \"It's fine.\"\n"
+                "speaker_notes: |\n  Two\n  lines\ncreated: 2026-01-02\nrevision: 3\n")
+    assert quick_read(ordinary, STORY_SCHEMA)["speaker_notes"] == "Two\nlines\n"
+    for unusual in ("summary: &a text\n", "summary: !!str text\n", "summary: >\n  folded\n",
+                    "summary: two\n  lines\n", "status: yes\n", "title: Again\n",
+                    "tags: [a, [b]]\n", "summary: ~\n"):
+        assert quick_read(ordinary + unusual, STORY_SCHEMA) is None, unusual

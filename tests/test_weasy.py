@@ -344,6 +344,20 @@ def test_prepare_images_uses_clean_jpegs_and_cleans_the_rest(tmp_path: Path):
     assert not clean_jpeg(png, 1200)
 
 
+def test_a_jpeg_with_something_hidden_after_it_is_cleaned_before_a_pdf(tmp_path: Path):
+    """A PDF embeds a JPEG's bytes as they are: a file with a ZIP (a consent form, say)
+    appended after the picture's end is decoded and encoded again, so nothing follows it."""
+    media = tmp_path / "media"
+    media.mkdir()
+    hidden = media / "hidden.jpg"
+    prepare_image(_photo(tmp_path / "raw.jpg", (900, 600)), hidden, max_width=1000)
+    hidden.write_bytes(hidden.read_bytes() + b"PK\x03\x04 consent-form.pdf")
+    assert not clean_jpeg(hidden, 1200)
+    [(_, ready)] = prepare_images([ViewImage(hidden, "media/hidden.jpg", "A picture", "photo")],
+                                  tmp_path / "work", 1200)
+    assert ready != hidden and b"PK\x03\x04" not in ready.read_bytes()
+
+
 def test_prepare_images_refuses_missing_and_fake_pictures(tmp_path: Path):
     fake = tmp_path / "fake.jpg"
     fake.write_text("<svg onload=alert(1)>", encoding="utf-8")

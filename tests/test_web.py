@@ -382,10 +382,10 @@ def test_pictures_are_resized_and_carry_no_metadata(make_site):
     root = site_with_photo(make_site)
     build(root)
     with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
-        assert im.size == (1024, 614)
+        assert im.size == (800, 480)
         assert not im.getexif() and "exif" not in im.info
     page = (root / "out" / "stories" / "photo.html").read_text(encoding="utf-8")
-    assert 'width="1024" height="614"' in page
+    assert 'width="800" height="480"' in page
 
 
 def _kept_pictures(root: Path) -> list[Path]:
@@ -408,14 +408,71 @@ def test_a_picture_is_not_encoded_again_when_its_page_is_rendered_again(make_sit
     def refuse(*args, **kwargs):
         raise AssertionError("the picture was encoded again")
 
-    monkeypatch.setattr(images, "prepare_image", refuse)
+    monkeypatch.setattr(images, "clean_copy", refuse)
     shutil.rmtree(root / "out")
     assert build(root).rendered == 1
     assert (root / "out" / "images" / "photo-1.jpg").read_bytes() == first
     assert (root / "out" / "images" / "photo-1.jpg").stat().st_mode & 0o777 == 0o644
     page = (root / "out" / "stories" / "photo.html").read_text(encoding="utf-8")
-    assert 'width="1024" height="614"' in page
+    assert 'width="800" height="480"' in page
     assert build(root, theme="large-print").rendered == 1  # a new theme: no new encoding
+
+
+def test_an_uploaded_pictures_small_copy_is_published_without_decoding_it(make_site,
+                                                                          monkeypatch):
+    """The browser app keeps an 800-pixel copy of every upload, noting which big copy it was
+    made from: the build publishes it as it is (without that note) instead of decoding the
+    big one again."""
+    from storykit import images
+
+    root = new_site(make_site)
+    write_story(root, "st-upload1", published(
+        "uploaded", "An uploaded photo",
+        images=[{"file": "media/img-x.jpg", "alt": "A ward corridor", "kind": "photo"}]))
+    media = root / "stories" / "st-upload1" / "media"
+    phone = media.parent / "phone.jpg"
+    photo_with_gps(phone, size=(3200, 2400))
+    images.prepare_variants(phone, {1600: media / "img-x.jpg", 800: media / "img-x-800.jpg"},
+                            fmt="JPEG")
+    phone.unlink()
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the picture was decoded and encoded again")
+
+    monkeypatch.setattr(images, "_clean_bytes", refuse)
+    build(root)
+    published_bytes = (root / "out" / "images" / "uploaded-1.jpg").read_bytes()
+    small = (media / "img-x-800.jpg").read_bytes()
+    assert b"storykit-copy-of" in small and b"storykit-copy-of" not in published_bytes
+    assert len(published_bytes) < len(small)
+    with Image.open(root / "out" / "images" / "uploaded-1.jpg") as im:
+        im.load()
+        assert im.size == (800, 600) and "comment" not in im.info and not im.getexif()
+
+
+def test_one_picture_shown_by_two_stories_is_made_once_per_build(make_site, monkeypatch):
+    """Copies are named by their source's bytes: the same photo in two stories is decoded,
+    resized and encoded once."""
+    from storykit import images
+
+    root = new_site(make_site)
+    for n in (1, 2):
+        write_story(root, f"st-same0{n}", published(
+            f"same-{n}", f"Same photo {n}",
+            images=[{"file": "media/ward.jpg", "alt": "A ward corridor", "kind": "photo"}]))
+        photo_with_gps(root / "stories" / f"st-same0{n}" / "media" / "ward.jpg")
+    made = []
+    real = images._clean_bytes
+
+    def counted(*args, **kwargs):
+        made.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(images, "_clean_bytes", counted)
+    build(root)
+    assert len(made) == 1
+    first, second = ((root / "out" / "images" / f"same-{n}-1.jpg").read_bytes() for n in (1, 2))
+    assert first == second
 
 
 def test_a_rebuild_that_makes_no_picture_does_not_load_pillow(make_site):
@@ -445,13 +502,13 @@ def test_a_replaced_or_damaged_picture_copy_is_made_again(make_site):
     (new,) = _kept_pictures(root)  # the old picture's copy is gone
     assert new != old
     with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
-        assert im.size == (1024, 1024)
+        assert im.size == (800, 800)
     new.write_bytes(new.read_bytes()[:200])  # damaged: its bytes no longer match its name
     shutil.rmtree(root / "out")
     build(root)
     with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
         im.load()  # a whole picture, made again
-        assert im.size == (1024, 1024)
+        assert im.size == (800, 800)
 
 
 def test_kept_picture_copies_go_with_the_story(make_site, capsys):
@@ -870,7 +927,7 @@ def test_a_replaced_picture_is_noticed_by_the_quick_check(make_site):
     report = build(root)
     assert not report.unchanged and report.rendered == 1
     with Image.open(root / "out" / "images" / "photo-1.jpg") as im:
-        assert im.size == (1024, 768)
+        assert im.size == (800, 600)
 
 
 def test_editing_another_story_keeps_the_pictures_of_the_others_in_the_quick_check(make_site):

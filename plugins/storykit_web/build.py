@@ -60,7 +60,7 @@ from .stamp import Stamp, StampInputs
 BUILDER_VERSION = "1"
 USE = "public_website"
 JOB = "site-build"  # the distribution log's job for pages this builder publishes
-MAX_IMAGE_WIDTH = 1024
+MAX_IMAGE_WIDTH = 800  # half of the app's big copies: a JPEG decodes at half size at once
 PARALLEL_MIN = 24  # stories to render before it pays to start worker processes
 MANIFEST_DIR = ("cache", "web-build")
 _PROTECTED = ("stories", "instance", "themes", "plugins")

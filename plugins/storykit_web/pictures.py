@@ -1,16 +1,22 @@
-"""Resized copies of story pictures, kept between web builds.
+"""Clean copies of story pictures for the website, made once and kept between web builds.
 
-Re-encoding a picture (decode, resize, encode) takes tens of milliseconds, far longer than
-rendering a page, and makes the same bytes every time from the same source. So when a
-build renders a story again (a new theme, the output folder deleted) and its picture's file
-is unchanged, the copy kept here is used. Each story has a folder of its own, so withdrawing
-a story removes its copies at once (see :func:`storykit_web.build.forget_story`), and a build
-removes the copies of stories no longer on the website and of pictures a story no longer
-shows.
+Re-encoding a picture (decode, resize, encode) takes milliseconds, far longer than rendering
+a page, and makes the same bytes every time from the same source. So:
 
-Each copy's name holds the hash of its source, settings and the code that made it
-(storykit.images), its size, and the hash of its own bytes, which is checked before the copy
-is used: a damaged copy is made again.
+- a picture that is already clean is not decoded at all (:func:`storykit.images.clean_copy`):
+  the 800-pixel copy the browser app made of an upload is used as it is, and the website's
+  width (800) is half of the app's big copies (1600) and of many photos, which a JPEG
+  decoder can give at once (draft mode) when a picture must be made again;
+- copies are content-addressed: named by the hash of their source's bytes, settings and the
+  code that made them, so one source is processed once per build, whichever stories show it;
+- when a build renders a story again (a new theme, the output folder deleted) and its
+  picture's file is unchanged, the copy kept here is used.
+
+Each story has a folder of its own, so withdrawing a story removes its copies at once (see
+:func:`storykit_web.build.forget_story`), and a build removes the copies of stories no
+longer on the website and of pictures a story no longer shows. Each copy's name also holds
+its size and the hash of its own bytes, which is checked before the copy is used: a damaged
+copy is made again.
 """
 
 from __future__ import annotations
@@ -33,26 +39,30 @@ class PictureCache:
 
     def __init__(self, folder: Path):
         self.folder = folder
+        self.made: dict[str, tuple[str, bytes, tuple[int, int]]] = {}  # this build's, by key
 
     def prepare(self, story_id: str, src: Path, dest: Path, *, max_width: int,
                 fmt: str) -> tuple[tuple[int, int], str]:
         """Write a clean copy of ``src`` to ``dest`` as :func:`storykit.images.prepare_image`
-        does, from the kept copy when there is one. Returns its size and the copy's name."""
-        key = self._key(src, max_width, fmt)
-        found = self._find(story_id, key)
-        if found is not None:
-            name, data, size = found
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            replace_file(dest, data)
-            return size, name
-        from storykit.kit import prepare_image
+        would, from a copy already made when there is one. Returns its size and the copy's
+        name."""
+        from storykit.kit import clean_copy, read_picture
 
-        size = prepare_image(src, dest, max_width=max_width, fmt=fmt)
-        data = dest.read_bytes()
-        name = f"{key}-{size[0]}x{size[1]}-{_digest(data)}"
-        with contextlib.suppress(OSError):  # a copy that can't be kept: only slower next time
-            (self.folder / story_id).mkdir(mode=0o700, parents=True, exist_ok=True)
-            replace_file(self.folder / story_id / name, data, 0o600)
+        source = read_picture(src)
+        key = self._key(source, max_width, fmt)
+        found = self.made.get(key) or self._find(story_id, key)
+        if found is None:
+            data, size = clean_copy(src, max_width, fmt, data=source)
+            found = (f"{key}-{size[0]}x{size[1]}-{_digest(data)}", data, size)
+        name, data, size = found
+        self.made[key] = found
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        replace_file(dest, data)
+        kept = self.folder / story_id / name
+        if not kept.is_file():
+            with contextlib.suppress(OSError):  # a copy that can't be kept: only slower next time
+                kept.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                replace_file(kept, data, 0o600)
         return size, name
 
     def keep_only(self, story_id: str, names: set[str]) -> None:
@@ -83,10 +93,9 @@ class PictureCache:
         for story_id in ids - live:
             self.forget(story_id)
 
-    def _key(self, src: Path, max_width: int, fmt: str) -> str:
+    def _key(self, source: bytes, max_width: int, fmt: str) -> str:
         digest = hashlib.sha256(f"{_images_code()}|{max_width}|{fmt}|".encode())
-        with src.open("rb") as f:
-            digest.update(f.read())
+        digest.update(source)
         return digest.hexdigest()[:32]
 
     def _find(self, story_id: str, key: str) -> tuple[str, bytes, tuple[int, int]] | None:

@@ -8,7 +8,12 @@ Pictures go through :func:`storykit.images.prepare_variants`: only JPEG, PNG and
 content), at most 40 million pixels, no animations, damaged files refused, orientation
 applied, metadata (EXIF with GPS, XMP, comments, ICC) dropped, and two sizes written: 1600 and
 800 pixels wide. Re-encoding also drops anything hidden after the picture (a JPEG+HTML or
-JPEG+ZIP "polyglot").
+JPEG+ZIP "polyglot"). The small copy names the big one's bytes in a comment, so the web build
+can use it as it is (see :func:`storykit.images.clean_copy`).
+
+Decoding shares the process's picture memory budget (:data:`storykit.images.MEMORY_BUDGET`):
+an upload waits up to :data:`PICTURE_WAIT` seconds for its share while other big pictures are
+being prepared, then is answered "busy, try again" (503) with nothing stored.
 
 Signed consent forms may be PDF, JPEG or PNG. Pictures are cleaned the same way (a photo of a
 form may carry GPS); a PDF is kept exactly as it came, and is only ever downloaded as an
@@ -37,6 +42,8 @@ from ..media import MediaError, media_folder
 IMAGE_WIDTHS = (1600, 800)
 SMALL = 800
 EVIDENCE_MAX_WIDTH = 4000
+#: Seconds an upload waits for picture memory before the person is asked to try again.
+PICTURE_WAIT = 10.0
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 #: Names storykit generates (the only ones uploads can create).
 IMAGE_NAME = re.compile(r"^img-[a-z2-9]{12}(?:-800)?\.(?:jpg|png)\Z")
@@ -71,8 +78,7 @@ def token() -> str:
 
 def small_variant(file: str) -> str:
     """``media/img-x.jpg`` -> ``media/img-x-800.jpg`` (the smaller copy's name)."""
-    stem, dot, ext = file.rpartition(".")
-    return f"{stem}-{SMALL}.{ext}" if dot else f"{file}-{SMALL}"
+    return images.variant_file(file, SMALL)
 
 
 def sweep(folder: Path, age: float = STALE_SECONDS) -> int:
@@ -158,7 +164,10 @@ def store_image(src: Path, media: Path) -> StoredImage:
     big = media / name
     targets = {IMAGE_WIDTHS[0]: big, SMALL: media / small_variant(name)}
     try:
-        sizes = images.prepare_variants(src, targets, fmt=fmt)
+        sizes = images.prepare_variants(src, targets, fmt=fmt, wait=PICTURE_WAIT)
+    except images.ImageBusy:
+        _remove(targets.values())
+        raise UploadError(BUSY, 503) from None
     except images.ImageTooLarge as exc:
         _remove(targets.values())
         raise UploadError(_too_large(exc)) from None
@@ -187,6 +196,10 @@ def _image_output(src: Path) -> str:
             if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
                 return "PNG"
     return "JPEG"
+
+
+BUSY = ("The server is busy with other pictures just now. Nothing was saved: wait a minute "
+        "and send the file again.")
 
 
 def _too_large(exc: Exception) -> str:
@@ -221,7 +234,10 @@ def store_evidence(src: Path, evidence: Path) -> str:
     fmt = "PNG" if kind == "png" else "JPEG"
     name = _free_name(evidence, "consent-", images.EXTENSIONS[fmt])
     try:
-        images.prepare_image(src, evidence / name, max_width=EVIDENCE_MAX_WIDTH, fmt=fmt)
+        images.prepare_image(src, evidence / name, max_width=EVIDENCE_MAX_WIDTH, fmt=fmt,
+                             wait=PICTURE_WAIT)
+    except images.ImageBusy:
+        raise UploadError(BUSY, 503) from None
     except images.ImageTooLarge as exc:
         raise UploadError(_too_large(exc)) from None
     except images.ImageError as exc:
