@@ -114,8 +114,19 @@ _HOMES = {
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
-#: Every public name of the kit (the names of :data:`_HOMES`).
-__all__ = sorted(_HOME_OF)
+__all__ = [
+    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "ImageError", "LockTimeout",
+    "MarkdownTooLong", "MediaError", "NotSavedError", "PublicationSet", "Publishable",
+    "PublishedPage", "RenderBlocked", "RenderLimitExceeded", "SLUG_RE", "SiteInfo", "ThemeError",
+    "VARIANTS", "ViewImage", "atomic_write", "check_variant", "clean_copy", "code_fingerprint",
+    "contrast_ratio", "file_stem", "html_to_pdf", "image_data_uri", "image_data_uri_and_size",
+    "image_format", "in_range", "is_hex", "locked", "long_hex", "markdown_inline", "media_file",
+    "nice_date", "parse_date", "parse_hex", "picture_path", "plain_text", "prepare_image",
+    "prepare_images", "prepare_markdown", "prepare_variants", "publication_set", "read_cache",
+    "read_picture", "relative_luminance", "replace_file", "run_limited", "settled_before",
+    "shown_ratio", "site_info", "slugify", "stat_key", "stories_fingerprint", "today",
+    "write_atomic", "write_cache",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -95,7 +95,7 @@ def media_folder(folder: Path | str, *, create: bool = False) -> Path:
     media = Path(folder) / MEDIA_DIR
     kind = _kind(media)
     if kind is None and create:
-        media.mkdir(mode=0o755)
+        media.mkdir(mode=0o755, exist_ok=True)  # two uploads at once may both make it
         kind = _kind(media)
     if kind == "link":
         raise MediaError(MEDIA_DIR, "the story's media folder is a link to another folder; "

@@ -802,19 +802,22 @@ def _make_converter(kind: Kind):  # noqa: C901 - one small function per kind
             return int(value)
         return number
     if isinstance(kind, Date):
-        def date(value: Any) -> dt.date:
-            if not isinstance(value, str) or not _DATE_RE.match(value):
+        def date(value: Any) -> dt.date:  # the strict way's parser: the same values, by
+            if not isinstance(value, str) or not _DATE_RE.match(value):  # construction
                 raise _GiveUp
-            return dt.date.fromisoformat(value)
+            try:
+                return parse_date(value)
+            except DateError:
+                raise _GiveUp from None
         return date
     if isinstance(kind, DateTime):
         def moment(value: Any) -> dt.datetime:
             if not isinstance(value, str):
                 raise _GiveUp
-            parsed = dt.datetime.fromisoformat(value)
-            if not _DATE_RE.match(value[:10]) or len(value) <= 10 or parsed.tzinfo is None:
-                raise _GiveUp
-            return parsed.astimezone(dt.UTC)
+            try:
+                return parse_datetime(value)
+            except DateError:
+                raise _GiveUp from None
         return moment
 
     def anything(value: Any) -> Any:  # free-form data: the strict way

@@ -276,11 +276,13 @@ results = {}
 
 def upload(n):
     try:
-        stored = store_image(src, folder / f"media-{n}")
+        stored = store_image(src, folder / f"story-{n}" / "media")
         results[n] = ["stored", stored.file]
     except UploadError as exc:
         results[n] = [exc.status, exc.message]
 
+for n in range(8):
+    (folder / f"story-{n}").mkdir()
 threads = [threading.Thread(target=upload, args=(n,)) for n in range(8)]
 start = time.monotonic()
 for t in threads:
@@ -317,7 +319,7 @@ def test_eight_big_uploads_at_once_stay_within_the_picture_memory_budget(tmp_pat
     stored = [n for n, (kind, _) in outcomes.items() if kind == "stored"]
     assert stored, report  # the budget lets pictures through, one at a time
     for n, (kind, detail) in outcomes.items():
-        files = sorted(p.name for p in (tmp_path / f"media-{n}").glob("*"))
+        files = sorted(p.name for p in (tmp_path / f"story-{n}" / "media").glob("*"))
         if kind == "stored":
             name = detail.removeprefix("media/")
             assert files == sorted([name, name.replace(".png", "-800.png")])
