@@ -192,24 +192,33 @@ def _print_story(story: m.Story, decisions: dict[str, Decision], use: str | None
               help="Also show notes (e.g. names in the text that outputs already replace).")
 @pass_ctx
 def check(obj: Context, as_json: bool, on: dt.date | None, show_all: bool) -> None:
-    """Validate every story and consent file; warn about consent that needs attention.
+    """Validate every story and consent file; list blocking findings; warn about consent
+    that needs attention.
 
-    Exits with status 1 when there are errors (warnings alone exit 0).
+    Exits with status 1 when there are errors or blocking findings (a blocking finding, such
+    as a phone number, must be fixed or dismissed by a reviewer before the story is sent for
+    review, approved, published or rendered). Warnings alone exit 0.
     """
     report = check_site(obj.site, on)
     if as_json:
         click.echo(json.dumps({
             "ok": report.ok, "stories": report.stories,
             "errors": [f.to_json() for f in report.errors],
+            "blocking": [f.to_json() for f in report.blocking],
             "warnings": [f.to_json() for f in report.warnings],
             "notes": [f.to_json() for f in report.notes]}, indent=2))
     else:
-        shown = report.errors + report.warnings + (report.notes if show_all else [])
+        shown = (report.errors + report.blocking + report.warnings
+                 + (report.notes if show_all else []))
         for finding in shown:
-            click.echo(str(finding), err=finding.severity == "error")
+            click.echo(str(finding), err=finding.severity in ("error", "blocking"))
         notes = f", {len(report.notes)} notes" + ("" if show_all else " (see --all)")
         click.echo(f"{report.stories} stories checked: {len(report.errors)} errors, "
+                   f"{len(report.blocking)} blocking findings, "
                    f"{len(report.warnings)} warnings" + (notes if report.notes else ""))
+        if report.blocking:
+            click.echo("Fix each blocking finding in the story, or ask a reviewer to dismiss "
+                       "it with a reason (in the app, or: storykit findings STORY).")
     if not report.ok:
         raise click.exceptions.Exit(1)
 

@@ -45,7 +45,8 @@ DEFAULT_PLUGINS = (
     "storykit.default_themes",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
-EVENT_HOOKS = frozenset({"after_render", "after_withdraw"})
+EVENT_HOOKS = frozenset({"after_render", "after_withdraw", "after_status_change",
+                         "after_consent_change"})
 
 
 @dataclass(frozen=True)
@@ -171,10 +172,13 @@ class Plugins:
         self.call("register_commands", cli=group)
         return dict(group.commands)
 
-    def story_findings(self, story, on):
+    def story_findings(self, story, on, skip: str | None = None):
+        """Every plugin's findings for ``story`` (but those of the plugin named ``skip``)."""
         from .checks import WARNING, Finding
 
         for impl in reversed(self.pm.hook.story_checks.get_hookimpls()):
+            if impl.plugin_name == skip:
+                continue
             args = {"site": self.site, "story": story, "on": on}
             try:
                 found = impl.function(**{k: v for k, v in args.items() if k in impl.argnames})

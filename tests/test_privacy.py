@@ -87,11 +87,19 @@ def test_nhs_check_digit_matches_the_documented_algorithm():
     assert not is_valid_nhs_number("999000001") and not is_valid_nhs_number("99900000x8")
 
 
-def test_long_numbers_and_names_are_low_severity_and_nhs_numbers_high():
-    by_kind = {f.kind: f.severity for f in scan_text(
-        "999 000 0018 and 999 123 4560 for Aisha",
-        names=NameRules.for_story(story(), "anonymous"))}
-    assert by_kind == {"nhs_number": "high", "long_number": "low", "name": "low"}
+def test_what_blocks_and_what_is_advice():
+    """Details that would reach an output block; a long number may be harmless and the
+    names under ``people`` are swapped for their ``render_as`` in every output."""
+    text = ("999 000 0018, 999 123 4560, 07700 900123, jo@example.org, SW1A 2AA, born on "
+            "12/03/1984. Aisha wrote it, Carol Pegg helped.")
+    by_kind = {(f.kind, f.what): f.severity for f in scan_text(
+        text, names=NameRules.for_story(story(), "anonymous"))}
+    assert by_kind == {
+        ("nhs_number", "an NHS number"): "blocking", ("long_number", "a long number"): "advisory",
+        ("phone", "a phone number"): "blocking", ("email", "an email address"): "blocking",
+        ("postcode", "a postcode"): "blocking", ("date_of_birth", "a date of birth"): "blocking",
+        ("name", "the storyteller's name"): "blocking",
+        ("name", "a name listed under people"): "advisory"}
 
 
 # --- postcodes -----------------------------------------------------------------------------
