@@ -143,14 +143,23 @@ def kinds_in_words(issues: list[Issue]) -> str:
 
 # --- finding them ----------------------------------------------------------------------------
 
-def story_findings(site: Site, story: Story, on: dt.date | None = None) -> StoryFindings:
-    """The story's privacy findings and every plugin's findings, with reviewers' dismissals
-    applied. What status changes, renders and builds ask."""
-    from .dates import today
-
-    plugin = site.plugins.story_findings(story, on or today(), skip=PRIVACY_PLUGIN)
+def story_findings(site: Site, story: Story, on: dt.date | None = None, *,
+                   plugin_findings: list[Finding] | None = None) -> StoryFindings:
+    """The story's privacy findings and the plugins' blocking findings, with reviewers'
+    dismissals applied. What status changes, renders and builds ask. ``plugin_findings``:
+    what :func:`plugin_findings` gave, when the caller has it already."""
+    plugin = plugin_findings if plugin_findings is not None else \
+        plugin_findings_of(site, story, on)
     issues = _privacy_issues(story) + [_plugin_issue(f) for f in plugin if _plugin_blocking(f)]
     return _matched(story, issues)
+
+
+def plugin_findings_of(site: Site, story: Story, on: dt.date | None = None) -> list[Finding]:
+    """Every plugin's ``story_checks`` findings but the privacy findings (which
+    :func:`story_findings` makes itself, with their places in the text)."""
+    from .dates import today
+
+    return list(site.plugins.story_findings(story, on or today(), skip=PRIVACY_PLUGIN))
 
 
 def privacy_findings(story: Story) -> StoryFindings:
@@ -250,14 +259,9 @@ def _matched(story: Story, issues: list[Issue]) -> StoryFindings:
         issues = [replace(i, fingerprint=prints.get(id(i), ""),
                           dismissal=_dismissal_of(record, prints.get(id(i), "")))
                   if i.severity == BLOCKING else i for i in issues]
-    order = {True: 0, False: 1}
-    issues.sort(key=lambda i: (order[i.blocking], i.severity != BLOCKING, _position(i)))
+    # blocking first, then dismissed, then advice; each in reading order (the sort is stable)
+    issues.sort(key=lambda i: (not i.blocking, i.severity != BLOCKING))
     return StoryFindings(story.id, tuple(issues), record)
-
-
-def _position(issue: Issue) -> tuple:
-    f = issue.privacy
-    return (0, f.field != "body", f.field, f.start) if f else (1, "", issue.code, 0)
 
 
 def _dismissal_of(record: ReviewRecord, fingerprint: str) -> Dismissal | None:

@@ -37,7 +37,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import audit
 from .consent import Reason
 from .dates import nice_date, today
 from .errors import ConflictError, StorykitError
@@ -295,6 +294,8 @@ def change(site: Site, actor: Actor, story: Story, name: str, etag: str | None, 
     the audit entry (a refusal too) and calls ``after_status_change``. Raises
     :class:`Refused`, :class:`~storykit.errors.ConflictError` or
     :class:`~storykit.errors.GoneError`; nothing is saved then."""
+    from . import audit
+
     t = transition(name)
     log = log or site.audit
     if etag is None or etag != story.etag:
@@ -310,6 +311,8 @@ def change(site: Site, actor: Actor, story: Story, name: str, etag: str | None, 
 
 def _save_status(site: Site, story: Story, new: str, *, by: str, ip: str | None,
                  log: AuditLog, why: str = "") -> Story:
+    from . import audit
+
     old = story.status
     saved = site.store.save(story.copy(status=new), by=by)
     log.record(audit.STATUS_CHANGED, actor=by, story_id=saved.id, etag=saved.etag, ip=ip,
@@ -417,6 +420,8 @@ def record_consent(site: Site, story_id: str, version: ConsentVersion, *, by: st
     published story, the story goes back to review (``in_review``: off the website until a
     reviewer approves it again, audited with what widened). Then ``after_consent_change``
     is called with the version before and the new one. Returns the story as saved."""
+    from . import audit
+
     log = log or site.audit
     before = site.store.get(story_id).current_consent
     saved = site.store.add_consent(story_id, version, by=by, base_etag=base_etag)

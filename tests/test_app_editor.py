@@ -315,7 +315,7 @@ def test_syllables_and_markdown_are_counted_sensibly():
 
 def test_the_editor_shows_word_count_and_reading_age(world, ann):
     page = text(ann.get("/stories/st-draft1/edit"))
-    assert "50 words. Reading age about" in page and "(aim for 9 to 11)" in page
+    assert "51 words. Reading age about" in page and "(aim for 9 to 11)" in page
 
 
 # --- privacy checks and one-click fixes ---------------------------------------------------------------
