@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from .checks import BLOCKING, NOTE, Finding
+from .checks import BLOCKING, ERROR, NOTE, Finding
 from .hookspecs import hookimpl
 from .model import Story
 
@@ -33,8 +33,9 @@ def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
     from .findings import dismissed_words, privacy_findings
 
     found = privacy_findings(story)
+    broken = _review_file_problems(story)
     if not found.issues:
-        return []
+        return broken
     where = _line_finder(story)
     file = str(story.path) if story.path else None
     out = []
@@ -49,7 +50,21 @@ def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
             # they would bury what must be fixed; `--all` and the editor show them.
             severity = BLOCKING if issue.blocking else NOTE
         out.append(Finding(severity, message, file, where(f), story.id, f.code))
-    return out
+    return broken + out
+
+
+def _review_file_problems(story: Story) -> list[Finding]:
+    """A review.yml that cannot be read is an error (until it is fixed, nothing in it counts:
+    every finding blocks)."""
+    from .errors import ValidationError
+    from .reviewfile import read_review
+
+    try:
+        read_review(story.folder)
+    except ValidationError as exc:
+        return [Finding(ERROR, f"{p.message} (until this is fixed no dismissal in it counts)",
+                        p.file, p.line, story.id, f"review_{p.code}") for p in exc.problems]
+    return []
 
 
 def _message(finding: PrivacyFinding) -> str:

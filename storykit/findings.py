@@ -220,6 +220,8 @@ def in_its_sentence(story: Story, issue: Issue, reach: int = 160) -> tuple[str, 
         return None
     text = field_text(story, f.field)
     first, last = sentence_span(text, f)
+    if last < len(text) and text[last] in ".!?":
+        last += 1  # show the full stop that ends it
     start, end = max(first, f.start - reach), max(f.end, min(last, f.end + reach))
     before = ("\u2026" if start > first else "") + text[start:f.start].lstrip()
     after = text[f.end:end].rstrip() + ("\u2026" if end < last else "")

@@ -90,12 +90,16 @@ class Transition:
     role: str
     label: str
     done: str
-    verb: str                    # "approve": for sentences such as "only a reviewer may ..."
+    verb: str                    # "approve {it}": "only a reviewer may approve a story"
     writer: bool = False         # must own or share the story
     independent: bool = False    # must not own or share the story
     needs_reason: bool = False   # a note for the writer
     consent_for: str | None = None
     findings: bool = False       # no blocking finding left
+
+    def doing(self, it: str = "it") -> str:
+        """What it does, for sentences: ``doing("a story")`` -> "send a story for review"."""
+        return self.verb.format(it=it)
 
     @property
     def command(self) -> str:
@@ -105,19 +109,21 @@ class Transition:
 
 TRANSITIONS: dict[str, Transition] = {t.name: t for t in (
     Transition(SUBMIT, ("draft", "changes_requested"), "in_review", ADVOCATE,
-               "Send for review", "The story was sent for review.", "send for review",
+               "Send for review", "The story was sent for review.", "send {it} for review",
                writer=True, findings=True),
     Transition(REQUEST_CHANGES, ("in_review",), "changes_requested", REVIEWER,
                "Ask for changes", "You asked for changes. The writer can see your note.",
-               "ask for changes to", independent=True, needs_reason=True),
+               "ask for changes to {it}", independent=True, needs_reason=True),
     Transition(APPROVE, ("in_review",), "approved", REVIEWER, "Approve",
-               "The story was approved.", "approve", independent=True, findings=True),
+               "The story was approved.", "approve {it}", independent=True, findings=True),
     Transition(PUBLISH, ("approved",), "published", PUBLISHER, "Publish",
-               "The story was published.", "publish", consent_for=PUBLIC_USE, findings=True),
+               "The story was published.", "publish {it}", consent_for=PUBLIC_USE, findings=True),
     Transition(UNPUBLISH, ("published",), "approved", PUBLISHER, "Take down",
-               "The story was taken down. It is approved again.", "take down"),
+               "The story was taken down. It is approved again.", "take {it} down"),
 )}
 
+A_ROLE = {ADVOCATE: "an advocate", REVIEWER: "a reviewer", PUBLISHER: "a publisher",
+          ADMIN: "an admin"}
 #: A story's status in words, for sentences ("the story is a draft").
 STATUS_WORDS = {
     "draft": "a draft", "in_review": "waiting for review",
@@ -172,17 +178,18 @@ def rule_refusals(actor: Actor | None, story: Story, name: str) -> list[Reason]:
     if actor is None:
         return [Reason("no_account", "nobody is signed in")]
     if not actor.active:
-        return [Reason("inactive", f"{actor.name}'s account is deactivated")]
+        return [Reason("inactive", f"the account {actor.name} is deactivated")]
     reasons = []
     if not actor.has(t.role):
-        reasons.append(Reason("wrong_role", f"{actor.who} is not a {t.role}: only a "
-                                            f"{t.role} may {t.verb} a story"))
+        role = A_ROLE[t.role]
+        reasons.append(Reason("wrong_role", f"{actor.who} is not {role}: only {role} may "
+                                            f"{t.doing('a story')}"))
     elif t.writer and not actor.involved(story.id):
-        reasons.append(Reason("not_involved", f"only someone who owns the story, or has it "
-                                              f"shared with them, may {t.verb} it"))
+        reasons.append(Reason("not_involved", "only someone who owns the story, or has it "
+                                              f"shared with them, may {t.doing()}"))
     elif t.independent and actor.involved(story.id):
         reasons.append(Reason("own_story", f"{actor.who} owns or works on this story, so "
-                                           f"someone else must {t.verb} it"))
+                                           f"someone else must {t.doing()}"))
     if story.status not in t.sources:
         wanted = " or ".join(STATUS_WORDS[s] for s in t.sources)
         reasons.append(Reason("wrong_status", f"the story is {STATUS_WORDS[story.status]}: "
@@ -208,7 +215,7 @@ def dismissal_refusals(actor: Actor | None, story: Story) -> list[Reason]:
         return [Reason("withdrawn", "the storyteller withdrew their consent, so nothing about "
                                     "the story can change any more")]
     if actor is None or not actor.active:
-        return [Reason("inactive", f"{actor.name}'s account is deactivated" if actor
+        return [Reason("inactive", f"the account {actor.name} is deactivated" if actor
                        else "nobody is signed in")]
     if not actor.has(REVIEWER):
         return [Reason("wrong_role", f"{actor.who} is not a reviewer: only a reviewer may "

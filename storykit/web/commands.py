@@ -247,8 +247,9 @@ def _account(conn, name: str) -> User:
 
 
 def _refused(what: str, story_id: str, reasons: list[str]) -> click.ClickException:
+    """``what``: "approve it", "dismiss this finding"."""
     lines = "\n".join(f"  - {r[:1].upper()}{r[1:]}." for r in reasons)
-    return click.ClickException(f"{story_id} was not changed: you cannot {what} it now.\n"
+    return click.ClickException(f"{story_id} was not changed: you cannot {what} now.\n"
                                 f"{lines}")
 
 
@@ -266,7 +267,7 @@ def _change(name: str, ref: str, who: str, reason: str) -> None:
         saved = change_status(site, conn, audit.AuditLog(conn), user, story, t.name,
                               story.etag, ip=COMMAND_LINE, reason=reason)
     except lifecycle.Refused as exc:
-        raise _refused(t.verb, story.id, exc.messages) from None
+        raise _refused(t.doing(), story.id, exc.messages) from None
     except (ConflictError, GoneError):
         raise click.ClickException(f"{story.id} changed while this command ran (or was "
                                    "withdrawn); nothing was saved. Run it again.") from None
@@ -325,7 +326,7 @@ def dismiss_command(story: str, finding: str, who: str, reason: str | None,
         audit.access_denied(log, user.name, "dismiss refused: "
                             + ", ".join(r.code for r in refused), story_id=found.id,
                             ip=COMMAND_LINE)
-        raise _refused("dismiss a finding of", found.id, [r.message for r in refused])
+        raise _refused("dismiss its findings", found.id, [r.message for r in refused])
     try:
         done = findings.dismiss(site, found, finding, text, by=user.name, etag=found.etag,
                                 ip=COMMAND_LINE, log=log)
@@ -333,8 +334,8 @@ def dismiss_command(story: str, finding: str, who: str, reason: str | None,
         raise click.ClickException(f"{exc}. See: storykit findings {found.id}") from None
     except StorykitError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"Dismissed ({findings.dismissed_words(done)}); the reason is kept with the "
-               "story.")
+    click.echo(f"The finding was {findings.dismissed_words(done)}; the reason is kept with "
+               "the story.")
 
 
 @hookimpl

@@ -103,6 +103,5 @@ def dismiss(story_id: str):
     except StorykitError as exc:
         form.error(field, str(exc)[:1].upper() + str(exc)[1:] + ".")
         return review_page(story, dismiss_form=form, dismissing=ref)
-    flash(f"The finding was dismissed ({dismissed_words(done)}). Your reason is kept with "
-          "the story.")
+    flash(f"The finding was {dismissed_words(done)}. Your reason is kept with the story.")
     return redirect(url_for("review.story", story_id=story.id), 303)
