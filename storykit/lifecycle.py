@@ -383,10 +383,10 @@ class ConsentChange:
         """What widened, in words (``label(use)`` gives a use's label)."""
         out = []
         if self.uses_added:
-            out.append("it now also covers " + _listed([label(u) for u in self.uses_added]))
+            out.append("it now also covers: " + ", ".join(label(u) for u in self.uses_added))
         if self.media_added:
-            out.append("it now also lets us show "
-                       + _listed([MEDIA_WORDS.get(m, m) for m in self.media_added]))
+            out.append("it now also lets us show: "
+                       + ", ".join(MEDIA_WORDS.get(m, m) for m in self.media_added))
         if self.more_identifying and self.named_now:
             out.append("the storyteller may now be named by "
                        + NAMING_WORDS.get(self.named_now, self.named_now))
@@ -460,7 +460,4 @@ def _back_to_review(site: Site, story: Story, *, by: str, ip: str | None, log: A
     raise ConflictError(f"story {story.id} kept changing; its consent was recorded but it "
                         "could not be sent back to review: do it by hand")
 
-
-def _listed(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 

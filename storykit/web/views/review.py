@@ -44,7 +44,8 @@ def story(story_id: str):
 def review_page(story: Story, *, decision_form: Form | None = None,
                 refused: list[str] | None = None, dismiss_form: Form | None = None,
                 dismissing: str | None = None):
-    """The page (also shown again, with the errors, after a form on it went wrong)."""
+    """The page's HTML (also shown again, with the errors, after a form on it went wrong:
+    the caller answers 422 then)."""
     st = state()
     user = current_user()
     theme = theme_choice(request.values.get("theme"))
@@ -58,8 +59,6 @@ def review_page(story: Story, *, decision_form: Form | None = None,
         {"issue": issue, "sentence": in_its_sentence(story, issue),
          "dismissed": dismissed_words(issue.dismissal) if issue.dismissal else None}
         for issue in found.issues]
-    status = 422 if (refused or (decision_form and decision_form.errors)
-                     or (dismiss_form and dismiss_form.errors)) else 200
     return render_template(
         "review/story.html", story=story, shown=shown, theme=theme,
         theme_options=theme_options(), items=items, findings=found,
@@ -68,7 +67,7 @@ def review_page(story: Story, *, decision_form: Form | None = None,
         can_decide=can(user, APPROVE, story) or can(user, REQUEST_CHANGES, story),
         approve=TRANSITIONS[APPROVE], may_dismiss=can(user, DISMISS, story),
         form=decision_form, refused=refused, dismiss_form=dismiss_form,
-        dismissing=dismissing), status
+        dismissing=dismissing)
 
 
 @bp.route("/<story_id>/dismiss", methods=["POST"])
@@ -90,7 +89,7 @@ def dismiss(story_id: str):
     elif len(reason) > REASON_MAX:
         form.error(field, f"Keep the reason to {REASON_MAX:,} characters or fewer.")
     if not form.ok:
-        return review_page(story, dismiss_form=form, dismissing=ref)
+        return review_page(story, dismiss_form=form, dismissing=ref), 422
     try:
         done = dismiss_finding(state().site, story, ref, reason, by=user.name,
                                etag=form.get("etag"), ip=client_ip(), log=audit_log())
@@ -102,6 +101,6 @@ def dismiss(story_id: str):
             back=(url_for("review.story", story_id=story.id), "Open the review page again"))
     except StorykitError as exc:
         form.error(field, str(exc)[:1].upper() + str(exc)[1:] + ".")
-        return review_page(story, dismiss_form=form, dismissing=ref)
+        return review_page(story, dismiss_form=form, dismissing=ref), 422
     flash(f"The finding was {dismissed_words(done)}. Your reason is kept with the story.")
     return redirect(url_for("review.story", story_id=story.id), 303)
