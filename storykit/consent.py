@@ -378,6 +378,15 @@ def name_swaps(story: Story, identification: str) -> dict[str, str]:
 
     Public so the privacy checks (storykit.privacy) flag exactly what the reduction replaces.
     """
+    swaps = teller_swaps(story, identification)
+    for person in story.people:
+        for variant in _variants(person.name):
+            swaps.setdefault(variant, person.render_as)
+    return swaps
+
+
+def teller_swaps(story: Story, identification: str) -> dict[str, str]:
+    """The storyteller's part of :func:`name_swaps` (the names the consent itself hides)."""
     swaps: dict[str, str] = {}
     teller = story.storyteller
     if identification != "full_name":
@@ -387,9 +396,6 @@ def name_swaps(story: Story, identification: str) -> dict[str, str]:
         keep_first = identification == "first_name"
         for variant in _variants(teller.name, keep_first=keep_first):
             swaps.setdefault(variant, target)
-    for person in story.people:
-        for variant in _variants(person.name):
-            swaps.setdefault(variant, person.render_as)
     return swaps
 
 

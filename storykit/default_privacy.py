@@ -30,41 +30,43 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @hookimpl
 def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
-    from .findings import dismissed_words, privacy_findings
+    from .findings import dismissals_of, dismissed_words
+    from .privacy import BLOCKING as BLOCKS
+    from .privacy import find_privacy_issues
 
-    found = privacy_findings(story)
-    broken = _review_file_problems(story)
-    if not found.issues:
+    record, broken = _review_record(story)
+    found = find_privacy_issues(story)  # the hot path of `storykit check`: no more than this
+    if not found:
         return broken
+    dismissed = dismissals_of(story, record, found) if record.dismissed else {}
     where = _line_finder(story)
     file = str(story.path) if story.path else None
     out = []
-    for issue in found.issues:
-        f = issue.privacy
-        assert f is not None
+    for f in found:
         message = _message(f)
-        if issue.dismissal is not None:
-            severity, message = NOTE, f"{message}: {dismissed_words(issue.dismissal)}"
+        dismissal = dismissed.get(id(f))
+        if dismissal is not None:
+            severity, message = NOTE, f"{message}: {dismissed_words(dismissal)}"
         else:
             # Advisory findings (long numbers, names renders already replace) are notes:
             # they would bury what must be fixed; `--all` and the editor show them.
-            severity = BLOCKING if issue.blocking else NOTE
+            severity = BLOCKING if f.severity == BLOCKS else NOTE
         out.append(Finding(severity, message, file, where(f), story.id, f.code))
     return broken + out
 
 
-def _review_file_problems(story: Story) -> list[Finding]:
-    """A review.yml that cannot be read is an error (until it is fixed, nothing in it counts:
-    every finding blocks)."""
+def _review_record(story: Story):
+    """The story's review.yml record, and its problems as errors: until a broken file is
+    fixed, no dismissal in it counts (every finding blocks)."""
     from .errors import ValidationError
-    from .reviewfile import read_review
+    from .reviewfile import ReviewRecord, read_review
 
     try:
-        read_review(story.folder)
+        return read_review(story.folder), []
     except ValidationError as exc:
-        return [Finding(ERROR, f"{p.message} (until this is fixed no dismissal in it counts)",
-                        p.file, p.line, story.id, f"review_{p.code}") for p in exc.problems]
-    return []
+        return ReviewRecord(), [
+            Finding(ERROR, f"{p.message} (until this is fixed no dismissal in it counts)",
+                    p.file, p.line, story.id, f"review_{p.code}") for p in exc.problems]
 
 
 def _message(finding: PrivacyFinding) -> str:

@@ -154,6 +154,20 @@ def story_findings(site: Site, story: Story, on: dt.date | None = None, *,
     return _matched(story, issues)
 
 
+def dismissals_of(story: Story, record: ReviewRecord, found: list[PrivacyFinding]
+                  ) -> dict[int, Dismissal]:
+    """The dismissal of each of ``found`` (a story's privacy findings) that ``record`` holds,
+    by ``id(finding)``."""
+    issues = [_privacy_issue(f) for f in found]
+    prints = fingerprints(story, record.salt, issues)
+    out = {}
+    for issue in issues:
+        dismissal = _dismissal_of(record, prints.get(id(issue), ""))
+        if dismissal is not None and issue.privacy is not None:
+            out[id(issue.privacy)] = dismissal
+    return out
+
+
 def plugin_findings_of(site: Site, story: Story, on: dt.date | None = None) -> list[Finding]:
     """Every plugin's ``story_checks`` findings but the privacy findings (which
     :func:`story_findings` makes itself, with their places in the text)."""
@@ -162,10 +176,10 @@ def plugin_findings_of(site: Site, story: Story, on: dt.date | None = None) -> l
     return list(site.plugins.story_findings(story, on or today(), skip=PRIVACY_PLUGIN))
 
 
-def privacy_findings(story: Story) -> StoryFindings:
+def privacy_findings(story: Story, record: ReviewRecord | None = None) -> StoryFindings:
     """The story's privacy findings alone, with dismissals applied (``review.yml`` is read
-    only when something blocks)."""
-    return _matched(story, _privacy_issues(story))
+    only when something blocks, unless ``record`` is what it holds)."""
+    return _matched(story, _privacy_issues(story), record)
 
 
 def _privacy_issues(story: Story) -> list[Issue]:
@@ -253,9 +267,11 @@ def _record(story: Story) -> ReviewRecord:
         return ReviewRecord()
 
 
-def _matched(story: Story, issues: list[Issue]) -> StoryFindings:
+def _matched(story: Story, issues: list[Issue], record: ReviewRecord | None = None
+             ) -> StoryFindings:
     blocking = any(i.severity == BLOCKING for i in issues)
-    record = _record(story) if blocking else ReviewRecord()
+    if record is None:
+        record = _record(story) if blocking else ReviewRecord()
     if record.salt and record.dismissed:
         prints = fingerprints(story, record.salt, issues)
         issues = [replace(i, fingerprint=prints.get(id(i), ""),

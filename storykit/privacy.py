@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from .consent import NameMatcher, name_replacement, name_swaps, with_capitals
+from .consent import NameMatcher, name_replacement, name_swaps, teller_swaps, with_capitals
 from .model import IDENTIFICATION, Story
 
 KINDS = ("nhs_number", "email", "phone", "date_of_birth", "postcode", "name", "long_number")
@@ -135,6 +136,7 @@ def story_fields(story: Story) -> list[tuple[str, str]]:
     return [(field, text) for field, text in out if text]
 
 
+@functools.lru_cache(maxsize=512)
 def field_label(field: str) -> str:
     """A plain-English name for a field, e.g. ``quotes[1]`` -> "quote 2"."""
     fixed = {"body": "the story text", "title": "the title", "summary": "the summary",
@@ -245,7 +247,7 @@ class NameRules:
             raise ValueError(f"unknown identification level {identification!r}; use one of: "
                              f"{', '.join(IDENTIFICATION)}")
         plain = name_swaps(story, identification)
-        teller = {_words(k) for k in name_swaps(story.copy(people=[]), identification)}
+        teller = {_words(k) for k in teller_swaps(story, identification)}
         teller |= {k.upper() for k in teller}
         swaps = with_capitals(plain)
         return cls(swaps, frozenset(teller), NameMatcher(swaps) if swaps else None)
@@ -291,6 +293,8 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
+_EMAIL_BACK = 65  # the longest local part, and the character before it
+_EMAIL_AHEAD = 320  # longer than any domain name (253)
 _POSTCODE = re.compile(
     _START + r"(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2}"
@@ -380,8 +384,18 @@ def _is_uk_phone(digits: str, international: bool) -> bool:
 
 
 def _emails(text: str) -> Iterator[_Hit]:
-    for m in _EMAIL.finditer(text):
-        yield _Hit("email", m.start(), m.end(), REPLACEMENTS["email"])
+    """Found from their "@", looking back at most a local part's length: the pattern alone
+    tries every letter of the text (most of the time of a long story's check)."""
+    pos = 0
+    at = text.find("@")
+    while at >= 0:
+        m = _EMAIL.search(text, max(pos, at - _EMAIL_BACK), at + _EMAIL_AHEAD)
+        if m is not None and m.start() <= at:
+            yield _Hit("email", m.start(), m.end(), REPLACEMENTS["email"])
+            pos = m.end()
+            at = text.find("@", pos)
+        else:
+            at = text.find("@", at + 1)
 
 
 def _postcodes(text: str) -> Iterator[_Hit]:

@@ -476,6 +476,67 @@ def test_name_fixes_always_match_the_consent_reduction(parts, level):
     assert apply_all(text, names) == name_replacer(s, level)(text)
 
 
+NAME_PIECES = ["Dr", "Dr.", "DR", "Midwife", "Nurse", "Sister", "Carol", "CAROL", "Pegg",
+               "PEGG", "Peggy", "O'Brien", "Siobhan", "Amir", "Jones", "Smith-Jones", "Ruth",
+               "Owen", "the", "x", "_", "2", "Jos\u00e9"]
+NAME_GAPS = [" ", "", "\n", "  \n ", ". ", "-", "_", "'"]
+STAFF = ["Midwife Carol Pegg", "Dr Amir Jones", "Sister Ruth Owen", "Siobhan O'Brien",
+         "Mrs Smith-Jones", "Dr. José Peggs"]
+#: Places where a matcher written by hand could go wrong, each tried every run.
+NAME_EDGES = ["2Dr Jones", "xDr Jones", "CarolPegg", "Dr\n\nJones", "Dr. Jones", "Dr .Jones",
+              "Carol  \n Pegg", "_Carol_ said", "Carol Pegg's", "Peggy", "DR AMIR JONES",
+              "Sister Ruth Owen and Nurse Sister Owen", "Jones2", "Dr Dr Jones",
+              "Smith-Jones-Smith", "O'Brien's", "Siobhan O'Brien", "Dr.Jones", "José Peggs",
+              "Midwife Carol Pegg Pegg", "Amir Jones Dr"]
+
+
+def _same_as_the_regular_expression(text: str, names: list[str]) -> None:
+    from storykit.consent import (
+        NameMatcher,
+        name_pattern,
+        name_replacement,
+        name_swaps,
+        with_capitals,
+    )
+
+    s = story(people=[{"name": n, "render_as": f"someone {i}"} for i, n in enumerate(names)])
+    swaps = with_capitals(name_swaps(s, "anonymous"))
+    expected = [(m.start(), m.end(), name_replacement(m.group(2), text, m.start(), swaps))
+                for m in name_pattern(swaps).finditer(text)]
+    found = [(m.start, m.end, name_replacement(m.name, text, m.start, swaps))
+             for m in NameMatcher(swaps).finditer(text)]
+    assert found == expected, text
+
+
+@pytest.mark.parametrize("text", NAME_EDGES)
+def test_the_name_matcher_agrees_with_the_regular_expression_at_the_edges(text):
+    _same_as_the_regular_expression(text, STAFF)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(NAME_PIECES), st.sampled_from(NAME_GAPS)),
+                max_size=30),
+       st.lists(st.sampled_from(STAFF), min_size=1, max_size=4, unique=True))
+def test_the_name_matcher_finds_what_the_regular_expression_finds(parts, names):
+    """NameMatcher (plain string searches, nothing compiled per story) against the rule
+    written as one regular expression: the same places, and the same replacements."""
+    _same_as_the_regular_expression("".join(piece + gap for piece, gap in parts), names)
+
+
+EMAIL_PIECES = ["jo", "jo.smith", "@", "@@", "example", ".", "org", "co.uk", "x" * 70, "-",
+                "_", "+", "%", "1", " ", "\n", "a@b", "é"]
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(EMAIL_PIECES), max_size=40))
+def test_emails_found_from_their_at_sign_are_what_the_pattern_finds(pieces):
+    from storykit.privacy import _EMAIL, _emails
+
+    text = "".join(pieces)
+    assert [(h.start, h.end) for h in _emails(text)] == [
+        m.span() for m in _EMAIL.finditer(text)], text
+
+
 # --- storykit check ------------------------------------------------------------------------
 
 BODY = "First paragraph.\n\nMy NHS number is 999 000 0018.\n\nRing 07700 900123.\n"
