@@ -413,3 +413,51 @@ def test_a_recorded_render_is_refused_but_a_marked_draft_preview_is_not(world, t
     assert draft.artefacts and site.distributions.for_story("st-draft1") == []
     page = next(a.path for a in draft.artefacts if a.story_ids).read_text(encoding="utf-8")
     assert "DRAFT - not for distribution" in page
+
+
+# --- storykit check on a big site: every core, and what it keeps between runs -----------------
+
+def _report(root) -> list[tuple]:
+    report = check_site(Site.open(root), ON)
+    return [(f.severity, f.message, f.file, f.line, f.story, f.code) for f in report.findings]
+
+
+def test_check_on_every_core_reports_what_one_process_does(world, monkeypatch):
+    from storykit import checks
+
+    monkeypatch.setattr(checks, "PARALLEL_MIN", 10**6)
+    alone = _report(world.root)
+    monkeypatch.setattr(checks, "PARALLEL_MIN", 2)
+    monkeypatch.setattr(checks, "CHUNK", 2)
+    cache = world.root / "instance" / "cache" / "privacy.pickle"
+    cache.unlink()  # the workers make every entry this time
+    assert _report(world.root) == alone
+    assert len([f for f in alone if f[0] == "blocking"]) == 4 * 6
+
+
+def test_check_keeps_privacy_findings_only_while_the_story_is_unchanged(world, cli):
+    cache = world.root / "instance" / "cache" / "privacy.pickle"
+    first = _report(world.root)
+    assert cache.exists()
+    assert _report(world.root) == first  # from the cache: the same
+    # an edit, a dismissal and a consent change are each seen at once
+    story = world.site.store.get("st-review1")
+    world.site.store.save(story.copy(body=BODY.replace(PHONE, "[phone number removed]")),
+                          by="ann")
+    after_edit = _report(world.root)
+    assert sum(f[4] == "st-review1" and f[0] == "blocking" for f in after_edit) == 5
+    assert cli("dismiss", "st-review1", ref_of(world, "st-review1", "a postcode"), "--as",
+               "rita", "--reason", "Fine.").code == 0
+    after_dismissal = _report(world.root)
+    assert sum(f[4] == "st-review1" and f[0] == "blocking" for f in after_dismissal) == 4
+    assert cli("consent", "change", "st-review1", "--identification", "full_name").code == 0
+    named = _report(world.root)
+    assert sum(f[4] == "st-review1" and f[0] == "blocking" for f in named) == 3
+    # a cache from other code or another day counts for nothing
+    from storykit.fsio import read_cache, write_cache
+
+    kept = read_cache(cache)
+    kept["stories"] = {k: (v[0], []) for k, v in kept["stories"].items()}  # nothing found
+    kept["version"] = ("other code",) + tuple(kept["version"][1:])
+    write_cache(cache, kept)
+    assert _report(world.root) == named
