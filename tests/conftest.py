@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,37 @@ def dismiss_blocking(root: Path, story_id: str, reason: str = "Outputs swap the 
             return count
         dismiss(site, story, blocking[0].ref, reason, by=by, etag=story.etag)
         count += 1
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_storykit(capsys, monkeypatch):
+    """``run_storykit(root, *args, stdin=None)``: the real ``storykit`` command line on the
+    site at ``root``, in this process (through ``storykit.cli.main``); never a traceback."""
+    import io
+    import sys
+
+    from storykit.cli import main
+
+    def run(root: Path, *args: str, stdin: str | None = None) -> CliResult:
+        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as info:
+            main(["--site", str(root), *args])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        code = info.value.code
+        return CliResult(code if isinstance(code, int) else (0 if code is None else 1), out, err)
+
+    return run
 
 
 @contextlib.contextmanager

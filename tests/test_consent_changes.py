@@ -7,24 +7,14 @@ form and from ``storykit consent change`` alike. All details are fictional.
 from __future__ import annotations
 
 import html
-import io
-import sys
-from dataclasses import dataclass
 
 import pytest
 from app_support import act, make_world, post
 
 from storykit import audit, lifecycle
-from storykit.cli import main
 
 pytestmark = pytest.mark.usefixtures("test_day")
 
-
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
 
 
 @pytest.fixture
@@ -33,19 +23,10 @@ def world(tmp_path):
 
 
 @pytest.fixture
-def cli(world, capsys, monkeypatch):
-    def run(*args: str) -> Result:
-        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
-        monkeypatch.setenv("STORYKIT_USER", "jo.cli")
-        monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            main(["--site", str(world.root), *args])
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return Result(int(info.value.code or 0), out, err)
-
-    return run
+def cli(world, run_storykit, monkeypatch):
+    """``storykit ARGS`` on the world's site, as the login jo.cli."""
+    monkeypatch.setenv("STORYKIT_USER", "jo.cli")
+    return lambda *args, **kw: run_storykit(world.root, *args, **kw)
 
 
 def consent_form(world, story_id: str, **changes) -> dict:

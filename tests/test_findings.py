@@ -14,10 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import html
-import io
 import json
-import sys
-from dataclasses import dataclass
 
 import pytest
 from app_support import act, make_world, post
@@ -25,7 +22,6 @@ from conftest import ON, consent_version, on_day, story_front, write_story
 
 from storykit import findings
 from storykit.checks import check_site
-from storykit.cli import main
 from storykit.model import DEFAULT_USES
 from storykit.render import render
 from storykit.reviewfile import REVIEW_FILE, read_review
@@ -72,12 +68,6 @@ def said_every_kind(text: str, kinds=KINDS) -> None:
         assert kind in text, f"{kind!r} not named in: {text}"
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
 
 @pytest.fixture
 def world(tmp_path):
@@ -89,19 +79,9 @@ def world(tmp_path):
 
 
 @pytest.fixture
-def cli(world, capsys, monkeypatch):
-    def run(*args: str, stdin: str | None = None) -> Result:
-        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            main(["--site", str(world.root), *args])
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return Result(int(info.value.code or 0), out, err)
-
-    return run
+def cli(world, run_storykit):
+    """``storykit ARGS`` on the world's site."""
+    return lambda *args, **kw: run_storykit(world.root, *args, **kw)
 
 
 def ref_of(world, story_id: str, what: str) -> str:
@@ -226,7 +206,7 @@ def test_the_review_page_dismisses_a_finding_and_shows_it_dismissed(world):
     assert done.status_code == 303
     page = rita.get("/review/st-review1").get_data(as_text=True)
     assert page.count("Dismiss: it may stay") == 5
-    assert "Dismissed:</strong> A postcode in the story text." in page
+    assert "A reviewer let it stay:</strong> A postcode in the story text." in page
     assert "because: The hospital&#39;s own." in page
 
 

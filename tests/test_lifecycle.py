@@ -10,16 +10,12 @@ line" as the address. All names and details are fictional.
 from __future__ import annotations
 
 import datetime as dt
-import io
-import sys
-from dataclasses import dataclass
 
 import pytest
 from app_support import make_world
 from conftest import consent_version, story_front, write_story
 
 from storykit import audit, lifecycle
-from storykit.cli import main
 from storykit.lifecycle import Actor, Refused
 from storykit.web import accounts
 
@@ -28,12 +24,6 @@ pytestmark = pytest.mark.usefixtures("test_day")
 NHS_NUMBER = "999 000 0018"  # from the 999 test range, with a valid check digit
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
 
 @pytest.fixture
 def world(tmp_path):
@@ -41,22 +31,9 @@ def world(tmp_path):
 
 
 @pytest.fixture
-def cli(world, capsys, monkeypatch):
-    """Run ``storykit ARGS`` on the world's site in this process (storykit.cli.main)."""
-
-    def run(*args: str, stdin: str | None = None) -> Result:
-        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
-        if stdin is not None:
-            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            main(["--site", str(world.root), *args])
-        out, err = capsys.readouterr()
-        code = info.value.code
-        assert "Traceback" not in out + err
-        return Result(code if isinstance(code, int) else (0 if code is None else 1), out, err)
-
-    return run
+def cli(world, run_storykit):
+    """``storykit ARGS`` on the world's site."""
+    return lambda *args, **kw: run_storykit(world.root, *args, **kw)
 
 
 def story_bytes(world, story_id: str) -> bytes:
