@@ -441,3 +441,16 @@ def test_check_keeps_privacy_findings_only_while_the_story_is_unchanged(world, c
     kept["version"] = ("other code",) + tuple(kept["version"][1:])
     write_cache(cache, kept)
     assert _report(world.root) == named
+
+
+def test_the_findings_command_lists_codes_kinds_and_places_never_details(world, cli):
+    done = cli("findings", "st-review1", "--json")
+    listed = json.loads(done.out)
+    assert done.code == 0 and listed["id"] == "st-review1"
+    assert [i["what"] for i in listed["blocking"]] == list(KINDS)
+    assert all(len(i["code"]) == 12 and i["where"] == "the story text"
+               for i in listed["blocking"])
+    assert listed["dismissed"] == [] and listed["advisory"] == []
+    no_secret_in(done.out)
+    clean = cli("findings", "st-nothere")
+    assert clean.code == 1 and "st-nothere" in clean.err

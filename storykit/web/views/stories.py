@@ -90,10 +90,16 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
 
 
 def findings_of(story: Story):
-    """The story's findings (privacy and plugins'), with reviewers' dismissals."""
+    """The story's findings (privacy and plugins'), with reviewers' dismissals; None when
+    the app has no room for the work just now (a long text's checks are heavy work)."""
     from ...findings import story_findings
+    from ..workload import Busy, heavy_work
 
-    return story_findings(state().site, story)
+    try:
+        with heavy_work(wait=True):
+            return story_findings(state().site, story)
+    except Busy:
+        return None
 
 
 def widened_words(story: Story) -> list[str]:
