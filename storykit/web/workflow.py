@@ -7,8 +7,8 @@ The browser app and the ``storykit submit|approve|...`` commands (``commands.py`
 :func:`change_status`, so both refuse the same things and write the same audit entries.
 
 A stale etag means someone changed the story after the page was loaded: nothing is saved
-(:class:`ConflictError`, shown as a 409 page). A withdrawn story can never change status again
-(:class:`GoneError`, a 410 page), even if the withdrawal happened after the page was loaded.
+(``ConflictError``, shown as a 409 page). A withdrawn story can never change status again
+(``GoneError``, a 410 page), even if the withdrawal happened after the page was loaded.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import sqlite3
 from .. import lifecycle
 from ..audit import AuditLog
 from ..db import erase
-from ..errors import ConflictError  # noqa: F401 - raised through here (see the docstring)
-from ..lifecycle import TRANSITIONS, Refused, Transition  # noqa: F401 - the app's names
+from ..lifecycle import TRANSITIONS, Refused  # noqa: F401 - Refused: the views catch it
 from ..model import Story
 from ..site import Site
 from .access import actor_of
@@ -34,7 +33,7 @@ def change_status(site: Site, conn: sqlite3.Connection, log: AuditLog, user: Use
                   reason: str = "") -> Story:
     """Make the status change ``action`` to ``story`` (as read now) as ``user``, if the core
     allows it and the file is still at ``etag``; keep the reviewer's note. Raises
-    :class:`~storykit.lifecycle.Refused`, :class:`ConflictError` or ``GoneError``."""
+    :class:`~storykit.lifecycle.Refused`, ``ConflictError`` or ``GoneError``."""
     saved = lifecycle.change(site, actor_of(user), story, action, etag, reason=reason, ip=ip,
                              log=log)
     if reason.strip() and TRANSITIONS[action].needs_reason:
