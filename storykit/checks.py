@@ -228,6 +228,16 @@ class PrivacyCache:
     def put(self, story_id: str, key: tuple, rows: list[tuple]) -> None:
         self.new[story_id] = (key, rows)
 
+    @staticmethod
+    def forget(site: Site, story_id: str) -> None:
+        """Drop one story's entry (its storyteller asked for everything to be deleted: the
+        findings' messages hold what readers see instead of names)."""
+        path = site.instance / "cache" / "privacy.pickle"
+        data = read_cache(path)
+        if isinstance(data, dict) and story_id in data.get("stories", {}):
+            del data["stories"][story_id]
+            write_cache(path, data)
+
     def save(self, ids: set[str]) -> None:
         """Keep the entries of the stories there are now, if anything changed."""
         if not self.new and set(self.entries) <= ids:

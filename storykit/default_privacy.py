@@ -55,6 +55,15 @@ def story_checks(site, story: Story, on: dt.date) -> list[Finding]:
     return broken + out
 
 
+@hookimpl
+def after_withdraw(site, story: Story, scope: str) -> None:
+    """Erasing everything forgets the story's privacy findings kept for `storykit check`."""
+    if scope == "delete_everything":
+        from .checks import PrivacyCache
+
+        PrivacyCache.forget(site, story.id)
+
+
 def _review_record(story: Story):
     """The story's review.yml record, and its problems as errors: until a broken file is
     fixed, no dismissal in it counts (every finding blocks)."""

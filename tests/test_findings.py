@@ -335,13 +335,20 @@ def test_a_fingerprint_cannot_be_matched_without_the_sentence(world, cli):
     assert matches(f"I was born on {BORN} in the old hospital")
 
 
-def test_erasing_everything_deletes_the_review_file(world, cli):
+def test_erasing_everything_deletes_the_review_file_and_the_kept_findings(world, cli):
+    from storykit.fsio import read_cache
+
     ref = ref_of(world, "st-review1", "a postcode")
     assert cli("dismiss", "st-review1", ref, "--as", "rita", "--reason", "Fine.").code == 0
     folder = world.root / "stories" / "st-review1"
     assert (folder / REVIEW_FILE).exists()
+    assert cli("check").code == 1  # keeps each story's privacy findings
+    kept = world.root / "instance" / "cache" / "privacy.pickle"
+    assert "st-review1" in read_cache(kept)["stories"]
     world.site.withdraw("st-review1", "delete_everything", "Please delete it all", by="ada")
     assert not (folder / REVIEW_FILE).exists()
+    assert "st-review1" not in read_cache(kept)["stories"]
+
 
 
 # --- plugins may declare findings blocking -----------------------------------------------------------
