@@ -192,24 +192,33 @@ def _print_story(story: m.Story, decisions: dict[str, Decision], use: str | None
               help="Also show notes (e.g. names in the text that outputs already replace).")
 @pass_ctx
 def check(obj: Context, as_json: bool, on: dt.date | None, show_all: bool) -> None:
-    """Validate every story and consent file; warn about consent that needs attention.
+    """Validate every story and consent file; list blocking findings; warn about consent
+    that needs attention.
 
-    Exits with status 1 when there are errors (warnings alone exit 0).
+    Exits with status 1 when there are errors or blocking findings (a blocking finding, such
+    as a phone number, must be fixed or dismissed by a reviewer before the story is sent for
+    review, approved, published or rendered). Warnings alone exit 0.
     """
     report = check_site(obj.site, on)
     if as_json:
         click.echo(json.dumps({
             "ok": report.ok, "stories": report.stories,
             "errors": [f.to_json() for f in report.errors],
+            "blocking": [f.to_json() for f in report.blocking],
             "warnings": [f.to_json() for f in report.warnings],
             "notes": [f.to_json() for f in report.notes]}, indent=2))
     else:
-        shown = report.errors + report.warnings + (report.notes if show_all else [])
+        shown = (report.errors + report.blocking + report.warnings
+                 + (report.notes if show_all else []))
         for finding in shown:
-            click.echo(str(finding), err=finding.severity == "error")
+            click.echo(str(finding), err=finding.severity in ("error", "blocking"))
         notes = f", {len(report.notes)} notes" + ("" if show_all else " (see --all)")
         click.echo(f"{report.stories} stories checked: {len(report.errors)} errors, "
+                   f"{len(report.blocking)} blocking findings, "
                    f"{len(report.warnings)} warnings" + (notes if report.notes else ""))
+        if report.blocking:
+            click.echo("Fix each blocking finding in the story, or ask a reviewer to dismiss "
+                       "it with a reason (in the app, or: storykit findings STORY).")
     if not report.ok:
         raise click.exceptions.Exit(1)
 
@@ -218,7 +227,7 @@ def check(obj: Context, as_json: bool, on: dt.date | None, show_all: bool) -> No
 
 @cli.group()
 def consent() -> None:
-    """Show or withdraw a story's consent."""
+    """Show, change or withdraw a story's consent."""
 
 
 @consent.command("show")
@@ -297,6 +306,67 @@ def consent_withdraw(obj: Context, story: str, scope: str, reason: str) -> None:
                f"consent version {updated.current_consent.version} recorded.")
     for line in site_after_withdraw(site, updated):
         click.echo(line)
+
+
+@consent.command("change")
+@click.argument("story")
+@click.option("--add-use", "add_uses", multiple=True, metavar="USE",
+              help="A use the storyteller now agrees to (repeat for several).")
+@click.option("--remove-use", "remove_uses", multiple=True, metavar="USE",
+              help="A use they no longer agree to (repeat for several).")
+@click.option("--add-media", "add_media", multiple=True, type=click.Choice(m.MEDIA),
+              help="Something more we may show (repeat for several).")
+@click.option("--remove-media", "remove_media", multiple=True, type=click.Choice(m.MEDIA),
+              help="Something we may no longer show (repeat for several).")
+@click.option("--identification", type=click.Choice(m.IDENTIFICATION),
+              help="How the storyteller is named from now on.")
+@click.option("--expires", type=DATE, help="The new end date (YYYY-MM-DD).")
+@pass_ctx
+def consent_change(obj: Context, story: str, add_uses: tuple[str, ...],
+                   remove_uses: tuple[str, ...], add_media: tuple[str, ...],
+                   remove_media: tuple[str, ...], identification: str | None,
+                   expires: dt.date | None) -> None:
+    """Record a new consent version for STORY: the current one with these changes.
+
+    Widening it (more uses or media, a more identifying name) sends an approved or published
+    story back to review: it stays off the website until a reviewer approves it again.
+    Narrowing it applies at once.
+    """
+    from . import lifecycle
+
+    site = obj.site
+    found = site.store.find(story)
+    current = found.current_consent
+    if current is None or current.status == "withdrawn":
+        raise click.ClickException(f"{found.id} has no consent to change"
+                                   + (" (it was withdrawn)" if current else "")
+                                   + "; record consent in the app first")
+    for use in add_uses + remove_uses:
+        _check_use(site, use)
+    if not (add_uses or remove_uses or add_media or remove_media or identification or expires):
+        raise click.UsageError("say what changes: --add-use, --remove-use, --add-media, "
+                               "--remove-media, --identification or --expires")
+    uses = [u for u in site.config.use_names
+            if (u in current.uses or u in add_uses) and u not in remove_uses]
+    media = [x for x in m.MEDIA if (x in current.media or x in add_media)
+             and x not in remove_media]
+    if expires is not None and expires <= current.granted:
+        raise click.BadParameter(f"the end date must be after consent was given "
+                                 f"({current.granted})", param_hint="--expires")
+    fields = {**current.to_dict(), "uses": uses, "media": media,
+              "identification": identification or current.identification,
+              "expires": expires or current.expires}
+    saved = lifecycle.record_consent(site, found.id, m.ConsentVersion.from_dict(fields),
+                                     by=current_user(), base_etag=found.consent_etag,
+                                     ip="command line")
+    change = lifecycle.last_change(saved)
+    click.echo(f"Consent version {saved.current_consent.version} recorded for {saved.id}.")
+    if change is not None and change.widened and saved.status != found.status:
+        click.echo("It widens the consent, so the story is back in review (off the website "
+                   "until a reviewer approves it again): "
+                   + "; ".join(change.sentences(site.config.label)) + ".")
+    elif change is not None and change.narrowed:
+        click.echo("It narrows the consent: that applies at once, everywhere.")
 
 
 def site_after_withdraw(site: Site, story: m.Story) -> list[str]:

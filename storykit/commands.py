@@ -1,4 +1,5 @@
-"""Built-in commands that work through plugins: ``render``, ``formats``, ``plugins`` and ``db``.
+"""Built-in commands that work through plugins: ``render``, ``findings``, ``formats``,
+``plugins`` and ``db``.
 
 They are registered with the ``register_commands`` hook, like any plugin's commands.
 """
@@ -66,6 +67,42 @@ def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, them
         raise click.exceptions.Exit(1)
 
 
+@click.command("findings")
+@click.argument("story")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def findings_command(story: str, as_json: bool) -> None:
+    """List STORY's findings: first the blocking ones (each must be fixed in the text, or
+    dismissed by a reviewer: storykit dismiss STORY CODE --as NAME --reason TEXT), then
+    dismissed ones and advice. Details are shown masked, never in full."""
+    from .findings import dismissed_words, story_findings
+
+    site = _site()
+    found = site.store.find(story)
+    result = story_findings(site, found)
+    groups = (("blocking", "Blocking: must be fixed, or dismissed by a reviewer",
+               result.blocking),
+              ("dismissed", "Dismissed by a reviewer", result.dismissed),
+              ("advisory", "Worth a look", result.advisory))
+    if as_json:
+        click.echo(json.dumps({"id": found.id, "etag": found.etag, **{
+            key: [{"code": i.ref, "kind": i.code, "what": i.what, "where": i.where,
+                   "shown_as": i.shown_as,
+                   "dismissed": dismissed_words(i.dismissal) if i.dismissal else None}
+                  for i in issues] for key, _, issues in groups}}, indent=2))
+        return
+    click.echo(f"{found.id}  {found.slug}")
+    if not result.issues:
+        click.echo("  Nothing found. Still read it through: checks cannot find everything.")
+    for _key, heading, issues in groups:
+        if issues:
+            click.echo(f"{heading}:")
+        for i in issues:
+            shown = f" ({i.shown_as})" if i.shown_as else ""
+            where = f" in {i.where}" if i.where else ""
+            said = f": {dismissed_words(i.dismissal)}" if i.dismissal else ""
+            click.echo(f"  {i.ref}  {i.what}{shown}{where}{said}")
+
+
 @click.command("formats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def formats_command(as_json: bool) -> None:
@@ -97,5 +134,6 @@ def plugins_command(as_json: bool) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
-    for command in (render_command, formats_command, plugins_command, db_group):
+    for command in (render_command, findings_command, formats_command, plugins_command,
+                    db_group):
         cli.add_command(command)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import flask
     import jinja2
 
-    from .model import Story
+    from .model import ConsentVersion, Story
     from .render import Artefact, Format, Job
     from .site import Site
 
@@ -75,6 +75,22 @@ def after_render(site: Site, job: Job, artefacts: list[Artefact]) -> None:
 @hookspec
 def after_withdraw(site: Site, story: Story, scope: str, distributions: list[Any]) -> None:
     """Called after consent is withdrawn; ``distributions`` is where the story went."""
+
+
+@hookspec
+def after_status_change(site: Site, story: Story, old: str, new: str, by: str) -> None:
+    """Called after a story's status changed (``storykit.lifecycle``: a person's submit,
+    approve, request changes, publish or take down, or a widened consent sending it back to
+    review); ``story`` is as saved, ``by`` the account name. E.g. queue a site build when a
+    story becomes, or stops being, ``published``."""
+
+
+@hookspec
+def after_consent_change(site: Site, story: Story, old: ConsentVersion | None,
+                         new: ConsentVersion, by: str) -> None:
+    """Called after a new consent version was recorded (not a withdrawal: see
+    ``after_withdraw``); ``old`` is the version before (None for the first). A narrower
+    consent applies at once: e.g. queue a build that takes down what it no longer allows."""
 
 
 @hookspec

@@ -45,7 +45,8 @@ DEFAULT_PLUGINS = (
     "storykit.default_themes",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
-EVENT_HOOKS = frozenset({"after_render", "after_withdraw"})
+EVENT_HOOKS = frozenset({"after_render", "after_withdraw", "after_status_change",
+                         "after_consent_change"})
 
 
 @dataclass(frozen=True)
@@ -171,17 +172,30 @@ class Plugins:
         self.call("register_commands", cli=group)
         return dict(group.commands)
 
-    def story_findings(self, story, on):
+    def story_findings(self, story, on, skip: str | None = None):
+        """Every plugin's findings for ``story`` (but those of the plugin named ``skip``)."""
+        for _name, found in self.story_findings_by_plugin(story, on, skip=skip):
+            yield from found
+
+    def story_findings_by_plugin(self, story, on, skip: str | None = None,
+                                 given: dict[str, list] | None = None):
+        """``(plugin name, its findings)`` for each ``story_checks`` plugin in order; a
+        plugin named in ``given`` is not asked again (its findings are those)."""
         from .checks import WARNING, Finding
 
         for impl in reversed(self.pm.hook.story_checks.get_hookimpls()):
+            name = impl.plugin_name
+            if name == skip:
+                continue
+            if given is not None and name in given:
+                yield name, given[name]
+                continue
             args = {"site": self.site, "story": story, "on": on}
             try:
                 found = impl.function(**{k: v for k, v in args.items() if k in impl.argnames})
             except PluginError as exc:
-                yield Finding(WARNING, str(exc), None, None, story.id, "plugin_error")
-                continue
-            yield from found or []
+                found = [Finding(WARNING, str(exc), None, None, story.id, "plugin_error")]
+            yield name, list(found or [])
 
     def check_config(self) -> None:
         """Ask each plugin to validate its settings; raise one error listing every problem."""

@@ -15,20 +15,25 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from .consent import name_pattern, name_replacement, name_swaps
+from .consent import NameMatcher, name_replacement, name_swaps, teller_swaps, with_capitals
 from .model import IDENTIFICATION, Story
 
 KINDS = ("nhs_number", "email", "phone", "date_of_birth", "postcode", "name", "long_number")
 #: When two findings overlap, the kind listed first wins.
 _PRIORITY = {kind: i for i, kind in enumerate(KINDS)}
-HIGH, LOW = "high", "low"
-#: Low: a long number may not be an identifier, and names are already replaced whenever a
-#: story is rendered (the same rules as the consent reduction); the draft still holds them.
-_LOW = frozenset({"long_number", "name"})
+#: Severities people see. A *blocking* finding stops the story being sent for review,
+#: approved, published or rendered for a use until it is fixed or a reviewer dismisses it
+#: (:mod:`storykit.findings`); an *advisory* one is worth a look.
+BLOCKING, ADVISORY = "blocking", "advisory"
+#: Advisory: a long number may not be an identifier, and the names listed under ``people``
+#: are replaced by their ``render_as`` whenever a story is rendered. The storyteller's own
+#: name where the consent hides it is blocking (decided per finding, in :func:`_names`).
+_ADVISORY = frozenset({"long_number"})
 
 REPLACEMENTS = {
     "nhs_number": "[NHS number removed]",
@@ -56,7 +61,7 @@ class PrivacyFinding:
 
     ``start``/``end`` are character offsets in the field's text; ``line`` and ``column`` are
     1-based. The matched text itself is never stored: ``excerpt_masked`` shows its shape.
-    ``severity`` is ``"low"`` for things a person should look at rather than simply remove.
+    ``severity`` is :data:`BLOCKING` or :data:`ADVISORY` (worth a look).
     """
 
     kind: str
@@ -69,7 +74,8 @@ class PrivacyFinding:
     message: str
     replacement: str
     code: str
-    severity: str = HIGH
+    severity: str = BLOCKING
+    what: str = ""  #: the kind in words: "a phone number", "the storyteller's name"
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class _Hit:
     replacement: str
     what: str = ""
     advice: str = ""
+    severity: str = ""
 
 
 # --- the public API ------------------------------------------------------------------------
@@ -110,7 +117,9 @@ def scan_text(text: str, field: str = "body", *, names: NameRules | None = None,
     allowed = allow if isinstance(allow, frozenset) else _allow_set(allow)
     if not text:
         return []
-    hits = [h for h in _detect(text, names) if _normal(text[h.start:h.end]) not in allowed]
+    hits = list(_detect(text, names))
+    if allowed:
+        hits = [h for h in hits if normal_value(text[h.start:h.end]) not in allowed]
     lines = _LineIndex(text)
     return [_finding(text, field, h, lines) for h in _resolve(hits)]
 
@@ -127,6 +136,7 @@ def story_fields(story: Story) -> list[tuple[str, str]]:
     return [(field, text) for field, text in out if text]
 
 
+@functools.lru_cache(maxsize=512)
 def field_label(field: str) -> str:
     """A plain-English name for a field, e.g. ``quotes[1]`` -> "quote 2"."""
     fixed = {"body": "the story text", "title": "the title", "summary": "the summary",
@@ -147,6 +157,13 @@ def field_path(field: str) -> tuple[str | int, ...]:
     for name, index in re.findall(r"(\w+)|\[(\d+)\]", field):
         parts.append(int(index) if index else name)
     return tuple(parts)
+
+
+def sentence_span(text: str, finding: PrivacyFinding) -> tuple[int, int]:
+    """Where the sentence holding ``finding`` starts and ends in ``text`` (its field's
+    text): what people are shown around a finding, and what a dismissal is tied to. A very
+    long sentence is cut a thousand characters either side."""
+    return _sentence_around(text, finding.start, finding.end)
 
 
 def apply_replacement(text: str, finding: PrivacyFinding) -> str:
@@ -220,8 +237,7 @@ class NameRules:
 
     swaps: dict[str, str]
     teller: frozenset[str]
-    pattern: re.Pattern[str] | None
-    starts: re.Pattern[str] | None = None
+    matcher: NameMatcher | None
 
     @classmethod
     def for_story(cls, story: Story, identification: str) -> NameRules:
@@ -230,43 +246,27 @@ class NameRules:
         if identification not in IDENTIFICATION:
             raise ValueError(f"unknown identification level {identification!r}; use one of: "
                              f"{', '.join(IDENTIFICATION)}")
-        swaps = name_swaps(story, identification)
-        teller = {_words(k) for k in name_swaps(story.copy(people=[]), identification)}
-        for key in list(swaps):
-            if key.upper() != key:
-                swaps.setdefault(key.upper(), swaps[key])
-                if _words(key) in teller:
-                    teller.add(_words(key.upper()))
-        if not swaps:
-            return cls(swaps, frozenset(teller), None)
-        return cls(swaps, frozenset(teller), name_pattern(swaps), _starts(swaps))
-
-
-def _starts(names: dict[str, str]) -> re.Pattern[str]:
-    """Where a match can begin: a word starting with a capital A-Z (every title does) or with
-    a name's first letter. Trying the name pattern only there is several times faster."""
-    first = "[A-Z" + re.escape("".join(sorted({k[0] for k in names if k}))) + "]"
-    return re.compile(first + r"(?<![^\W_]" + first + ")")
+        plain = name_swaps(story, identification)
+        teller = {_words(k) for k in teller_swaps(story, identification)}
+        teller |= {k.upper() for k in teller}
+        swaps = with_capitals(plain)
+        return cls(swaps, frozenset(teller), NameMatcher(swaps) if swaps else None)
 
 
 def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
-    if rules is None or rules.pattern is None or rules.starts is None:
+    if rules is None or rules.matcher is None:
         return
-    end = 0
-    for start in rules.starts.finditer(text):
-        m = rules.pattern.match(text, start.start()) if start.start() >= end else None
-        if m is None:
+    for m in rules.matcher.finditer(text):
+        new = name_replacement(m.name, text, m.start, rules.swaps)
+        if new == text[m.start:m.end]:
             continue
-        end = m.end()
-        new = name_replacement(m, rules.swaps)
-        if new == m.group(0):
-            continue
-        if _words(m.group(2)) in rules.teller:
-            what = "the storyteller's name, which the consent does not allow here"
-        else:
-            what = "a name listed under people"
         advice = f"replace it with \u201c{new}\u201d (what readers already see)"
-        yield _Hit("name", m.start(), m.end(), new, what, advice)
+        if _words(m.name) in rules.teller:
+            what, severity = "the storyteller's name", BLOCKING
+            advice = "the consent does not allow it here: " + advice
+        else:
+            what, severity = "a name listed under people", ADVISORY
+        yield _Hit("name", m.start, m.end, new, what, advice, severity)
 
 
 # --- detectors -----------------------------------------------------------------------------
@@ -293,6 +293,8 @@ _EMAIL = re.compile(
     r"(?<![A-Za-z0-9.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
+_EMAIL_BACK = 65  # the longest local part, and the character before it
+_EMAIL_AHEAD = 320  # longer than any domain name (253)
 _POSTCODE = re.compile(
     _START + r"(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2}"
@@ -382,8 +384,18 @@ def _is_uk_phone(digits: str, international: bool) -> bool:
 
 
 def _emails(text: str) -> Iterator[_Hit]:
-    for m in _EMAIL.finditer(text):
-        yield _Hit("email", m.start(), m.end(), REPLACEMENTS["email"])
+    """Found from their "@", looking back at most a local part's length: the pattern alone
+    tries every letter of the text (most of the time of a long story's check)."""
+    pos = 0
+    at = text.find("@")
+    while at >= 0:
+        m = _EMAIL.search(text, max(pos, at - _EMAIL_BACK), at + _EMAIL_AHEAD)
+        if m is not None and m.start() <= at:
+            yield _Hit("email", m.start(), m.end(), REPLACEMENTS["email"])
+            pos = m.end()
+            at = text.find("@", pos)
+        else:
+            at = text.find("@", at + 1)
 
 
 def _postcodes(text: str) -> Iterator[_Hit]:
@@ -502,7 +514,7 @@ def _finding(text: str, field: str, hit: _Hit, lines: _LineIndex) -> PrivacyFind
         kind=hit.kind, field=field, start=hit.start, end=hit.end, line=line, column=column,
         excerpt_masked=masked, message=f"{what} ({masked}): {advice}",
         replacement=hit.replacement, code=f"privacy_{hit.kind}",
-        severity=LOW if hit.kind in _LOW else HIGH,
+        severity=hit.severity or (ADVISORY if hit.kind in _ADVISORY else BLOCKING), what=what,
     )
 
 
@@ -543,7 +555,7 @@ def _allow_set(allow: Iterable[str]) -> frozenset[str]:
     bad = [v for v in values if not isinstance(v, str) or not v.strip()]
     if bad:
         raise TypeError("allow must hold only non-empty text values")
-    return frozenset(_normal(v) for v in values)
+    return frozenset(normal_value(v) for v in values)
 
 
 def _words(value: str) -> str:
@@ -551,7 +563,8 @@ def _words(value: str) -> str:
     return " ".join(value.split())
 
 
-def _normal(value: str) -> str:
+def normal_value(value: str) -> str:
+    """A detail without spaces or case, to compare two ways of writing it."""
     return "".join(value.split()).casefold()
 
 

@@ -186,7 +186,7 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
         decision = site.decide(story, use, on)
         if not decision.allowed or decision.draft:
             continue
-        problem = _media_problem(story, decision)
+        problem = _media_problem(story, decision) or _blocking_problem(site, story)
         if problem:
             problems.append(f"story {story.id} is not published: {problem}")
             continue
@@ -209,6 +209,15 @@ def _media_problem(story: Story, decision: Decision) -> str | None:
         if problem is not None:
             return str(problem)
     return None
+
+
+def _blocking_problem(site: Site, story: Story) -> str | None:
+    """Why the story is held back by a blocking finding nobody has dealt with (its kind in
+    words, never the detail), or None."""
+    from .findings import story_findings
+
+    reason = story_findings(site, story).reason()
+    return None if reason is None else reason.message
 
 
 def _pictures(story: Story) -> tuple[str, ...]:
@@ -239,11 +248,12 @@ def stories_fingerprint(site: Site) -> dict[str, Any]:
 
 def code_fingerprint() -> str:
     """A hash of the core code that decides what a published view shows (the consent
-    decision and reduction, the Markdown sanitiser, the media rule): a builder that keeps
-    pages between builds renders them all again when it changes."""
-    from . import consent, markup, media
+    decision and reduction, the Markdown sanitiser, the media rule, the privacy findings
+    that hold a story back): a builder that keeps pages between builds renders them all
+    again when it changes."""
+    from . import consent, findings, markup, media, privacy
 
     digest = hashlib.sha256()
-    for module in (consent, markup, media):
+    for module in (consent, markup, media, privacy, findings):
         digest.update(Path(module.__file__ or "").read_bytes())
     return digest.hexdigest()[:32]

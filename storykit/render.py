@@ -247,16 +247,29 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
 def decide_for(site: Site, story: Story, use: str, *, what_if: dt.date | None = None,
                preview: bool = False) -> Decision:
     """The decision a render acts on: for today, and with ``what_if`` also for that date
-    (a story must be allowed on both; it is then a draft, so it is never recorded)."""
+    (a story must be allowed on both; it is then a draft, so it is never recorded). A
+    recorded render is refused while the story has a blocking finding nobody has dealt
+    with (:mod:`storykit.findings`: the reason names its kind, never the detail)."""
     now = site.decide(story, use, today(), preview=preview)
     if what_if is None or not now.allowed:
-        return now
+        return blocked(site, story, now)
     then = site.decide(story, use, what_if, preview=preview)
     if not then.allowed:
         day = nice_date(what_if)
         reasons = tuple(Reason(r.code, f"on {day}: {r.message}") for r in then.reasons)
         return replace(now, allowed=False, reasons=reasons)
     return replace(now, draft=True)
+
+
+def blocked(site: Site, story: Story, decision: Decision) -> Decision:
+    """``decision``, refused when it would be recorded (allowed, not a draft) and the story
+    has an unresolved blocking finding."""
+    if not decision.allowed or decision.draft:
+        return decision
+    from .findings import story_findings
+
+    reason = story_findings(site, story).reason()
+    return decision if reason is None else replace(decision, allowed=False, reasons=(reason,))
 
 
 def preview_mark(day: dt.date) -> str:

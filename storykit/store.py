@@ -559,6 +559,7 @@ class FileStore:
         folder = self.folder(story.id)
         for sub in ("media", "evidence"):
             shutil.rmtree(folder / sub, ignore_errors=True)
+        (folder / "review.yml").unlink(missing_ok=True)  # reviewers' reasons (storykit.reviewfile)
         return story.copy(
             slug=slugify(story.id) or "withdrawn",
             title="Withdrawn story", body="", summary=None, content_warning=None, service=None,

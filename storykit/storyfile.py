@@ -468,6 +468,13 @@ def _consent_plain(version: m.ConsentVersion) -> dict[str, Any]:
     return data
 
 
+def dump_yaml(data: Any) -> str:
+    """Plain YAML for a file storykit writes whole (``review.yml``): no anchors, times in
+    UTC with a Z, lists in block style, keys in the order given."""
+    return yaml.dump(data, Dumper=_ConsentDumper, sort_keys=False, allow_unicode=True,
+                     width=4096, default_flow_style=False)
+
+
 def dump_consent_version(version: m.ConsentVersion, indent: int = 2) -> str:
     """One version as a block-sequence item, indented to sit under ``versions:``."""
     text = yaml.dump([_consent_plain(version)], Dumper=_ConsentDumper, sort_keys=False,

@@ -6,6 +6,7 @@ import contextlib
 import datetime as dt
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ organisation = "Example NHS Trust"
 
 BODY = (
     "On our second night, Midwife Carol Pegg sat with me while the baby finally fed.\n\n"
-    "Aisha Rahman is my name, and I wanted the ward to know what helped.\n\n"
+    "I was there for three nights, and I wanted the ward to know what helped.\n\n"
     "## What would have helped\n\n"
     "Being told at the start which buzzer to press, and that it was fine to press it.\n"
 )
@@ -118,6 +119,55 @@ def write_story(root: Path, story_id: str, front: dict[str, Any] | str | None = 
     elif consent is not None:
         (folder / "consent.yml").write_text(consent_text(consent), encoding="utf-8")
     return folder
+
+
+def dismiss_blocking(root: Path, story_id: str, reason: str = "Outputs swap the name for what "
+                     "the consent allows.", by: str = "rita") -> int:
+    """Dismiss every blocking finding of a story as a reviewer would (kept in its
+    review.yml): for stories whose text names the storyteller on purpose, to show that
+    outputs still never do. Returns how many were dismissed."""
+    from storykit.findings import dismiss, story_findings
+
+    site = Site.open(root)
+    count = 0
+    while True:
+        story = site.store.get(story_id)
+        blocking = story_findings(site, story).blocking
+        if not blocking:
+            return count
+        dismiss(site, story, blocking[0].ref, reason, by=by, etag=story.etag)
+        count += 1
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def run_storykit(capsys, monkeypatch):
+    """``run_storykit(root, *args, stdin=None)``: the real ``storykit`` command line on the
+    site at ``root``, in this process (through ``storykit.cli.main``); never a traceback."""
+    import io
+    import sys
+
+    from storykit.cli import main
+
+    def run(root: Path, *args: str, stdin: str | None = None) -> CliResult:
+        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
+        if stdin is not None:
+            monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin.encode())))
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as info:
+            main(["--site", str(root), *args])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        code = info.value.code
+        return CliResult(code if isinstance(code, int) else (0 if code is None else 1), out, err)
+
+    return run
 
 
 @contextlib.contextmanager

@@ -252,7 +252,10 @@ def test_the_live_check_returns_preview_counts_and_findings(world, ann):
     assert "9 words" in result["summary"]
     assert "large-print" in result["preview"] and "NHS number" in result["preview"]
     details = result["details"]
-    assert "999 *** ****" in details and NHS_NUMBER not in details
+    # each finding in plain words with the sentence it is in (the writer's own text)
+    assert "<strong>2 must be dealt with</strong>" in details
+    assert f"My NHS number is <mark>{NHS_NUMBER}</mark>." in details
+    assert "An NHS number in the story text." in details and "line" not in details
     assert 'data-fix-box="body"' in details
     # the phone number in quote 2 is fixed in the quotes box, at its place in that box
     box_start = data["quotes"].index("07700")
@@ -283,7 +286,7 @@ def test_the_live_check_with_form_errors_still_checks_the_story_text(world, ann)
     result = post_form(ann, "/stories/st-draft1/check", data,
                        page="/stories/st-draft1/edit").get_json()
     assert not result["ok"] and result["preview"] is None
-    assert "999 *** ****" in result["details"]
+    assert f"Number <mark>{NHS_NUMBER}</mark>." in result["details"]
 
 
 # --- word count and reading age ------------------------------------------------------------------
@@ -315,18 +318,23 @@ def test_syllables_and_markdown_are_counted_sensibly():
 
 def test_the_editor_shows_word_count_and_reading_age(world, ann):
     page = text(ann.get("/stories/st-draft1/edit"))
-    assert "50 words. Reading age about" in page and "(aim for 9 to 11)" in page
+    assert "51 words. Reading age about" in page and "(aim for 9 to 11)" in page
 
 
 # --- privacy checks and one-click fixes ---------------------------------------------------------------
 
-def test_findings_show_where_and_a_masked_excerpt_with_a_fix_button(world, ann):
-    save(ann, world, "st-draft1", body=f"Intro.\n\nMy NHS number is {NHS_NUMBER} as you know.")
+def test_findings_show_in_words_in_their_sentence_most_serious_first_with_a_fix(world, ann):
+    save(ann, world, "st-draft1", body="Intro.\n\nRing the unit, ask for Midwife Carol Pegg. "
+                                        f"My NHS number is {NHS_NUMBER} as you know.")
     page = text(ann.get("/stories/st-draft1/edit"))
-    assert "The story text, line 3, position 18:" in page
     findings = page[page.index('<div id="check-details">'):page.index("About the storyteller")]
-    assert "999 *** ****" in findings and NHS_NUMBER not in findings
+    assert "line 3" not in findings and "position" not in findings
+    blocking = findings.index("Must be dealt with:</strong> An NHS number in the story text.")
+    advice = findings.index("Worth a look:</strong> A name listed under people in the story")
+    assert blocking < advice  # ordered by severity, not by place in the text
+    assert f"My NHS number is <mark>{NHS_NUMBER}</mark> as you know" in findings
     assert "Replace with “[NHS number removed]”" in page
+    assert "Replace with “the night midwife”" in page
 
 
 def test_a_fix_button_replaces_the_text_in_the_saved_story(world, ann):

@@ -254,8 +254,8 @@ def test_the_store_refuses_a_withdrawn_story_even_if_the_page_check_is_raced(wor
     (world.root / "stories" / "st-review1" / "consent.yml").write_text(
         consent_text([consent_version(), withdrawn]), encoding="utf-8")
     with pytest.raises(GoneError), world.app.test_request_context():
-        workflow.change_status(st, world.users["rita"], story,
-                               workflow.TRANSITIONS["approve"], story.etag)
+        workflow.change_status(st.site, st.db(), st.audit(), world.users["rita"], story,
+                               "approve", story.etag)
     assert world.site.store.get("st-review1").status == "in_review"
     # and through the page: 410, not a save
     response = act(world.client("rita"), "st-review1", "approve", etag=story.etag)
@@ -272,8 +272,8 @@ def test_a_withdrawal_landing_between_page_load_and_save_is_410_not_409(world):
     from storykit.errors import ConflictError
 
     with pytest.raises(ConflictError), world.app.test_request_context():
-        workflow.change_status(st, world.users["pete"], story,
-                               workflow.TRANSITIONS["publish"], story.etag)
+        workflow.change_status(st.site, st.db(), st.audit(), world.users["pete"], story,
+                               "publish", story.etag)
     assert world.site.store.get("st-approved1").status == "withdrawn"
 
 
@@ -283,7 +283,7 @@ def test_publishing_needs_consent_for_the_public_website(world):
                 consent=[consent_version(uses=["board", "staff_training"])])
     response = act(world.client("pete"), "st-approved1", "publish")
     assert response.status_code == 422
-    assert "consent does not cover public_website" in text(response)
+    assert "The consent does not cover Public website." in text(response)
     assert world.site.store.get("st-approved1").status == "approved"
 
 

@@ -10,7 +10,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from conftest import ON, consent_version, story_front, write_story
+from conftest import ON, consent_version, dismiss_blocking, story_front, write_story
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops
@@ -156,6 +156,9 @@ def test_anonymous_cards_name_nobody(make_site, capsys):
     quote = ("Aisha Rahman here: Midwife Carol Pegg stayed with me. Carol was calm and "
              "Mrs Pegg never rushed me.")
     root = card_site(make_site, quotes=(quote,), identification="anonymous")
+    code, _, stderr, _out = render_cli(capsys, root)
+    assert code == 1 and "the storyteller's name" in stderr and "Aisha" not in stderr
+    assert dismiss_blocking(root, "st-card01") == 1  # a reviewer let the quote stand
     code, _, stderr, out = render_cli(capsys, root)
     assert code == 0, stderr
     manifest = json.loads((out / "night-feeds-cards.json").read_text(encoding="utf-8"))

@@ -362,6 +362,66 @@ def test_hook_after_withdraw(demo):
     assert calls == [("st-board1", "stop_future_use", ["txt"])]
 
 
+def test_hook_after_status_change(demo):
+    from storykit import lifecycle
+
+    add_plugin(demo, "builds", """
+        from storykit import hookimpl
+        CALLS = []
+        @hookimpl
+        def after_status_change(site, story, old, new, by):
+            CALLS.append((story.id, story.status, old, new, by, site.root.name))
+    """)
+    add_plugin(demo, "builds_broken", """
+        from storykit import hookimpl
+        @hookimpl
+        def after_status_change():
+            raise OSError("build queue down")
+    """)
+    site = Site.open(demo)
+    story = site.store.get("st-board1")
+    pete = lifecycle.Actor("pete", roles=frozenset({"publisher"}))
+    saved = lifecycle.change(site, pete, story, "publish", story.etag)
+    calls = sys.modules["storykit_site_plugins.builds"].CALLS
+    assert calls == [("st-board1", "published", "approved", "published", "pete", demo.name)]
+    assert saved.status == "published"  # the broken plugin did not undo or stop it
+    assert any("builds_broken" in w for w in site.plugins.warnings)
+    with pytest.raises(lifecycle.Refused):  # a refused change tells nobody
+        lifecycle.change(site, pete, saved, "publish", saved.etag)
+    assert len(calls) == 1
+
+
+def test_hook_after_consent_change(demo):
+    from storykit import lifecycle
+
+    add_plugin(demo, "takedowns", """
+        from storykit import hookimpl
+        CALLS = []
+        @hookimpl
+        def after_consent_change(site, story, old, new, by):
+            CALLS.append((story.status, old.version, old.uses, new.version, new.uses, by))
+        @hookimpl
+        def after_status_change(story, old, new):
+            CALLS.append((story.id, old, new))
+    """)
+    site = Site.open(demo)
+    story = site.store.get("st-board1")
+    current = story.current_consent
+    narrower = current.to_dict() | {"uses": ["board"]}
+    saved = lifecycle.record_consent(site, "st-board1", type(current).from_dict(narrower),
+                                     by="jo", base_etag=story.consent_etag)
+    calls = sys.modules["storykit_site_plugins.takedowns"].CALLS
+    assert calls[-1] == ("approved", 1, current.uses, 2, ["board"], "jo")
+    assert saved.status == "approved"  # narrowing applies at once, no new review
+    assert not site.decide(saved, "staff_training").allowed
+    wider = narrower | {"uses": ["board", "press"]}
+    saved = lifecycle.record_consent(site, "st-board1", type(current).from_dict(wider),
+                                     by="jo", base_etag=saved.consent_etag)
+    assert saved.status == "in_review"  # widening sends it back to review first
+    assert calls[-2:] == [("st-board1", "approved", "in_review"),
+                          ("in_review", 2, ["board"], 3, ["board", "press"], "jo")]
+
+
 def test_hook_register_commands(demo):
     add_plugin(demo, "hello", """
         import click

@@ -6,14 +6,14 @@ owner until an admin gives it one.
 
 The rules, in words:
 
-* admins may see every story (and share it), but change a story's status only through the
-  other roles they hold;
-* advocates see and edit the stories they own or that are shared with them, and send them for
-  review; nobody else's drafts;
-* reviewers see stories that are in review or later, and ask for changes or approve them, but
-  never a story they own or share;
-* publishers see approved, published and withdrawn stories (they take copies down), publish
-  approved ones and take them down;
+* admins may see every story (and share it);
+* advocates see and edit the stories they own or that are shared with them; nobody else's
+  drafts;
+* reviewers see stories that are in review or later;
+* publishers see approved, published and withdrawn stories (they take copies down);
+* status changes (send for review, ask for changes, approve, publish, take down) and
+  dismissing a finding follow the core's rules (:mod:`storykit.lifecycle`): this module asks
+  them, with the user as an :class:`~storykit.lifecycle.Actor`;
 * nobody may do anything to a withdrawn story except look at it (if they could before).
 
 Routes answer 404 when :func:`can` says the user may not even ``view`` the story (so ids of other
@@ -26,26 +26,34 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from .. import lifecycle
 from ..db import Connection
+from ..lifecycle import (  # noqa: F401 - the status changes, by their names here too
+    APPROVE,
+    PUBLISH,
+    REQUEST_CHANGES,
+    SUBMIT,
+    UNPUBLISH,
+    Actor,
+)
 from ..model import Story
 from .accounts import AccountError, User
 
 VIEW = "view"
 EDIT = "edit"
-SUBMIT = "submit"
-REQUEST_CHANGES = "request_changes"
-APPROVE = "approve"
-PUBLISH = "publish"
-UNPUBLISH = "unpublish"
 SHARE = "share"
+#: Dismiss a blocking finding with a reason (storykit.findings): reviewers, not their own.
+DISMISS = "dismiss"
 RECORD_CONSENT = "record_consent"
 WITHDRAW_CONSENT = "withdraw_consent"
 #: Download the signed consent forms: the story's owner and admins only, even once withdrawn.
 VIEW_EVIDENCE = "view_evidence"
 #: Record that the storyteller was told their withdrawal was done (only once withdrawn).
 CONFIRM_WITHDRAWAL = "confirm_withdrawal"
-ACTIONS = frozenset({VIEW, EDIT, SUBMIT, REQUEST_CHANGES, APPROVE, PUBLISH, UNPUBLISH, SHARE,
-                     RECORD_CONSENT, WITHDRAW_CONSENT, VIEW_EVIDENCE, CONFIRM_WITHDRAWAL})
+#: Status changes: the core's rules decide them.
+STATUS_CHANGES = frozenset(lifecycle.TRANSITIONS)
+ACTIONS = frozenset({VIEW, EDIT, SHARE, RECORD_CONSENT, WITHDRAW_CONSENT, VIEW_EVIDENCE,
+                     CONFIRM_WITHDRAWAL, DISMISS} | STATUS_CHANGES)
 
 EDITABLE = frozenset({"draft", "changes_requested"})
 REVIEWER_SEES = frozenset({"in_review", "changes_requested", "approved", "published"})
@@ -58,10 +66,13 @@ def involved(user: User, story_id: str) -> bool:
     return story_id in user.access
 
 
-def is_withdrawn(story: Story) -> bool:
-    """The story, or its current consent, is withdrawn: nothing may change it any more."""
-    consent = story.current_consent
-    return story.status == "withdrawn" or (consent is not None and consent.status == "withdrawn")
+def actor_of(user: User) -> Actor:
+    """The user as the core's rules see them."""
+    return Actor(user.name, user.display_name, user.roles, frozenset(user.access), user.active)
+
+
+#: The story, or its current consent, is withdrawn: nothing may change it any more.
+is_withdrawn = lifecycle.is_withdrawn
 
 
 def can(user: User | None, action: str, story: Story) -> bool:
@@ -79,16 +90,15 @@ def can(user: User | None, action: str, story: Story) -> bool:
         return user.has("admin") or user.access.get(story.id) == "owner"
     if action == CONFIRM_WITHDRAWAL:
         return is_withdrawn(story) and ((mine and user.has("advocate")) or user.has("admin"))
+    if action in STATUS_CHANGES:
+        return lifecycle.permitted(actor_of(user), story, action)
+    if action == DISMISS:
+        return not lifecycle.dismissal_refusals(actor_of(user), story)
     if is_withdrawn(story):
         return False
     writer = mine and user.has("advocate")
     rules = {
         EDIT: writer and status in EDITABLE,
-        SUBMIT: writer and status in EDITABLE,
-        REQUEST_CHANGES: user.has("reviewer") and not mine and status == "in_review",
-        APPROVE: user.has("reviewer") and not mine and status == "in_review",
-        PUBLISH: user.has("publisher") and status == "approved",
-        UNPUBLISH: user.has("publisher") and status == "published",
         RECORD_CONSENT: writer,
         WITHDRAW_CONSENT: writer or user.has("admin"),
     }

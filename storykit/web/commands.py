@@ -1,7 +1,14 @@
 """The browser app as a plugin of the core: its commands (``register_commands``: ``storykit
-serve`` and ``storykit user add|list|roles|password``), its tables' migrations
-(``register_migrations``: the folder ``storykit/web/migrations``) and its part of a withdrawal
-(``after_withdraw``: erasing everything also erases the reviewers' notes the app keeps).
+serve``, ``storykit user add|list|roles|password``, and the status changes and dismissals that
+act as an account: ``storykit submit|approve|request-changes|publish|unpublish STORY --as
+NAME`` and ``storykit dismiss``), its tables' migrations (``register_migrations``: the folder
+``storykit/web/migrations``) and its part of a withdrawal (``after_withdraw``: erasing
+everything also erases the reviewers' notes the app keeps).
+
+The status commands live here, not in the core, because accounts and who works on which
+story are the app's data; the rules themselves are the core's (:mod:`storykit.lifecycle`),
+the same the browser app asks, with the same refusals and audit entries ("command line" as
+the address).
 
 Kept light: loading plugins imports none of the app. Flask and waitress are imported only
 when ``serve`` runs; the account rules (argon2) and the audit log when a ``user`` command does.
@@ -209,6 +216,131 @@ def _existing(conn, name: str) -> User:
     return user
 
 
+# --- status changes and dismissals, acting as an account ------------------------------------
+
+#: The audit log's address for what is done on the command line.
+COMMAND_LINE = "command line"
+AS_HELP = "The account to act as (see: storykit user list); its roles and stories decide."
+
+
+def _reason_text(reason: str | None, reason_file, required: bool) -> str:
+    """The note from --reason, or from --reason-file ('-' for standard input)."""
+    if reason is not None and reason_file is not None:
+        raise click.UsageError("give the reason once: --reason TEXT or --reason-file FILE")
+    if reason_file is not None:
+        try:
+            return reason_file.read(64 * 1024)
+        except UnicodeDecodeError:
+            raise click.BadParameter("the file is not UTF-8 text",
+                                     param_hint="--reason-file") from None
+    if reason is None and required:
+        raise click.UsageError("say why: --reason TEXT, or --reason-file FILE ('-' reads "
+                               "standard input)")
+    return reason or ""
+
+
+def _account(conn, name: str) -> User:
+    from .accounts import by_name
+
+    user = by_name(conn, name)
+    if user is None:
+        raise click.ClickException(f"there is no account called {name}; see: storykit "
+                                   "user list. Nothing was changed.")
+    return user
+
+
+def _refused(what: str, story_id: str, reasons: list[str]) -> click.ClickException:
+    """``what``: "approve it", "dismiss this finding"."""
+    lines = "\n".join(f"  - {r[:1].upper()}{r[1:]}." for r in reasons)
+    return click.ClickException(f"{story_id} was not changed: you cannot {what} now.\n"
+                                f"{lines}")
+
+
+def _change(name: str, ref: str, who: str, reason: str) -> None:
+    from .. import audit, lifecycle
+    from ..errors import ConflictError, GoneError
+    from .workflow import change_status
+
+    site = _site()
+    conn = _conn(site)
+    user = _account(conn, who)
+    t = lifecycle.transition(name)
+    story = site.store.find(ref)
+    try:
+        saved = change_status(site, conn, audit.AuditLog(conn), user, story, t.name,
+                              story.etag, ip=COMMAND_LINE, reason=reason)
+    except lifecycle.Refused as exc:
+        raise _refused(t.doing(), story.id, exc.messages) from None
+    except (ConflictError, GoneError):
+        raise click.ClickException(f"{story.id} changed while this command ran (or was "
+                                   "withdrawn); nothing was saved. Run it again.") from None
+    click.echo(f"{t.done} ({saved.id}: {lifecycle.STATUS_WORDS[story.status]} -> "
+               f"{lifecycle.STATUS_WORDS[saved.status]})")
+
+
+def _status_command(name: str) -> click.Command:
+    """The command for one status change of the core's lifecycle."""
+    from ..lifecycle import TRANSITIONS
+
+    t = TRANSITIONS[name]
+    params: list[click.Parameter] = [
+        click.Argument(["story"]),
+        click.Option(["--as", "who"], required=True, metavar="NAME", help=AS_HELP)]
+    if t.needs_reason:
+        params += [
+            click.Option(["--reason"], metavar="TEXT",
+                         help="What needs to change (the writer sees it; no personal details)."),
+            click.Option(["--reason-file"], type=click.File("r", encoding="utf-8"),
+                         metavar="FILE", help="Read the reason from FILE ('-': standard input).")]
+
+    def run(story: str, who: str, reason: str | None = None, reason_file=None) -> None:
+        _change(name, story, who, _reason_text(reason, reason_file, t.needs_reason))
+
+    return click.Command(
+        t.command, callback=run, params=params,
+        help=f"{t.label} STORY (an id or slug), acting as the account NAME. The same rules as "
+             "in the browser app: a refusal says why, exits 1 and changes nothing.",
+        short_help=f"{t.label} (as an account).")
+
+
+@click.command("dismiss")
+@click.argument("story")
+@click.argument("finding")
+@click.option("--as", "who", required=True, metavar="NAME", help=AS_HELP)
+@click.option("--reason", metavar="TEXT", help="Why it may stay (kept with the story).")
+@click.option("--reason-file", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="Read the reason from FILE ('-': standard input).")
+def dismiss_command(story: str, finding: str, who: str, reason: str | None,
+                    reason_file) -> None:
+    """Dismiss a blocking FINDING of STORY as a reviewer, with a reason. FINDING is the code
+    'storykit findings STORY' shows. Kept with the story (review.yml) and audited."""
+    from .. import audit, findings, lifecycle
+    from ..errors import ConflictError, StorykitError
+    from .access import actor_of
+
+    text = _reason_text(reason, reason_file, True)
+    site = _site()
+    conn = _conn(site)
+    user = _account(conn, who)
+    found = site.store.find(story)
+    log = audit.AuditLog(conn)
+    refused = lifecycle.dismissal_refusals(actor_of(user), found)
+    if refused:
+        audit.access_denied(log, user.name, "dismiss refused: "
+                            + ", ".join(r.code for r in refused), story_id=found.id,
+                            ip=COMMAND_LINE)
+        raise _refused("dismiss its findings", found.id, [r.message for r in refused])
+    try:
+        done = findings.dismiss(site, found, finding, text, by=user.name, etag=found.etag,
+                                ip=COMMAND_LINE, log=log)
+    except ConflictError as exc:
+        raise click.ClickException(f"{exc}. See: storykit findings {found.id}") from None
+    except StorykitError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"The finding was {findings.dismissed_words(done)}; the reason is kept with "
+               "the story.")
+
+
 @hookimpl
 def after_withdraw(site, story, scope: str) -> None:
     """``delete_everything`` reaches the app's own records: the notes reviewers left on the
@@ -222,8 +354,13 @@ def after_withdraw(site, story, scope: str) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    from ..lifecycle import TRANSITIONS
+
     cli.add_command(serve_command)
     cli.add_command(user_group)
+    for name in TRANSITIONS:
+        cli.add_command(_status_command(name))
+    cli.add_command(dismiss_command)
 
 
 @hookimpl

@@ -95,3 +95,41 @@ VALUES.update({"withdrawn": "Withdrawn", "pending": "Not yet agreed", "active": 
 
 def options(group: tuple) -> list[tuple[str, str, str | None]]:
     return list(group[2])
+
+
+def summary(story, label, decide) -> list[str]:
+    """The story's current consent as a few sentences a reviewer reads beside the text:
+    who agreed and until when, what it covers, how the storyteller is named, sign-off, and
+    whether it may go on the public website today. ``label(use)`` is a use's label,
+    ``decide(story, use)`` the consent decision for today."""
+    from ..dates import nice_date
+
+    consent = story.current_consent
+    if consent is None:
+        return ["No consent has been recorded yet, so the story cannot be used anywhere."]
+    if consent.status == "withdrawn":
+        return ["The storyteller withdrew their consent. The story must not be used."]
+    agreed = "has agreed" if consent.status == "active" else "has not agreed yet"
+    given = VALUES.get(consent.given_by, consent.given_by).lower()
+    out = [f"Consent: {given} {agreed}. It runs from {nice_date(consent.granted)} to "
+           f"{nice_date(consent.expires)}."]
+    uses = [label(u) for u in consent.uses]
+    out.append("It covers: " + (", ".join(uses) if uses else "nothing yet") + ".")
+    shown = [MEDIA.get(m, m).lower() for m in consent.media]
+    out.append("We may show: " + (", ".join(shown) if shown else "nothing") + ".")
+    naming = {"full_name": "by their full name", "first_name": "by their first name only",
+              "pseudonym": "by a made-up name"
+              + (f" ({story.storyteller.pseudonym})" if story.storyteller.pseudonym else ""),
+              "anonymous": "by no name at all"}[consent.identification]
+    out.append(f"The storyteller is named {naming}. Other people in the story are always "
+               "shown as the story's list of people says.")
+    if consent.signoff_required:
+        out.append(f"The storyteller checked the final text on {nice_date(consent.signed_off)}."
+                   if consent.signed_off else
+                   "The storyteller wants to check the final text, and has not done so yet.")
+    public = decide(story, "public_website")
+    where = label("public_website")
+    out.append(f"Today it {'may' if public.allowed else 'may not'} go on the {where.lower()}"
+               + ("." if public.allowed or not public.messages else
+                  f": {public.messages[0]}."))
+    return out

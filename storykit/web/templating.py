@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
 
+from ..findings import kinds_in_words
 from .access import can
 from .accounts import ROLES
 from .auth import current_user
@@ -88,6 +89,7 @@ def install(app: Flask, site: Site) -> None:
             "role_help": ROLES,
             "use_label": config.label,
             "words": CONSENT_WORDS,
+            "kinds_in_words": kinds_in_words,
         }
 
     app.add_template_filter(_date, "date")

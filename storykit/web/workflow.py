@@ -1,80 +1,43 @@
-"""Story status changes: who may make each one (via :func:`access.can`), what it leads to, and
-the save itself, always through the store with the etag the person's page was showing.
+"""Story status changes in the app: the core decides (:mod:`storykit.lifecycle`: who may, what
+it leads to, consent, findings, the save with the etag the page showed, the audit entry and
+the ``after_status_change`` hook); this module adds what only the app keeps, the note a
+reviewer leaves when asking for changes (``story_notes``).
 
-    draft / changes_requested --submit--> in_review --approve--> approved --publish--> published
-                                          in_review --request_changes--> changes_requested
-                                                                published --unpublish--> approved
+The browser app and the ``storykit submit|approve|...`` commands (``commands.py``) both call
+:func:`change_status`, so both refuse the same things and write the same audit entries.
 
 A stale etag means someone changed the story after the page was loaded: nothing is saved
-(:class:`ConflictError`, shown as a 409 page). A withdrawn story can never change status again
-(:class:`GoneError`, a 410 page), even if the withdrawal happened after the page was loaded.
+(``ConflictError``, shown as a 409 page). A withdrawn story can never change status again
+(``GoneError``, a 410 page), even if the withdrawal happened after the page was loaded.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Any
 
-from .. import audit
+from .. import lifecycle
+from ..audit import AuditLog
 from ..db import Connection
-from ..errors import ConflictError
+from ..lifecycle import TRANSITIONS, Refused  # noqa: F401 - Refused: the views catch it
 from ..model import Story
-from . import access
+from ..site import Site
+from .access import actor_of
 from .accounts import User
-from .state import AppState
 
-REASON_MAX = 2000
-
-
-@dataclass(frozen=True)
-class Transition:
-    action: str        # the access action that allows it
-    to: str            # the new status
-    button: str        # the button's words
-    done: str          # the message after it worked
-    needs_reason: bool = False
-    use_check: str | None = None   # a use the consent must allow (publishing)
+REASON_MAX = lifecycle.REASON_MAX
 
 
-TRANSITIONS: dict[str, Transition] = {t.action: t for t in (
-    Transition(access.SUBMIT, "in_review", "Send for review",
-               "The story was sent for review."),
-    Transition(access.REQUEST_CHANGES, "changes_requested", "Ask for changes",
-               "You asked for changes. The writer can see your note.", needs_reason=True),
-    Transition(access.APPROVE, "approved", "Approve",
-               "The story was approved."),
-    Transition(access.PUBLISH, "published", "Publish",
-               "The story was published.", use_check="public_website"),
-    Transition(access.UNPUBLISH, "approved", "Take down",
-               "The story was taken down. It is approved again."),
-)}
-
-
-class ConsentRefused(Exception):
-    """Consent does not allow the change (e.g. publishing); ``reasons`` say why."""
-
-    def __init__(self, reasons: list[str]):
-        super().__init__("consent does not allow this")
-        self.reasons = reasons
-
-
-def change_status(st: AppState, user: User, story: Story, transition: Transition, etag: str,
-                  *, ip: str | None = None, reason: str = "") -> Story:
-    """Save ``story`` with the new status if it is still at ``etag``; audit it. The caller has
-    checked :func:`access.can` on the story as read now."""
-    if etag != story.etag:
-        raise ConflictError(f"story {story.id} changed since the page was loaded")
-    if transition.use_check:
-        decision = st.index.decision(story, transition.use_check)
-        if not decision.allowed:
-            raise ConsentRefused(decision.messages)
-    old = story.status
-    saved = st.site.store.save(story.copy(status=transition.to, etag=etag), by=user.name)
-    st.index.put(saved)
-    audit.status_changed(st.audit(), user.name, saved, old, ip=ip)
-    if reason:
-        add_note(st.db(), story.id, user.name, transition.action, reason)
+def change_status(site: Site, conn: Connection, log: AuditLog, user: User,
+                  story: Story, action: str, etag: str | None, *, ip: str | None = None,
+                  reason: str = "") -> Story:
+    """Make the status change ``action`` to ``story`` (as read now) as ``user``, if the core
+    allows it and the file is still at ``etag``; keep the reviewer's note. Raises
+    :class:`~storykit.lifecycle.Refused`, ``ConflictError`` or ``GoneError``."""
+    saved = lifecycle.change(site, actor_of(user), story, action, etag, reason=reason, ip=ip,
+                             log=log)
+    if reason.strip() and TRANSITIONS[action].needs_reason:
+        add_note(conn, story.id, user.name, action, reason.strip())
     return saved
 
 

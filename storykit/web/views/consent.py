@@ -15,7 +15,7 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 
-from ... import audit, dates
+from ... import audit, dates, lifecycle
 from ...errors import ConflictError, GoneError, NotSavedError, ValidationError
 from ...fsio import LockTimeout
 from ...model import (
@@ -88,18 +88,23 @@ def _record(story: Story, posted: Form, version: ConsentVersion, upload):
             return _page(story, posted), exc.status
         version = ConsentVersion.from_dict({**version.to_dict(), "evidence": evidence})
     try:
-        saved = site.store.add_consent(story.id, version, by=user.name,
-                                       base_etag=None if expected == NO_CONSENT else expected)
+        saved = lifecycle.record_consent(
+            site, story.id, version, by=user.name,
+            base_etag=None if expected == NO_CONSENT else expected, ip=client_ip(),
+            log=audit_log())
     except BaseException as exc:
         if evidence:
             (site.store.folder(story.id) / evidence).unlink(missing_ok=True)
         return _not_recorded(story, posted, exc)
     state().index.put(saved)
-    audit.consent_changed(audit_log(), user.name, saved, ip=client_ip())
     if evidence:
         record("consent.evidence_added", story_id=saved.id, etag=saved.consent_etag,
                detail=f"version {saved.current_consent.version}")
     flash(f"Consent version {saved.current_consent.version} was recorded.")
+    change = lifecycle.last_change(saved)
+    if change is not None and change.widened and saved.status != story.status:
+        flash("The consent now covers more, so the story must be reviewed again before it "
+              "can be published: " + "; ".join(change.sentences(site.config.label)) + ".")
     return redirect(url_for("consent.form", story_id=story.id), 303)
 
 
@@ -344,8 +349,10 @@ def _record_signoff(story: Story, posted: Form, version: ConsentVersion):
     user = current_user()
     assert user is not None
     try:
-        saved = state().site.store.add_consent(story.id, version, by=user.name,
-                                               base_etag=story.consent_etag)
+        saved = lifecycle.record_consent(
+            state().site, story.id, version, by=user.name, base_etag=story.consent_etag,
+            ip=client_ip(), log=audit_log(),
+            detail=f"version {len(story.consent) + 1}: sign-off of revision {story.revision}")
     except ConflictError:
         posted.error("signed_off", "Someone else recorded a consent version meanwhile. Check "
                                    "it, then record the sign-off again.")
@@ -357,9 +364,6 @@ def _record_signoff(story: Story, posted: Form, version: ConsentVersion):
         posted.error("signed_off", f"The sign-off was not recorded: {exc}")
         return _page(story, Form(defaults(story)), signoff=posted), 503
     state().index.put(saved)
-    record(audit.CONSENT_CHANGED, story_id=saved.id, etag=saved.consent_etag,
-           detail=f"version {saved.current_consent.version}: sign-off of revision "
-                  f"{story.revision}")
     flash(f"The sign-off of version {story.revision} of the story was recorded.")
     return redirect(url_for("consent.form", story_id=story.id), 303)
 

@@ -35,11 +35,19 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 
 from ... import audit
-from ...checks import Finding, story_findings
+from ...checks import BLOCKING, Finding
 from ...errors import ConflictError, GoneError, NotSavedError, StorykitError, ValidationError
+from ...findings import (
+    Issue,
+    dismissed_words,
+    in_its_sentence,
+    plugin_findings_of,
+    story_findings,
+    with_dismissals,
+)
 from ...fsio import LockTimeout
 from ...model import Story, Storyteller
-from ...privacy import PrivacyFinding, apply_to_story, field_label, find_privacy_issues
+from ...privacy import apply_to_story, field_label, find_privacy_issues
 from ...slugs import slugify
 from .. import access, preview
 from ..access import EDIT, can
@@ -256,9 +264,8 @@ def editor_page(story: Story, form: Form, *, base_etag: str, theme: str,
     try:
         with heavy_work(wait=True):
             shown = preview.render_preview(site, subject, theme) if subject else None
-            found = find_privacy_issues(subject) if subject else []
-            findings = [describe(f) for f in found[:MAX_SHOWN]]
-            others = other_checks(subject) if subject else []
+            found, others = checks_of(subject) if subject else ([], [])
+            findings = [describe(subject, i) for i in found[:MAX_SHOWN]] if subject else []
             readability = measure_markdown(body)
     except Busy as exc:  # the page still shows (and keeps) everything typed
         busy, found, findings, others = exc.message, [], [], []
@@ -274,21 +281,34 @@ def editor_page(story: Story, form: Form, *, base_etag: str, theme: str,
         autosave_seconds=float(current_app.config["STORYKIT_AUTOSAVE_SECONDS"]))
 
 
-def other_checks(story: Story) -> list[Finding]:
-    """What the site's story checks (plugins too) say, apart from the privacy findings
-    shown with their fixes: e.g. consent still pending, a picture file missing."""
-    found = story_findings(state().site, story, dt.date.today())
-    return [f for f in found if not f.code.startswith("privacy_")]
+def checks_of(story: Story) -> tuple[list[Issue], list[Finding]]:
+    """The story's findings (privacy, and plugins' blocking ones), blocking first, with
+    reviewers' dismissals; and what the other checks say (e.g. consent still pending, a
+    picture file missing), plugins' included."""
+    site = state().site
+    plugin = plugin_findings_of(site, story, dt.date.today())
+    found = story_findings(site, story, plugin_findings=plugin)
+    return list(found.issues), with_dismissals(story, [f for f in plugin
+                                                       if f.severity != BLOCKING])
 
 
-def describe(finding: PrivacyFinding, offsets: dict | None = None) -> dict:
-    """What the page shows of a finding (never the matched text: only its masked shape)."""
+def describe(story: Story, issue: Issue, offsets: dict | None = None) -> dict:
+    """What the page shows of a finding: its kind and place in words, the sentence it is in
+    (staff who may edit the story see the text), and where a fix goes in the form."""
+    finding = issue.privacy
+    item = {"issue": issue, "finding": finding, "where": issue.where, "box": None,
+            "sentence": in_its_sentence(story, issue),
+            "dismissed": dismissed_words(issue.dismissal) if issue.dismissal else None,
+            "state": "blocking" if issue.blocking else
+                     ("dismissed" if issue.dismissal else "advisory")}
+    if finding is None:
+        return item
     box, start = SIMPLE_FIELDS.get(finding.field), finding.start
     if box is None and offsets and finding.field in offsets:
         box, at = offsets[finding.field]
         start = at + finding.start
-    return {"finding": finding, "where": field_label(finding.field), "box": box,
-            "start": start, "end": start + (finding.end - finding.start)}
+    item.update(box=box, start=start, end=start + (finding.end - finding.start))
+    return item
 
 
 # --- the live checks and autosave (JSON, for editor.js) ------------------------------------------
@@ -305,13 +325,13 @@ def check(story_id: str):
             subject = posted.story or story.copy(body=clean(request.form.get("body", "")))
             shown = (preview.render_preview(state().site, subject, theme) if posted.story
                      else _not_shown(posted.form))
-            found = [f for f in find_privacy_issues(subject)
-                     if posted.story or f.field == "body"]  # other boxes may not match
+            issues, others = checks_of(subject)
+            found = [i for i in issues if posted.story or (  # other boxes may not match
+                i.privacy is not None and i.privacy.field == "body")]
             details = render_template("editor/_checks.html", fixable=False,
-                                      findings=[describe(f, posted.offsets)
-                                                for f in found[:MAX_SHOWN]],
-                                      more_findings=len(found) - MAX_SHOWN,
-                                      others=other_checks(subject))
+                                      findings=[describe(subject, i, posted.offsets)
+                                                for i in found[:MAX_SHOWN]],
+                                      more_findings=len(found) - MAX_SHOWN, others=others)
             summary = measure_markdown(subject.body).sentence
     except Busy as exc:
         return jsonify(busy=True, message=exc.message), 429, {

@@ -16,18 +16,18 @@ from flask import (
     url_for,
 )
 
-from ... import audit
+from ... import audit, lifecycle
 from ...errors import ConflictError, GoneError, NotFoundError, ValidationError
 from ...model import STORY_STATUSES, Story
 from .. import access, accounts, workflow
-from ..access import VIEW, can
+from ..access import VIEW, actor_of, can
 from ..auth import client_ip, current_user, deny
 from ..errors import error_page
 from ..forms import Form
 from ..listing import page_number, paginate, visible
 from ..state import audit_log, db, state
 from ..templating import STATUS_LABELS
-from ..workflow import TRANSITIONS, ConsentRefused
+from ..workflow import TRANSITIONS, Refused
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
 
@@ -75,20 +75,45 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
           share_form: Form | None = None):
     st = state()
     user = current_user()
+    assert user is not None
     uses = st.site.config.use_names
-    actions = [t for t in TRANSITIONS.values() if can(user, t.action, story)]
-    admin = user is not None and user.has("admin")
+    actions = lifecycle.available(actor_of(user), story)
+    admin = user.has("admin")
     people = access.people(db(), story.id) if admin else []
     users = accounts.choices(db()) if admin else []
     return render_template(
         "stories/show.html", story=story, consent=story.current_consent,
         decisions=[(u, st.index.decision(story, u)) for u in uses], actions=actions,
         notes=workflow.notes(db(), story.id), people=people, user_options=users,
-        form=form, refused=refused, share_form=share_form)
+        form=form, refused=refused, share_form=share_form,
+        findings=findings_of(story), widened=widened_words(story))
+
+
+def findings_of(story: Story):
+    """The story's findings (privacy and plugins'), with reviewers' dismissals; None when
+    the app has no room for the work just now (a long text's checks are heavy work)."""
+    from ...findings import story_findings
+    from ..workload import Busy, heavy_work
+
+    try:
+        with heavy_work(wait=True):
+            return story_findings(state().site, story)
+    except Busy:
+        return None
+
+
+def widened_words(story: Story) -> list[str]:
+    """Why a story is back in review because its consent widened, in words (empty when it
+    is not)."""
+    change = lifecycle.last_change(story)
+    if story.status != "in_review" or change is None or not change.widened:
+        return []
+    return change.sentences(state().site.config.label)
 
 
 def _transition(story_id: str, action: str):
-    """Make the status change ``action`` to the story, if allowed and not stale."""
+    """Make the status change ``action`` to the story, if allowed and not stale. The review
+    page's forms say ``from=review``: what goes wrong is shown there again."""
     user = current_user()
     assert user is not None
     transition = TRANSITIONS[action]
@@ -103,23 +128,32 @@ def _transition(story_id: str, action: str):
     if not etag:
         abort(400)
     reason = _reason(form) if transition.needs_reason else ""
+    again = _review_page if form.get("from") == "review" else _page
     if not form.ok:
-        return _page(story, form=form), 422
+        return again(story, form=form), 422
+    st = state()
     try:
-        workflow.change_status(state(), user, story, transition, etag, ip=client_ip(),
-                               reason=reason)
+        saved = workflow.change_status(st.site, db(), audit_log(), user, story, action, etag,
+                                       ip=client_ip(), reason=reason)
     except ConflictError:
-        if access.is_withdrawn(state().index.story(story.id)):
+        if access.is_withdrawn(st.index.story(story.id)):
             _audit_denial(action, story.id)
             return _gone(story)
         return _stale(story)
     except GoneError:
         _audit_denial(action, story.id)
         return _gone(story)
-    except ConsentRefused as exc:
-        return _page(story, refused=exc.reasons), 422
+    except Refused as exc:
+        return again(story, refused=exc.messages), 422
+    st.index.put(saved)
     flash(transition.done)
     return redirect(url_for("stories.show", story_id=story.id), 303)
+
+
+def _review_page(story: Story, form: Form | None = None, refused: list[str] | None = None):
+    from .review import review_page
+
+    return review_page(story, decision_form=form, refused=refused)
 
 
 def _reason(form: Form) -> str:
@@ -161,7 +195,7 @@ def _register_transitions() -> None:
             return _transition(story_id, _action)
 
         view.__name__ = action
-        view.__doc__ = f"Status change: {TRANSITIONS[action].button}."
+        view.__doc__ = f"Status change: {TRANSITIONS[action].label}."
         bp.add_url_rule(f"/<story_id>/{path}", endpoint=action, view_func=view, methods=["POST"])
 
 
