@@ -267,7 +267,7 @@ def _change(name: str, ref: str, who: str, reason: str) -> None:
     t = lifecycle.transition(name)
     story = site.store.find(ref)
     try:
-        saved = change_status(site, conn, audit.AuditLog(conn), user, story, t.name,
+        saved = change_status(site, conn, site.audit, user, story, t.name,
                               story.etag, ip=COMMAND_LINE, reason=reason)
     except lifecycle.Refused as exc:
         raise _refused(t.doing(), story.id, exc.messages) from None
@@ -323,7 +323,7 @@ def dismiss_command(story: str, finding: str, who: str, reason: str | None,
     conn = _conn(site)
     user = _account(conn, who)
     found = site.store.find(story)
-    log = audit.AuditLog(conn)
+    log = site.audit
     refused = lifecycle.dismissal_refusals(actor_of(user), found)
     if refused:
         audit.access_denied(log, user.name, "dismiss refused: "
