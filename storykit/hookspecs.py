@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import flask
     import jinja2
 
-    from .model import Story
+    from .jobs import JobKind
+    from .model import ConsentVersion, Story
+    from .publishing import PublishTarget
     from .render import Artefact, Format, Job
     from .site import Site
 
@@ -75,6 +77,33 @@ def after_render(site: Site, job: Job, artefacts: list[Artefact]) -> None:
 @hookspec
 def after_withdraw(site: Site, story: Story, scope: str, distributions: list[Any]) -> None:
     """Called after consent is withdrawn; ``distributions`` is where the story went."""
+
+
+@hookspec
+def after_status_change(site: Site, story: Story, old: str, new: str, by: str) -> None:
+    """Called after a story's status changed (saved and audited), e.g. ``approved`` ->
+    ``published``; ``by`` is the account name. Failures are reported, not raised."""
+
+
+@hookspec
+def after_consent_change(site: Site, story: Story, old: ConsentVersion | None,
+                         new: ConsentVersion, by: str) -> None:
+    """Called after a new consent version was recorded for ``story`` (given, widened,
+    narrowed or withdrawn). Failures are reported, not raised."""
+
+
+@hookspec
+def register_job_kinds(site: Site) -> list[JobKind] | None:
+    """Kinds of background job this plugin runs (``storykit.jobs.JobKind``): a name, words
+    for people, the function and the parameters it takes. Jobs of these kinds are queued
+    with ``storykit.taskqueue.enqueue`` and run by ``storykit worker`` or ``storykit serve``."""
+
+
+@hookspec
+def register_publish_targets(site: Site) -> list[PublishTarget] | None:
+    """Places the public website can be published to (``storykit.publishing.PublishTarget``),
+    chosen with ``[publish] target`` in storykit.toml. After each site build a target is told
+    which files were written and which removed (removals first)."""
 
 
 @hookspec

@@ -43,9 +43,11 @@ DEFAULT_PLUGINS = (
     "storykit.default_privacy",
     "storykit.commands",
     "storykit.default_themes",
+    "storykit.default_jobs",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
-EVENT_HOOKS = frozenset({"after_render", "after_withdraw"})
+EVENT_HOOKS = frozenset({"after_render", "after_withdraw", "after_status_change",
+                         "after_consent_change"})
 
 
 @dataclass(frozen=True)
