@@ -292,7 +292,11 @@ def _jsonable(value: Any) -> Any:
 def consent_withdraw(obj: Context, story: str, scope: str, reason: str) -> None:
     """Withdraw STORY's consent: it stops being usable everywhere at once."""
     site = obj.site
-    updated = site.withdraw(story, scope, reason, by=current_user())
+    before = site.store.find(story)
+    updated = site.withdraw(before.id, scope, reason, by=current_user())
+    site.plugins.call("after_consent_change", site=site, story=updated,
+                      old=before.current_consent, new=updated.current_consent,
+                      by=current_user())
     click.echo(f"Consent withdrawn for {updated.id} ({scope}); "
                f"consent version {updated.current_consent.version} recorded.")
     for line in site_after_withdraw(site, updated):

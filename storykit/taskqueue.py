@@ -86,9 +86,10 @@ def _make_huey(site: Site) -> Huey:
                               "'storykit[redis]'") from None
         huey = RedisHuey(queue_name(site), url=place, results=False, store_none=False)
     else:
-        from .db import private
+        from .db import private, private_file
 
         private(site.instance, 0o700)
+        private_file(site.instance / QUEUE_FILE)  # 0600, like the site's database
         huey = SqliteHuey(queue_name(site), filename=place, results=False, store_none=False,
                           fsync=True, timeout=15)
 

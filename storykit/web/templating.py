@@ -11,6 +11,7 @@ from flask import Flask, request
 from .access import can
 from .accounts import ROLES
 from .auth import current_user
+from .website import template_globals
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..site import Site
@@ -48,6 +49,7 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("stories.index", "All stories", ()),
     ("review.queue", "Review", ("reviewer",)),
     ("publishing.queue", "Publishing", ("publisher",)),
+    ("jobs.index", "Jobs", ("publisher", "admin")),
     ("admin.users", "Users", ("admin",)),
     ("admin.audit", "Audit log", ("admin",)),
 ]
@@ -88,6 +90,7 @@ def install(app: Flask, site: Site) -> None:
             "role_help": ROLES,
             "use_label": config.label,
             "words": CONSENT_WORDS,
+            **template_globals(),
         }
 
     app.add_template_filter(_date, "date")

@@ -75,6 +75,8 @@ def change_status(st: AppState, user: User, story: Story, transition: Transition
     audit.status_changed(st.audit(), user.name, saved, old, ip=ip)
     if reason:
         add_note(st.db(), story.id, user.name, transition.action, reason)
+    st.site.plugins.call("after_status_change", site=st.site, story=saved, old=old,
+                         new=saved.status, by=user.name)
     return saved
 
 

@@ -1,6 +1,8 @@
 // storykit app: small enhancements only; every page works without this file.
 // - Moves keyboard focus to the error summary, so screen reader users hear the errors first.
 // - Asks "Are you sure?" before buttons marked data-confirm="..." submit their form.
+// - While a website update or a job is on its way, refreshes its status in place (a polite
+//   live region, changed only when the words change); without this, reload the page.
 (function () {
   "use strict";
   var summary = document.querySelector(".error-summary");
@@ -14,4 +16,48 @@
       event.preventDefault();
     }
   });
+
+  var region = document.querySelector("[data-refresh][data-pending]");
+  if (region && window.fetch) {
+    var refreshRegion = function () {
+      fetch(region.getAttribute("data-refresh"), {credentials: "same-origin"})
+        .then(function (response) {
+          if (!response.ok) { throw new Error(String(response.status)); }
+          var pending = response.headers.get("X-Pending") === "1";
+          return response.text().then(function (html) { return [html, pending]; });
+        })
+        .then(function (got) {
+          if (region.innerHTML.trim() !== got[0].trim()) { region.innerHTML = got[0]; }
+          if (got[1]) { window.setTimeout(refreshRegion, 1000); }
+          else { region.removeAttribute("data-pending"); }
+        })
+        .catch(function () { window.setTimeout(refreshRegion, 5000); });
+    };
+    window.setTimeout(refreshRegion, 1000);
+  }
+
+  var job = document.querySelector("[data-job-status][data-pending]");
+  if (job && window.fetch) {
+    var words = {queued: "Waiting", running: "Running", done: "Done", failed: "Failed"};
+    var show = function (selector, text) {
+      var found = job.querySelector(selector);
+      if (found && found.textContent !== text) { found.textContent = text; }
+    };
+    var refreshJob = function () {
+      fetch(job.getAttribute("data-job-status"), {credentials: "same-origin"})
+        .then(function (response) {
+          if (!response.ok) { throw new Error(String(response.status)); }
+          return response.json();
+        })
+        .then(function (data) {
+          show("[data-job-state]", words[data.state] || data.state);
+          show("[data-job-percent]", data.state === "running" ? data.percent + "% done." : "");
+          show("[data-job-message]", data.message);
+          if (data.finished) { job.removeAttribute("data-pending"); }
+          else { window.setTimeout(refreshJob, 1000); }
+        })
+        .catch(function () { window.setTimeout(refreshJob, 5000); });
+    };
+    window.setTimeout(refreshJob, 1000);
+  }
 })();

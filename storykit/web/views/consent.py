@@ -36,6 +36,7 @@ from ..auth import client_ip, current_user, deny, record
 from ..forms import Form
 from ..state import audit_log, state
 from ..storyform import clean
+from ..website import builds_enabled, status_for
 from ..uploads import (
     EVIDENCE_NAME,
     MEDIA_TYPES,
@@ -96,6 +97,8 @@ def _record(story: Story, posted: Form, version: ConsentVersion, upload):
         return _not_recorded(story, posted, exc)
     state().index.put(saved)
     audit.consent_changed(audit_log(), user.name, saved, ip=client_ip())
+    site.plugins.call("after_consent_change", site=site, story=saved,
+                      old=story.current_consent, new=saved.current_consent, by=user.name)
     if evidence:
         record("consent.evidence_added", story_id=saved.id, etag=saved.consent_etag,
                detail=f"version {saved.current_consent.version}")
@@ -397,7 +400,8 @@ def withdraw(story_id: str):
     live = site.distributions.for_story(story.id, live_only=True)
     return render_template("consent/withdrawn.html", story=withdrawn, scope=scope, live=live,
                            use_label=site.config.label, today=dt.date.today().isoformat(),
-                           confirm=None)
+                           confirm=None,
+                           website=status_for(withdrawn) if builds_enabled() else None)
 
 
 @bp.route("/<story_id>/consent/confirm-withdrawal", methods=["POST"])
