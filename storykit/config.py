@@ -125,7 +125,10 @@ def parse_config(data: dict[str, Any], root: Path, file: str = CONFIG_NAME) -> S
         except ConfigError as exc:
             problems.append(str(exc))
     cfg.jobs = _typed(_table(data, "jobs", problems), _JOBS_KEYS, "jobs", problems)
-    cfg.publish = _typed(_table(data, "publish", problems), _PUBLISH_KEYS, "publish", problems)
+    publish = _table(data, "publish", problems)
+    cfg.publish = {**{k: v for k, v in publish.items() if k not in _PUBLISH_KEYS},  # a target's
+                   **_typed({k: v for k, v in publish.items() if k in _PUBLISH_KEYS},
+                            _PUBLISH_KEYS, "publish", problems)}
     _check_jobs_and_publish(cfg, problems)
     cfg.uses = _uses(_table(data, "uses", problems), problems)
     cfg.paths = _paths(_table(data, "paths", problems), cfg.root, problems)

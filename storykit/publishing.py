@@ -67,9 +67,20 @@ def _folder_send(delivery: Delivery) -> None:
     """The build wrote straight into the folder a web server serves: nothing to copy."""
 
 
+#: The ``[publish]`` settings storykit itself reads; a plugin's target may read others.
+KNOWN_SETTINGS = ("target", "folder", "public_url")
+
+
+def _folder_check(site: Site) -> list[str]:
+    unknown = sorted(set(site.config.publish) - set(KNOWN_SETTINGS))
+    return [f"has an unknown setting {name[:40]!r}; known: {', '.join(KNOWN_SETTINGS)}"
+            for name in unknown]
+
+
 FOLDER_TARGET = PublishTarget(
     DEFAULT_TARGET, _folder_send,
-    description="The publish folder itself ([publish] folder): point a web server at it.")
+    description="The publish folder itself ([publish] folder): point a web server at it.",
+    check=_folder_check)
 
 
 def settings(site: Site) -> dict[str, Any]:

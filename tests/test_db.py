@@ -410,7 +410,7 @@ def test_a_new_sqlite_database_has_the_plugins_tables_too(make_site):
 def test_a_database_newer_than_this_storykit_is_refused_with_words(root):
     database = Site.open(root).database
     database.connection().execute("UPDATE alembic_version SET version_num = 'storykit_0099' "
-                                  "WHERE version_num = 'storykit_0002'")
+                                  "WHERE version_num = 'storykit_0003'")
     status = cli(root, "db", "status")
     assert status.returncode == 1 and "newer storykit" in status.stdout
     upgrade = cli(root, "db", "upgrade")

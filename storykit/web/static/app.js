@@ -18,17 +18,21 @@
   });
 
   var region = document.querySelector("[data-refresh][data-pending]");
-  if (region && window.fetch) {
+  if (region && window.fetch && window.DOMParser) {
     var refreshRegion = function () {
       fetch(region.getAttribute("data-refresh"), {credentials: "same-origin"})
         .then(function (response) {
           if (!response.ok) { throw new Error(String(response.status)); }
-          var pending = response.headers.get("X-Pending") === "1";
-          return response.text().then(function (html) { return [html, pending]; });
+          return response.text();
         })
-        .then(function (got) {
-          if (region.innerHTML.trim() !== got[0].trim()) { region.innerHTML = got[0]; }
-          if (got[1]) { window.setTimeout(refreshRegion, 1000); }
+        .then(function (html) {
+          var page = new window.DOMParser().parseFromString(html, "text/html");
+          var fresh = page.getElementById(region.id);
+          if (!fresh) { return; }
+          if (region.innerHTML.trim() !== fresh.innerHTML.trim()) {
+            region.innerHTML = fresh.innerHTML;
+          }
+          if (fresh.hasAttribute("data-pending")) { window.setTimeout(refreshRegion, 1000); }
           else { region.removeAttribute("data-pending"); }
         })
         .catch(function () { window.setTimeout(refreshRegion, 5000); });

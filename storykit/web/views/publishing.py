@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template
+from flask import Blueprint, current_app, make_response, render_template, url_for
 
 from ..auth import current_user, roles_required
 from ..listing import page_number, paginate, visible
@@ -26,15 +26,17 @@ def queue():
 @bp.route("/website")
 @roles_required("publisher", "admin")
 def website():
-    """The website's state, alone (app.js refreshes the publishing and jobs pages with it)."""
+    """The website's state (app.js refreshes the publishing and jobs pages from it)."""
     return status_fragment(None)
 
 
 def status_fragment(story):
-    """The website status part of a page, for app.js; ``X-Pending: 1`` while an update is
-    on its way (then it asks again)."""
+    """The website's state on a page of its own: app.js reads the live region from it to
+    refresh the page that started an update (``X-Pending: 1`` while one is on its way)."""
     found = status_for(story)
-    response = make_response(render_template("website/_status.html", story=story,
-                                             website=found))
+    refresh = (url_for("stories.website", story_id=story.id) if story is not None
+               else url_for("publishing.website"))
+    response = make_response(render_template("website/page.html", story=story,
+                                             website=found, refresh=refresh))
     response.headers["X-Pending"] = "1" if found.pending else "0"
     return response

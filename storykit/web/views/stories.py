@@ -91,7 +91,8 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
 
 @bp.route("/<story_id>/website")
 def website(story_id: str):
-    """The story's website status alone (app.js refreshes the story page with it)."""
+    """The story's website status on a page of its own (app.js refreshes the story page
+    from it)."""
     from .publishing import status_fragment
 
     return status_fragment(viewable(story_id, "view"))
