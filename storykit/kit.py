@@ -25,7 +25,8 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
 - Builders of whole publications (the web site): :func:`publication_set`,
   :class:`PublicationSet`, :class:`Publishable`, :class:`PublishedPage`, :func:`site_info`,
   and the cache helpers :func:`read_cache`, :func:`write_cache`, :func:`stat_key`,
-  :func:`settled_before`, :func:`locked`.
+  :func:`settled_before`, :func:`locked`, and :data:`TEMP_PREFIX` (what a half-written file
+  is called until it is renamed into place).
 - Background jobs and publishing (docs/publishing.md): :class:`JobKind`, :class:`JobContext`
   (for the ``register_job_kinds`` hook), :data:`SITE_BUILD`, :func:`queue_site_build`,
   :func:`publish_folder`, :func:`deliver` (tell the publish target), :class:`PublishTarget`
@@ -51,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dates import DateError, in_range, nice_date, parse_date, today
     from .errors import NotSavedError
     from .fsio import (
+        TEMP_PREFIX,
         LockTimeout,
         atomic_write,
         locked,
@@ -110,7 +112,7 @@ _HOMES = {
     ".consent": ("DRAFT_MARK", "ViewImage"),
     ".dates": ("DateError", "in_range", "nice_date", "parse_date", "today"),
     ".errors": ("NotSavedError",),
-    ".fsio": ("LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
+    ".fsio": ("TEMP_PREFIX", "LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
               "settled_before", "stat_key", "write_cache"),
     ".images": ("ImageError", "clean_copy", "image_data_uri", "image_data_uri_and_size",
                 "image_format", "prepare_image", "prepare_variants", "read_picture"),
@@ -133,7 +135,7 @@ _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 __all__ = [
     "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "Delivery", "ImageError",
     "JobContext", "JobKind", "LockTimeout", "MarkdownTooLong", "MediaError", "NotSavedError", "PublicationSet", "Publishable",
-    "PublishTarget", "PublishedPage", "RenderBlocked", "RenderLimitExceeded", "SITE_BUILD", "SLUG_RE", "SiteInfo", "ThemeError",
+    "PublishTarget", "PublishedPage", "RenderBlocked", "RenderLimitExceeded", "SITE_BUILD", "SLUG_RE", "TEMP_PREFIX", "SiteInfo", "ThemeError",
     "VARIANTS", "ViewImage", "atomic_write", "check_variant", "clean_copy", "code_fingerprint",
     "contrast_ratio", "deliver", "file_stem", "html_to_pdf", "image_data_uri", "image_data_uri_and_size",
     "image_format", "in_range", "is_hex", "locked", "long_hex", "markdown_inline", "media_file",

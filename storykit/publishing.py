@@ -133,11 +133,12 @@ def target(site: Site) -> PublishTarget:
 
 def deliver(site: Site, folder: Path, written: Iterable[str], removed: Iterable[str], *,
             takedown: bool = False) -> None:
-    """Tell the publish target what a build wrote and removed (nothing when neither)."""
+    """Tell the publish target what a build wrote and removed (its settings are checked
+    even when there is nothing to send)."""
     written, removed = tuple(sorted(set(written))), tuple(sorted(set(removed)))
+    chosen = target(site)
     if not written and not removed:
         return
-    chosen = target(site)
     delivery = Delivery(folder, written, removed, settings(site), public_url(site), takedown)
     try:
         chosen.send(delivery)

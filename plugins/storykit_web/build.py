@@ -29,6 +29,7 @@ from typing import Any
 
 from storykit import Site, StorykitError, StoryView, Theme, load_theme
 from storykit.kit import (
+    TEMP_PREFIX,
     LockTimeout,
     MarkdownTooLong,
     MediaError,
@@ -313,6 +314,7 @@ class Builder:
         if Stamp.unchanged(self.stamp_inputs):
             return self._as_last_time()
         self.progress(0.05, "Finding the stories consent allows on the website today.")
+        self._started()
         few = self.allowed_among_changed()  # when only a few stories changed
         allowed, kept = few if few is not None else (self.allowed(), {})
         self._take_down_first(allowed, kept)
@@ -333,9 +335,28 @@ class Builder:
         if self.stamp is not None and self.report.problems != self.stamp["problems"]:
             self.stamp = {**self.stamp, "problems": list(self.report.problems)}
         self._save_manifest(records, produced)
+        self.running_file.unlink(missing_ok=True)
         self.markdown_memo.save(set(records))
         self.picture_cache.prune(set(records), among=self.only)  # stories no longer on the site
         return self.report
+
+    @property
+    def running_file(self) -> Path:
+        """There while a build into this folder runs: left behind by one that was killed."""
+        return self.manifest_file.with_suffix(".running")
+
+    def _started(self) -> None:
+        """Note that a build runs; after one that was killed (a worker stopped with
+        SIGKILL), first delete the half-written files it left in the output folder (pages
+        themselves are only ever replaced whole)."""
+        if self.running_file.exists():
+            for folder, _dirs, files in os.walk(self.out):
+                for name in files:
+                    path = os.path.join(folder, name)
+                    if name.startswith(TEMP_PREFIX) and not os.path.islink(path):
+                        os.unlink(path)
+        self.running_file.parent.mkdir(parents=True, exist_ok=True)
+        self.running_file.touch()
 
     def _take_down_first(self, allowed: list[tuple[Publishable, str]],
                          kept: dict[str, dict[str, Any]]) -> None:
