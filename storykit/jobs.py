@@ -53,6 +53,9 @@ PROGRESS_EVERY = 0.25
 _PARAM_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@-]{0,99}\Z")
 _MAX_LIST = 1000
 SYSTEM = "storykit"  # who asked, for jobs nobody asked for (the daily sweep, recovery)
+_SAME_KEY_ANY = "SELECT * FROM jobs WHERE key = :key ORDER BY id DESC LIMIT 1"
+_SAME_KEY_QUEUED = ("SELECT * FROM jobs WHERE key = :key AND state = 'queued' "
+                    "ORDER BY id DESC LIMIT 1")
 
 
 class JobError(StorykitError):
@@ -202,9 +205,7 @@ class Jobs:
         conn = self.conn
         with conn.transaction():
             if key is not None:
-                same = conn.one("SELECT * FROM jobs WHERE key = :key" +
-                                ("" if once else " AND state = 'queued'") +
-                                " ORDER BY id DESC LIMIT 1", {"key": key})
+                same = conn.one(_SAME_KEY_ANY if once else _SAME_KEY_QUEUED, {"key": key})
                 if same is not None:
                     job = _row(same)
                     if once or job.state != QUEUED:
@@ -242,16 +243,10 @@ class Jobs:
     def recent(self, limit: int = 50, *, state: str | None = None, kind: str | None = None,
                offset: int = 0) -> list[Job]:
         """The newest jobs first, optionally of one state or kind."""
-        where, params = [], {"limit": int(limit), "offset": int(offset)}
-        if state:
-            where.append("state = :state")
-            params["state"] = state
-        if kind:
-            where.append("kind = :kind")
-            params["kind"] = kind
-        sql = "SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
-        return [_row(r) for r in self.conn.all(sql + " ORDER BY id DESC LIMIT :limit "
-                                                     "OFFSET :offset", params)]
+        params = {"limit": int(limit), "offset": int(offset), "state": state, "kind": kind}
+        return [_row(r) for r in self.conn.all(
+            "SELECT * FROM jobs WHERE state = COALESCE(:state, state) AND kind = COALESCE(:kind, "
+            "kind) ORDER BY id DESC LIMIT :limit OFFSET :offset", params)]
 
     def count(self, state: str | None = None) -> int:
         if state is None:

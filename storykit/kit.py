@@ -134,17 +134,18 @@ _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "Delivery", "ImageError",
-    "JobContext", "JobKind", "LockTimeout", "MarkdownTooLong", "MediaError", "NotSavedError", "PublicationSet", "Publishable",
-    "PublishTarget", "PublishedPage", "RenderBlocked", "RenderLimitExceeded", "SITE_BUILD", "SLUG_RE", "TEMP_PREFIX", "SiteInfo", "ThemeError",
+    "JobContext", "JobKind", "LockTimeout", "MarkdownTooLong", "MediaError", "NotSavedError",
+    "PublicationSet", "PublishTarget", "Publishable", "PublishedPage", "RenderBlocked",
+    "RenderLimitExceeded", "SITE_BUILD", "SLUG_RE", "SiteInfo", "TEMP_PREFIX", "ThemeError",
     "VARIANTS", "ViewImage", "atomic_write", "check_variant", "clean_copy", "code_fingerprint",
-    "contrast_ratio", "deliver", "file_stem", "html_to_pdf", "image_data_uri", "image_data_uri_and_size",
-    "image_format", "in_range", "is_hex", "locked", "long_hex", "markdown_inline", "media_file",
-    "nice_date", "parse_date", "parse_hex", "picture_path", "plain_text", "prepare_image",
-    "prepare_images", "prepare_markdown", "prepare_variants", "publication_set",
-    "publish_folder", "queue_site_build", "read_cache",
-    "read_picture", "relative_luminance", "replace_file", "run_limited", "settled_before",
-    "shown_ratio", "site_info", "slugify", "stat_key", "stories_fingerprint", "today",
-    "write_atomic", "write_cache",
+    "contrast_ratio", "deliver", "file_stem", "html_to_pdf", "image_data_uri",
+    "image_data_uri_and_size", "image_format", "in_range", "is_hex", "locked", "long_hex",
+    "markdown_inline", "media_file", "nice_date", "parse_date", "parse_hex", "picture_path",
+    "plain_text", "prepare_image", "prepare_images", "prepare_markdown", "prepare_variants",
+    "publication_set", "publish_folder", "queue_site_build", "read_cache", "read_picture",
+    "relative_luminance", "replace_file", "run_limited", "settled_before", "shown_ratio",
+    "site_info", "slugify", "stat_key", "stories_fingerprint", "today", "write_atomic",
+    "write_cache",
 ]
 
 

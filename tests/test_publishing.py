@@ -91,7 +91,7 @@ def test_publishing_in_the_app_puts_the_story_on_the_website_and_says_so_once_it
     # taking it down takes it off the website too
     act(pete, "st-approved1", "unpublish")
     page = page_text(pete, "/stories/st-approved1")
-    assert "Being taken off the website" in page and f"It is still at" in page
+    assert "Being taken off the website" in page and "It is still at" in page
     drain(world.site)
     assert not (out(world) / "stories" / "approved1.html").exists()
     assert "The story is not on the website." in page_text(pete, "/stories/st-approved1")

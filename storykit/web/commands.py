@@ -108,7 +108,7 @@ def _preview_public_site(site, host: str, port: int):
     import importlib
     import threading
 
-    from ..publishing import publish_folder, public_url
+    from ..publishing import public_url, publish_folder
 
     try:
         make_server = importlib.import_module("storykit_web.serve").make_server

@@ -36,7 +36,6 @@ from ..auth import client_ip, current_user, deny, record
 from ..forms import Form
 from ..state import audit_log, state
 from ..storyform import clean
-from ..website import builds_enabled, status_for
 from ..uploads import (
     EVIDENCE_NAME,
     MEDIA_TYPES,
@@ -46,6 +45,7 @@ from ..uploads import (
     store_evidence,
     upload_limit,
 )
+from ..website import builds_enabled, status_for
 from .editor import editable, gone
 from .stories import viewable
 
