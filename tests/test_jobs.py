@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from conftest import BASIC_TOML
@@ -358,3 +359,49 @@ def test_storykit_worker_runs_jobs_and_stops_on_sigint(make_site):
     assert "running 1 job(s) at a time from SQLite" in out and "Worker stopped." in out
     assert proc.returncode == 0, err
 
+
+
+# --- import cost: only what queues or runs jobs imports Huey ------------------------------------
+
+PROBE = """
+import atexit, json, os, sys
+from storykit.cli import main
+atexit.register(lambda: open(os.environ["PROBE_OUT"], "w").write(json.dumps(
+    [m for m in ("huey", "redis") if m in sys.modules])))
+main(sys.argv[1:])
+"""
+
+
+def loaded_by(root: Path, tmp_path: Path, *args: str) -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "probe.json"
+    result = subprocess.run([sys.executable, "-c", PROBE, "--site", str(root), *args],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PROBE_OUT": str(out)})
+    assert result.returncode == 0, (args, result.stderr)
+    return json.loads(out.read_text())
+
+
+def test_no_command_but_those_that_queue_or_run_jobs_imports_huey_or_redis(make_site,
+                                                                           tmp_path):
+    """Importing Huey costs every command that pays it: the one-edit rebuild must stay fast."""
+    import datetime as dt
+
+    from conftest import consent_version, story_front, write_story
+
+    root = make_site()
+    write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story",
+                                               status="published"),
+                consent=[consent_version(expires=dt.date(2099, 12, 31))])
+    for args in [("build",), ("build",), ("list",), ("check",), ("formats",), ("plugins",),
+                 ("jobs", "list"), ("consent", "show", "st-board1"), ("history", "st-board1"),
+                 ("user", "list"), ("db", "status"),
+                 ("render", "st-board1", "--use", "board", "--format", "web", "--out",
+                  str(tmp_path / "pages"))]:
+        assert loaded_by(root, tmp_path, *args) == [], args
+    # withdrawing a story that is on the website queues its takedown: that needs the queue
+    assert "huey" in loaded_by(root, tmp_path, "consent", "withdraw", "st-board1", "--scope",
+                               "stop_future_use", "--reason", "Changed their mind")
