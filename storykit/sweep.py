@@ -77,8 +77,9 @@ def run_sweep(context: JobContext) -> dict[str, Any]:
     build = queue_site_build(site, by=context.by, stories=on_site) if on_site else None
     stories = [{"story": e.story.id, "reason": e.reason, "since": e.since.isoformat(),
                 "open_takedowns": len(e.live)} for e in found]
-    words = (f"{len(found)} stories have consent that ran out" if found
-             else "No story's consent ran out")
+    words = ("No story's consent ran out" if not found else
+             "1 story has consent that ran out" if len(found) == 1 else
+             f"{len(found):,} stories have consent that ran out")
     if build is not None:
         words += f"; the website is being updated (job {build.id})"
     return {"message": words + ".", "expired": stories,

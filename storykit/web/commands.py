@@ -96,8 +96,11 @@ def _start_worker(site, threads: int):
         return None
     from ..taskqueue import Worker, backend, shown
 
+    from ..publishing import queue_site_build
+
     worker = Worker(site, threads).start()
     click.echo(f"Background jobs: {threads} at a time, queue in {shown(backend(site))}.")
+    queue_site_build(site, by="storykit")  # the public website as the stories are now
     return worker
 
 
