@@ -94,9 +94,8 @@ def _start_worker(site, threads: int):
     if not threads:
         click.echo("No worker in this process: run 'storykit worker' for website updates.")
         return None
-    from ..taskqueue import Worker, backend, shown
-
     from ..publishing import queue_site_build
+    from ..taskqueue import Worker, backend, shown
 
     worker = Worker(site, threads).start()
     click.echo(f"Background jobs: {threads} at a time, queue in {shown(backend(site))}.")
