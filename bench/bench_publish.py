@@ -120,20 +120,13 @@ def wait_for_status(port: int, path: str, status: int, timeout: float = 60) -> f
     raise SystemExit(f"{path} did not answer {status} within {timeout} s")
 
 
-def publish(pub: Session, story: str) -> None:
+def press(pub: Session, story: str, action: str) -> None:
+    """Press a status button (``publish``, ``unpublish``) on the story's page."""
     token, page = pub.token(f"/stories/{story}")
     etag = re.search(r'name="etag" value="([^"]+)"', page).group(1)
-    status, _ = pub.request("POST", f"/stories/{story}/publish",
+    status, _ = pub.request("POST", f"/stories/{story}/{action}",
                             {"csrf_token": token, "etag": html.unescape(etag)})
-    assert status == 303, (story, status)
-
-
-def unpublish(pub: Session, story: str) -> None:
-    token, page = pub.token(f"/stories/{story}")
-    etag = re.search(r'name="etag" value="([^"]+)"', page).group(1)
-    status, _ = pub.request("POST", f"/stories/{story}/unpublish",
-                            {"csrf_token": token, "etag": html.unescape(etag)})
-    assert status == 303, (story, status)
+    assert status == 303, (story, action, status)
 
 
 def withdraw(adm: Session, story: str) -> None:
@@ -200,7 +193,7 @@ def latencies(server: subprocess.Popen, port: int, public_port: int, stories: li
     cpu0 = cpu_seconds(server.pid)
     for story in stories[:runs]:
         start = time.perf_counter()
-        publish(pub, story)
+        press(pub, story, "publish")
         live.append(time.perf_counter() - start + wait_for_status(public_port, slug(story), 200))
     cpu1 = cpu_seconds(server.pid)
     for story in stories[:runs]:
@@ -253,9 +246,9 @@ def browse_while_building(server: subprocess.Popen, port: int, people: dict[str,
         i = 0
         while time.monotonic() < stop - 2:
             story = cycle[i % len(cycle)]
-            publish(pub, story)
+            press(pub, story, "publish")
             time.sleep(1.5)
-            unpublish(pub, story)
+            press(pub, story, "unpublish")
             time.sleep(1.5)
             builds[0] += 2
             i += 1

@@ -173,12 +173,14 @@ class Worker:
     def beat_every(self) -> float:
         return max(0.2, min(5.0, self.stale_after / 4))
 
-    def _consumer(self):
+    def _consumer(self, signals: bool = False):
+        """Huey's consumer; ``signals``: it handles SIGINT and SIGTERM (``storykit worker``).
+        Beside the app it must not: the app's server stops on them as before."""
         from huey.consumer import Consumer
 
         class _Consumer(Consumer):
-            def _set_signal_handlers(self) -> None:  # only the main thread may
-                if threading.current_thread() is threading.main_thread():
+            def _set_signal_handlers(self) -> None:
+                if signals and threading.current_thread() is threading.main_thread():
                     super()._set_signal_handlers()
 
         _quiet_huey()
@@ -230,7 +232,7 @@ class Worker:
         self.recover()
         if self.periodic:
             add_sweep(self.site)
-        self.consumer = self._consumer()
+        self.consumer = self._consumer(signals=True)
         self._housekeeper = threading.Thread(target=self._housekeep, name="storykit-jobs",
                                              daemon=True)
         self._housekeeper.start()

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BASIC_TOML
+from conftest import BASIC_TOML, modules_loaded_by, wait_for
 
 from storykit.cli import main
 from storykit.config import load_config
@@ -212,16 +212,6 @@ def test_an_unknown_kind_is_refused_naming_the_known_ones(make_site):
 
 # --- a real worker ------------------------------------------------------------------------------
 
-def wait_for(check, timeout: float = 20.0, every: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError("timed out waiting")
-
-
 def test_a_worker_runs_queued_jobs_from_the_sqlite_queue(make_site):
     from storykit.taskqueue import Worker, enqueue
 
@@ -363,26 +353,8 @@ def test_storykit_worker_runs_jobs_and_stops_on_sigint(make_site):
 
 # --- import cost: only what queues or runs jobs imports Huey ------------------------------------
 
-PROBE = """
-import atexit, json, os, sys
-from storykit.cli import main
-atexit.register(lambda: open(os.environ["PROBE_OUT"], "w").write(json.dumps(
-    [m for m in ("huey", "redis") if m in sys.modules])))
-main(sys.argv[1:])
-"""
-
-
 def loaded_by(root: Path, tmp_path: Path, *args: str) -> list[str]:
-    import os
-    import subprocess
-    import sys
-
-    out = tmp_path / "probe.json"
-    result = subprocess.run([sys.executable, "-c", PROBE, "--site", str(root), *args],
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PROBE_OUT": str(out)})
-    assert result.returncode == 0, (args, result.stderr)
-    return json.loads(out.read_text())
+    return modules_loaded_by(root, tmp_path, ("huey", "redis"), *args)
 
 
 def test_no_command_but_those_that_queue_or_run_jobs_imports_huey_or_redis(make_site,

@@ -24,7 +24,15 @@ from pathlib import Path
 
 import pytest
 from app_support import act, make_world
-from conftest import BASIC_TOML, ON, consent_version, on_day, story_front, write_story
+from conftest import (
+    BASIC_TOML,
+    ON,
+    consent_version,
+    on_day,
+    story_front,
+    wait_for,
+    write_story,
+)
 from editor_support import post_form
 
 from storykit.jobs import DONE, FAILED, QUEUED, RUNNING, Jobs, run_job
@@ -429,16 +437,6 @@ def start_worker(site: Site, env: dict[str, str]) -> subprocess.Popen:
                             text=True, env=env, start_new_session=True)
 
 
-def wait_until(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def kill_worker_mid_build_and_restart(site: Site, env: dict[str, str]) -> None:
     from storykit.taskqueue import enqueue
 
@@ -446,9 +444,9 @@ def kill_worker_mid_build_and_restart(site: Site, env: dict[str, str]) -> None:
     job = enqueue(site, "site-build", {}, by="pete")
     worker = start_worker(site, env)
     try:
-        wait_until(lambda: (folder / "stories").is_dir() and
-                   len(list((folder / "stories").iterdir())) >= 20 and
-                   Jobs(site).get(job.id).state == RUNNING, 120, "the build to be half way")
+        wait_for(lambda: (folder / "stories").is_dir() and
+                 len(list((folder / "stories").iterdir())) >= 20 and
+                 Jobs(site).get(job.id).state == RUNNING, "the build to be half way", 120)
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its render processes
         worker.wait(timeout=30)
     finally:
@@ -460,7 +458,7 @@ def kill_worker_mid_build_and_restart(site: Site, env: dict[str, str]) -> None:
     assert made < STORIES, "the build finished before the worker was killed"
     again = start_worker(site, env)
     try:
-        wait_until(lambda: Jobs(site).get(job.id).finished, 180, "the job to be finished")
+        wait_for(lambda: Jobs(site).get(job.id).finished, "the job to be finished", 180)
     finally:
         again.send_signal(signal.SIGINT)
         again.communicate(timeout=60)
@@ -506,7 +504,7 @@ def redis_url(tmp_path_factory, monkeypatch):
     subprocess.run([server, "--port", "0", "--unixsocket", str(sock), "--save", "",
                     "--appendonly", "no", "--daemonize", "yes", "--pidfile", str(pid),
                     "--dir", str(folder)], check=True, timeout=30)
-    wait_until(lambda: sock.exists() and pid.exists(), 20, "redis-server to start")
+    wait_for(lambda: sock.exists() and pid.exists(), "redis-server to start", 20)
     url = f"unix://{sock}"
     monkeypatch.setenv("STORYKIT_REDIS_URL", url)
     yield url

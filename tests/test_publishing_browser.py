@@ -27,7 +27,7 @@ from app_support import (  # noqa: F401 - base, browser: shared fixtures
     sign_in_page,
 )
 from browser_support import serve_folder
-from conftest import BASIC_TOML, consent_version, story_front, write_story
+from conftest import BASIC_TOML, consent_version, story_front, wait_for, write_story
 from playwright.sync_api import Page, expect
 
 from storykit import dates
@@ -69,18 +69,6 @@ def fetch(url: str) -> tuple[int, str]:
             return answer.status, answer.read().decode("utf-8")
     except urllib.error.HTTPError as exc:
         return exc.code, ""
-
-
-def wait_for(check, what: str, timeout: float = 30.0):
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def new_page(browser, **options) -> Page:
