@@ -529,3 +529,51 @@ def test_website_status_of_a_site_with_no_builds_says_so(world):
     assert status.last_build is None and status.pending is None and status.failed is None
     page = page_text(world.client("pete"), "/publishing")
     assert "The website has not been updated by storykit yet." in page
+
+
+# --- storykit serve: the app, a worker and the public website with one command -------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_status(url: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(url, timeout=5) as answer:  # noqa: S310 - loopback only
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+    except OSError:
+        return 0
+
+
+def test_storykit_serve_runs_a_worker_and_shows_the_public_website(make_site):
+    """What ./dev demo runs: no second command is needed to see the public website."""
+    root = make_site(toml=TOML)
+    write_story(root, "st-lasting", story_front(status="published", slug="lasting",
+                                                title="A story that lasts"),
+                consent=[consent_version(expires=dt.date(2099, 12, 31))])
+    port, public = free_port(), free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "storykit", "--site", str(root), "serve",
+                             "--port", str(port), "--public-port", str(public)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=worker_env())
+    try:
+        wait_for(lambda: http_status(f"http://127.0.0.1:{public}/stories/lasting.html") == 200,
+                 "the public website to be built and served", 60)
+        assert http_status(f"http://127.0.0.1:{port}/sign-in") in (200, 302)
+    finally:
+        proc.terminate()  # SIGTERM stops the app, its worker and the preview
+        output = proc.communicate(timeout=20)[0]
+    assert f"Public website (the publish folder {root / 'build' / 'site'}): " \
+           f"http://127.0.0.1:{public}/" in output
+    assert "Background jobs: 1 at a time, queue in SQLite" in output
+    [build] = Jobs(Site.open(root)).recent(5, kind="site-build")
+    assert build.state == DONE and build.created_by == "storykit"
