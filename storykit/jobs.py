@@ -34,7 +34,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .errors import PluginError, StorykitError
+from .errors import StorykitError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .db import Connection
@@ -434,7 +434,7 @@ def run_job(site: Site, job_id: int, worker: str, *, wait: float = 600) -> Job |
 def failure_words(exc: BaseException) -> str:
     """An error for people: storykit's own messages (written never to hold story text), or
     just the kind of error for anything else (its text might hold story text)."""
-    if isinstance(exc, StorykitError | PluginError):
+    if isinstance(exc, StorykitError):  # plugin and settings errors included
         return str(exc)
     return (f"The job stopped unexpectedly ({type(exc).__name__}). Try again; if it happens "
             "again, ask whoever runs the site to run the job with STORYKIT_DEBUG=1.")

@@ -20,6 +20,7 @@ import os
 import socket
 import sys
 import threading
+import time
 import uuid
 from typing import TYPE_CHECKING
 
@@ -195,22 +196,25 @@ class Worker:
             push(self.site, job_id)
         return again
 
-    def start(self) -> Worker:
+    def _begin(self, signals: bool) -> None:
+        """Recover what died, add today's sweep if missing (a machine that was off at sweep
+        time catches up), make the consumer and start the housekeeper."""
         self.recover()
         if self.periodic:
-            add_sweep(self.site)  # a machine that was off at sweep time catches up
-        self.consumer = self._consumer()
-        self.consumer.start()
+            add_sweep(self.site)
+        self.consumer = self._consumer(signals)
         self._housekeeper = threading.Thread(target=self._housekeep, name="storykit-jobs",
                                              daemon=True)
         self._housekeeper.start()
+
+    def start(self) -> Worker:
+        self._begin(signals=False)
+        self.consumer.start()
         return self
 
     def _housekeep(self) -> None:
         jobs = J.Jobs(self.site)
         next_recovery = 0.0
-        import time
-
         while not self._stop.wait(self.beat_every):
             try:
                 jobs.beat(self.token)
@@ -228,14 +232,8 @@ class Worker:
             self._housekeeper.join(timeout=10)
 
     def run(self) -> None:
-        """Run in the foreground until Ctrl+C or SIGTERM (then finish the jobs in hand)."""
-        self.recover()
-        if self.periodic:
-            add_sweep(self.site)
-        self.consumer = self._consumer(signals=True)
-        self._housekeeper = threading.Thread(target=self._housekeep, name="storykit-jobs",
-                                             daemon=True)
-        self._housekeeper.start()
+        """Run in the foreground until Ctrl+C (the jobs in hand are finished) or SIGTERM."""
+        self._begin(signals=True)
         try:
             self.consumer.run()
         finally:
