@@ -57,7 +57,15 @@ def percent(job: Job) -> int:
     return int(round(job.progress * 100))
 
 
+def website_decision(story: Story):
+    """May the story be on the public website today (the consent decision, cached)?"""
+    from ..publishing import USE
+
+    return state().index.decision(story, USE)
+
+
 def template_globals() -> dict[str, Any]:
     return {"job_label": job_label, "when": when, "percent": percent,
+            "website_decision": website_decision,
             "job_state_words": STATE_WORDS, "job_state_colours": STATE_COLOURS,
             "public_url": public_url(state().site)}
