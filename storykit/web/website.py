@@ -21,6 +21,20 @@ def status_for(story: Story | None = None) -> WebsiteStatus:
     return website_status(state().site, story)
 
 
+def status_page(story: Story | None):
+    """The website's state on a page of its own: app.js reads the live region from it to
+    refresh the page that started an update (``X-Pending: 1`` while one is on its way)."""
+    from flask import make_response, render_template, url_for
+
+    found = status_for(story)
+    refresh = (url_for("stories.website", story_id=story.id) if story is not None
+               else url_for("publishing.website"))
+    response = make_response(render_template("website/page.html", story=story,
+                                             website=found, refresh=refresh))
+    response.headers["X-Pending"] = "1" if found.pending else "0"
+    return response
+
+
 def builds_enabled() -> bool:
     return SITE_BUILD in job_kinds(state().site)
 

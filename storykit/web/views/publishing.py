@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template, url_for
+from flask import Blueprint, current_app, render_template
 
 from ..auth import current_user, roles_required
 from ..listing import page_number, paginate, visible
 from ..state import state
-from ..website import builds_enabled, status_for
+from ..website import builds_enabled, status_for, status_page
 
 bp = Blueprint("publishing", __name__, url_prefix="/publishing")
 
@@ -27,16 +27,4 @@ def queue():
 @roles_required("publisher", "admin")
 def website():
     """The website's state (app.js refreshes the publishing and jobs pages from it)."""
-    return status_fragment(None)
-
-
-def status_fragment(story):
-    """The website's state on a page of its own: app.js reads the live region from it to
-    refresh the page that started an update (``X-Pending: 1`` while one is on its way)."""
-    found = status_for(story)
-    refresh = (url_for("stories.website", story_id=story.id) if story is not None
-               else url_for("publishing.website"))
-    response = make_response(render_template("website/page.html", story=story,
-                                             website=found, refresh=refresh))
-    response.headers["X-Pending"] = "1" if found.pending else "0"
-    return response
+    return status_page(None)

@@ -27,7 +27,7 @@ from ..forms import Form
 from ..listing import page_number, paginate, visible
 from ..state import audit_log, db, state
 from ..templating import STATUS_LABELS
-from ..website import builds_enabled, status_for
+from ..website import builds_enabled, status_for, status_page
 from ..workflow import TRANSITIONS, ConsentRefused
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
@@ -93,9 +93,7 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
 def website(story_id: str):
     """The story's website status on a page of its own (app.js refreshes the story page
     from it)."""
-    from .publishing import status_fragment
-
-    return status_fragment(viewable(story_id, "view"))
+    return status_page(viewable(story_id, "view"))
 
 
 #: What the page says after publishing or taking down, while the website is updated.
