@@ -13,11 +13,16 @@ from .model import DEFAULT_USES, EXTERNAL_USES
 
 CONFIG_NAME = "storykit.toml"
 _USE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
-_SECTIONS = {"site", "consent", "uses", "paths", "plugins", "database"}
+_SECTIONS = {"site", "consent", "uses", "paths", "plugins", "database", "jobs", "publish"}
 _SITE_KEYS = {"title": str, "organisation": str, "language": str, "base_url": str, "theme": str,
               "contact_email": str, "description": str}
 _CONSENT_KEYS = {"default_expiry_years": int, "expiry_warning_days": int}
 _DATABASE_KEYS = {"url": str}
+#: Background jobs (storykit.jobs, docs/publishing.md): the queue and how workers behave.
+_JOBS_KEYS = {"backend": str, "redis_url": str, "workers": int, "stale_after": int,
+              "sweep_at": str}
+#: Where the public website goes (storykit.publishing, docs/publishing.md).
+_PUBLISH_KEYS = {"target": str, "folder": str, "public_url": str}
 _PATH_KEYS = ("stories", "instance", "plugins", "themes", "build")
 
 
@@ -45,6 +50,9 @@ class SiteConfig:
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: ``[database] url`` (a PostgreSQL URL without its password); "" means SQLite in instance/.
     database_url: str = ""
+    #: ``[jobs]`` and ``[publish]`` as written (types checked here; their modules read them).
+    jobs: dict[str, Any] = field(default_factory=dict)
+    publish: dict[str, Any] = field(default_factory=dict)
 
     @property
     def use_names(self) -> tuple[str, ...]:
@@ -116,6 +124,12 @@ def parse_config(data: dict[str, Any], root: Path, file: str = CONFIG_NAME) -> S
             parse_url(cfg.database_url, root, source="[database] url", password_allowed=False)
         except ConfigError as exc:
             problems.append(str(exc))
+    cfg.jobs = _typed(_table(data, "jobs", problems), _JOBS_KEYS, "jobs", problems)
+    publish = _table(data, "publish", problems)
+    cfg.publish = {**{k: v for k, v in publish.items() if k not in _PUBLISH_KEYS},  # a target's
+                   **_typed({k: v for k, v in publish.items() if k in _PUBLISH_KEYS},
+                            _PUBLISH_KEYS, "publish", problems)}
+    _check_jobs_and_publish(cfg, problems)
     cfg.uses = _uses(_table(data, "uses", problems), problems)
     cfg.paths = _paths(_table(data, "paths", problems), cfg.root, problems)
     plugins = _table(data, "plugins", problems)
@@ -127,6 +141,33 @@ def parse_config(data: dict[str, Any], root: Path, file: str = CONFIG_NAME) -> S
     if problems:
         raise ConfigError("\n".join(f"{file}: {p}" for p in problems))
     return cfg
+
+
+def _check_jobs_and_publish(cfg: SiteConfig, problems: list[str]) -> None:
+    jobs, publish = cfg.jobs, cfg.publish
+    if jobs.get("backend", "sqlite") not in ("sqlite", "redis"):
+        problems.append(f"[jobs] backend must be \"sqlite\" (nothing to start) or \"redis\", "
+                        f"not {jobs['backend']!r}")
+    url = jobs.get("redis_url", "")
+    if url and not re.match(r"(rediss?|unix)://", url):
+        problems.append("[jobs] redis_url must start with redis://, rediss:// or unix://")
+    if url and re.match(r"rediss?://[^/@]*:[^/@]*@", url):
+        problems.append("[jobs] redis_url holds a password: never keep it in the file; set "
+                        "STORYKIT_REDIS_URL in the environment instead")
+    for key, low, high in (("workers", 1, 16), ("stale_after", 1, 3600)):
+        if key in jobs and not low <= jobs[key] <= high:
+            problems.append(f"[jobs] {key} must be between {low} and {high}")
+    if "sweep_at" in jobs and not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", jobs["sweep_at"]):
+        problems.append(f"[jobs] sweep_at must be a time of day such as \"03:00\", "
+                        f"not {jobs['sweep_at'][:20]!r}")
+    public = publish.get("public_url", "")
+    if public and not re.match(r"https?://[^\s/]+", public):
+        problems.append(f"[publish] public_url must start with https:// (or http://), "
+                        f"not {public[:60]!r}")
+    if not publish.get("target", "folder").strip():
+        problems.append("[publish] target must name a publish target, e.g. \"folder\"")
+    if "folder" in publish and not publish["folder"].strip():
+        problems.append("[publish] folder must be a folder, e.g. \"build/site\"")
 
 
 def _table(data: dict, name: str, problems: list[str]) -> dict:

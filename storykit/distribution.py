@@ -127,5 +127,7 @@ def takedown_lines(site: Site, story: Story) -> list[str]:
         note = "" if d.removable else " (cannot be recalled: ask the recipient to delete it)"
         lines.append(f"  - {d.created_at[:10]}  {d.use}  {d.format}  {where}{note}")
     if any(d.format == "web" for d in live):
-        lines.append("Web pages disappear on the next 'storykit build'.")
+        lines.append("Web pages are taken down by the next website build, which is queued "
+                     "at once (a worker runs it: storykit serve or storykit worker; see "
+                     "storykit jobs list).")
     return lines

@@ -19,7 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     import flask
     import jinja2
 
+    from .jobs import JobKind
     from .model import ConsentVersion, Story
+    from .publishing import PublishTarget
     from .render import Artefact, Format, Job
     from .site import Site
 
@@ -91,6 +93,20 @@ def after_consent_change(site: Site, story: Story, old: ConsentVersion | None,
     """Called after a new consent version was recorded (not a withdrawal: see
     ``after_withdraw``); ``old`` is the version before (None for the first). A narrower
     consent applies at once: e.g. queue a build that takes down what it no longer allows."""
+
+
+@hookspec
+def register_job_kinds(site: Site) -> list[JobKind] | None:
+    """Kinds of background job this plugin runs (``storykit.jobs.JobKind``): a name, words
+    for people, the function and the parameters it takes. Jobs of these kinds are queued
+    with ``storykit.taskqueue.enqueue`` and run by ``storykit worker`` or ``storykit serve``."""
+
+
+@hookspec
+def register_publish_targets(site: Site) -> list[PublishTarget] | None:
+    """Places the public website can be published to (``storykit.publishing.PublishTarget``),
+    chosen with ``[publish] target`` in storykit.toml. After each site build a target is told
+    which files were written and which removed (removals first)."""
 
 
 @hookspec

@@ -25,7 +25,12 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
 - Builders of whole publications (the web site): :func:`publication_set`,
   :class:`PublicationSet`, :class:`Publishable`, :class:`PublishedPage`, :func:`site_info`,
   and the cache helpers :func:`read_cache`, :func:`write_cache`, :func:`stat_key`,
-  :func:`settled_before`, :func:`locked`.
+  :func:`settled_before`, :func:`locked`, and :data:`TEMP_PREFIX` (what a half-written file
+  is called until it is renamed into place).
+- Background jobs and publishing (docs/publishing.md): :class:`JobKind`, :class:`JobContext`
+  (for the ``register_job_kinds`` hook), :data:`SITE_BUILD`, :func:`queue_site_build`,
+  :func:`publish_folder`, :func:`deliver` (tell the publish target), :class:`PublishTarget`
+  and :class:`Delivery` (for the ``register_publish_targets`` hook).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .dates import DateError, in_range, nice_date, parse_date, today
     from .errors import NotSavedError
     from .fsio import (
+        TEMP_PREFIX,
         LockTimeout,
         atomic_write,
         locked,
@@ -66,6 +72,7 @@ if TYPE_CHECKING:  # pragma: no cover
         prepare_variants,
         read_picture,
     )
+    from .jobs import JobContext, JobKind
     from .markup import MarkdownTooLong, markdown_inline, plain_text, prepare_markdown
     from .media import MediaError, media_file, picture_path
     from .pdf_variants import DEFAULT_VARIANT, VARIANTS
@@ -76,6 +83,14 @@ if TYPE_CHECKING:  # pragma: no cover
         code_fingerprint,
         publication_set,
         stories_fingerprint,
+    )
+    from .publishing import (
+        SITE_BUILD,
+        Delivery,
+        PublishTarget,
+        deliver,
+        publish_folder,
+        queue_site_build,
     )
     from .render import SiteInfo, site_info
     from .slugs import SLUG_RE, file_stem, slugify
@@ -97,15 +112,18 @@ _HOMES = {
     ".consent": ("DRAFT_MARK", "ViewImage"),
     ".dates": ("DateError", "in_range", "nice_date", "parse_date", "today"),
     ".errors": ("NotSavedError",),
-    ".fsio": ("LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
+    ".fsio": ("TEMP_PREFIX", "LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
               "settled_before", "stat_key", "write_cache"),
     ".images": ("ImageError", "clean_copy", "image_data_uri", "image_data_uri_and_size",
                 "image_format", "prepare_image", "prepare_variants", "read_picture"),
+    ".jobs": ("JobContext", "JobKind"),
     ".markup": ("MarkdownTooLong", "markdown_inline", "plain_text", "prepare_markdown"),
     ".media": ("MediaError", "media_file", "picture_path"),
     ".pdf_variants": ("DEFAULT_VARIANT", "VARIANTS"),
     ".publication": ("Publishable", "PublicationSet", "PublishedPage", "code_fingerprint",
                      "publication_set", "stories_fingerprint"),
+    ".publishing": ("Delivery", "PublishTarget", "SITE_BUILD", "deliver", "publish_folder",
+                    "queue_site_build"),
     ".render": ("SiteInfo", "site_info"),
     ".slugs": ("SLUG_RE", "file_stem", "slugify"),
     ".themes": ("ThemeError",),
@@ -115,17 +133,19 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "ImageError", "LockTimeout",
-    "MarkdownTooLong", "MediaError", "NotSavedError", "PublicationSet", "Publishable",
-    "PublishedPage", "RenderBlocked", "RenderLimitExceeded", "SLUG_RE", "SiteInfo", "ThemeError",
+    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "Delivery", "ImageError",
+    "JobContext", "JobKind", "LockTimeout", "MarkdownTooLong", "MediaError", "NotSavedError",
+    "PublicationSet", "PublishTarget", "Publishable", "PublishedPage", "RenderBlocked",
+    "RenderLimitExceeded", "SITE_BUILD", "SLUG_RE", "SiteInfo", "TEMP_PREFIX", "ThemeError",
     "VARIANTS", "ViewImage", "atomic_write", "check_variant", "clean_copy", "code_fingerprint",
-    "contrast_ratio", "file_stem", "html_to_pdf", "image_data_uri", "image_data_uri_and_size",
-    "image_format", "in_range", "is_hex", "locked", "long_hex", "markdown_inline", "media_file",
-    "nice_date", "parse_date", "parse_hex", "picture_path", "plain_text", "prepare_image",
-    "prepare_images", "prepare_markdown", "prepare_variants", "publication_set", "read_cache",
-    "read_picture", "relative_luminance", "replace_file", "run_limited", "settled_before",
-    "shown_ratio", "site_info", "slugify", "stat_key", "stories_fingerprint", "today",
-    "write_atomic", "write_cache",
+    "contrast_ratio", "deliver", "file_stem", "html_to_pdf", "image_data_uri",
+    "image_data_uri_and_size", "image_format", "in_range", "is_hex", "locked", "long_hex",
+    "markdown_inline", "media_file", "nice_date", "parse_date", "parse_hex", "picture_path",
+    "plain_text", "prepare_image", "prepare_images", "prepare_markdown", "prepare_variants",
+    "publication_set", "publish_folder", "queue_site_build", "read_cache", "read_picture",
+    "relative_luminance", "replace_file", "run_limited", "settled_before", "shown_ratio",
+    "site_info", "slugify", "stat_key", "stories_fingerprint", "today", "write_atomic",
+    "write_cache",
 ]
 
 

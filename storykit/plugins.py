@@ -43,6 +43,7 @@ DEFAULT_PLUGINS = (
     "storykit.default_privacy",
     "storykit.commands",
     "storykit.default_themes",
+    "storykit.default_jobs",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
 EVENT_HOOKS = frozenset({"after_render", "after_withdraw", "after_status_change",

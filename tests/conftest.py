@@ -225,6 +225,45 @@ def build_story(front: dict[str, Any] | None = None, consent: list[dict[str, Any
     return story
 
 
+def wait_for(check, what: str = "it", timeout: float = 30.0, every: float = 0.05):
+    """Call ``check`` until it returns something true (returned), or fail after ``timeout``
+    seconds saying what was awaited (for work done by a worker or a server)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+PROBE = """
+import atexit, json, os, sys
+from storykit.cli import main
+names = json.loads(os.environ["PROBE_NAMES"])
+atexit.register(lambda: open(os.environ["PROBE_OUT"], "w").write(json.dumps(
+    [m for m in names if m in sys.modules])))
+main(sys.argv[1:])
+"""
+
+
+def modules_loaded_by(root: Path, tmp_path: Path, names: tuple[str, ...], *args: str) -> list[str]:
+    """Which of the modules ``names`` a fresh ``storykit --site ROOT ARGS`` imported."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "probe.json"
+    result = subprocess.run([sys.executable, "-c", PROBE, "--site", str(root), *args],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PROBE_OUT": str(out),
+                                 "PROBE_NAMES": json.dumps(names)})
+    assert result.returncode == 0, (args, result.stderr)
+    return json.loads(out.read_text())
+
+
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` and its bytes."""
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))

@@ -31,6 +31,8 @@ ZED_PASSWORD = "sturdy meadow kettle"
 OWNER_EDITS = row(bob=404, rita=404, pete=404, ada=403)
 OWNER_AND_ADMIN = row(bob=404, rita=404, pete=404)
 ADVOCATES_ONLY = row(rita=403, pete=403, ada=403)
+#: Publishers and admins: the jobs page and the website's state.
+STAFF = row(ann=403, bob=403, rita=403)
 EDIT_FORM = {"base_etag": "{etag}", "title": "Matrix title", "teller_name": "Aisha Rahman",
              "teller_role": "patient", "body": "Matrix text."}
 
@@ -122,6 +124,14 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
                                   row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
     ("history.index", "GET"): ("/stories/st-draft1/history", {}, OWNER_AND_ADMIN, None),
     ("history.diff", "GET"): ("/stories/st-draft1/diff", {}, OWNER_AND_ADMIN, None),
+    # background jobs and the public website (tests/test_publishing_app.py)
+    ("jobs.index", "GET"): ("/jobs", {}, STAFF, None),
+    ("jobs.show", "GET"): ("/jobs/1", {}, STAFF, None),
+    ("jobs.status", "GET"): ("/jobs/1/status", {}, STAFF, None),
+    ("jobs.retry", "POST"): ("/jobs/1/retry", {}, STAFF, None),
+    ("publishing.website", "GET"): ("/publishing/website", {}, STAFF, None),
+    ("stories.website", "GET"): ("/stories/st-draft1/website", {},
+                                 row(bob=404, rita=404, pete=404), None),
 }
 
 
@@ -131,7 +141,20 @@ def world(tmp_path_factory, engine):
     conn = world.app.extensions["storykit"].db()
     accounts.add_user(conn, world.app.extensions["storykit"].hasher, "zed", ZED_PASSWORD,
                       ["advocate"], "Zed Example")
+    failed_job(world.site)  # job 1, for the jobs rows
     return world
+
+
+def failed_job(site):
+    """A site build that failed (as a worker would leave it)."""
+    from storykit.jobs import FAILED, Jobs
+
+    jobs = Jobs(site)
+    job, _ = jobs.add("site-build", {"stories": ["st-published1"]}, by="pete")
+    jobs.claim(job.id, "test-worker")
+    jobs.finish(job.id, "test-worker", state=FAILED, message="It failed.",
+                error="The website could not be written: the disk is full.")
+    return jobs.get(job.id)
 
 
 def routes(app) -> set[tuple[str, str]]:

@@ -6,7 +6,6 @@ cost of the command line, and the audit and distribution logs under concurrent w
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 import sqlite3
@@ -20,7 +19,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import story_front, write_story
+from conftest import modules_loaded_by, story_front, write_story
 from database_support import PASSWORD_ROLE
 
 from storykit.db import (
@@ -41,7 +40,7 @@ from storykit.site import Site
 from storykit.web.commands import MIGRATIONS as APP_MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
-CORE_TABLES = {"distributions", "audit_log"}
+CORE_TABLES = {"distributions", "audit_log", "jobs"}
 APP_TABLES = {"users", "user_roles", "story_access", "login_failures", "story_notes"}
 
 #: What the old PRAGMA user_version scheme made (storykit before Alembic), verbatim.
@@ -410,7 +409,7 @@ def test_a_new_sqlite_database_has_the_plugins_tables_too(make_site):
 def test_a_database_newer_than_this_storykit_is_refused_with_words(root):
     database = Site.open(root).database
     database.connection().execute("UPDATE alembic_version SET version_num = 'storykit_0099' "
-                                  "WHERE version_num = 'storykit_0002'")
+                                  "WHERE version_num = 'storykit_0003'")
     status = cli(root, "db", "status")
     assert status.returncode == 1 and "newer storykit" in status.stdout
     upgrade = cli(root, "db", "upgrade")
@@ -560,22 +559,8 @@ def test_an_older_readable_database_is_made_private_when_opened(site):
 
 # --- the command line stays fast: no SQLAlchemy, no Alembic ---------------------------------------
 
-PROBE = """
-import atexit, json, os, sys
-from storykit.cli import main
-atexit.register(lambda: open(os.environ["PROBE_OUT"], "w").write(json.dumps(
-    [m for m in ("sqlalchemy", "alembic", "psycopg") if m in sys.modules])))
-main(sys.argv[1:])
-"""
-
-
 def loaded_by(root: Path, tmp_path: Path, *args: str) -> list[str]:
-    out = tmp_path / "probe.json"
-    result = subprocess.run([sys.executable, "-c", PROBE, "--site", str(root), *args],
-                            capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PROBE_OUT": str(out)})
-    assert result.returncode == 0, (args, result.stderr)
-    return json.loads(out.read_text())
+    return modules_loaded_by(root, tmp_path, ("sqlalchemy", "alembic", "psycopg"), *args)
 
 
 def test_no_command_but_db_imports_sqlalchemy_or_alembic(empty_root, engine, tmp_path):

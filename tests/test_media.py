@@ -265,6 +265,6 @@ def test_storykit_build_warns_naming_the_story_and_file(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["--site", str(root), "build"])
     err = capsys.readouterr().err
-    assert exited.value.code == 0  # the other stories are published; this one is not
-    assert "warning: story st-attack1 is not published: picture media/form.jpg: the " \
+    assert exited.value.code == 1  # the other stories are published; this one is not
+    assert "error: story st-attack1 is not published: picture media/form.jpg: the " \
            "story's media folder is a link to another folder" in err

@@ -1073,28 +1073,92 @@ def test_changing_the_theme_rerenders_every_page(three):
     assert "Our own footer" in (three / "out" / "stories" / "third.html").read_text()
 
 
-def test_a_failed_build_keeps_the_last_good_site(three):
+def test_a_story_whose_picture_cannot_be_built_is_left_off_and_the_rest_is_built(three):
     build(three)
-    before = mtimes(three / "out")
     story = three / "stories" / "st-third01"
     (story / "media").mkdir()
     (story / "media" / "bad.jpg").write_bytes(b"<svg onload=alert(1)></svg>")
     text = (story / "story.md").read_text(encoding="utf-8")
     (story / "story.md").write_text(text.replace(
         "revision: 3", "revision: 3\nimages:\n- {file: media/bad.jpg, alt: A broken picture, "
-        "kind: illustration}"), encoding="utf-8")
-    with pytest.raises(BuildError, match=r"st-third01: picture media/bad.jpg: .*not a JPEG"):
-        build(three)
-    assert mtimes(three / "out") == before
+        "kind: illustration}").replace("The third story", "The third story, retold"),
+        encoding="utf-8")
+    report = build(three)
+    assert not report.ok
+    assert len(report.problems) == 1
+    assert re.fullmatch(r"story st-third01: picture media/bad.jpg: .*not a JPEG.*",
+                        report.problems[0])
+    out = three / "out"
+    assert (out / "stories" / "first.html").is_file() and (out / "stories" / "second.html").is_file()
+    assert not (out / "stories" / "third.html").exists()  # left off, not left as it was
+    assert "The third story" not in all_text(out)
+    assert [e["t"] for e in search_index(out)] == ["The first story", "The second story"]
+    assert Site.open(three).distributions.for_story("st-third01", live_only=True) == []
+    again = build(three)  # nothing changed: the next build says so again
+    assert again.problems == report.problems
 
 
-def test_a_story_too_complex_to_render_stops_the_build_naming_it(three, capsys):
+def test_a_takedown_happens_even_when_another_story_cannot_be_built(three, capsys):
+    """Found by users: a published story with a 30,000-character word stopped every build,
+    so a withdrawn story's page stayed on the site."""
+    assert run_cli(capsys, "--site", str(three), "build", "--out", str(three / "out"))[0] == 0
+    story = three / "stories" / "st-second1" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\n" + "a" * 30_000 + "\n",
+                     encoding="utf-8")
+    Site.open(three).withdraw("st-first01", "stop_future_use", "Changed their mind")
+    code, said, err = run_cli(capsys, "--site", str(three), "build", "--out",
+                              str(three / "out"))
+    assert code == 1
+    assert "error: story st-second1: a paragraph is longer than 20,000 characters" in err
+    assert "aaaa" not in err + said  # the story's text is never in a message
+    out = three / "out"
+    assert not (out / "stories" / "first.html").exists()
+    assert not (out / "stories" / "second.html").exists()
+    assert (out / "stories" / "third.html").is_file()
+    assert "The first story" not in all_text(out)
+    assert [e["t"] for e in search_index(out)] == ["The third story"]
+    assert Site.open(three).distributions.for_story("st-first01", live_only=True) == []
+
+
+def test_takedowns_come_before_rendering_and_hold_when_rendering_fails(three, monkeypatch):
+    build(three)
+    seen: list[tuple[list[str], list[str]]] = []
+
+    def taken_down(removed, written):
+        assert not (three / "out" / "stories" / "first.html").exists()
+        seen.append((removed, written))
+
+    Site.open(three).withdraw("st-first01", "stop_future_use", "Changed their mind")
+    story = three / "stories" / "st-third01" / "story.md"
+    story.write_text(story.read_text(encoding="utf-8") + "\nA new line.\n", encoding="utf-8")
+    from storykit_web.build import Builder
+
+    def broken(self, view, key):
+        raise RuntimeError("the theme broke")
+
+    monkeypatch.setattr(Builder, "_render_story", broken)
+    with pytest.raises(RuntimeError):
+        build(three, taken_down=taken_down)
+    removed, written = seen[0]
+    assert removed == ["stories/first.html", "tags/waiting.html"]  # its only tag's page too
+    assert {"feed.xml", "search-index.js", "index.html"} <= set(written)
+    out = three / "out"
+    assert "The first story" not in all_text(out)  # the page, feed and search entry are gone
+    assert Site.open(three).distributions.for_story("st-first01", live_only=True) == []
+    monkeypatch.undo()
+    report = build(three)  # the next build finishes the job
+    assert report.ok and (out / "stories" / "third.html").is_file()
+    assert "The first story" not in all_text(out)
+
+
+def test_a_story_too_complex_to_render_is_left_off_naming_it(three, capsys):
     story = three / "stories" / "st-second1" / "story.md"
     story.write_text(story.read_text(encoding="utf-8") + "\n" + "[" * 5_000 + "\n",
                      encoding="utf-8")
     code, _, err = run_cli(capsys, "--site", str(three), "build")
     assert code == 1
-    assert "Error: story st-second1: the text has 5,000 '[' characters" in err
+    assert "error: story st-second1: the text has 5,000 '[' characters" in err
+    assert (three / "build" / "site" / "stories" / "first.html").is_file()
 
 
 @pytest.mark.parametrize("where", [".", "stories", "instance/x", ".."])

@@ -19,6 +19,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from storykit import Artefact, Job, Site
 
 __version__ = "0.1.0"
+#: ``storykit build --serve``'s port: not the app's 8000, nor the 8001 where ``storykit serve``
+#: shows the publish folder.
+PREVIEW_PORT = 8080
 CONFIG_KEYS = {"statement_date": "the date the accessibility statement was written, "
                                  "e.g. 2026-11-01"}
 
@@ -58,14 +61,15 @@ def check_plugin_config(site: Site) -> list[str]:
               help="Not available: the website always shows what consent allows today. To "
                    "see what a date would allow: storykit list --use public_website --date DATE")
 @click.option("--serve", is_flag=True, help="Then preview the website on this computer.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+@click.option("--port", type=click.IntRange(0, 65535), default=PREVIEW_PORT, show_default=True,
               help="Port for --serve (0 picks a free one).")
 def build_command(out: Path | None, theme: str | None, on: str | None, serve: bool,
                   port: int) -> None:
     """Build the public website: every published story that consent allows on it today.
 
     Only what changed is rebuilt. Pages of stories that are withdrawn, expired or no longer
-    published are removed, and the distribution log is updated.
+    published are removed first, and the distribution log is updated. A story that cannot be
+    built is left off with an error naming it (exit status 1); the rest is built.
     """
     if on is not None:
         raise click.UsageError(
@@ -77,7 +81,7 @@ def build_command(out: Path | None, theme: str | None, on: str | None, serve: bo
     site = click.get_current_context().find_root().obj.site
     report = build_site(site, out, theme=theme)
     for problem in report.problems:
-        click.echo(f"warning: {problem}", err=True)
+        click.echo(f"error: {problem}", err=True)
     click.echo(f"{report.stories} stories on the website: {report.rendered} pages rendered, "
                f"{report.stories - report.rendered} unchanged; {report.listings} other pages "
                f"updated; {len(report.removed)} old files removed.")
@@ -85,8 +89,13 @@ def build_command(out: Path | None, theme: str | None, on: str | None, serve: bo
         click.echo(f"{report.taken_down} story pages were taken down or replaced "
                    "(recorded in the distribution log).")
     click.echo(f"Website: {report.out_dir}")
+    if report.problems:
+        click.echo(f"{len(report.problems)} stories could not be put on the website (see "
+                   "above); the rest of it was built.", err=True)
     if serve:
         _serve(report.out_dir, port)
+    if report.problems:
+        raise click.exceptions.Exit(1)
 
 
 def _serve(folder: Path, port: int) -> None:

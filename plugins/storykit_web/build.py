@@ -21,7 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,6 +29,7 @@ from typing import Any
 
 from storykit import Site, StorykitError, StoryView, Theme, load_theme
 from storykit.kit import (
+    TEMP_PREFIX,
     LockTimeout,
     MarkdownTooLong,
     MediaError,
@@ -83,22 +84,44 @@ class BuildReport:
     removed: list[str] = field(default_factory=list)
     recorded: int = 0
     taken_down: int = 0
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # stories left off, and why (no text)
     unchanged: bool = False  # every input as the last build left it: nothing was even loaded
+    takedown_first: list[str] = field(default_factory=list)  # removed before anything else
+
+    @property
+    def ok(self) -> bool:
+        """Every story that may be on the website is on it."""
+        return not self.problems
+
+
+#: ``progress(fraction, words)``: how far a build is, for a job's progress.
+Progress = Callable[[float, str], None]
+#: ``taken_down(removed, written)``: called as soon as the pages of stories no longer allowed
+#: are gone (paths relative to the output folder), before any page is rendered.
+TakenDown = Callable[[list[str], list[str]], None]
 
 
 def build_site(site: Site, out_dir: Path | None = None, *, theme: str | None = None,
-               workers: int | None = None, by: str | None = None) -> BuildReport:
+               workers: int | None = None, by: str | None = None,
+               progress: Progress | None = None, taken_down: TakenDown | None = None,
+               wait: float = 30) -> BuildReport:
     """Build (or update) the public website of ``site`` in ``out_dir``, with the stories
-    consent allows on it today."""
+    consent allows on it today. Stories no longer allowed are taken down first; a story
+    that cannot be built is left off (``report.problems`` names it) and the rest is built."""
     out = check_out_dir(site, Path(out_dir) if out_dir else site.config.path("build"))
     try:
-        with locked(site.instance / "locks" / "web-build.lock", timeout=30):
+        with locked(site.instance / "locks" / "web-build.lock", timeout=wait):
             builder = Builder(site, out, load_theme(site, theme), workers, by)
+            builder.progress = progress or _no_progress
+            builder.taken_down = taken_down
             return builder.run()
     except LockTimeout:
         raise BuildError("another 'storykit build' is running for this site; try again "
                          "when it has finished") from None
+
+
+def _no_progress(fraction: float, words: str) -> None:
+    return None
 
 
 def check_out_dir(site: Site, out: Path) -> Path:
@@ -200,6 +223,8 @@ class Builder:
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
+        self.progress: Progress = _no_progress
+        self.taken_down: TakenDown | None = None
 
     @cached_property
     def fingerprint(self) -> dict[str, Any]:
@@ -288,8 +313,11 @@ class Builder:
     def run(self) -> BuildReport:
         if Stamp.unchanged(self.stamp_inputs):
             return self._as_last_time()
+        self.progress(0.05, "Finding the stories consent allows on the website today.")
+        self._started()
         few = self.allowed_among_changed()  # when only a few stories changed
         allowed, kept = few if few is not None else (self.allowed(), {})
+        self._take_down_first(allowed, kept)
         records, todo = self._reuse(allowed)
         records.update(kept)
         self._prepare(allowed, todo)
@@ -298,15 +326,81 @@ class Builder:
                 self.new_search[record["id"]] = record.pop("search")
                 records[record["id"]] = record
             self.report.stories = len(records)
-            self.report.rendered = len(todo)
+            self.report.rendered = len(records) - len(kept) - (len(allowed) - len(todo))
+            self.progress(0.85, "Writing the lists, the feed and the search index.")
             produced = self._write_static() | self._write_listings(records, pool)
         produced |= {f for r in records.values() for f in r["files"]}
         self._remove_stale(produced)
         self._sync_distributions(records)
+        if self.stamp is not None and self.report.problems != self.stamp["problems"]:
+            self.stamp = {**self.stamp, "problems": list(self.report.problems)}
         self._save_manifest(records, produced)
+        self.running_file.unlink(missing_ok=True)
         self.markdown_memo.save(set(records))
         self.picture_cache.prune(set(records), among=self.only)  # stories no longer on the site
         return self.report
+
+    @property
+    def running_file(self) -> Path:
+        """There while a build into this folder runs: left behind by one that was killed."""
+        return self.manifest_file.with_suffix(".running")
+
+    def _started(self) -> None:
+        """Note that a build runs; after one that was killed (a worker stopped with
+        SIGKILL), first delete the half-written files it left in the output folder (pages
+        themselves are only ever replaced whole)."""
+        if self.running_file.exists():
+            for folder, _dirs, files in os.walk(self.out):
+                for name in files:
+                    path = os.path.join(folder, name)
+                    if name.startswith(TEMP_PREFIX) and not os.path.islink(path):
+                        os.unlink(path)
+        self.running_file.parent.mkdir(parents=True, exist_ok=True)
+        self.running_file.touch()
+
+    def _take_down_first(self, allowed: list[tuple[Publishable, str]],
+                         kept: dict[str, dict[str, Any]]) -> None:
+        """Before rendering anything: delete the pages and pictures of stories no longer
+        allowed on the website (and of those whose consent changed: they are rendered again
+        as it now allows), write the lists, feed and search index without them, mark them
+        removed in the distribution log and remember it all in the manifest. So a takedown
+        holds even if rendering then fails, and the target is told at once."""
+        old = self.old.get("stories", {})
+        now = {p.id: p for p, _ in allowed}
+        down = {i: r for i, r in old.items() if i not in kept and (
+                i not in now or now[i].consent_version != r.get("consent_version"))}
+        ours = set(self.old.get("files", [])) | set(self.old.get("pending", []))
+        owned = {f for i, r in old.items() if i not in down for f in r["files"]}
+        owned |= set(self.old.get("static", {}))
+        stray = set(self.old.get("pending", [])) - owned  # e.g. of a story forgotten at once
+        if not down and not any(os.path.lexists(self._path(f)) for f in stray):
+            return
+        self.progress(0.1, "Taking down the stories no longer allowed, first.")
+        written_before = len(self.report.written)
+        remaining = {i: r for i, r in old.items() if i not in down}
+        removed = self._remove_files(stray)
+        listings = self._write_listings(remaining)
+        removed += self._remove_files(ours - owned - listings)
+        self.report.takedown_first = removed
+        self._sync_distributions(remaining)
+        files = (set(self.old.get("files", [])) | set(self.old.get("pending", []))) - set(removed)
+        self.old = {**self.old, "stories": remaining, "listings": dict(self.listing_state),
+                    "files": sorted(files), "pending": [], "stamp": None}
+        self._write_manifest(self.old)
+        if self.taken_down is not None:
+            self.taken_down(removed, self.report.written[written_before:])
+
+    def _remove_files(self, rels) -> list[str]:
+        """Delete these files of earlier builds (inside the output folder, never a link)."""
+        gone = []
+        for rel in sorted(set(rels)):
+            target = self.out / rel
+            if _inside(target, self.out) and target.is_file() and not target.is_symlink():
+                target.unlink()
+                gone.append(rel)
+                self.report.removed.append(rel)
+                _prune_empty(target.parent, self.out)
+        return gone
 
     def _prepare(self, allowed: list[tuple[Publishable, str]],
                  todo: list[tuple[Publishable, str]]) -> None:
@@ -374,23 +468,51 @@ class Builder:
 
     def _render_all(self, todo: list[tuple[Publishable, str]],
                     pool: concurrent.futures.Executor | None) -> list[dict[str, Any]]:
-        """Render the changed stories, in the worker processes when there are any."""
+        """Render the changed stories, in the worker processes when there are any. A story
+        that cannot be built is left off, named in ``report.problems``."""
         if pool is None:
-            records = [self.render_story(publishable, key) for publishable, key in todo]
+            records = []
+            for n, (publishable, key) in enumerate(todo):
+                self._rendering(n, len(todo))
+                record, failure = self.render_or_skip(publishable, key)
+                if failure:
+                    self.report.problems.append(failure)
+                else:
+                    records.append(record)
         else:
             records = self._render_forked(todo, pool)
         self.markdown_memo.update(records)
         return records
+
+    def _rendering(self, done: int, total: int) -> None:
+        self.progress(0.15 + 0.7 * done / max(1, total),
+                      f"Making the story pages: {done:,} of {total:,} done.")
+
+    def render_or_skip(self, publishable: Publishable,
+                       key: str) -> tuple[dict[str, Any] | None, str | None]:
+        """(the record, None), or (None, why the story is left off) when this story alone
+        cannot be built (a picture that cannot be read, text too complex): the others
+        still are. Errors of the whole build (a theme's template) still stop it."""
+        try:
+            return self.render_story(publishable, key), None
+        except BuildError as exc:
+            text = str(exc)
+            return None, text if text.startswith(f"story {publishable.id}") else \
+                f"story {publishable.id}: {text}"
 
     def _render_forked(self, todo: list[tuple[Publishable, str]],
                        pool: concurrent.futures.Executor) -> list[dict[str, Any]]:
         chunks = _balanced_chunks([self.pictures[p.id] for p, _ in todo], self.workers)
         self.todo = todo  # set before the workers fork (on the first chunk)
         records: list[dict[str, Any]] = []
-        for done, pages_made in pool.map(_render_chunk, chunks):
+        finished = 0
+        for done, pages_made, failures in pool.map(_render_chunk, chunks):
             for rel, data in pages_made:  # written here while workers go on
                 self.write(rel, data)
             records += done
+            self.report.problems += failures
+            finished += len(done) + len(failures)
+            self._rendering(finished, len(todo))
         self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
         return records
 
@@ -604,12 +726,7 @@ class Builder:
     def _remove_stale(self, produced: set[str]) -> None:
         """Delete files earlier builds wrote that no longer belong to the site, and nothing else."""
         ours = set(self.old.get("files", [])) | set(self.old.get("pending", []))
-        for rel in sorted(ours - produced):
-            target = self.out / rel
-            if _inside(target, self.out) and target.is_file() and not target.is_symlink():
-                target.unlink()
-                self.report.removed.append(rel)
-                _prune_empty(target.parent, self.out)
+        self._remove_files(ours - produced)
 
     def _sync_distributions(self, records: dict[str, dict[str, Any]]) -> None:
         """Each live story page is in the log once per distinct content; gone pages are
@@ -645,13 +762,21 @@ def _balanced_chunks(pictures: list[int], workers: int) -> list[list[int]]:
     return [order[i:i + size] for i in range(0, len(order), size)]
 
 
-def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]]]:
+def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]],
+                                               list[str]]:
     """In a worker: render some stories; their pages go back to the parent to be written
-    (one writer: creating files in one folder from several processes makes each wait)."""
+    (one writer: creating files in one folder from several processes makes each wait),
+    with why each story that could not be built was left off."""
     assert _ACTIVE is not None
     _ACTIVE.deferred = []
-    records = [_ACTIVE.render_story(*_ACTIVE.todo[i]) for i in indices]
-    return records, _ACTIVE.deferred
+    records, failures = [], []
+    for i in indices:
+        record, failure = _ACTIVE.render_or_skip(*_ACTIVE.todo[i])
+        if failure:
+            failures.append(failure)
+        else:
+            records.append(record)
+    return records, _ACTIVE.deferred, failures
 
 
 def _render_listing(listing: pages.Listing, cards: list[dict[str, Any]]) -> bytes:

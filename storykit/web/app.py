@@ -35,6 +35,7 @@ BLUEPRINTS = (
     "storykit.web.views.review:bp",
     "storykit.web.views.publishing:bp",
     "storykit.web.views.admin:bp",
+    "storykit.web.views.jobs:bp",
 )
 
 

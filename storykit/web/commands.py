@@ -44,6 +44,8 @@ def _conn(site):
 #: default is 0.005). A page waiting behind a check or preview that is busy computing gets
 #: its turn that much sooner, each of the several times it needs one.
 SWITCH_INTERVAL = 0.001
+#: Where ``storykit serve`` shows the publish folder (the app is on 8000).
+PUBLIC_PORT = 8001
 
 
 @click.command("serve")
@@ -53,8 +55,16 @@ SWITCH_INTERVAL = 0.001
               help="Port to listen on.")
 @click.option("--threads", default=8, show_default=True, type=click.IntRange(1, 64),
               help="How many requests to handle at once.")
-def serve_command(host: str, port: int, threads: int) -> None:
-    """Run the browser app with the waitress web server."""
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(0, 16),
+              help="Background jobs (website updates...) to run at once in this process; 0 "
+                   "when separate 'storykit worker' processes run them.")
+@click.option("--public-port", default=PUBLIC_PORT, show_default=True,
+              type=click.IntRange(0, 65535),
+              help="Also show the publish folder (the public website) on this port, for "
+                   "previewing; 0 to not.")
+def serve_command(host: str, port: int, threads: int, workers: int, public_port: int) -> None:
+    """Run the browser app with the waitress web server, a worker for background jobs
+    (website updates, the daily consent sweep) and a preview of the public website."""
     import waitress
 
     from . import accounts
@@ -63,6 +73,8 @@ def serve_command(host: str, port: int, threads: int) -> None:
 
     site = _site()
     app = create_app(site)
+    worker = _start_worker(site, workers)
+    preview = _preview_public_site(site, host, public_port) if public_port else None
     if accounts.count_users(_conn(site)) == 0:
         code = new_setup_token(site.instance)
         click.echo("Nobody can sign in yet. Open the site and make the first admin with this "
@@ -73,9 +85,58 @@ def serve_command(host: str, port: int, threads: int) -> None:
     click.echo(f"Serving {site.config.title} ({count} stories) on http://{host}:{port}/  "
                "(press Ctrl+C to stop)")
     sys.setswitchinterval(SWITCH_INTERVAL)
-    waitress.serve(app, host=host, port=port, threads=threads, ident="storykit",
-                   max_request_body_size=server_body_limit(app.config),
-                   _quiet=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=threads, ident="storykit",
+                       max_request_body_size=server_body_limit(app.config),
+                       _quiet=True)
+    finally:
+        if worker is not None:
+            worker.stop(graceful=False)
+        if preview is not None:
+            preview.shutdown()
+
+
+def _start_worker(site, threads: int):
+    """A worker in this process (threads), so nothing else needs starting for one machine."""
+    if not threads:
+        click.echo("No worker in this process: run 'storykit worker' for website updates.")
+        return None
+    from ..publishing import queue_site_build
+    from ..taskqueue import Worker, backend, shown
+
+    worker = Worker(site, threads).start()
+    click.echo(f"Background jobs: {threads} at a time, queue in {shown(backend(site))}.")
+    queue_site_build(site, by="storykit")  # the public website as the stories are now
+    return worker
+
+
+def _preview_public_site(site, host: str, port: int):
+    """Serve the publish folder read-only (the preview server of the storykit_web plugin,
+    with the site's security headers) in a thread; None when that plugin is missing or the
+    port is taken (said so)."""
+    import importlib
+    import threading
+
+    from ..publishing import public_url, publish_folder
+
+    try:
+        make_server = importlib.import_module("storykit_web.serve").make_server
+    except ImportError:
+        return None
+    folder = publish_folder(site)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        server = make_server(folder, port, host)
+    except OSError as exc:
+        click.echo(f"The public website is not shown: port {port} cannot be used "
+                   f"({exc.strerror}); try --public-port 0 or another port.")
+        return None
+    threading.Thread(target=server.serve_forever, name="storykit-public", daemon=True).start()
+    shown_url = f"http://{host}:{server.server_address[1]}/"
+    click.echo(f"Public website (the publish folder {folder}): {shown_url}"
+               + (f"; its public address: {public_url(site)}" if public_url(site) and
+                  public_url(site) != shown_url else ""))
+    return server
 
 
 def server_body_limit(config) -> int:
@@ -257,7 +318,7 @@ def _refused(what: str, story_id: str, reasons: list[str]) -> click.ClickExcepti
 
 
 def _change(name: str, ref: str, who: str, reason: str) -> None:
-    from .. import audit, lifecycle
+    from .. import lifecycle
     from ..errors import ConflictError, GoneError
     from .workflow import change_status
 

@@ -12,6 +12,7 @@ from ..findings import kinds_in_words
 from .access import can
 from .accounts import ROLES
 from .auth import current_user
+from .website import template_globals
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..site import Site
@@ -49,6 +50,7 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("stories.index", "All stories", ()),
     ("review.queue", "Review", ("reviewer",)),
     ("publishing.queue", "Publishing", ("publisher",)),
+    ("jobs.index", "Jobs", ("publisher", "admin")),
     ("admin.users", "Users", ("admin",)),
     ("admin.audit", "Audit log", ("admin",)),
 ]
@@ -90,6 +92,7 @@ def install(app: Flask, site: Site) -> None:
             "use_label": config.label,
             "words": CONSENT_WORDS,
             "kinds_in_words": kinds_in_words,
+            **template_globals(),
         }
 
     app.add_template_filter(_date, "date")

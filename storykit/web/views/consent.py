@@ -45,6 +45,7 @@ from ..uploads import (
     store_evidence,
     upload_limit,
 )
+from ..website import builds_enabled, status_for
 from .editor import editable, gone
 from .stories import viewable
 
@@ -401,7 +402,8 @@ def withdraw(story_id: str):
     live = site.distributions.for_story(story.id, live_only=True)
     return render_template("consent/withdrawn.html", story=withdrawn, scope=scope, live=live,
                            use_label=site.config.label, today=dt.date.today().isoformat(),
-                           confirm=None)
+                           confirm=None,
+                           website=status_for(withdrawn) if builds_enabled() else None)
 
 
 @bp.route("/<story_id>/consent/confirm-withdrawal", methods=["POST"])

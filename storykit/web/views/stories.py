@@ -27,6 +27,7 @@ from ..forms import Form
 from ..listing import page_number, paginate, visible
 from ..state import audit_log, db, state
 from ..templating import STATUS_LABELS
+from ..website import builds_enabled, status_for, status_page
 from ..workflow import TRANSITIONS, Refused
 
 bp = Blueprint("stories", __name__, url_prefix="/stories")
@@ -83,6 +84,7 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
     users = accounts.choices(db()) if admin else []
     return render_template(
         "stories/show.html", story=story, consent=story.current_consent,
+        website=status_for(story) if builds_enabled() else None,
         decisions=[(u, st.index.decision(story, u)) for u in uses], actions=actions,
         notes=workflow.notes(db(), story.id), people=people, user_options=users,
         form=form, refused=refused, share_form=share_form,
@@ -109,6 +111,19 @@ def widened_words(story: Story) -> list[str]:
     if story.status != "in_review" or change is None or not change.widened:
         return []
     return change.sentences(state().site.config.label)
+
+
+@bp.route("/<story_id>/website")
+def website(story_id: str):
+    """The story's website status on a page of its own (app.js refreshes the story page
+    from it)."""
+    return status_page(viewable(story_id, "view"))
+
+
+#: What the page says after publishing or taking down, while the website is updated.
+ON_THE_WAY = {"publish": "The story was published. It is being put on the website now: "
+                         "this page says when it is live.",
+              "unpublish": "The story was taken down. It is being taken off the website now."}
 
 
 def _transition(story_id: str, action: str):
@@ -146,8 +161,9 @@ def _transition(story_id: str, action: str):
     except Refused as exc:
         return again(story, refused=exc.messages), 422
     st.index.put(saved)
-    flash(transition.done)
-    return redirect(url_for("stories.show", story_id=story.id), 303)
+    flash(ON_THE_WAY.get(action, transition.done) if builds_enabled() else transition.done)
+    return redirect(url_for("stories.show", story_id=story.id) +
+                    ("#website" if action in ON_THE_WAY else ""), 303)
 
 
 def _review_page(story: Story, form: Form | None = None, refused: list[str] | None = None):
