@@ -257,7 +257,7 @@ def _refused(what: str, story_id: str, reasons: list[str]) -> click.ClickExcepti
 
 
 def _change(name: str, ref: str, who: str, reason: str) -> None:
-    from .. import audit, lifecycle
+    from .. import lifecycle
     from ..errors import ConflictError, GoneError
     from .workflow import change_status
 
