@@ -235,7 +235,7 @@ def consent_show(obj: Context, story: str, as_json: bool, on: dt.date | None) ->
     if as_json:
         click.echo(json.dumps({
             "id": found.id, "slug": found.slug, "status": found.status,
-            "versions": [_jsonable(v.to_dict()) for v in found.consent],
+            "versions": [_jsonable(_shown_version(v)) for v in found.consent],
             "uses": {u: {"allowed": d.allowed, "reasons": d.messages}
                      for u, d in decisions.items()}}, indent=2))
         return
@@ -265,9 +265,35 @@ def _print_consent(v: m.ConsentVersion) -> None:
     if v.withdrawal:
         w = v.withdrawal
         lines.append(("withdrawal", f"{w.scope} requested {w.requested}: {w.reason}"))
+    lines.append(("contact", contact_words(v.contact)))
     click.echo("  current consent:")
     for label, value in lines:
         click.echo(f"    {label + ':':16} {value}")
+
+
+def _shown_version(v: m.ConsentVersion) -> dict[str, Any]:
+    """A consent version as ``consent show`` prints it: contact details are only said to be
+    on file (they are for letters to the storyteller, not for screens and logs)."""
+    data = v.to_dict()
+    if v.contact is not None:
+        c = v.contact
+        data["contact"] = {"agrees_to_contact": c.agrees_to_contact,
+                           "preferred_format": c.preferred_format,
+                           "email_on_file": bool(c.email), "address_on_file": bool(c.address),
+                           "phone_on_file": bool(c.phone)}
+    return data
+
+
+def contact_words(contact: m.Contact | None) -> str:
+    """Whether and how storykit may write to the storyteller, without their details."""
+    if contact is None:
+        return "none recorded"
+    if not contact.agrees_to_contact:
+        return "they asked not to be contacted"
+    held = [what for what, value in (("postal address", contact.address),
+                                     ("email", contact.email), ("phone", contact.phone)) if value]
+    style = contact.preferred_format.replace("_", " ")
+    return f"{', '.join(held) or 'no details'} on file; letters in {style}"
 
 
 def _jsonable(value: Any) -> Any:

@@ -37,8 +37,12 @@ def _site():
 @click.option("--date", "on", type=DATE,
               help="What-if preview (YYYY-MM-DD): a story must be allowed today and on this "
                    "date; every page is marked PREVIEW and nothing is recorded.")
+@click.option("--length", type=click.Choice(["full", "summary"]),
+              help="Decks (slides, slides-pdf, handout, pptx): every slide of each story "
+                   "(full, the default) or at most six a story for a meeting (summary).")
 def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, theme: str | None,
-                   with_notes: bool, preview: bool, on: dt.date | None) -> None:
+                   with_notes: bool, preview: bool, on: dt.date | None,
+                   length: str | None) -> None:
     """Render STORY... (ids or slugs) for USE as FORMAT into DIR.
 
     Consent is checked for each story for today: a refused story is not rendered and the
@@ -48,8 +52,8 @@ def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, them
 
     site = _site()
     found = [site.store.find(ref) for ref in stories]
-    result = render(site, found, use, fmt, out, what_if=on,
-                    with_notes=with_notes, preview=preview, theme=theme, by=current_user())
+    result = render(site, found, use, fmt, out, what_if=on, with_notes=with_notes,
+                    preview=preview, theme=theme, by=current_user(), length=length)
     for artefact in result.artefacts:
         click.echo(f"wrote {artefact.path}")
     for decision in result.refused:

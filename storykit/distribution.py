@@ -33,6 +33,7 @@ class Distribution:
     created_by: str
     removable: bool
     removed_at: str | None
+    pack_id: str | None = None
 
 
 def _now() -> str:
@@ -60,16 +61,19 @@ class DistributionLog:
 
     def record(self, *, story_id: str, consent_version: int, use: str, format: str,
                sha256: str, path: str, created_by: str, url: str | None = None,
-               job: str | None = None, removable: bool = True) -> int:
-        """Log one artefact carrying ``story_id``; returns the entry's id."""
+               job: str | None = None, removable: bool = True,
+               pack_id: str | None = None) -> int:
+        """Log one artefact carrying ``story_id``; returns the entry's id. ``pack_id``
+        names the pack (storykit.packs) the artefact went out in."""
         return int(self.conn.value(
             "INSERT INTO distributions (story_id, consent_version, use, format, sha256, path, "
-            "url, job, created_at, created_by, removable) VALUES (:story_id, :consent_version, "
-            ":use, :format, :sha256, :path, :url, :job, :created_at, :created_by, :removable) "
-            "RETURNING id",
+            "url, job, created_at, created_by, removable, pack_id) VALUES (:story_id, "
+            ":consent_version, :use, :format, :sha256, :path, :url, :job, :created_at, "
+            ":created_by, :removable, :pack_id) RETURNING id",
             {"story_id": story_id, "consent_version": consent_version, "use": use,
              "format": format, "sha256": sha256, "path": path, "url": url, "job": job,
-             "created_at": _now(), "created_by": created_by, "removable": int(removable)}))
+             "created_at": _now(), "created_by": created_by, "removable": int(removable),
+             "pack_id": pack_id}))
 
     def current(self, story_id: str, path: str) -> Distribution | None:
         """The live (not removed) entry for ``story_id`` at ``path``, if any."""
@@ -83,6 +87,12 @@ class DistributionLog:
         if live_only:
             sql += " AND removed_at IS NULL"
         return [_row(r) for r in self.conn.all(sql + " ORDER BY id", {"story_id": story_id})]
+
+    def for_pack(self, pack_id: str) -> list[Distribution]:
+        """Every entry of the pack ``pack_id`` (one per artefact and story it carries)."""
+        return [_row(r) for r in self.conn.all(
+            "SELECT * FROM distributions WHERE pack_id = :pack_id ORDER BY id",
+            {"pack_id": pack_id})]
 
     def all(self) -> list[Distribution]:
         return [_row(r) for r in self.conn.all("SELECT * FROM distributions ORDER BY id")]

@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # pragma: no cover
         replace_file,
         settled_before,
         stat_key,
+        write_atomic,
         write_cache,
     )
     from .images import (
@@ -87,7 +88,6 @@ if TYPE_CHECKING:  # pragma: no cover
         html_to_pdf,
         prepare_images,
         run_limited,
-        write_atomic,
     )
 
 #: Where each name lives (its home module, relative to the storykit package).
@@ -98,7 +98,7 @@ _HOMES = {
     ".dates": ("DateError", "in_range", "nice_date", "parse_date", "today"),
     ".errors": ("NotSavedError",),
     ".fsio": ("LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
-              "settled_before", "stat_key", "write_cache"),
+              "settled_before", "stat_key", "write_atomic", "write_cache"),
     ".images": ("ImageError", "clean_copy", "image_data_uri", "image_data_uri_and_size",
                 "image_format", "prepare_image", "prepare_variants", "read_picture"),
     ".markup": ("MarkdownTooLong", "markdown_inline", "plain_text", "prepare_markdown"),
@@ -110,7 +110,7 @@ _HOMES = {
     ".slugs": ("SLUG_RE", "file_stem", "slugify"),
     ".themes": ("ThemeError",),
     ".weasy": ("RenderBlocked", "RenderLimitExceeded", "check_variant", "html_to_pdf",
-               "prepare_images", "run_limited", "write_atomic"),
+               "prepare_images", "run_limited"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 

@@ -260,7 +260,7 @@ def test_illustrations_need_no_photo_consent():
     pic = dict(PHOTO, kind="illustration")
     story = view(story_front(images=[pic]), media=["text", "quotes"])
     slides = [s for s in plan_stories([story], ctx()) if s.kind == "image"]
-    assert [s.title for s in slides] == ["A picture from this story"]
+    assert [s.title for s in slides] == ["A cot beside a bed"]  # its own words
 
 
 def test_a_picture_without_alt_text_is_refused():
