@@ -314,15 +314,32 @@ def _jsonable(value: Any) -> Any:
               help="stop_future_use keeps the record; delete_everything erases the story's "
                    "text, media, evidence and history.")
 @click.option("--reason", required=True, help="Why, in the storyteller's words if possible.")
+@click.option("--letter", "letter", metavar="FILE.pdf", type=click.Path(path_type=Path),
+              help="Also write the confirmation letter to the storyteller (what was done, "
+                   "what cannot be recalled), before delete_everything erases their details.")
+@click.option("--letter-style", type=click.Choice(m.LETTER_FORMATS),
+              help="The letter's style (default: the storyteller's preferred format).")
 @pass_ctx
-def consent_withdraw(obj: Context, story: str, scope: str, reason: str) -> None:
+def consent_withdraw(obj: Context, story: str, scope: str, reason: str, letter: Path | None,
+                     letter_style: str | None) -> None:
     """Withdraw STORY's consent: it stops being usable everywhere at once."""
     site = obj.site
+    before = site.store.find(story)
+    if letter is not None:  # a wrong place or a storyteller who cannot be written to: say so first
+        from .letters import addressee, check_letter_output
+
+        check_letter_output(site, letter)
+        addressee(before)
     updated = site.withdraw(story, scope, reason, by=current_user())
     click.echo(f"Consent withdrawn for {updated.id} ({scope}); "
                f"consent version {updated.current_consent.version} recorded.")
     for line in site_after_withdraw(site, updated):
         click.echo(line)
+    if letter is not None:
+        from .consent_commands import withdrawal_letter_for
+
+        made = withdrawal_letter_for(site, before, updated, letter, letter_style, False)
+        click.echo(f"wrote {made} (the confirmation letter: send it to the storyteller)")
 
 
 def site_after_withdraw(site: Site, story: m.Story) -> list[str]:
@@ -332,6 +349,16 @@ def site_after_withdraw(site: Site, story: m.Story) -> list[str]:
     except ImportError:  # pragma: no cover - before the distribution log exists
         return []
     return takedown_lines(site, story)
+
+
+def _consent_commands() -> None:
+    from .consent_commands import expiring_command, letter_command
+
+    consent.add_command(expiring_command)
+    consent.add_command(letter_command)
+
+
+_consent_commands()
 
 
 # --- history ---------------------------------------------------------------------------------

@@ -89,7 +89,7 @@ class Copy:
             return holders
         if self.kind == "publication":
             return "anyone who visits the website"
-        return f"{self.made_by}, for {self.use_label.lower()}"
+        return f"{self.made_by} (who made it), for {self.use_label.lower()}"
 
     @property
     def sentence(self) -> str:
@@ -98,8 +98,15 @@ class Copy:
         Board members). Consent version 2." """
         versions = ", ".join(str(v) for v in self.consent_versions)
         label = "Consent version" + ("s" if len(self.consent_versions) > 1 else "")
-        text = (f"{_capital(self.what)}, made on {nice_date(self.made_on)} by {self.made_by} "
-                f"for {self.who}. {label} {versions}.")
+        made = f"made on {nice_date(self.made_on)} by {self.made_by}"
+        if self.kind == "pack":
+            text = f"{_capital(self.what)}, {made} for {self.who}."
+        elif self.kind == "publication":
+            text = f"{_capital(self.what)}, published on {nice_date(self.made_on)} by " \
+                   f"{self.made_by}."
+        else:
+            text = f"{_capital(self.what)}, {made}, for {self.use_label.lower()}."
+        text += f" {label} {versions}."
         if self.removed_at:
             text += f" Taken down on {nice_date(dt.date.fromisoformat(self.removed_at[:10]))}."
         return text

@@ -127,15 +127,17 @@ def _row(row: Any) -> Distribution:
 
 
 def takedown_lines(site: Site, story: Story) -> list[str]:
-    """What a person must do after a withdrawal: every live place the story went."""
-    live = site.distributions.for_story(story.id, live_only=True)
+    """What a person must do after a withdrawal: every copy still out there, described as
+    what it is and who has it (storykit.copies), and what can be done about each."""
+    from .copies import story_copies
+    from .dates import today
+
+    live = [c for c in story_copies(site, story.id) if c.live]
     if not live:
-        return ["No distributions of this story are on record."]
-    lines = [f"This story went to {len(live)} place(s) still on record. Take these down:"]
-    for d in live:
-        where = d.url or d.path
-        note = "" if d.removable else " (cannot be recalled: ask the recipient to delete it)"
-        lines.append(f"  - {d.created_at[:10]}  {d.use}  {d.format}  {where}{note}")
-    if any(d.format == "web" for d in live):
-        lines.append("Web pages disappear on the next 'storykit build'.")
+        return ["No copies of this story are on record as still out there."]
+    lines = [f"This story went to {len(live)} {'place' if len(live) == 1 else 'places'} "
+             "still on record:"]
+    on = today()
+    for copy in live:
+        lines.append(f"  - {copy.sentence} What to do: {copy.recall(on)}.")
     return lines

@@ -22,6 +22,7 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
 - Slugs and file names: :func:`slugify`, :func:`file_stem`, :data:`SLUG_RE`.
 - Markdown: :func:`plain_text`, :func:`markdown_inline`, :func:`prepare_markdown`
   (``Job.markdown`` converts with the site's extensions).
+- A progress bar on the terminal for long commands: :func:`terminal_progress`.
 - Builders of whole publications (the web site): :func:`publication_set`,
   :class:`PublicationSet`, :class:`Publishable`, :class:`PublishedPage`, :func:`site_info`,
   and the cache helpers :func:`read_cache`, :func:`write_cache`, :func:`stat_key`,
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .markup import MarkdownTooLong, markdown_inline, plain_text, prepare_markdown
     from .media import MediaError, media_file, picture_path
     from .pdf_variants import DEFAULT_VARIANT, VARIANTS
+    from .progress import terminal_progress
     from .publication import (
         PublicationSet,
         Publishable,
@@ -104,6 +106,7 @@ _HOMES = {
     ".markup": ("MarkdownTooLong", "markdown_inline", "plain_text", "prepare_markdown"),
     ".media": ("MediaError", "media_file", "picture_path"),
     ".pdf_variants": ("DEFAULT_VARIANT", "VARIANTS"),
+    ".progress": ("terminal_progress",),
     ".publication": ("Publishable", "PublicationSet", "PublishedPage", "code_fingerprint",
                      "publication_set", "stories_fingerprint"),
     ".render": ("SiteInfo", "site_info"),
@@ -124,7 +127,8 @@ __all__ = [
     "nice_date", "parse_date", "parse_hex", "picture_path", "plain_text", "prepare_image",
     "prepare_images", "prepare_markdown", "prepare_variants", "publication_set", "read_cache",
     "read_picture", "relative_luminance", "replace_file", "run_limited", "settled_before",
-    "shown_ratio", "site_info", "slugify", "stat_key", "stories_fingerprint", "today",
+    "shown_ratio", "site_info", "slugify", "stat_key", "stories_fingerprint",
+    "terminal_progress", "today",
     "write_atomic", "write_cache",
 ]
 

@@ -42,7 +42,7 @@ DEFAULT_PLUGINS = (
     "storykit.default_checks",
     "storykit.default_privacy",
     "storykit.commands",
-    "storykit.pack_commands",
+    "storykit.default_packs",
     "storykit.default_themes",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.

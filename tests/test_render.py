@@ -161,7 +161,10 @@ def test_the_takedown_list_after_withdrawal(site, tmp_path, capsys):
     render(site, stories(site, "st-allowed"), "board", "capture", tmp_path)
     story = site.withdraw("allowed", "stop_future_use", "Changed my mind", by="tester")
     lines = takedown_lines(site, story)
-    assert "went to 1 place(s)" in lines[0] and "board  capture" in lines[1]
+    assert "went to 1 place still on record" in lines[0]
+    assert "Capture made with storykit render" in lines[1] and "for trust board" in lines[1]
+    assert "ask the people who have it to delete it" in lines[1]
+    assert str(tmp_path) not in "\n".join(lines)  # what and who, never a path
     after = render(site, [site.store.get("st-allowed")], "board", "capture", tmp_path)
     assert "withdrawn" in after.refused[0].codes
 

@@ -21,7 +21,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -88,13 +88,16 @@ class BuildReport:
 
 
 def build_site(site: Site, out_dir: Path | None = None, *, theme: str | None = None,
-               workers: int | None = None, by: str | None = None) -> BuildReport:
+               workers: int | None = None, by: str | None = None,
+               progress: Callable[[int, int, str], None] | None = None) -> BuildReport:
     """Build (or update) the public website of ``site`` in ``out_dir``, with the stories
-    consent allows on it today."""
+    consent allows on it today. ``progress(done, total, step)`` hears of each story page
+    rendered (for a progress bar)."""
     out = check_out_dir(site, Path(out_dir) if out_dir else site.config.path("build"))
     try:
         with locked(site.instance / "locks" / "web-build.lock", timeout=30):
             builder = Builder(site, out, load_theme(site, theme), workers, by)
+            builder.progress = progress
             return builder.run()
     except LockTimeout:
         raise BuildError("another 'storykit build' is running for this site; try again "
@@ -200,6 +203,7 @@ class Builder:
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
+        self.progress: Callable[[int, int, str], None] | None = None
 
     @cached_property
     def fingerprint(self) -> dict[str, Any]:
@@ -376,7 +380,10 @@ class Builder:
                     pool: concurrent.futures.Executor | None) -> list[dict[str, Any]]:
         """Render the changed stories, in the worker processes when there are any."""
         if pool is None:
-            records = [self.render_story(publishable, key) for publishable, key in todo]
+            records = []
+            for publishable, key in todo:
+                records.append(self.render_story(publishable, key))
+                self._tick(len(records), len(todo))
         else:
             records = self._render_forked(todo, pool)
         self.markdown_memo.update(records)
@@ -391,8 +398,13 @@ class Builder:
             for rel, data in pages_made:  # written here while workers go on
                 self.write(rel, data)
             records += done
+            self._tick(len(records), len(todo))
         self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
         return records
+
+    def _tick(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total, "story pages")
 
     # --- story pages -----------------------------------------------------------------------
 

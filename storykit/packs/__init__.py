@@ -14,7 +14,17 @@ See docs/packs.md.
 
 from __future__ import annotations
 
-from .build import PackFile, PackResult, Refusal, build_pack, check_output, rebuild_pack
+from .build import (
+    PackFile,
+    PackResult,
+    Refusal,
+    build_pack,
+    check_output,
+    delete_kept_packs,
+    new_pack_id,
+    pack_folder,
+    rebuild_pack,
+)
 from .definition import LENGTHS, PackDefinition, PackError
 from .notice import NOTICE_FILE, pack_notice
 from .records import PackLog, PackRecord, PackStory, SavedDefinition
@@ -23,5 +33,6 @@ from .selection import Chosen, select_stories
 __all__ = [
     "LENGTHS", "NOTICE_FILE", "Chosen", "PackDefinition", "PackError", "PackFile", "PackLog",
     "PackRecord", "PackResult", "PackStory", "Refusal", "SavedDefinition", "build_pack",
-    "check_output", "pack_notice", "rebuild_pack", "select_stories",
+    "check_output", "delete_kept_packs", "new_pack_id", "pack_folder", "pack_notice",
+    "rebuild_pack", "select_stories",
 ]

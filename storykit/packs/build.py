@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..dates import today
 from ..errors import StorykitError
 from ..fsio import make_dirs, write_atomic
+from ..output_path import check_output_file
 from ..render import (
     Artefact,
     Format,
@@ -133,10 +133,42 @@ def _file_json(f: PackFile) -> dict[str, Any]:
             "sha256": f.sha256, "size": f.size}
 
 
+def pack_folder(site: Site) -> Path:
+    """Where storykit keeps the packs it holds itself (the browser app's downloads): the
+    instance folder's ``packs/``. Erasing a story deletes the ones here that carry it."""
+    return site.instance / "packs"
+
+
+def new_pack_id() -> str:
+    """A new pack id (``pk-...``), for a caller that must name the pack before building it
+    (a background job writing ``pack_folder(site) / f"{id}.zip"``)."""
+    return new_id("pk")
+
+
+def delete_kept_packs(site: Site, story_id: str) -> list[str]:
+    """Delete the zips in :func:`pack_folder` of every pack that carried ``story_id`` (after
+    a withdrawal that erases everything); their records stay, without a location. Returns
+    the pack ids whose files were deleted."""
+    folder = pack_folder(site).resolve()
+    log = PackLog(site.database)
+    gone = []
+    for pack in log.with_story(story_id):
+        if not pack.location:
+            continue
+        path = Path(pack.location)
+        if path.resolve().parent != folder:
+            continue  # a file someone wrote elsewhere: it is on the takedown list
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        log.forget_location(pack.id)
+        gone.append(pack.id)
+    return gone
+
+
 def build_pack(site: Site, definition: PackDefinition, out: Path, *, by: str | None = None,
                force: bool = False, progress: Progress | None = None,
                definition_id: str | None = None, rebuilt_from: str | None = None,
-               workers: int | None = None) -> PackResult:
+               workers: int | None = None, pack_id: str | None = None) -> PackResult:
     """Build ``definition`` into the zip ``out`` for today and record it.
 
     Raises :class:`PackError` (nothing written, nothing recorded) when the definition, a
@@ -158,7 +190,7 @@ def build_pack(site: Site, definition: PackDefinition, out: Path, *, by: str | N
     if not views:
         raise PackError(f"no stories are left for {site.config.label(definition.use)}: "
                         + "; ".join(f"{r.story_id}: {', '.join(r.reasons)}" for r in refused))
-    pack_id = new_id("pk")
+    pack_id = pack_id or new_pack_id()
     title = definition.title.strip() or f"{site.config.label(definition.use)} pack"
     notice = pack_notice(views, use_label=site.config.label(definition.use), title=title,
                          made_on=on, meeting=definition.meeting,
@@ -226,31 +258,10 @@ def _formats(site: Site, definition: PackDefinition) -> list[Format]:
 
 
 def check_output(site: Site, out: Path, *, force: bool = False) -> Path:
-    """``out`` as a place a pack may be written, or PackError saying why not: a ``.zip``
-    name, not a folder, not inside the stories folder, in a folder that exists and can be
-    written to, and not an existing file unless ``force``."""
-    if out.suffix.lower() != ".zip":
-        raise PackError(f"the pack is a zip file: give a file name ending in .zip, not {out.name!r}")
-    if out.is_dir():
-        raise PackError(f"{out} is a folder: give the name of the zip file to write, "
-                        f"for example {out / 'pack.zip'}")
-    parent = out.parent if str(out.parent) else Path(".")
-    if not parent.is_dir():
-        raise PackError(f"the folder {parent} does not exist: make it first, or choose "
-                        "another place for the pack")
-    stories = site.config.path("stories").resolve()
-    if parent.resolve().is_relative_to(stories):
-        raise PackError("a pack may not be written inside the stories folder: choose "
-                        "another place")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PackError(f"storykit cannot write in the folder {parent}: choose another place "
-                        "or ask for permission")
-    if (out.exists() or out.is_symlink()) and not force:
-        raise PackError(f"{out} already exists: choose another name, or add --force to "
-                        "replace it")
-    if out.is_symlink():
-        raise PackError(f"{out} is a link: give the name of a real file")
-    return out
+    """``out`` as a place a pack may be written (a ``.zip``; see
+    :func:`storykit.output_path.check_output_file`), or PackError saying why not."""
+    return check_output_file(out, suffix=".zip", what="the pack", force=force,
+                             stories_dir=site.config.path("stories"), error=PackError)
 
 
 def _asked_for(definition: PackDefinition) -> str:

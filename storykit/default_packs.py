@@ -1,6 +1,7 @@
-"""Commands for packs and where stories went: ``storykit pack``, ``storykit packs list|show|
-rebuild|saved`` and ``storykit copies STORY``. Registered with the ``register_commands`` hook
-like any plugin's commands; the work is done by :mod:`storykit.packs` and
+"""Packs as a built-in plugin: the commands ``storykit pack``, ``storykit packs list|show|
+rebuild|saved`` and ``storykit copies STORY`` (``register_commands``), and, when a storyteller
+asks for everything to be deleted, the packs storykit itself keeps that carry their story
+are deleted too (``after_withdraw``). The work is done by :mod:`storykit.packs` and
 :mod:`storykit.copies`, which the browser app and background jobs call too."""
 
 from __future__ import annotations
@@ -318,3 +319,13 @@ def copies_command(story: str, as_json: bool) -> None:
 def register_commands(cli: click.Group) -> None:
     for command in (pack_command, packs_group, copies_command):
         cli.add_command(command)
+
+
+@hookimpl
+def after_withdraw(site: Site, story, scope: str) -> None:
+    """Erasing everything also deletes the packs storykit keeps (in its instance folder)
+    that carry the story; packs written elsewhere are in the takedown list."""
+    if scope == "delete_everything":
+        from .packs import delete_kept_packs
+
+        delete_kept_packs(site, story.id)
