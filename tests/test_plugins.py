@@ -362,6 +362,36 @@ def test_hook_after_withdraw(demo):
     assert calls == [("st-board1", "stop_future_use", ["txt"])]
 
 
+def test_hook_render_letter(demo, tmp_path):
+    """A site plugin draws standard letters its own way (it is asked first); the others
+    are left to storykit_letters, which it passes on with None."""
+    from pypdf import PdfReader
+
+    from storykit.letters import reconsent_letter, write_letter
+
+    add_plugin(demo, "plain_letters", """
+        from storykit import hookimpl
+        SEEN = []
+        @hookimpl
+        def render_letter(letter, style, out):
+            SEEN.append((letter.kind, style))
+            if style != "standard":
+                return None
+            out.write_text(letter.greeting + "\\n" + letter.subject)
+            return out
+    """)
+    write_story(demo, "st-write1", story_front(slug="write-to-me"), consent=[consent_version(
+        contact={"agrees_to_contact": True, "address": ["1 Test Lane"]})])
+    site = Site.open(demo)
+    letter = reconsent_letter(site, site.store.get("st-write1"))
+    mine = write_letter(site, letter, tmp_path / "mine.pdf", style="standard")
+    assert mine.read_text() == "Dear Aisha Rahman,\nYour story: Night feeds on the postnatal ward"
+    easy = write_letter(site, letter, tmp_path / "easy.pdf", style="easy_read")
+    assert "Can we keep using your story?" in PdfReader(easy).pages[0].extract_text()
+    seen = sys.modules["storykit_site_plugins.plain_letters"].SEEN
+    assert seen == [("reconsent", "standard"), ("reconsent", "easy_read")]
+
+
 def test_hook_register_commands(demo):
     add_plugin(demo, "hello", """
         import click
