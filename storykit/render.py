@@ -256,7 +256,8 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
                      theme=load_theme(site, theme), with_notes=with_notes, options=options,
                      length=length or "full")
     artefacts = run_jobs(fmt, jobs, workers)
-    record(site, artefacts, jobs, by=by or current_user())
+    with site.distributions.transaction():  # all of them or none, with one commit
+        record(site, artefacts, jobs, by=by or current_user())
     after_render(site, jobs, artefacts)
     return RenderResult(artefacts, refused, decisions)
 

@@ -30,8 +30,8 @@ from pptx import Presentation
 from pypdf import PdfReader
 
 from storykit.cli import main
-from storykit.dates import nice_date
 from storykit.copies import story_copies
+from storykit.dates import nice_date
 from storykit.packs import (
     PackDefinition,
     PackError,
@@ -454,3 +454,20 @@ def test_definitions_are_checked_and_read_back(tmp_path):
                                                          stories=("x",)).problems()
     assert any("at most 50 recipients" in p for p in PackDefinition(
         use=USE, formats=("pdf",), stories=("x",), recipients=("r",) * 51).problems())
+
+
+def test_render_takes_a_length_for_decks_only(mixed, tmp_path, test_day, cli):
+    code, _out, err = cli(mixed.root, "render", "st-allowed", "st-anonym", "--use", USE,
+                          "--format", "pptx", "--length", "summary", "--out", tmp_path / "d")
+    assert code == 0, err
+    deck = Presentation(next((tmp_path / "d").glob("*.pptx")))
+    assert len(deck.slides) <= 12 and deck.slides[0].shapes.title.text_frame.text == \
+        "Test stories"
+    code, _out, err = cli(mixed.root, "render", "st-allowed", "--use", USE, "--format", "pdf",
+                          "--length", "summary", "--out", tmp_path / "p")
+    assert code == 1 and "the pdf format has no 'summary' length" in err
+    assert "summary works with: handout, pptx, slides, slides-pdf" in err
+    assert not (tmp_path / "p").exists()
+    code, _out, err = cli(mixed.root, "render", "st-allowed", "--use", USE, "--format", "pptx",
+                          "--length", "tiny", "--out", tmp_path / "t")
+    assert code == 2 and "'tiny'" in err
