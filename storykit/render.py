@@ -421,7 +421,10 @@ def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None, *,
     try:
         ctx = multiprocessing.get_context("fork")
         with concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
-            for job, result in zip(jobs, pool.map(_run_one, range(len(jobs))), strict=True):
+            for job, (result, warnings) in zip(jobs, pool.map(_run_one, range(len(jobs))),
+                                               strict=True):
+                for warning in warnings:  # said in the worker: told here, where they count
+                    job.warn(warning)
                 results.append(result)
                 done(job)
     finally:
@@ -429,10 +432,12 @@ def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None, *,
     return [a for result in results for a in result]
 
 
-def _run_one(index: int) -> list[Artefact]:
+def _run_one(index: int) -> tuple[list[Artefact], list[str]]:
+    """In a worker: one job's artefacts, and the warnings its renderer gave."""
     assert _PENDING is not None
     fmt, jobs = _PENDING
-    return _render(fmt, jobs[index])
+    job = jobs[index]
+    return _render(fmt, job), list(job.warnings)
 
 
 def _render(fmt: Format, job: Job) -> list[Artefact]:

@@ -12,7 +12,7 @@ from conftest import ON, consent_version, story_front, write_story
 
 from storykit import Artefact, Format, hookimpl
 from storykit.errors import StorykitError
-from storykit.render import render, run_jobs
+from storykit.render import make_job, render, run_jobs
 from storykit.site import Site
 
 #: Renders and builds decide as if today were ON (conftest.test_day).
@@ -144,8 +144,6 @@ def test_unknown_format_and_use_are_clear_errors(site, tmp_path):
 
 
 def test_parallel_jobs_give_the_same_artefacts_as_serial(site, tmp_path):
-    from storykit.render import make_job
-
     fmt = site.formats()["capture"]
     views = [site.decide(s, "board", ON).view for s in stories(site, "st-allowed", "st-anon")]
     jobs = [make_job(site, fmt, "board", [v], tmp_path / "p", on=ON) for v in views]
@@ -153,6 +151,22 @@ def test_parallel_jobs_give_the_same_artefacts_as_serial(site, tmp_path):
     serial = run_jobs(fmt, jobs, workers=1)
     parallel = run_jobs(fmt, jobs, workers=2)
     assert [a.path for a in serial] == [a.path for a in parallel]
+
+
+def warn_each(job):
+    job.warn(f"{job.stories[0].id}: left something out")
+    return capture(job)
+
+
+def test_warnings_of_parallel_jobs_in_worker_processes_reach_the_person(site, tmp_path):
+    fmt = Format("warner", warn_each, parallel=True)
+    views = [site.decide(s, "board", ON).view for s in stories(site, "st-allowed", "st-anon")]
+    jobs = [make_job(site, fmt, "board", [v], tmp_path, on=ON) for v in views]
+    run_jobs(fmt, jobs, workers=2)
+    assert [job.warnings for job in jobs] == [["st-allowed: left something out"],
+                                              ["st-anon: left something out"]]
+    assert site.plugins.warnings[-2:] == ["st-allowed: left something out",
+                                          "st-anon: left something out"]
 
 
 def test_the_takedown_list_after_withdrawal(site, tmp_path, capsys):
