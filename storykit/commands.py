@@ -76,7 +76,9 @@ def formats_command(as_json: bool) -> None:
     """List output formats and the plugin providing each."""
     formats = _site().formats()
     rows = [{"name": f.name, "plugin": f.plugin, "description": f.description,
-             "extension": f.extension, "multi": f.multi} for f in formats.values()]
+             "extension": f.extension, "multi": f.multi, "lengths": list(f.lengths),
+             "uses": sorted(f.uses) if f.uses is not None else None}
+            for f in formats.values()]
     rows.sort(key=lambda r: r["name"])
     if as_json:
         click.echo(json.dumps(rows, indent=2))

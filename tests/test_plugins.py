@@ -115,7 +115,7 @@ def test_hook_register_formats(demo):
 def test_first_party_plugins_are_listed_as_packages(demo):
     plugins = {p["name"]: p for p in json.loads(cli(demo, "plugins", "--json").stdout)}
     for name in ("storykit_web", "storykit_pdf", "storykit_slides", "storykit_pptx",
-                 "storykit_cards"):
+                 "storykit_cards", "storykit_letters"):
         assert plugins[name]["source"] == "package"
     assert plugins["storykit.default_checks"]["source"] == "built-in"
 
