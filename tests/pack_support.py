@@ -20,6 +20,7 @@ import datetime as dt
 import zipfile
 from pathlib import Path
 
+import pytest
 from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
 from output_support import output_text
 from PIL import Image, ImageDraw
@@ -124,3 +125,30 @@ def zip_texts(path: Path, into: Path) -> dict[str, str]:
         zf.extractall(into)
         names = zf.namelist()
     return {name: output_text(into / name) for name in names}
+
+
+@pytest.fixture
+def mixed(make_site):
+    """The mixed site, opened."""
+    from storykit.site import Site
+
+    return Site.open(write_mixed(make_site()))
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """``cli(root, *args)`` runs ``storykit --site ROOT ARGS`` in this process:
+    ``(exit status, standard output, standard error)``."""
+    from storykit.cli import main
+
+    def run(root: Path, *args) -> tuple[int, str, str]:
+        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as info:
+            main(["--site", str(root), *map(str, args)])
+        out, err = capsys.readouterr()
+        assert "Traceback" not in out + err
+        code = info.value.code
+        return (code if isinstance(code, int) else 0), out, err
+
+    return run

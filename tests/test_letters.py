@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import ON, consent_version, story_front, write_story
-from pack_support import CONTACT, USE, write_mixed
+from pack_support import CONTACT, USE, cli, mixed, write_mixed  # noqa: F401 - fixtures
 from pdfcheck import catalog, read, structure
 from pypdf import PdfReader
 
 from storykit import audit
-from storykit.cli import main
 from storykit.letters import (
     EASY_READ_MAX_WORDS,
     ICONS,
@@ -38,26 +37,6 @@ from storykit.render import render
 from storykit.site import Site
 
 PLUGIN = Path(__file__).resolve().parent.parent / "plugins" / "storykit_letters"
-
-
-@pytest.fixture
-def mixed(make_site) -> Site:
-    return Site.open(write_mixed(make_site()))
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def run(root: Path, *args: str) -> tuple[int, str, str]:
-        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            main(["--site", str(root), *map(str, args)])
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        code = info.value.code
-        return (code if isinstance(code, int) else 0), out, err
-
-    return run
 
 
 def pdf_text(path: Path) -> str:

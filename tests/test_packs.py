@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ON
-from pack_support import (
+from pack_support import (  # noqa: F401 - cli and mixed are fixtures
     ALLOWED,
     HIDDEN,
     MARKERS,
@@ -22,6 +22,8 @@ from pack_support import (
     REFUSED,
     USE,
     YESTERDAY,
+    cli,
+    mixed,
     write_allowed,
     write_mixed,
     zip_texts,
@@ -29,7 +31,6 @@ from pack_support import (
 from pptx import Presentation
 from pypdf import PdfReader
 
-from storykit.cli import main
 from storykit.copies import story_copies
 from storykit.dates import nice_date
 from storykit.packs import (
@@ -54,26 +55,6 @@ def definition(**over) -> PackDefinition:
                   recipients=("Quality group members", "Jo Example (ICB)"))
     values.update(over)
     return PackDefinition(**values)
-
-
-@pytest.fixture
-def mixed(make_site) -> Site:
-    return Site.open(write_mixed(make_site()))
-
-
-@pytest.fixture
-def cli(capsys, monkeypatch):
-    def run(root: Path, *args: str) -> tuple[int, str, str]:
-        monkeypatch.delenv("STORYKIT_DEBUG", raising=False)
-        capsys.readouterr()
-        with pytest.raises(SystemExit) as info:
-            main(["--site", str(root), *map(str, args)])
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        code = info.value.code
-        return (code if isinstance(code, int) else 0), out, err
-
-    return run
 
 
 # --- the must-show: a commissioners' pack from a mixed set -------------------------------------
