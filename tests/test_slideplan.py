@@ -264,7 +264,7 @@ def test_a_quote_too_long_for_one_slide_is_left_out_of_a_summary_not_cut():
         "In their own words Short and true. Leila, patient (not their real name)"]
 
 
-def test_fit_budget_drops_pictures_and_quotes_from_the_longest_story_first():
+def test_fit_budget_drops_pictures_then_quotes_from_the_richest_story_first():
     from storykit_slides.plan import Slide, fit_budget
 
     def story(*kinds):
@@ -272,8 +272,12 @@ def test_fit_budget_drops_pictures_and_quotes_from_the_longest_story_first():
 
     a = story("title", "content", "quote", "image", "quote", "consent")
     b = story("title", "quote", "consent")
-    fitted = fit_budget([a, b], 7)
-    assert [[s.kind for s in x] for x in fitted] == [["title", "content", "quote", "consent"],
+    fitted = fit_budget([a, b], 8)
+    assert [[s.kind for s in x] for x in fitted] == [["title", "content", "quote", "quote",
+                                                       "consent"],
+                                                      ["title", "quote", "consent"]]
+    fitted = fit_budget([a, b], 6)  # a picture first, then quotes, the longest story first
+    assert [[s.kind for s in x] for x in fitted] == [["title", "content", "consent"],
                                                       ["title", "quote", "consent"]]
     assert fit_budget([story("title", "warning", "content", "closing", "consent")], 3)[0] \
         == story("title", "warning", "content", "closing", "consent")  # fixed slides stay

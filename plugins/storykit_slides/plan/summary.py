@@ -58,16 +58,18 @@ def plan_story_summary(view: StoryView, ctx: PlanContext) -> list[Slide]:
 
 
 def fit_budget(stories: list[list[Slide]], budget: int) -> list[list[Slide]]:
-    """Each story's slides, leaving out quote and picture slides (the last ones first, from
-    the story with the most slides) until all of them together take at most ``budget``."""
+    """Each story's slides, leaving out quote and picture slides until all of them together
+    take at most ``budget``: from the story with the most of them (then the most slides),
+    a picture before a quote, so every story keeps its storyteller's words longest."""
     stories = [list(s) for s in stories]
     while sum(map(len, stories)) > budget:
         candidates = [s for s in stories if any(x.kind in MEDIA_KINDS for x in s)]
         if not candidates:
             break  # nothing more may go: the fixed slides always fit (at most five a story)
-        longest = max(candidates, key=len)
-        drop = max(i for i, x in enumerate(longest) if x.kind in MEDIA_KINDS)
-        del longest[drop]
+        richest = max(candidates, key=lambda s: (sum(x.kind in MEDIA_KINDS for x in s), len(s)))
+        pictures = [i for i, x in enumerate(richest) if x.kind == "image"]
+        quotes = [i for i, x in enumerate(richest) if x.kind == "quote"]
+        del richest[(pictures or quotes)[-1]]
     return stories
 
 
