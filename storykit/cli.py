@@ -218,7 +218,7 @@ def check(obj: Context, as_json: bool, on: dt.date | None, show_all: bool) -> No
 
 @cli.group()
 def consent() -> None:
-    """Show or withdraw a story's consent."""
+    """Show or withdraw a story's consent; list consent that is ending; write letters."""
 
 
 @consent.command("show")
