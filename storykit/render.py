@@ -398,44 +398,74 @@ def _ids(job: Job) -> set[str]:
 
 # --- running jobs, on several cores when the format allows --------------------------------
 
-_PENDING: tuple[Format, list[Job]] | None = None
+#: The jobs of several formats (a pack) or of one.
+Batch = tuple[Format, list[Job]]
+_PENDING: list[Batch] | None = None
 
 
 def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None, *,
              on_done: Callable[[Job], None] | None = None) -> list[Artefact]:
     """Run each job; CPU-bound formats use one process per core (fork) when there are
     several. ``on_done(job)`` is called as each job finishes (for progress)."""
+    return run_batches([(fmt, jobs)], workers, on_done=on_done)[0]
+
+
+def run_batches(batches: list[Batch], workers: int | None = None, *,
+                on_done: Callable[[Job], None] | None = None) -> list[list[Artefact]]:
+    """Run the jobs of several formats (a pack) and return each format's artefacts, in job
+    order. The jobs of ``parallel`` formats share one set of worker processes (fork), one
+    job a core, the formats that put every story in one file first (they take longest), so
+    both cores stay busy to the end; other formats' jobs run here. ``on_done(job)`` is
+    called as each job finishes."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
     done = on_done or (lambda job: None)
-    results: list[list[Artefact]] = []
-    if not fmt.parallel or len(jobs) < 2 or workers < 2 or not _can_fork():
-        for job in jobs:
-            results.append(_render(fmt, job))
-            done(job)
-        return [a for result in results for a in result]
+    results: dict[tuple[int, int], list[Artefact]] = {}
+    pooled = [(b, j) for b, (fmt, jobs) in enumerate(batches) if fmt.parallel
+              for j in range(len(jobs))]
+    if len(pooled) >= 2 and workers >= 2 and _can_fork():
+        pooled.sort(key=lambda key: not batches[key[0]][0].multi)  # stable: else in order
+        _run_pooled(batches, pooled, min(workers, len(pooled)), results, done)
+    for b, (fmt, jobs) in enumerate(batches):
+        for j, job in enumerate(jobs):
+            if (b, j) not in results:
+                results[(b, j)] = _render(fmt, job)
+                done(job)
+    return [[a for j in range(len(jobs)) for a in results[(b, j)]]
+            for b, (_fmt, jobs) in enumerate(batches)]
+
+
+def _run_pooled(batches: list[Batch], keys: list[tuple[int, int]], workers: int,
+                results: dict[tuple[int, int], list[Artefact]],
+                done: Callable[[Job], None]) -> None:
     import concurrent.futures
     import multiprocessing
 
     global _PENDING
-    _PENDING = (fmt, jobs)
+    _PENDING = batches
+    ctx = multiprocessing.get_context("fork")
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx)
+    told: dict[tuple[int, int], list[str]] = {}
     try:
-        ctx = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
-            for job, (result, warnings) in zip(jobs, pool.map(_run_one, range(len(jobs))),
-                                               strict=True):
-                for warning in warnings:  # said in the worker: told here, where they count
-                    job.warn(warning)
-                results.append(result)
-                done(job)
+        futures = {pool.submit(_run_one, b, j): (b, j) for b, j in keys}
+        for future in concurrent.futures.as_completed(futures):
+            b, j = futures[future]
+            results[(b, j)], told[(b, j)] = future.result()
+            done(batches[b][1][j])
+        for b, j in sorted(told):  # said in the workers: told here, where they count, in order
+            for warning in told[(b, j)]:
+                batches[b][1][j].warn(warning)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
+        pool.shutdown(wait=True)
         _PENDING = None
-    return [a for result in results for a in result]
 
 
-def _run_one(index: int) -> tuple[list[Artefact], list[str]]:
+def _run_one(batch: int, index: int) -> tuple[list[Artefact], list[str]]:
     """In a worker: one job's artefacts, and the warnings its renderer gave."""
     assert _PENDING is not None
-    fmt, jobs = _PENDING
+    fmt, jobs = _PENDING[batch]
     job = jobs[index]
     return _render(fmt, job), list(job.warnings)
 

@@ -34,11 +34,11 @@ def _handout(job):
 def register_formats(site):
     return [
         Format("slides", _slides, "Slides: one HTML file that works offline, with a "
-               "presenter view", extension=".html", multi=True, lengths=LENGTHS),
+               "presenter view", extension=".html", multi=True, parallel=True, lengths=LENGTHS),
         Format("slides-pdf", _slides_pdf, "Slides as a PDF, one slide a page",
-               extension=".pdf", multi=True, lengths=LENGTHS),
+               extension=".pdf", multi=True, parallel=True, lengths=LENGTHS),
         Format("handout", _handout, "A4 handout: the slides with notes, or space for notes",
-               extension=".pdf", multi=True, lengths=LENGTHS),
+               extension=".pdf", multi=True, parallel=True, lengths=LENGTHS),
     ]
 
 

@@ -34,7 +34,7 @@ from ..render import (
     format_for,
     plan_jobs,
     record,
-    run_jobs,
+    run_batches,
     sha256_file,
 )
 from ..store import current_user
@@ -295,16 +295,20 @@ def _render_formats(site: Site, definition: PackDefinition, formats: list[Format
                                        length=definition.length, notice=notice)))
     total = sum(len(jobs) for _fmt, jobs in planned) + 1
     done = 0
-    rendered = []
-    for fmt, jobs in planned:
-        def tick(job: Job, fmt: Format = fmt) -> None:
-            nonlocal done
-            done += 1
-            if progress is not None:
-                progress(done, total, fmt.name)
 
-        rendered.append((fmt, jobs, run_jobs(fmt, jobs, workers, on_done=tick)))
-    return rendered
+    def tick(job: Job) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total, job.format)
+
+    made = run_batches(planned, workers, on_done=tick)
+    return [(fmt, jobs, artefacts) for (fmt, jobs), artefacts in zip(planned, made, strict=True)]
+
+
+def _utc_now() -> str:
+    """Now in UTC to the microsecond, so packs built in the same second list in order."""
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _tick(progress: Progress | None, rendered, step: str) -> None:
@@ -350,7 +354,7 @@ def _manifest(site: Site, pack_id: str, title: str, definition: PackDefinition,
             "formats": list(definition.formats), "theme": definition.theme,
             "organisation": site.config.organisation,
             "built_by": by,
-            "built_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "built_at": _utc_now(),
             "decided_for": on.isoformat(), "meeting": definition.meeting,
             "meeting_date": definition.meeting_date.isoformat() if definition.meeting_date
             else None,
