@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .markup import render_markdown, sanitise
     from .model import ConsentVersion, Image, Person, Story, Storyteller
-    from .render import Artefact, Format, Job, render, render_draft
+    from .render import Artefact, Format, Job, Notice, render, render_draft
     from .site import Site
     from .store import FileStore, Store
     from .themes import Theme, load_theme
@@ -41,7 +41,7 @@ _HOMES = {
                 "StorykitError", "ValidationError"),
     ".markup": ("render_markdown", "sanitise"),
     ".model": ("ConsentVersion", "Image", "Person", "Story", "Storyteller"),
-    ".render": ("Artefact", "Format", "Job", "render", "render_draft"),
+    ".render": ("Artefact", "Format", "Job", "Notice", "render", "render_draft"),
     ".site": ("Site",),
     ".store": ("FileStore", "Store"),
     ".themes": ("Theme", "load_theme"),
@@ -50,7 +50,7 @@ _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "Artefact", "ConfigError", "ConflictError", "ConsentVersion", "Decision", "FileStore",
-    "Format", "GoneError", "Image", "Job", "NotFoundError", "NotSavedError", "Person",
+    "Format", "GoneError", "Image", "Job", "NotFoundError", "NotSavedError", "Notice", "Person",
     "Reason", "Site", "SiteConfig", "Store", "Story", "StoryView", "Storyteller",
     "StorykitError", "Theme", "ValidationError", "decide", "hookimpl", "hookspec",
     "load_config", "load_theme", "render", "render_draft", "render_markdown", "sanitise",

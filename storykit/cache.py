@@ -30,7 +30,7 @@ from . import model as m
 from .errors import StorykitError
 from .fsio import make_dirs, replace_file, settled_before
 
-FORMAT = 2  # bump when the model, the records or parsing rules change
+FORMAT = 3  # bump when the model, the records or parsing rules change
 _JOURNAL_MIN = 64  # entries a journal may always hold before the main file is rewritten
 _LEGACY = ("stories.pickle", "stories.journal.pickle")  # earlier versions' files: story text
 
@@ -164,7 +164,7 @@ def _consent(v: m.ConsentVersion) -> tuple:
             _day(v.signed_off), v.signed_off_revision, v.project_class, v.ethics_ref,
             None if gone is None else (_day(gone.requested), gone.scope, gone.reason,
                                        _day(gone.confirmed)),
-            v.evidence, v.notes, v._written)
+            v.evidence, v.notes, v._written, _contact(v.contact))
 
 
 def _consent_from(r: tuple) -> m.ConsentVersion:
@@ -174,9 +174,15 @@ def _consent_from(r: tuple) -> m.ConsentVersion:
         dt.date.fromordinal(r[6]), r[7], r[8], r[9], r[10], r[11], r[12], r[13], _date(r[14]),
         None if r[15] is None else m.TakenBy(*r[15]), _date(r[16]), r[17], r[18], r[19],
         None if gone is None else m.Withdrawal(_date(gone[0]), gone[1], gone[2], _date(gone[3])),
-        r[21], r[22])
+        r[21], r[22], None if r[24] is None else m.Contact(*r[24]))
     version._written = r[23]
     return version
+
+
+def _contact(c: m.Contact | None) -> tuple | None:
+    if c is None:
+        return None
+    return (c.agrees_to_contact, c.name, c.email, c.address, c.phone, c.preferred_format)
 
 
 def _day(day: dt.date | None) -> int | None:

@@ -227,7 +227,8 @@ def check(obj: Context, as_json: bool, on: dt.date | None, show_all: bool) -> No
 
 @cli.group()
 def consent() -> None:
-    """Show, change or withdraw a story's consent."""
+    """Show, change or withdraw a story's consent; list consent that is ending; write
+    letters."""
 
 
 @consent.command("show")
@@ -244,7 +245,7 @@ def consent_show(obj: Context, story: str, as_json: bool, on: dt.date | None) ->
     if as_json:
         click.echo(json.dumps({
             "id": found.id, "slug": found.slug, "status": found.status,
-            "versions": [_jsonable(v.to_dict()) for v in found.consent],
+            "versions": [_jsonable(_shown_version(v)) for v in found.consent],
             "uses": {u: {"allowed": d.allowed, "reasons": d.messages}
                      for u, d in decisions.items()}}, indent=2))
         return
@@ -274,9 +275,35 @@ def _print_consent(v: m.ConsentVersion) -> None:
     if v.withdrawal:
         w = v.withdrawal
         lines.append(("withdrawal", f"{w.scope} requested {w.requested}: {w.reason}"))
+    lines.append(("contact", contact_words(v.contact)))
     click.echo("  current consent:")
     for label, value in lines:
         click.echo(f"    {label + ':':16} {value}")
+
+
+def _shown_version(v: m.ConsentVersion) -> dict[str, Any]:
+    """A consent version as ``consent show`` prints it: contact details are only said to be
+    on file (they are for letters to the storyteller, not for screens and logs)."""
+    data = v.to_dict()
+    if v.contact is not None:
+        c = v.contact
+        data["contact"] = {"agrees_to_contact": c.agrees_to_contact,
+                           "preferred_format": c.preferred_format,
+                           "email_on_file": bool(c.email), "address_on_file": bool(c.address),
+                           "phone_on_file": bool(c.phone)}
+    return data
+
+
+def contact_words(contact: m.Contact | None) -> str:
+    """Whether and how storykit may write to the storyteller, without their details."""
+    if contact is None:
+        return "none recorded"
+    if not contact.agrees_to_contact:
+        return "they asked not to be contacted"
+    held = [what for what, value in (("postal address", contact.address),
+                                     ("email", contact.email), ("phone", contact.phone)) if value]
+    style = contact.preferred_format.replace("_", " ")
+    return f"{', '.join(held) or 'no details'} on file; letters in {style}"
 
 
 def _jsonable(value: Any) -> Any:
@@ -297,15 +324,32 @@ def _jsonable(value: Any) -> Any:
               help="stop_future_use keeps the record; delete_everything erases the story's "
                    "text, media, evidence and history.")
 @click.option("--reason", required=True, help="Why, in the storyteller's words if possible.")
+@click.option("--letter", "letter", metavar="FILE.pdf", type=click.Path(path_type=Path),
+              help="Also write the confirmation letter to the storyteller (what was done, "
+                   "what cannot be recalled), before delete_everything erases their details.")
+@click.option("--letter-style", type=click.Choice(m.LETTER_FORMATS),
+              help="The letter's style (default: the storyteller's preferred format).")
 @pass_ctx
-def consent_withdraw(obj: Context, story: str, scope: str, reason: str) -> None:
+def consent_withdraw(obj: Context, story: str, scope: str, reason: str, letter: Path | None,
+                     letter_style: str | None) -> None:
     """Withdraw STORY's consent: it stops being usable everywhere at once."""
     site = obj.site
+    before = site.store.find(story)
+    if letter is not None:  # a wrong place or a storyteller who cannot be written to: say so first
+        from .letters import addressee, check_letter_output
+
+        check_letter_output(site, letter)
+        addressee(before)
     updated = site.withdraw(story, scope, reason, by=current_user())
     click.echo(f"Consent withdrawn for {updated.id} ({scope}); "
                f"consent version {updated.current_consent.version} recorded.")
     for line in site_after_withdraw(site, updated):
         click.echo(line)
+    if letter is not None:
+        from .consent_commands import withdrawal_letter_for
+
+        made = withdrawal_letter_for(site, before, updated, letter, letter_style, False)
+        click.echo(f"wrote {made} (the confirmation letter: send it to the storyteller)")
 
 
 @consent.command("change")
@@ -376,6 +420,16 @@ def site_after_withdraw(site: Site, story: m.Story) -> list[str]:
     except ImportError:  # pragma: no cover - before the distribution log exists
         return []
     return takedown_lines(site, story)
+
+
+def _consent_commands() -> None:
+    from .consent_commands import expiring_command, letter_command
+
+    consent.add_command(expiring_command)
+    consent.add_command(letter_command)
+
+
+_consent_commands()
 
 
 # --- history ---------------------------------------------------------------------------------

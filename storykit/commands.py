@@ -38,8 +38,12 @@ def _site():
 @click.option("--date", "on", type=DATE,
               help="What-if preview (YYYY-MM-DD): a story must be allowed today and on this "
                    "date; every page is marked PREVIEW and nothing is recorded.")
+@click.option("--length", type=click.Choice(["full", "summary"]),
+              help="Decks (slides, slides-pdf, handout, pptx): every slide of each story "
+                   "(full, the default) or at most six a story for a meeting (summary).")
 def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, theme: str | None,
-                   with_notes: bool, preview: bool, on: dt.date | None) -> None:
+                   with_notes: bool, preview: bool, on: dt.date | None,
+                   length: str | None) -> None:
     """Render STORY... (ids or slugs) for USE as FORMAT into DIR.
 
     Consent is checked for each story for today: a refused story is not rendered and the
@@ -49,8 +53,8 @@ def render_command(stories: tuple[str, ...], use: str, fmt: str, out: Path, them
 
     site = _site()
     found = [site.store.find(ref) for ref in stories]
-    result = render(site, found, use, fmt, out, what_if=on,
-                    with_notes=with_notes, preview=preview, theme=theme, by=current_user())
+    result = render(site, found, use, fmt, out, what_if=on, with_notes=with_notes,
+                    preview=preview, theme=theme, by=current_user(), length=length)
     for artefact in result.artefacts:
         click.echo(f"wrote {artefact.path}")
     for decision in result.refused:
@@ -109,7 +113,9 @@ def formats_command(as_json: bool) -> None:
     """List output formats and the plugin providing each."""
     formats = _site().formats()
     rows = [{"name": f.name, "plugin": f.plugin, "description": f.description,
-             "extension": f.extension, "multi": f.multi} for f in formats.values()]
+             "extension": f.extension, "multi": f.multi, "lengths": list(f.lengths),
+             "uses": sorted(f.uses) if f.uses is not None else None}
+            for f in formats.values()]
     rows.sort(key=lambda r: r["name"])
     if as_json:
         click.echo(json.dumps(rows, indent=2))

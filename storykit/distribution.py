@@ -33,6 +33,7 @@ class Distribution:
     created_by: str
     removable: bool
     removed_at: str | None
+    pack_id: str | None = None
 
 
 def _now() -> str:
@@ -60,16 +61,19 @@ class DistributionLog:
 
     def record(self, *, story_id: str, consent_version: int, use: str, format: str,
                sha256: str, path: str, created_by: str, url: str | None = None,
-               job: str | None = None, removable: bool = True) -> int:
-        """Log one artefact carrying ``story_id``; returns the entry's id."""
+               job: str | None = None, removable: bool = True,
+               pack_id: str | None = None) -> int:
+        """Log one artefact carrying ``story_id``; returns the entry's id. ``pack_id``
+        names the pack (storykit.packs) the artefact went out in."""
         return int(self.conn.value(
             "INSERT INTO distributions (story_id, consent_version, use, format, sha256, path, "
-            "url, job, created_at, created_by, removable) VALUES (:story_id, :consent_version, "
-            ":use, :format, :sha256, :path, :url, :job, :created_at, :created_by, :removable) "
-            "RETURNING id",
+            "url, job, created_at, created_by, removable, pack_id) VALUES (:story_id, "
+            ":consent_version, :use, :format, :sha256, :path, :url, :job, :created_at, "
+            ":created_by, :removable, :pack_id) RETURNING id",
             {"story_id": story_id, "consent_version": consent_version, "use": use,
              "format": format, "sha256": sha256, "path": path, "url": url, "job": job,
-             "created_at": _now(), "created_by": created_by, "removable": int(removable)}))
+             "created_at": _now(), "created_by": created_by, "removable": int(removable),
+             "pack_id": pack_id}))
 
     def current(self, story_id: str, path: str) -> Distribution | None:
         """The live (not removed) entry for ``story_id`` at ``path``, if any."""
@@ -83,6 +87,12 @@ class DistributionLog:
         if live_only:
             sql += " AND removed_at IS NULL"
         return [_row(r) for r in self.conn.all(sql + " ORDER BY id", {"story_id": story_id})]
+
+    def for_pack(self, pack_id: str) -> list[Distribution]:
+        """Every entry of the pack ``pack_id`` (one per artefact and story it carries)."""
+        return [_row(r) for r in self.conn.all(
+            "SELECT * FROM distributions WHERE pack_id = :pack_id ORDER BY id",
+            {"pack_id": pack_id})]
 
     def all(self) -> list[Distribution]:
         return [_row(r) for r in self.conn.all("SELECT * FROM distributions ORDER BY id")]
@@ -117,16 +127,20 @@ def _row(row: Any) -> Distribution:
 
 
 def takedown_lines(site: Site, story: Story) -> list[str]:
-    """What a person must do after a withdrawal: every live place the story went."""
-    live = site.distributions.for_story(story.id, live_only=True)
+    """What a person must do after a withdrawal: every copy still out there, described as
+    what it is and who has it (storykit.copies), and what can be done about each."""
+    from .copies import story_copies
+    from .dates import today
+
+    live = [c for c in story_copies(site, story.id) if c.live]
     if not live:
-        return ["No distributions of this story are on record."]
-    lines = [f"This story went to {len(live)} place(s) still on record. Take these down:"]
-    for d in live:
-        where = d.url or d.path
-        note = "" if d.removable else " (cannot be recalled: ask the recipient to delete it)"
-        lines.append(f"  - {d.created_at[:10]}  {d.use}  {d.format}  {where}{note}")
-    if any(d.format == "web" for d in live):
+        return ["No copies of this story are on record as still out there."]
+    lines = [f"This story went to {len(live)} {'place' if len(live) == 1 else 'places'} "
+             "still on record:"]
+    on = today()
+    for copy in live:
+        lines.append(f"  - {copy.sentence} What to do: {copy.recall(on)}.")
+    if any("web" in copy.formats for copy in live):
         lines.append("Web pages are taken down by the next website build, which is queued "
                      "at once (a worker runs it: storykit serve or storykit worker; see "
                      "storykit jobs list).")

@@ -13,7 +13,7 @@ import fcntl
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,27 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> N
     except OSError as exc:
         raise NotSavedError(f"{path.name} was not saved: {why(exc)}. "
                             "The previous version is unchanged.") from exc
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def write_atomic(out: Path, write: Callable[[Any], Any]) -> None:
+    """Call ``write(file)`` on a temporary file next to ``out``, then move it into place, so
+    ``out`` is never half-written. A full disk or a read-only folder is a clear error."""
+    out = Path(out)
+    tmp: str | None = None
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=out.suffix, dir=out.parent)
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o644)
+            write(f)
+        os.replace(tmp, out)
+        tmp = None
+    except OSError as exc:
+        raise NotSavedError(f"{out.name} was not written: {why(exc)}") from exc
     finally:
         if tmp is not None:
             with contextlib.suppress(OSError):

@@ -20,10 +20,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import jinja2
 
     from .jobs import JobKind
+    from .letters import Letter
     from .model import ConsentVersion, Story
     from .publishing import PublishTarget
     from .render import Artefact, Format, Job
     from .site import Site
+    from .themes import Theme
 
 hookspec = pluggy.HookspecMarker("storykit")
 hookimpl = pluggy.HookimplMarker("storykit")
@@ -124,3 +126,10 @@ def register_migrations(site: Site) -> list[Path] | None:
 @hookspec
 def register_blueprints(site: Site) -> list[flask.Blueprint] | None:
     """Flask blueprints (web routes) to add to the browser app."""
+
+
+@hookspec(firstresult=True)
+def render_letter(site: Site, letter: Letter, style: str, theme: Theme, out: Path) -> Path | None:
+    """Draw ``letter`` (a :class:`storykit.letters.Letter`: private to the storyteller) as a
+    tagged PDF at ``out`` in ``style`` (``standard``, ``large_print`` or ``easy_read``) and
+    return ``out``; return None to leave it to another plugin. The first path returned wins."""

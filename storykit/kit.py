@@ -22,6 +22,7 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
 - Slugs and file names: :func:`slugify`, :func:`file_stem`, :data:`SLUG_RE`.
 - Markdown: :func:`plain_text`, :func:`markdown_inline`, :func:`prepare_markdown`
   (``Job.markdown`` converts with the site's extensions).
+- A progress bar on the terminal for long commands: :func:`terminal_progress`.
 - Builders of whole publications (the web site): :func:`publication_set`,
   :class:`PublicationSet`, :class:`Publishable`, :class:`PublishedPage`, :func:`site_info`,
   and the cache helpers :func:`read_cache`, :func:`write_cache`, :func:`stat_key`,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover
         replace_file,
         settled_before,
         stat_key,
+        write_atomic,
         write_cache,
     )
     from .images import (
@@ -76,6 +78,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .markup import MarkdownTooLong, markdown_inline, plain_text, prepare_markdown
     from .media import MediaError, media_file, picture_path
     from .pdf_variants import DEFAULT_VARIANT, VARIANTS
+    from .progress import terminal_progress
     from .publication import (
         PublicationSet,
         Publishable,
@@ -102,7 +105,6 @@ if TYPE_CHECKING:  # pragma: no cover
         html_to_pdf,
         prepare_images,
         run_limited,
-        write_atomic,
     )
 
 #: Where each name lives (its home module, relative to the storykit package).
@@ -113,13 +115,14 @@ _HOMES = {
     ".dates": ("DateError", "in_range", "nice_date", "parse_date", "today"),
     ".errors": ("NotSavedError",),
     ".fsio": ("TEMP_PREFIX", "LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
-              "settled_before", "stat_key", "write_cache"),
+              "settled_before", "stat_key", "write_atomic", "write_cache"),
     ".images": ("ImageError", "clean_copy", "image_data_uri", "image_data_uri_and_size",
                 "image_format", "prepare_image", "prepare_variants", "read_picture"),
     ".jobs": ("JobContext", "JobKind"),
     ".markup": ("MarkdownTooLong", "markdown_inline", "plain_text", "prepare_markdown"),
     ".media": ("MediaError", "media_file", "picture_path"),
     ".pdf_variants": ("DEFAULT_VARIANT", "VARIANTS"),
+    ".progress": ("terminal_progress",),
     ".publication": ("Publishable", "PublicationSet", "PublishedPage", "code_fingerprint",
                      "publication_set", "stories_fingerprint"),
     ".publishing": ("Delivery", "PublishTarget", "SITE_BUILD", "deliver", "publish_folder",
@@ -128,7 +131,7 @@ _HOMES = {
     ".slugs": ("SLUG_RE", "file_stem", "slugify"),
     ".themes": ("ThemeError",),
     ".weasy": ("RenderBlocked", "RenderLimitExceeded", "check_variant", "html_to_pdf",
-               "prepare_images", "run_limited", "write_atomic"),
+               "prepare_images", "run_limited"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
@@ -144,8 +147,8 @@ __all__ = [
     "plain_text", "prepare_image", "prepare_images", "prepare_markdown", "prepare_variants",
     "publication_set", "publish_folder", "queue_site_build", "read_cache", "read_picture",
     "relative_luminance", "replace_file", "run_limited", "settled_before", "shown_ratio",
-    "site_info", "slugify", "stat_key", "stories_fingerprint", "today", "write_atomic",
-    "write_cache",
+    "site_info", "slugify", "stat_key", "stories_fingerprint", "terminal_progress", "today",
+    "write_atomic", "write_cache",
 ]
 
 

@@ -22,6 +22,8 @@ MEDIA = ("text", "quotes", "photo", "audio", "video")
 IDENTIFICATION = ("full_name", "first_name", "pseudonym", "anonymous")
 PROJECT_CLASSES = ("service_improvement", "service_evaluation", "audit", "research")
 WITHDRAWAL_SCOPES = ("stop_future_use", "delete_everything")
+#: How a storyteller prefers letters (the Accessible Information Standard: ask, record, act).
+LETTER_FORMATS = ("standard", "large_print", "easy_read")
 
 #: The uses every site has; a site may relabel them and add its own in storykit.toml.
 DEFAULT_USES: dict[str, str] = {
@@ -79,6 +81,25 @@ class Withdrawal:
 
 
 @dataclass
+class Contact:
+    """How to reach the storyteller (or whoever letters about the story go to), privately:
+    never in a StoryView, never in any output but letters to them; erased by
+    ``delete_everything``."""
+
+    agrees_to_contact: bool
+    name: str | None = None
+    email: str | None = None
+    address: list[str] = field(default_factory=list)
+    phone: str | None = None
+    preferred_format: str = "standard"
+
+    @property
+    def can_write(self) -> bool:
+        """Whether a letter may be posted: they agreed, and there is an address."""
+        return self.agrees_to_contact and bool(self.address)
+
+
+@dataclass
 class ConsentVersion:
     """One entry of consent.yml. Versions are appended, never rewritten."""
 
@@ -105,6 +126,7 @@ class ConsentVersion:
     withdrawal: Withdrawal | None = None
     evidence: str | None = None
     notes: str | None = None
+    contact: Contact | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return _to_dict(self, CONSENT_ORDER, defaults={"capacity": None, "age_band": None},
@@ -117,6 +139,8 @@ class ConsentVersion:
             data["taken_by"] = TakenBy(**data["taken_by"])
         if isinstance(data.get("withdrawal"), dict):
             data["withdrawal"] = Withdrawal(**data["withdrawal"])
+        if isinstance(data.get("contact"), dict):
+            data["contact"] = Contact(**data["contact"])
         written = tuple(data)
         obj = cls(**data)
         obj._written = written
@@ -128,7 +152,7 @@ class ConsentVersion:
 CONSENT_ORDER = ("version", "recorded", "recorded_by", "status", "given_by", "capacity", "age_band",
                  "reconsent_due", "method", "taken_by", "granted", "expires", "uses", "media",
                  "identification", "signoff_required", "signed_off", "signed_off_revision",
-                 "project_class", "ethics_ref", "withdrawal", "evidence", "notes")
+                 "project_class", "ethics_ref", "withdrawal", "evidence", "notes", "contact")
 
 
 @dataclass

@@ -42,6 +42,7 @@ DEFAULT_PLUGINS = (
     "storykit.default_checks",
     "storykit.default_privacy",
     "storykit.commands",
+    "storykit.default_packs",
     "storykit.default_themes",
     "storykit.default_jobs",
 )

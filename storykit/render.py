@@ -45,6 +45,10 @@ class Format:
     multi: bool = False
     parallel: bool = False
     plugin: str = ""
+    #: The uses this format may be made for (None: any). Checked before anything is made.
+    uses: frozenset[str] | None = None
+    #: The lengths it offers (the ``length`` option): ``full``, and ``summary`` for decks.
+    lengths: tuple[str, ...] = ("full",)
 
 
 @dataclass(frozen=True)
@@ -115,6 +119,10 @@ class Job:
     with_notes: bool = False
     options: dict[str, Any] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
+    #: ``full``, or ``summary`` for a deck that fits a meeting (formats declare theirs).
+    length: str = "full"
+    #: A pack's consent notice, for formats that can show it first (a slide or a page).
+    notice: Notice | None = None
     id: str = field(default_factory=lambda: secrets.token_hex(6))
     warnings: list[str] = field(default_factory=list)
     services: Services | None = field(default=None, repr=False, compare=False)
@@ -162,6 +170,21 @@ class Job:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """What a pack's copies say first: who may use them, until when, and not to pass them
+    on (:mod:`storykit.packs` writes it; renderers show ``title`` and ``lines``)."""
+
+    title: str
+    lines: tuple[str, ...]
+    #: The same in a few short lines, for a slide.
+    short: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join((self.title, *self.lines)) + "\n"
+
+
+@dataclass(frozen=True)
 class Artefact:
     """A file a renderer wrote. ``story_ids`` lists the stories whose content it carries;
     those are recorded in the distribution log (supporting files carry none)."""
@@ -193,37 +216,34 @@ def site_info(site: Site) -> SiteInfo:
 
 def make_job(site: Site, fmt: Format, use: str, views: list[StoryView], out_dir: Path, *,
              on: dt.date, theme: Theme | None = None, with_notes: bool = False,
-             options: dict[str, Any] | None = None) -> Job:
+             options: dict[str, Any] | None = None, length: str = "full",
+             notice: Notice | None = None) -> Job:
     """A job for ``views`` (already decided, reduced and media-checked by the caller)."""
     from .themes import load_theme  # Jinja2: only when something is rendered
 
     return Job(format=fmt.name, use=use, use_label=site.config.label(use), stories=views,
                theme=theme or load_theme(site), out_dir=out_dir, site=site_info(site), on=on,
                with_notes=with_notes, options=dict(options or {}),
-               config=site.config.plugin_config(fmt.plugin), services=Services(site))
+               config=site.config.plugin_config(fmt.plugin), services=Services(site),
+               length=length if length in fmt.lengths else "full", notice=notice)
 
 
 def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_dir: Path, *,
            what_if: dt.date | None = None, with_notes: bool = False, preview: bool = False,
            theme: str | None = None, options: dict[str, Any] | None = None,
-           by: str | None = None, workers: int | None = None) -> RenderResult:
+           by: str | None = None, workers: int | None = None,
+           length: str | None = None) -> RenderResult:
     """Render ``stories`` for ``use`` as ``fmt_name`` into ``out_dir``; record what was made.
 
     Consent is decided for today (:func:`storykit.dates.today`). Refused stories are not
     rendered; their decisions say why. A picture that breaks the media rule
     (:mod:`storykit.media`) stops the render before anything is written. Draft previews
     (``preview``) and what-if previews (``what_if``: a story must be allowed both today and
-    on that date) are marked on every page and never recorded as distributions."""
-    fmt = site.formats().get(fmt_name)
-    if fmt is None:
-        raise StorykitError(f"unknown format {fmt_name!r}; available: "
-                            f"{', '.join(sorted(site.formats())) or 'none'}")
-    if use not in site.config.uses:
-        raise StorykitError(f"unknown use {use!r}; this site's uses are: "
-                            f"{', '.join(site.config.use_names)}")
+    on that date) are marked on every page and never recorded as distributions. ``length``
+    ("summary") asks a deck format for at most six slides a story."""
+    fmt = format_for(site, fmt_name, use, length)
     on = today()
-    decisions = [_renderable(decide_for(site, s, use, what_if=what_if, preview=preview), s)
-                 for s in stories]
+    decisions = decide_all(site, stories, use, what_if=what_if, preview=preview)
     mark = preview_mark(what_if) if what_if is not None else None
     views = [checked_view(d, with_notes=with_notes, mark=mark) for d in decisions if d.allowed]
     refused = [d for d in decisions if not d.allowed]
@@ -232,16 +252,65 @@ def render(site: Site, stories: Sequence[Story], use: str, fmt_name: str, out_di
     out_dir.mkdir(parents=True, exist_ok=True)
     from .themes import load_theme
 
-    loaded = load_theme(site, theme)
-    groups = [views] if fmt.multi else [[v] for v in views]
-    jobs = [make_job(site, fmt, use, g, out_dir, on=what_if or on, theme=loaded,
-                     with_notes=with_notes, options=options) for g in groups]
+    jobs = plan_jobs(site, fmt, use, views, out_dir, on=what_if or on,
+                     theme=load_theme(site, theme), with_notes=with_notes, options=options,
+                     length=length or "full")
     artefacts = run_jobs(fmt, jobs, workers)
-    record(site, artefacts, jobs, decisions, by=by or current_user())
+    with site.distributions.transaction():  # all of them or none, with one commit
+        record(site, artefacts, jobs, by=by or current_user())
+    after_render(site, jobs, artefacts)
+    return RenderResult(artefacts, refused, decisions)
+
+
+def format_for(site: Site, fmt_name: str, use: str, length: str | None = None) -> Format:
+    """The format called ``fmt_name``, once it is known that it can be made for ``use``
+    (and at ``length``, if given): a :class:`StorykitError` in words otherwise, before
+    anything runs."""
+    formats = site.formats()
+    fmt = formats.get(fmt_name)
+    if fmt is None:
+        raise StorykitError(f"unknown format {fmt_name!r}; available: "
+                            f"{', '.join(sorted(formats)) or 'none'}")
+    if use not in site.config.uses:
+        raise StorykitError(f"unknown use {use!r}; this site's uses are: "
+                            f"{', '.join(site.config.use_names)}")
+    if fmt.uses is not None and use not in fmt.uses:
+        labels = ", ".join(site.config.label(u).lower() for u in sorted(fmt.uses))
+        hint = " or ".join(f"--use {u}" for u in sorted(fmt.uses))
+        raise StorykitError(f"the {fmt.name} format is made only for {labels}: use {hint} "
+                            f"(the use asked for is {use!r})")
+    if length is not None and length not in fmt.lengths:
+        offer = sorted(name for name, f in formats.items() if length in f.lengths)
+        raise StorykitError(f"the {fmt.name} format has no {length!r} length (it has: "
+                            f"{', '.join(fmt.lengths)}); {length} works with: "
+                            f"{', '.join(offer) or 'no format'}")
+    return fmt
+
+
+def decide_all(site: Site, stories: Sequence[Story], use: str, *,
+               what_if: dt.date | None = None, preview: bool = False) -> list[Decision]:
+    """The decision for each story that a render acts on (today; see :func:`decide_for`),
+    refused too when its text is too long or complex to render."""
+    return [_renderable(decide_for(site, s, use, what_if=what_if, preview=preview), s)
+            for s in stories]
+
+
+def plan_jobs(site: Site, fmt: Format, use: str, views: list[StoryView], out_dir: Path, *,
+              on: dt.date, theme: Theme, with_notes: bool = False,
+              options: dict[str, Any] | None = None, length: str = "full",
+              notice: Notice | None = None) -> list[Job]:
+    """The jobs that make ``fmt`` of ``views``: one for a multi-story format, else one per
+    story."""
+    groups = [views] if fmt.multi else [[v] for v in views]
+    return [make_job(site, fmt, use, g, out_dir, on=on, theme=theme, with_notes=with_notes,
+                     options=options, length=length, notice=notice) for g in groups]
+
+
+def after_render(site: Site, jobs: list[Job], artefacts: list[Artefact]) -> None:
+    """Tell plugins (``after_render``) what each job made, once it is recorded."""
     for job in jobs:
         site.plugins.call("after_render", site=site, job=job,
                           artefacts=[a for a in artefacts if set(a.story_ids) <= _ids(job)])
-    return RenderResult(artefacts, refused, decisions)
 
 
 def decide_for(site: Site, story: Story, use: str, *, what_if: dt.date | None = None,
@@ -342,32 +411,76 @@ def _ids(job: Job) -> set[str]:
 
 # --- running jobs, on several cores when the format allows --------------------------------
 
-_PENDING: tuple[Format, list[Job]] | None = None
+#: The jobs of several formats (a pack) or of one.
+Batch = tuple[Format, list[Job]]
+_PENDING: list[Batch] | None = None
 
 
-def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None) -> list[Artefact]:
-    """Run each job; CPU-bound formats use one process per core (fork) when there are several."""
+def run_jobs(fmt: Format, jobs: list[Job], workers: int | None = None, *,
+             on_done: Callable[[Job], None] | None = None) -> list[Artefact]:
+    """Run each job; CPU-bound formats use one process per core (fork) when there are
+    several. ``on_done(job)`` is called as each job finishes (for progress)."""
+    return run_batches([(fmt, jobs)], workers, on_done=on_done)[0]
+
+
+def run_batches(batches: list[Batch], workers: int | None = None, *,
+                on_done: Callable[[Job], None] | None = None) -> list[list[Artefact]]:
+    """Run the jobs of several formats (a pack) and return each format's artefacts, in job
+    order. The jobs of ``parallel`` formats share one set of worker processes (fork), one
+    job a core, the formats that put every story in one file first (they take longest), so
+    both cores stay busy to the end; other formats' jobs run here. ``on_done(job)`` is
+    called as each job finishes."""
     workers = workers if workers is not None else (os.cpu_count() or 1)
-    if not fmt.parallel or len(jobs) < 2 or workers < 2 or not _can_fork():
-        return [a for job in jobs for a in _render(fmt, job)]
+    done = on_done or (lambda job: None)
+    results: dict[tuple[int, int], list[Artefact]] = {}
+    pooled = [(b, j) for b, (fmt, jobs) in enumerate(batches) if fmt.parallel
+              for j in range(len(jobs))]
+    if len(pooled) >= 2 and workers >= 2 and _can_fork():
+        pooled.sort(key=lambda key: not batches[key[0]][0].multi)  # stable: else in order
+        _run_pooled(batches, pooled, min(workers, len(pooled)), results, done)
+    for b, (fmt, jobs) in enumerate(batches):
+        for j, job in enumerate(jobs):
+            if (b, j) not in results:
+                results[(b, j)] = _render(fmt, job)
+                done(job)
+    return [[a for j in range(len(jobs)) for a in results[(b, j)]]
+            for b, (_fmt, jobs) in enumerate(batches)]
+
+
+def _run_pooled(batches: list[Batch], keys: list[tuple[int, int]], workers: int,
+                results: dict[tuple[int, int], list[Artefact]],
+                done: Callable[[Job], None]) -> None:
     import concurrent.futures
     import multiprocessing
 
     global _PENDING
-    _PENDING = (fmt, jobs)
+    _PENDING = batches
+    ctx = multiprocessing.get_context("fork")
+    pool = concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx)
+    told: dict[tuple[int, int], list[str]] = {}
     try:
-        ctx = multiprocessing.get_context("fork")
-        with concurrent.futures.ProcessPoolExecutor(min(workers, len(jobs)), mp_context=ctx) as pool:
-            results = list(pool.map(_run_one, range(len(jobs))))
+        futures = {pool.submit(_run_one, b, j): (b, j) for b, j in keys}
+        for future in concurrent.futures.as_completed(futures):
+            b, j = futures[future]
+            results[(b, j)], told[(b, j)] = future.result()
+            done(batches[b][1][j])
+        for b, j in sorted(told):  # said in the workers: told here, where they count, in order
+            for warning in told[(b, j)]:
+                batches[b][1][j].warn(warning)
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
     finally:
+        pool.shutdown(wait=True)
         _PENDING = None
-    return [a for result in results for a in result]
 
 
-def _run_one(index: int) -> list[Artefact]:
+def _run_one(batch: int, index: int) -> tuple[list[Artefact], list[str]]:
+    """In a worker: one job's artefacts, and the warnings its renderer gave."""
     assert _PENDING is not None
-    fmt, jobs = _PENDING
-    return _render(fmt, jobs[index])
+    fmt, jobs = _PENDING[batch]
+    job = jobs[index]
+    return _render(fmt, job), list(job.warnings)
 
 
 def _render(fmt: Format, job: Job) -> list[Artefact]:
@@ -396,9 +509,10 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def record(site: Site, artefacts: list[Artefact], jobs: list[Job], decisions: list[Decision],
-           *, by: str) -> None:
-    """Log each artefact once per story it carries. Drafts are never recorded."""
+def record(site: Site, artefacts: list[Artefact], jobs: list[Job], *, by: str,
+           pack_id: str | None = None, places: dict[Path, str] | None = None) -> None:
+    """Log each artefact once per story it carries. Drafts are never recorded. A pack's
+    artefacts carry its id, and ``places`` says where each one went (inside the zip)."""
     views = {v.id: v for job in jobs for v in job.stories}
     job_of = {v.id: job.id for job in jobs for v in job.stories}
     log = site.distributions
@@ -407,7 +521,9 @@ def record(site: Site, artefacts: list[Artefact], jobs: list[Job], decisions: li
         if not carried or any(v.draft for v in carried):
             continue
         digest = sha256_file(artefact.path)
+        place = (places or {}).get(artefact.path, str(artefact.path))
         for view in carried:
             log.record(story_id=view.id, consent_version=view.consent_version, use=view.use,
-                       format=artefact.format, sha256=digest, path=str(artefact.path),
-                       url=artefact.url, job=job_of.get(view.id), created_by=by)
+                       format=artefact.format, sha256=digest, path=place,
+                       url=artefact.url, job=job_of.get(view.id), created_by=by,
+                       pack_id=pack_id)

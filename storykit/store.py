@@ -571,7 +571,7 @@ class FileStore:
     def _erase_consent(self, story_id: str) -> None:
         """consent.yml written afresh with the minimal record: every version's dates, uses,
         status and who recorded it, without free text (notes, withdrawal reasons, comments:
-        they may name people) or the names of the deleted signed forms."""
+        they may name people), contact details or the names of the deleted signed forms."""
         from .storyfile import dump_consent, parse_consent
 
         path = self.folder(story_id) / CONSENT_FILE
@@ -580,6 +580,7 @@ class FileStore:
             fields = version.to_dict()
             fields.pop("notes", None)
             fields.pop("evidence", None)
+            fields.pop("contact", None)  # how to reach them: theirs to take back too
             if isinstance(fields.get("withdrawal"), dict):
                 fields["withdrawal"].pop("reason", None)
             kept.append(m.ConsentVersion.from_dict(fields))

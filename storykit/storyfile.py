@@ -88,6 +88,21 @@ STORY_SCHEMA = Obj(name="story front matter", fields={
 })
 
 
+#: How to reach the storyteller (private: only letters to them use it; see docs/formats.md).
+CONTACT_SCHEMA = Obj(name="contact", fields={
+    "agrees_to_contact": _req(Bool()),
+    "name": Field(_line(200)),
+    "email": Field(_line(254)),
+    "address": Field(ListOf(_line(100), max_items=8)),
+    "phone": Field(_line(40)),
+    "preferred_format": Field(Enum(m.LETTER_FORMATS, "letter format")),
+})
+#: One @, something on each side, a dot in the domain, no spaces: a typing mistake check,
+#: not a proof that the address works.
+_EMAIL_RE = re.compile(r"^[^@\s<>,;:\"]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
+_PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()-]{5,38}$")
+
+
 @functools.lru_cache(maxsize=32)
 def consent_schema(uses: tuple[str, ...]) -> Obj:
     version = Obj(name="consent version", fields={
@@ -123,6 +138,7 @@ def consent_schema(uses: tuple[str, ...]) -> Obj:
         })),
         "evidence": Field(_line(300)),
         "notes": Field(Text(5000)),
+        "contact": Field(CONTACT_SCHEMA),
     })
     return Obj(name="consent.yml", fields={"versions": _req(ListOf(version, max_items=1000))})
 
@@ -335,6 +351,20 @@ def _check_versions(versions: list[dict], reader: Reader) -> None:
         if v.get("status") == "withdrawn" and "withdrawal" not in v:
             problem(path + ("status",), "a withdrawn version needs a 'withdrawal:' section "
                     "(requested, scope, reason)", "required")
+        _check_contact(v.get("contact"), path + ("contact",), problem)
+
+
+def _check_contact(contact: dict | None, path: tuple, problem) -> None:
+    if not contact:
+        return
+    email = contact.get("email")
+    if email is not None and not _EMAIL_RE.match(email):
+        problem(path + ("email",), "the contact email does not look like an email address "
+                "(name@example.org)", "email")
+    phone = contact.get("phone")
+    if phone is not None and not _PHONE_RE.match(phone):
+        problem(path + ("phone",), "contact phone should be a phone number: digits, spaces, "
+                "brackets and dashes, e.g. 01632 960 123", "phone")
 
 
 # --- writing ---------------------------------------------------------------------------------

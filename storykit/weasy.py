@@ -24,7 +24,6 @@ import select
 import signal
 import stat
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -36,8 +35,8 @@ import weasyprint
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse, path2url
 
-from .errors import NotSavedError, StorykitError
-from .fsio import TEMP_PREFIX, why
+from .errors import StorykitError
+from .fsio import write_atomic  # noqa: F401 - re-exported (it used to live here)
 from .pdf_variants import DEFAULT_VARIANT, VARIANTS  # noqa: E402,F401 - re-exported
 
 #: A single fetched file bigger than this is refused (pictures are pre-sized well below it).
@@ -218,27 +217,6 @@ def refuse_attachments(document) -> None:
         raise RenderBlocked("the PDF was not made: the document asks to attach files "
                             "(rel=attachment), which storykit does not allow. Check the "
                             "theme's templates.")
-
-
-def write_atomic(out: Path, write: Callable[[Any], Any]) -> None:
-    """Call ``write(file)`` on a temporary file next to ``out``, then move it into place, so
-    ``out`` is never half-written. A full disk or a read-only folder is a clear error."""
-    out = Path(out)
-    tmp: str | None = None
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=out.suffix, dir=out.parent)
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), 0o644)
-            write(f)
-        os.replace(tmp, out)
-        tmp = None
-    except OSError as exc:
-        raise NotSavedError(f"{out.name} was not written: {why(exc)}") from exc
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 # --- limits --------------------------------------------------------------------------------

@@ -98,6 +98,21 @@ def test_a_new_version_is_appended_and_the_old_text_is_untouched(world, ann):
     assert "Consent version 2 was recorded." in text(ann.get(PAGE))
 
 
+def test_the_storytellers_contact_details_carry_over_to_a_new_version(world, ann):
+    from storykit.model import ConsentVersion
+
+    base = world.site.store.get("st-draft1").current_consent
+    contact = {"agrees_to_contact": True, "email": "reader@example.org",
+               "address": ["3 Sample Street", "BF3 1AA"], "preferred_format": "easy_read"}
+    world.site.store.add_consent("st-draft1", ConsentVersion.from_dict(
+        {**base.to_dict(), "contact": contact}), by="test")
+    assert record(ann, answers(world)).status_code == 303
+    current = world.site.store.get("st-draft1").current_consent
+    assert current.version == 3 and current.contact is not None
+    assert (current.contact.email, current.contact.address, current.contact.preferred_format) \
+        == ("reader@example.org", ["3 Sample Street", "BF3 1AA"], "easy_read")
+
+
 def test_the_first_version_has_sensible_defaults_and_nothing_ticked(world, ann):
     consent_file(world).unlink()
     page = text(ann.get(PAGE))

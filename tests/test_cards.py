@@ -180,7 +180,7 @@ def test_job_for_another_use_is_refused(make_site, capsys):
     out = root / "out"
     code, _, stderr = run(capsys, root, "--use", "board", "--format", "card", "--out", str(out))
     assert code == 1
-    assert "quote cards are only for social media" in stderr
+    assert "card format is made only for social media" in stderr
     assert "--use social_media" in stderr and "'board'" in stderr
     assert not list(out.glob("*"))
 

@@ -505,6 +505,21 @@ def test_consent_show_by_id_or_slug(demo, cli, ref):
     assert "Aisha Rahman" not in result.out  # the storyteller's name stays private
 
 
+def test_consent_show_says_contact_details_are_on_file_without_showing_them(make_site, cli):
+    root = make_site()
+    write_story(root, "st-contact", story_front(slug="with-contact"), consent=[consent_version(
+        contact={"agrees_to_contact": True, "email": "sam.private@example.org",
+                 "address": ["7 Hidden Way"], "preferred_format": "large_print"})])
+    shown = cli("--site", root, "consent", "show", "with-contact", "--date", DATE)
+    assert "contact:         postal address, email on file; letters in large print" in shown.out
+    data = cli("--site", root, "consent", "show", "with-contact", "--json", "--date", DATE).out
+    assert json.loads(data)["versions"][0]["contact"] == {
+        "agrees_to_contact": True, "preferred_format": "large_print", "email_on_file": True,
+        "address_on_file": True, "phone_on_file": False}
+    for private in ("sam.private", "Hidden Way"):
+        assert private not in shown.out + data
+
+
 def test_consent_show_json(demo, cli):
     data = json.loads(cli("--site", demo, "consent", "show", "withdrawn-one", "--json",
                           "--date", DATE).out)

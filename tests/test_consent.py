@@ -547,3 +547,18 @@ def test_the_window_ends_on_the_last_day_of_consent():
     assert decision_window(story, D(2027, 3, 6))[0] == D(2027, 3, 6)  # expired from then on
     assert decide(story, "board", D(2027, 3, 5)).allowed
     assert not decide(story, "board", D(2027, 3, 6)).allowed
+
+
+def test_contact_details_never_reach_a_story_view():
+    contact = {"agrees_to_contact": True, "name": "Sam Private", "email": "sam.private@example.org",
+               "address": ["7 Hidden Way", "BF9 9ZZ"], "phone": "01632 960 777",
+               "preferred_format": "easy_read"}
+    for identification in m.IDENTIFICATION:
+        story = build_story(consent=[consent_version(identification=identification,
+                                                     contact=contact)])
+        view = decide(story, "board", ON).view
+        assert view is not None
+        shown = repr(dataclasses.asdict(view))
+        for private in ("sam.private", "Hidden Way", "BF9 9ZZ", "960 777", "Sam Private",
+                        "easy_read"):
+            assert private not in shown, (identification, private)

@@ -19,8 +19,12 @@ def test_the_wheel_ships_plugins_themes_and_entry_points(tmp_path):
     (wheel,) = tmp_path.glob("storykit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
     for plugin in ("storykit_web", "storykit_pdf", "storykit_slides", "storykit_pptx",
-                   "storykit_cards"):
+                   "storykit_cards", "storykit_letters"):
         assert f"{plugin}/__init__.py" in names
+    for data in ("storykit_letters/templates/letters/easy_read.html",
+                 "storykit_letters/static/icons/tick.svg",
+                 "storykit/migrations/versions/storykit_0004_packs.py"):
+        assert data in names
     for theme in ("nhs", "high-contrast", "large-print"):
         assert f"storykit/_themes/{theme}/theme.toml" in names
     assert "storykit/_themes/nhs/static/fonts/LiberationSans-Regular.ttf" in names

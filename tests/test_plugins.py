@@ -115,7 +115,7 @@ def test_hook_register_formats(demo):
 def test_first_party_plugins_are_listed_as_packages(demo):
     plugins = {p["name"]: p for p in json.loads(cli(demo, "plugins", "--json").stdout)}
     for name in ("storykit_web", "storykit_pdf", "storykit_slides", "storykit_pptx",
-                 "storykit_cards"):
+                 "storykit_cards", "storykit_letters"):
         assert plugins[name]["source"] == "package"
     assert plugins["storykit.default_checks"]["source"] == "built-in"
 
@@ -420,6 +420,34 @@ def test_hook_after_consent_change(demo):
     assert saved.status == "in_review"  # widening sends it back to review first
     assert calls[-2:] == [("st-board1", "approved", "in_review"),
                           ("in_review", 2, ["board"], 3, ["board", "press"], "jo")]
+def test_hook_render_letter(demo, tmp_path):
+    """A site plugin draws standard letters its own way (it is asked first); the others
+    are left to storykit_letters, which it passes on with None."""
+    from pypdf import PdfReader
+
+    from storykit.letters import reconsent_letter, write_letter
+
+    add_plugin(demo, "plain_letters", """
+        from storykit import hookimpl
+        SEEN = []
+        @hookimpl
+        def render_letter(letter, style, out):
+            SEEN.append((letter.kind, style))
+            if style != "standard":
+                return None
+            out.write_text(letter.greeting + "\\n" + letter.subject)
+            return out
+    """)
+    write_story(demo, "st-write1", story_front(slug="write-to-me"), consent=[consent_version(
+        contact={"agrees_to_contact": True, "address": ["1 Test Lane"]})])
+    site = Site.open(demo)
+    letter = reconsent_letter(site, site.store.get("st-write1"))
+    mine = write_letter(site, letter, tmp_path / "mine.pdf", style="standard")
+    assert mine.read_text() == "Dear Aisha Rahman,\nYour story: Night feeds on the postnatal ward"
+    easy = write_letter(site, letter, tmp_path / "easy.pdf", style="easy_read")
+    assert "Can we keep using your story?" in PdfReader(easy).pages[0].extract_text()
+    seen = sys.modules["storykit_site_plugins.plain_letters"].SEEN
+    assert seen == [("reconsent", "standard"), ("reconsent", "easy_read")]
 
 
 def test_hook_register_commands(demo):

@@ -12,7 +12,7 @@ from conftest import ON, consent_version, story_front, write_story
 
 from storykit import Artefact, Format, hookimpl
 from storykit.errors import StorykitError
-from storykit.render import render, run_jobs
+from storykit.render import make_job, render, run_jobs
 from storykit.site import Site
 
 #: Renders and builds decide as if today were ON (conftest.test_day).
@@ -144,8 +144,6 @@ def test_unknown_format_and_use_are_clear_errors(site, tmp_path):
 
 
 def test_parallel_jobs_give_the_same_artefacts_as_serial(site, tmp_path):
-    from storykit.render import make_job
-
     fmt = site.formats()["capture"]
     views = [site.decide(s, "board", ON).view for s in stories(site, "st-allowed", "st-anon")]
     jobs = [make_job(site, fmt, "board", [v], tmp_path / "p", on=ON) for v in views]
@@ -155,13 +153,32 @@ def test_parallel_jobs_give_the_same_artefacts_as_serial(site, tmp_path):
     assert [a.path for a in serial] == [a.path for a in parallel]
 
 
+def warn_each(job):
+    job.warn(f"{job.stories[0].id}: left something out")
+    return capture(job)
+
+
+def test_warnings_of_parallel_jobs_in_worker_processes_reach_the_person(site, tmp_path):
+    fmt = Format("warner", warn_each, parallel=True)
+    views = [site.decide(s, "board", ON).view for s in stories(site, "st-allowed", "st-anon")]
+    jobs = [make_job(site, fmt, "board", [v], tmp_path, on=ON) for v in views]
+    run_jobs(fmt, jobs, workers=2)
+    assert [job.warnings for job in jobs] == [["st-allowed: left something out"],
+                                              ["st-anon: left something out"]]
+    assert site.plugins.warnings[-2:] == ["st-allowed: left something out",
+                                          "st-anon: left something out"]
+
+
 def test_the_takedown_list_after_withdrawal(site, tmp_path, capsys):
     from storykit.distribution import takedown_lines
 
     render(site, stories(site, "st-allowed"), "board", "capture", tmp_path)
     story = site.withdraw("allowed", "stop_future_use", "Changed my mind", by="tester")
     lines = takedown_lines(site, story)
-    assert "went to 1 place(s)" in lines[0] and "board  capture" in lines[1]
+    assert "went to 1 place still on record" in lines[0]
+    assert "Capture made with storykit render" in lines[1] and "for trust board" in lines[1]
+    assert "ask the people who have it to delete it" in lines[1]
+    assert str(tmp_path) not in "\n".join(lines)  # what and who, never a path
     after = render(site, [site.store.get("st-allowed")], "board", "capture", tmp_path)
     assert "withdrawn" in after.refused[0].codes
 

@@ -200,6 +200,89 @@ def test_a_story_becomes_slides_in_the_order_it_is_told():
     assert "Trust board" in slides[7].text and "2 September 2029" in slides[7].text
 
 
+# --- the summary length ------------------------------------------------------------------------
+
+QUOTES = ["One kind sentence is worth more than a leaflet.", "Nobody rushed me.",
+          "I felt like a person again."]
+
+
+def test_a_summary_tells_a_story_in_at_most_six_slides():
+    long_body = BODY + "\n\n".join(f"## Part {n}\n\n" + "More of the story. " * 40
+                                    for n in range(6))
+    story = view(full_front(quotes=QUOTES), body=long_body)
+    full = plan_stories([story], ctx())
+    summary = plan_stories([story], ctx(length="summary"))
+    assert len(full) > 12 and len(summary) == 6
+    assert [s.kind for s in summary] == ["title", "warning", "content", "quote", "closing",
+                                         "consent"]
+    assert summary[2].title == "The story in brief"
+    assert "What helped during three nights on the ward." in summary[2].text  # the summary
+    assert summary[0].title == "Night feeds on the postnatal ward"
+    assert "Leila, patient (not their real name)" in summary[0].text
+
+
+def test_quotes_and_a_picture_fill_what_the_fixed_slides_leave():
+    story = view(story_front(images=[PHOTO], quotes=QUOTES, summary=None,
+                             asks=["Fund a night adviser."]))
+    slides = plan_stories([story], ctx(length="summary"))
+    assert [s.kind for s in slides] == ["title", "content", "quote", "image", "closing",
+                                        "consent"]
+    assert slides[1].title == "The story in brief" and "second night" in slides[1].text
+    assert slides[3].title == "A cot beside a bed"  # the picture's own words
+    roomy = plan_stories([view(story_front(images=[PHOTO], quotes=QUOTES))],
+                         ctx(length="summary"))
+    assert [s.kind for s in roomy] == ["title", "content", "quote", "quote", "image",
+                                       "consent"]
+    assert [s.title for s in roomy if s.kind == "quote"] == ["In their own words (1 of 2)",
+                                                             "In their own words (2 of 2)"]
+
+
+def test_a_summary_deck_of_several_stories_keeps_six_slides_a_story_with_notice_and_cover():
+    from storykit.render import Notice
+
+    notice = Notice("About this pack", ("Long version.",), ("Shared with consent for: "
+                                                             "Trust board only.",))
+    stories = [view(full_front(quotes=QUOTES, title=f"Story {n}", slug=f"story-{n}"))
+               for n in range(4)]
+    slides = plan_stories(stories, ctx(length="summary", notice=notice))
+    assert len(slides) <= 24
+    assert [s.kind for s in slides[:2]] == ["notice", "deck"]  # no contents list
+    assert slides[0].title == "About this pack" and "Trust board only" in slides[0].text
+    assert "Long version" not in slides[0].text
+    assert [s.title for s in slides if s.kind == "title"] == [f"Story {n}" for n in range(4)]
+    for n in range(4):
+        assert sum(1 for s in slides if s.story_title == f"Story {n}") <= 6
+        assert any(s.kind == "consent" and s.story_title == f"Story {n}" for s in slides)
+    assert [s.number for s in slides] == list(range(1, len(slides) + 1))
+
+
+def test_a_quote_too_long_for_one_slide_is_left_out_of_a_summary_not_cut():
+    long_quote = " ".join(["This quote goes on and on about the night."] * 30)
+    story = view(story_front(quotes=[long_quote, "Short and true."]))
+    quotes = [s for s in plan_stories([story], ctx(length="summary")) if s.kind == "quote"]
+    assert [s.text for s in quotes] == [
+        "In their own words Short and true. Leila, patient (not their real name)"]
+
+
+def test_fit_budget_drops_pictures_then_quotes_from_the_richest_story_first():
+    from storykit_slides.plan import Slide, fit_budget
+
+    def story(*kinds):
+        return [Slide(k, k) for k in kinds]
+
+    a = story("title", "content", "quote", "image", "quote", "consent")
+    b = story("title", "quote", "consent")
+    fitted = fit_budget([a, b], 8)
+    assert [[s.kind for s in x] for x in fitted] == [["title", "content", "quote", "quote",
+                                                       "consent"],
+                                                      ["title", "quote", "consent"]]
+    fitted = fit_budget([a, b], 6)  # a picture first, then quotes, the longest story first
+    assert [[s.kind for s in x] for x in fitted] == [["title", "content", "consent"],
+                                                      ["title", "quote", "consent"]]
+    assert fit_budget([story("title", "warning", "content", "closing", "consent")], 3)[0] \
+        == story("title", "warning", "content", "closing", "consent")  # fixed slides stay
+
+
 def test_several_stories_get_a_cover_and_a_contents_slide():
     first = view(story_front())
     second = view(story_front(title="Waiting for the scan", slug="scan"))
@@ -260,7 +343,7 @@ def test_illustrations_need_no_photo_consent():
     pic = dict(PHOTO, kind="illustration")
     story = view(story_front(images=[pic]), media=["text", "quotes"])
     slides = [s for s in plan_stories([story], ctx()) if s.kind == "image"]
-    assert [s.title for s in slides] == ["A picture from this story"]
+    assert [s.title for s in slides] == ["A cot beside a bed"]  # its own words
 
 
 def test_a_picture_without_alt_text_is_refused():

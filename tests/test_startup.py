@@ -36,7 +36,7 @@ HOMES = {
     "storykit.hookspecs": ["hookimpl", "hookspec"],
     "storykit.markup": ["render_markdown", "sanitise"],
     "storykit.model": ["ConsentVersion", "Image", "Person", "Story", "Storyteller"],
-    "storykit.render": ["Artefact", "Format", "Job", "render", "render_draft"],
+    "storykit.render": ["Artefact", "Format", "Job", "Notice", "render", "render_draft"],
     "storykit.site": ["Site"],
     "storykit.store": ["FileStore", "Store"],
     "storykit.themes": ["Theme", "load_theme"],

@@ -640,6 +640,28 @@ def test_withdraw_stop_future_use(store, site_root):
         store.save(story.copy(status="approved"))
 
 
+def test_contact_details_are_kept_when_use_stops_and_erased_with_everything(site_root):
+    contact = {"agrees_to_contact": True, "name": "Aisha Rahman",
+               "email": "aisha.private@example.org", "address": ["12 Quiet Lane", "BF1 2ZZ"],
+               "preferred_format": "large_print"}
+    write_story(site_root, "st-keep01", story_front(slug="keep-one"),
+                consent=[consent_version(contact=contact)])
+    write_story(site_root, "st-gone01", story_front(slug="gone-one"),
+                consent=[consent_version(contact=contact), consent_version(
+                    version=2, contact={**contact, "address": list(contact["address"]),
+                                        "preferred_format": "easy_read"})])
+    site = Site.open(site_root)
+    kept = site.store.withdraw("st-keep01", "stop_future_use", "Stop please", on=ON)
+    assert kept.current_consent.contact.email == "aisha.private@example.org"  # for the letter
+    gone = site.store.withdraw("st-gone01", "delete_everything", "Delete it", on=ON)
+    assert all(v.contact is None for v in gone.consent) and len(gone.consent) == 3
+    for path in (site_root / "stories" / "st-gone01").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for private in (b"aisha.private", b"Quiet Lane", b"BF1 2ZZ", b"contact"):
+                assert private not in data, (path, private)
+
+
 def test_withdraw_delete_everything_erases_text_media_and_history(site_root):
     text = "---\n# Aisha's mum asked for the ward name to stay out\n" + \
         "\n".join(f"{k}: {v}" for k, v in [("title", "Night feeds"), ("slug", "night-feeds"),

@@ -330,6 +330,25 @@ CONSENT_CASES = [
                  id="evidence-escape"),
     pytest.param(consent_yml("    taken_by: {name: Jo, involved_in_care: no}"), 13,
                  ["should be true or false, not 'no'"], id="taken-by-bool"),
+    pytest.param(consent_yml("    contact: {agrees_to_contact: yes}"), 13,
+                 ["agrees_to_contact should be true or false, not 'yes'"], id="contact-yes"),
+    pytest.param(consent_yml("    contact: {email: a@example.org}"), 13,
+                 ["missing required field 'agrees_to_contact'"], id="contact-no-agreement"),
+    pytest.param(consent_yml("    contact: {agrees_to_contact: true, email: not-an-email}"), 13,
+                 ["does not look like an email address"], id="contact-email"),
+    pytest.param(consent_yml("    contact: {agrees_to_contact: true, phone: call me}"), 13,
+                 ["should be a phone number"], id="contact-phone"),
+    pytest.param(consent_yml("    contact: {agrees_to_contact: true, preferred_format: braille}"),
+                 13, ["'braille' is not a valid letter format", "easy_read"],
+                 id="contact-format"),
+    pytest.param(consent_yml("    contact: {agrees_to_contact: true, fax: 0123}"), 13,
+                 ["unknown field 'fax' in contact"], id="contact-unknown"),
+    pytest.param(consent_yml("    contact: {agrees_to_contact: true, address: [a, b, c, d, e, "
+                             "f, g, h, i]}"), 13, ["has more than 8 items"],
+                 id="contact-long-address"),
+    pytest.param(consent_yml("    contact:", "      agrees_to_contact: true",
+                             "      address: 12 Road, Town"), 15,
+                 ["address should be a list"], id="contact-address-not-list"),
     pytest.param("version: 1\n", 1, ["unknown field 'version'"], id="no-versions-list"),
     pytest.param("versions:\n  version: 1\n", 2, ["versions should be a list"], id="versions-not-list"),
     pytest.param("- a\n", 1, ["must start with 'versions:'"], id="top-level-list"),
@@ -360,6 +379,43 @@ def test_site_uses_are_accepted_and_others_refused():
     versions = parse_consent(text.encode(), "consent.yml", USES + ("ward_posters",))
     assert versions[0].uses == ["board", "ward_posters"]
     assert_problem(consent_errors(text), 9, "'ward_posters' is not a valid use")
+
+
+def test_contact_details_are_read_kept_private_in_messages_and_written_back():
+    text = consent_yml("    contact:", "      agrees_to_contact: true", "      name: Sam Example",
+                       "      email: sam@example.org", "      address:",
+                       "        - 4 Test Row", "        - Brackenford",
+                       "      preferred_format: easy_read")
+    (version,) = parse_consent(text.encode(), "consent.yml", USES)
+    contact = version.contact
+    assert (contact.agrees_to_contact, contact.name, contact.email, contact.address,
+            contact.preferred_format, contact.phone) == (
+        True, "Sam Example", "sam@example.org", ["4 Test Row", "Brackenford"], "easy_read",
+        None)
+    assert contact.can_write
+    new = m.ConsentVersion.from_dict({**version.to_dict(), "version": 2})
+    again = parse_consent(append_consent_text(text, [version], new, USES).encode(),
+                          "consent.yml", USES)
+    assert again[1].contact == contact
+    error = consent_errors(consent_yml("    contact: {agrees_to_contact: true, "
+                                       "email: private.person-at-example}"))
+    assert "private.person" not in str(error)  # contact details never in messages
+
+
+def test_contact_details_survive_the_parse_cache():
+    from storykit.cache import story_from_record, story_record
+
+    story = m.Story.from_fields("st-abc", {"title": "T", "slug": "t", "status": "draft",
+                                           "storyteller": {"name": "N", "role": "patient"}})
+    version = m.ConsentVersion.from_dict({
+        "version": 1, "recorded": dt.datetime(2026, 9, 2, tzinfo=dt.UTC), "status": "active",
+        "given_by": "self", "method": "written", "granted": dt.date(2026, 9, 2),
+        "expires": dt.date(2029, 9, 2), "uses": ["board"], "media": ["text"],
+        "identification": "anonymous", "signoff_required": False,
+        "contact": {"agrees_to_contact": True, "address": ["1 Lane"], "phone": "01632 960 123"}})
+    story.consent = [version]
+    back = story_from_record(story_record(story))
+    assert back.current_consent.contact == version.contact
 
 
 def test_consent_defaults_and_current_version():
@@ -704,6 +760,11 @@ def _consent_lines(draw) -> list[str]:
          "taken_by:\n      name: Bo\n      involved_in_care: yes",
          "withdrawal: {requested: 2026-12-01, scope: stop_future_use, reason: \"Moved away\"}",
          "notes: |\n      A note\n      over two lines.", "evidence: evidence/form.pdf",
+         "contact:\n      agrees_to_contact: true\n      email: bench@example.org\n"
+         "      address:\n        - 1 Test Lane\n        - BF1 1AA\n"
+         "      preferred_format: large_print",
+         "contact: {agrees_to_contact: false, phone: \"01632 960 123\"}",
+         "contact: {agrees_to_contact: yes, email: bench}",
          "age_band: 13_15", "reconsent_due: 2027-06-01", "signed_off_revision: 2",
          "capacity: presumed", "recorded_by: bench.advocate"]), unique=True, max_size=4))
     version += [e.replace("\n      ", "\n" + pad + "  ") for e in extras]

@@ -23,4 +23,5 @@ def render_cards(job: Job) -> list[Artefact]:
 def register_formats() -> list[Format]:
     """The ``card`` format: PNG quote cards (1200x630, 1080x1080, 1080x1350) for social media."""
     return [Format(name=FORMAT, render=render_cards, extension=".png",
-                   description="Quote cards (PNG with alt-text files) for social media")]
+                   description="Quote cards (PNG with alt-text files) for social media",
+                   uses=frozenset({"social_media"}), parallel=True)]

@@ -36,7 +36,7 @@ def register_formats(site) -> list[Format]:
         Format("pdf", render_pdf, "One story as an accessible PDF (PDF/UA-1)", ".pdf",
                parallel=True),
         Format("booklet", render_booklet, "Several stories in one accessible PDF with a "
-               "cover and contents", ".pdf", multi=True),
+               "cover and contents", ".pdf", multi=True, parallel=True),
     ]
 
 

@@ -151,6 +151,7 @@ def page_html(job: Job, template: str, views: list[StoryView],
         "description": f"{'A story' if len(views) == 1 else 'Stories'} from {where}, "
                        f"shared for: {job.use_label}",
         "static_url": partial(static_url, job.theme),
+        "notice": job.notice,
     }
     try:
         return env.get_template(template).render(job.context(template, **values))

@@ -129,6 +129,9 @@ a {{ color: {link}; }}
 .cover {{ page: cover; break-after: page; padding-top: 30mm; border-top: 12pt solid {primary}; }}
 .cover h1 {{ font-size: 2.4em; }}
 .cover .organisation {{ font-size: 1.3em; font-weight: bold; }}
+.pack-notice {{ page: cover; break-after: page; padding-top: 30mm;
+  border-top: 12pt solid {primary}; }}
+.pack-notice h1 {{ bookmark-level: 1; bookmark-label: content(text); }}
 .contents {{ page: cover; break-after: page; }}
 .contents ol {{ list-style: none; padding: 0; }}
 .contents li {{ margin: 0 0 0.4em; }}

@@ -15,7 +15,7 @@ def _pptx(job):
 @hookimpl
 def register_formats(site):
     return [Format("pptx", _pptx, "PowerPoint: editable slides with speaker notes and alt text",
-                   extension=".pptx", multi=True)]
+                   extension=".pptx", multi=True, parallel=True, lengths=("full", "summary"))]
 
 
 @hookimpl

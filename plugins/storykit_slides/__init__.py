@@ -8,6 +8,8 @@ from pathlib import Path
 from storykit import Format, hookimpl
 
 TEMPLATES = Path(__file__).parent / "templates"
+#: A deck's lengths: every slide of each story, or at most six a story (``--length summary``).
+LENGTHS = ("full", "summary")
 
 
 def _slides(job):
@@ -32,11 +34,11 @@ def _handout(job):
 def register_formats(site):
     return [
         Format("slides", _slides, "Slides: one HTML file that works offline, with a "
-               "presenter view", extension=".html", multi=True),
+               "presenter view", extension=".html", multi=True, parallel=True, lengths=LENGTHS),
         Format("slides-pdf", _slides_pdf, "Slides as a PDF, one slide a page",
-               extension=".pdf", multi=True),
+               extension=".pdf", multi=True, parallel=True, lengths=LENGTHS),
         Format("handout", _handout, "A4 handout: the slides with notes, or space for notes",
-               extension=".pdf", multi=True),
+               extension=".pdf", multi=True, parallel=True, lengths=LENGTHS),
     ]
 
 

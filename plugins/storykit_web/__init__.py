@@ -76,10 +76,17 @@ def build_command(out: Path | None, theme: str | None, on: str | None, serve: bo
             "storykit build always decides for today, so --date cannot be used: a website "
             "built for another day could show stories whose consent has ended. To see what "
             f"consent would allow then, run: storykit list --use public_website --date {on[:10]}")
+    from storykit.kit import terminal_progress
+
     from .build import build_site
 
     site = click.get_current_context().find_root().obj.site
-    report = build_site(site, out, theme=theme)
+    bar = terminal_progress("Building the website")
+    try:
+        report = build_site(site, out, theme=theme, pages=bar)
+    finally:
+        if bar is not None:
+            bar.close()
     for problem in report.problems:
         click.echo(f"error: {problem}", err=True)
     click.echo(f"{report.stories} stories on the website: {report.rendered} pages rendered, "

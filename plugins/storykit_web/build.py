@@ -96,6 +96,8 @@ class BuildReport:
 
 #: ``progress(fraction, words)``: how far a build is, for a job's progress.
 Progress = Callable[[float, str], None]
+#: ``pages(done, total, step)``: story pages made so far, for a progress bar.
+PageProgress = Callable[[int, int, str], None]
 #: ``taken_down(removed, written)``: called as soon as the pages of stories no longer allowed
 #: are gone (paths relative to the output folder), before any page is rendered.
 TakenDown = Callable[[list[str], list[str]], None]
@@ -104,16 +106,19 @@ TakenDown = Callable[[list[str], list[str]], None]
 def build_site(site: Site, out_dir: Path | None = None, *, theme: str | None = None,
                workers: int | None = None, by: str | None = None,
                progress: Progress | None = None, taken_down: TakenDown | None = None,
-               wait: float = 30) -> BuildReport:
+               wait: float = 30, pages: PageProgress | None = None) -> BuildReport:
     """Build (or update) the public website of ``site`` in ``out_dir``, with the stories
     consent allows on it today. Stories no longer allowed are taken down first; a story
-    that cannot be built is left off (``report.problems`` names it) and the rest is built."""
+    that cannot be built is left off (``report.problems`` names it) and the rest is built.
+    ``progress(fraction, words)`` is for a job's progress; ``pages(done, total, step)``
+    hears of each story page made (for a progress bar on a terminal)."""
     out = check_out_dir(site, Path(out_dir) if out_dir else site.config.path("build"))
     try:
         with locked(site.instance / "locks" / "web-build.lock", timeout=wait):
             builder = Builder(site, out, load_theme(site, theme), workers, by)
             builder.progress = progress or _no_progress
             builder.taken_down = taken_down
+            builder.pages = pages
             return builder.run()
     except LockTimeout:
         raise BuildError("another 'storykit build' is running for this site; try again "
@@ -225,6 +230,7 @@ class Builder:
                                           self.key)
         self.progress: Progress = _no_progress
         self.taken_down: TakenDown | None = None
+        self.pages: PageProgress | None = None
 
     @cached_property
     def fingerprint(self) -> dict[str, Any]:
@@ -487,6 +493,8 @@ class Builder:
     def _rendering(self, done: int, total: int) -> None:
         self.progress(0.15 + 0.7 * done / max(1, total),
                       f"Making the story pages: {done:,} of {total:,} done.")
+        if self.pages is not None:
+            self.pages(done, total, "story pages")
 
     def render_or_skip(self, publishable: Publishable,
                        key: str) -> tuple[dict[str, Any] | None, str | None]:

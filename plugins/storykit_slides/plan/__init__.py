@@ -2,7 +2,8 @@
 
 :func:`plan_deck` turns a job's stories into :class:`Slide` objects: a title slide, a content
 warning, the story split by headings and length into slides that fit, quotes, pictures, what
-is changing and what is asked, and a consent slide. Text is measured with Pillow and the
+is changing and what is asked, and a consent slide; with ``length`` "summary", at most six
+slides a story (``summary``). Text is measured with Pillow and the
 theme's font, so a slide never holds more than its box can show; renderers only lay slides
 out. One module per idea: what a plan is made of (``parts``), the boxes (``geometry``),
 measuring text (``measure``), reading the story's HTML (``blocks``), splitting what does not
@@ -23,18 +24,22 @@ from .parts import Block, Cell, Item, Run, Slide, SlideError, SlideImage
 from .planner import (
     IDENTIFICATION_LABELS,
     PlanContext,
+    picture_title,
     plan_cover,
     plan_deck,
+    plan_notice,
     plan_stories,
     plan_story,
     quote_height,
     story_facts,
 )
+from .summary import SUMMARY_SLIDES, fit_budget, plan_story_summary
 
 __all__ = [
     "DEFAULT_GEOMETRY", "IDENTIFICATION_LABELS", "PALETTE_DEFAULTS", "Block", "Box", "Cell",
     "Geometry", "Item", "Layout", "Paginator", "PlanContext", "Run", "Slide", "SlideError",
     "SlideImage", "TextMeasure", "deck_basename", "deck_title", "fit_title", "heading_size",
-    "markdown_blocks", "measure_for_theme", "palette", "plan_cover", "plan_deck",
-    "plan_stories", "plan_story", "quote_height", "split_runs", "story_facts",
+    "SUMMARY_SLIDES", "fit_budget", "markdown_blocks", "measure_for_theme", "palette",
+    "picture_title", "plan_cover", "plan_deck", "plan_notice", "plan_stories", "plan_story",
+    "plan_story_summary", "quote_height", "split_runs", "story_facts",
 ]

@@ -4,6 +4,7 @@ story's own and the facts made here, are planned only for ``with_notes`` jobs.""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from .paginate import Paginator, fit_title, split_runs_to_fit
 from .parts import Block, Item, Run, Slide, SlideError, SlideImage
 
 if TYPE_CHECKING:  # pragma: no cover
-    from storykit import Job, StoryView
+    from storykit import Job, Notice, StoryView
 
 IDENTIFICATION_LABELS = {
     "full_name": "their full name",
@@ -40,6 +41,8 @@ class PlanContext:
     on_text: str = ""
     geometry: Geometry = DEFAULT_GEOMETRY
     measure: TextMeasure = field(default_factory=TextMeasure)
+    length: str = "full"
+    notice: Notice | None = None
 
     @property
     def layout(self) -> Layout:
@@ -53,16 +56,29 @@ def plan_deck(job: Job, geometry: Geometry = DEFAULT_GEOMETRY,
         use_label=job.use_label, with_notes=job.with_notes, markdown=job.markdown,
         site_title=job.site.title, organisation=job.site.organisation,
         contact_email=job.site.contact_email, on_text=nice_date(job.on), geometry=geometry,
-        measure=measure or measure_for_theme(job.theme))
+        measure=measure or measure_for_theme(job.theme), length=job.length, notice=job.notice)
     return plan_stories(job.stories, ctx)
 
 
 def plan_stories(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
+    """The whole deck: a pack's notice first, a cover (and, for the full length, contents)
+    when there are several stories, then each story's slides; numbered. A summary deck has
+    at most :data:`SUMMARY_SLIDES` slides per story, counting the notice and cover too."""
+    from .summary import SUMMARY_SLIDES, fit_budget, plan_story_summary
+
     slides: list[Slide] = []
+    if ctx.notice is not None:
+        slides += plan_notice(ctx.notice, ctx, draft=any(v.draft for v in stories))
+    summary = ctx.length == "summary"
     if len(stories) > 1:
-        slides += plan_cover(stories, ctx)
-    for view in stories:
-        slides += plan_story(view, ctx)
+        slides += plan_cover(stories, ctx, contents=not summary)
+    if summary:
+        per_story = [plan_story_summary(view, ctx) for view in stories]
+        budget = SUMMARY_SLIDES * len(stories) - len(slides)
+        slides += [s for story in fit_budget(per_story, budget) for s in story]
+    else:
+        for view in stories:
+            slides += plan_story(view, ctx)
     total = len(slides)
     return [_offsets(replace(s, number=i, total=total), ctx) for i, s in enumerate(slides, 1)]
 
@@ -80,18 +96,32 @@ def _offsets(slide: Slide, ctx: PlanContext) -> Slide:
     return replace(slide, title_offset=int(spare if cover else spare / 2), body_offset=int(body))
 
 
-def plan_cover(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
-    """A cover and a contents list for a deck of several stories."""
+def plan_cover(stories: Sequence[StoryView], ctx: PlanContext, *,
+               contents: bool = True) -> list[Slide]:
+    """A cover and (unless ``contents`` is false) a contents list for a deck of several
+    stories."""
     g = ctx.geometry
-    lines = [x for x in (ctx.organisation, f"For: {ctx.use_label}", ctx.on_text) if x]
+    count = f"{len(stories)} stories"
+    lines = [x for x in (ctx.organisation, f"For: {ctx.use_label}", ctx.on_text,
+                         None if contents else count) if x]
     title, size = _cover_title(ctx.site_title or "Stories", ctx)
-    notes = (f"This deck has {len(stories)} stories.",) if ctx.with_notes else ()
+    notes = (f"This deck has {count}.",) if ctx.with_notes else ()
     cover = Slide("deck", title, _cover_blocks([_para(x) for x in lines], ctx), notes=notes,
                   title_size=size,
                   text_size=g.cover_text_size, draft=any(v.draft for v in stories))
+    if not contents:
+        return [cover]
     listing = Block("list", ordered=True, items=tuple(Item((Run(v.title),)) for v in stories))
-    contents = _content_slides("contents", "Stories in this deck", [listing], ctx, None)
-    return [cover, *(replace(s, draft=cover.draft) for s in contents)]
+    contents_slides = _content_slides("contents", "Stories in this deck", [listing], ctx, None)
+    return [cover, *(replace(s, draft=cover.draft) for s in contents_slides)]
+
+
+def plan_notice(notice: Notice, ctx: PlanContext, *, draft: bool = False) -> list[Slide]:
+    """A pack's consent notice as the deck's first slide (more if it cannot fit one)."""
+    notes = _notes(ctx, "Read this out, or leave it on screen while people arrive.")
+    lines = notice.short or notice.lines
+    slides = _content_slides("notice", notice.title, [_para(x) for x in lines], ctx, notes)
+    return [replace(s, draft=draft) for s in slides]
 
 
 def plan_story(view: StoryView, ctx: PlanContext) -> list[Slide]:
@@ -268,16 +298,26 @@ def _fit_quote(text: str, attribution: str, ctx: PlanContext
 
 
 def _image_slides(view: StoryView, ctx: PlanContext) -> list[Slide]:
-    out = []
-    for image in view.images:
-        if not (image.alt or "").strip():
-            raise SlideError("a picture has no alt text; describe it in the story's images list")
-        label = "A photo from this story" if image.kind == "photo" else "A picture from this story"
-        text, size = _bar_title(label, ctx)
-        notes = _notes(ctx, f"Describe the picture for anyone who cannot see it: {image.alt}")
-        picture = SlideImage(image.path, image.alt.strip(), image.kind, image.file)
-        out.append(Slide("image", text, image=picture, notes=notes, title_size=size))
-    return out
+    return [image_slide(image, ctx) for image in view.images]
+
+
+def image_slide(image, ctx: PlanContext) -> Slide:
+    """A picture's slide, headed by what it shows (the first sentence of its alt text)."""
+    if not (image.alt or "").strip():
+        raise SlideError("a picture has no alt text; describe it in the story's images list")
+    text, size = _bar_title(picture_title(image.alt), ctx)
+    notes = _notes(ctx, f"Describe the picture for anyone who cannot see it: {image.alt}")
+    picture = SlideImage(image.path, image.alt.strip(), image.kind, image.file)
+    return Slide("image", text, image=picture, notes=notes, title_size=size)
+
+
+def picture_title(alt: str) -> str:
+    """A heading for a picture from its own words: the alt text's first sentence, without
+    its full stop ("A drawing of the ward garden. Two benches..." -> "A drawing of the ward
+    garden"). Titles too long for the bar are shortened when fitted."""
+    text = " ".join(alt.split())
+    first = re.split(r"(?<=[.!?])\s+", text, maxsplit=1)[0]
+    return first[:-1] if first.endswith(".") and not first.endswith("..") else first
 
 
 def _bullets(lines: Sequence[str], ctx: PlanContext) -> Block:

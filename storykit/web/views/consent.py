@@ -259,7 +259,7 @@ def read_version(form_: Form, story: Story) -> ConsentVersion | None:
     current = story.current_consent
     carried = {} if current is None else {
         "signed_off": current.signed_off, "signed_off_revision": current.signed_off_revision,
-        "evidence": current.evidence}
+        "evidence": current.evidence, "contact": current.contact}
     fields = {
         "version": 1, "recorded": dt.datetime.now(dt.UTC), "status": status,
         "given_by": given_by, "capacity": capacity, "age_band": age_band,
