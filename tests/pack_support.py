@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
+from conftest import BASIC_TOML, ON, consent_version, dismiss_blocking, story_front, write_story
 from output_support import output_text
 from PIL import Image, ImageDraw
 
@@ -70,7 +70,7 @@ def write_mixed(root: Path, *, expires: dt.date = dt.date(2029, 9, 2),
     """The mixed site at ``root`` (consent lasting until ``expires`` unless a story's point
     is that it ended)."""
     (root / "stories").mkdir(parents=True, exist_ok=True)
-    (root / "storykit.toml").write_text(toml, encoding="utf-8")
+    (root / "storykit.toml").write_text(TOML, encoding="utf-8")  # ``toml`` at the end
     uses = [USE, "board", "staff_training"]
     write_allowed(root, "st-allowed", "night-feeds", expires=expires)
     write_story(root, "st-anonym", story_front(
@@ -79,6 +79,7 @@ def write_mixed(root: Path, *, expires: dt.date = dt.date(2029, 9, 2),
         storyteller={"name": "Benedict Quorn", "role": "patient"}, people=[], summary=None,
         quotes=["They made it feel like home."]), body=ANON_BODY,
         consent=[consent_version(uses=uses, identification="anonymous", expires=expires)])
+    dismiss_blocking(root, "st-anonym")  # named in the text on purpose: outputs never name him
     specs = {
         "st-boardonly": ({"name": "Ottoline Farrant", "role": "carer"},
                          {"uses": ["board"]}, {}),
@@ -102,6 +103,7 @@ def write_mixed(root: Path, *, expires: dt.date = dt.date(2029, 9, 2),
             body=refused_body(story_id),
             consent=[consent_version(**{"uses": uses, "expires": expires,
                                         "identification": "anonymous", **consent})])
+    (root / "storykit.toml").write_text(toml, encoding="utf-8")
     return root
 
 
@@ -116,6 +118,7 @@ def write_allowed(root: Path, story_id: str, slug: str, *, expires: dt.date = dt
         consent=[consent_version(uses=[USE, "board", "staff_training"], expires=expires,
                                  contact=CONTACT)])
     picture(folder)
+    dismiss_blocking(root, story_id)  # named in the text on purpose: outputs never name her
     return folder
 
 

@@ -231,6 +231,10 @@ SPY_EVENTS = """
     @hookimpl
     def after_consent_change(story, old, new, by):
         note("consent", story.id, old.version if old else None, new.version, new.status, by)
+
+    @hookimpl
+    def after_withdraw(story, scope):
+        note("withdraw", story.id, scope)
 """
 
 
@@ -273,11 +277,11 @@ def test_hook_after_consent_change(tmp_path, capsys):
         main(["--site", str(world.root), "consent", "withdraw", "st-published1", "--scope",
               "stop_future_use", "--reason", "Moved away"])
     assert exited.value.code == 0
-    who = os.environ.get("USER") or spy_calls()[1][-1]
+    # a withdrawal is told through after_withdraw (not as a consent change)
     assert spy_calls() == [("consent", "st-draft1", 1, 2, "active", "ann"),
-                           ("consent", "st-published1", 1, 2, "withdrawn", who)]
+                           ("withdraw", "st-published1", "stop_future_use")]
     said = capsys.readouterr().out
-    assert "queued at once" in said or "No distributions" in said
+    assert "queued at once" in said or "No copies of this story" in said
 
 
 def test_hook_register_job_kinds(make_site):
@@ -569,6 +573,9 @@ def test_storykit_serve_runs_a_worker_and_shows_the_public_website(make_site):
         wait_for(lambda: http_status(f"http://127.0.0.1:{public}/stories/lasting.html") == 200,
                  "the public website to be built and served", 60)
         assert http_status(f"http://127.0.0.1:{port}/sign-in") in (200, 302)
+        # the page is served as soon as it is written; the job ends just after
+        wait_for(lambda: [j.state for j in Jobs(Site.open(root)).recent(5, kind="site-build")]
+                 == [DONE], "the build job to finish", 60)
     finally:
         proc.terminate()  # SIGTERM stops the app, its worker and the preview
         output = proc.communicate(timeout=20)[0]

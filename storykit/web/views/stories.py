@@ -110,7 +110,20 @@ def widened_words(story: Story) -> list[str]:
     change = lifecycle.last_change(story)
     if story.status != "in_review" or change is None or not change.widened:
         return []
+    if not _sent_back_by_consent(story):  # e.g. a draft given wider consent, then submitted
+        return []
     return change.sentences(state().site.config.label)
+
+
+def _sent_back_by_consent(story: Story) -> bool:
+    """Whether the story's last status change was the widened consent sending it back to
+    review (the audit log says so), and nothing changed it since."""
+    from ...audit import STATUS_CHANGED, AuditFilter
+
+    [last] = audit_log().query(AuditFilter(action=STATUS_CHANGED, story_id=story.id),
+                               limit=1) or [None]
+    return (last is not None and last.etag == story.etag
+            and "(consent widened" in (last.detail or ""))
 
 
 @bp.route("/<story_id>/website")
