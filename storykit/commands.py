@@ -140,6 +140,8 @@ def plugins_command(as_json: bool) -> None:
 
 @hookimpl
 def register_commands(cli: click.Group) -> None:
+    from .backup_commands import backup_command, restore_command
+
     for command in (render_command, findings_command, formats_command, plugins_command,
-                    db_group):
+                    db_group, backup_command, restore_command):
         cli.add_command(command)

@@ -69,8 +69,10 @@ def lock_for_migration(connection: sa.Connection) -> None:
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
 
 
-def upgrade(database: Database) -> None:
-    """Bring every owner's tables to the newest migration (adopting an old database first)."""
+def upgrade(database: Database, targets: tuple[str, ...] = ()) -> None:
+    """Bring every owner's tables to the newest migration (adopting an old database first),
+    or only to the revisions ``targets`` (a restore loads rows into the tables as they were
+    when the backup was made)."""
     cfg = alembic_config(database)
     status = database.status()
     if status.unknown:  # Alembic cannot plan around changes it has no file for
@@ -79,7 +81,8 @@ def upgrade(database: Database) -> None:
         adopt = _legacy_revisions(database)
         if adopt:
             command.stamp(cfg, list(adopt))
-        command.upgrade(cfg, "heads")
+        for target in targets or ("heads",):
+            command.upgrade(cfg, target)
     except CommandError as exc:
         raise DatabaseError(f"the database could not be upgraded: {exc}") from None
 
