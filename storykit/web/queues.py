@@ -1,0 +1,156 @@
+"""What is waiting for each person: the queues their home page shows, and the counts in the
+main menu. Every queue holds only stories the person may see (:mod:`storykit.web.listing`),
+read from the index snapshot, so a home page stays fast with thousands of stories.
+
+The queues, and who sees them:
+
+* ``drafts``: my stories that are not live yet, and their state (advocates);
+* ``review``: waiting for my review, never my own (reviewers);
+* ``publish``: approved and waiting to publish (publishers);
+* ``live``: live stories (advocates: their own; publishers and admins: all they see);
+* ``expiring``: consent ending within the site's warning days (``[consent]
+  expiry_warning_days``, 60 by default; :mod:`storykit.expiry` decides);
+* ``takedown``: stories withdrawn, or whose consent ended, with copies still out there
+  (:mod:`storykit.copies`), each copy described as what and who;
+* ``failed``: background jobs that failed and nobody has tried again (publishers, admins).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..copies import Copy, group_copies
+from ..dates import today
+from ..expiry import Ending, story_endings
+from ..jobs import Job, Jobs
+from ..lifecycle import APPROVE, is_withdrawn
+from ..model import Story
+from .access import can
+from .accounts import User
+from .index import Snapshot
+from .listing import mine, visible
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..site import Site
+
+#: My stories still on their way to the website.
+IN_PROGRESS = ("draft", "changes_requested", "in_review", "approved")
+STAFF = ("publisher", "admin")
+#: Failed jobs counted and listed at most (the jobs page has them all).
+MAX_FAILED = 50
+#: Which roles see each queue.
+ROLES: dict[str, tuple[str, ...]] = {
+    "drafts": ("advocate",), "review": ("reviewer",), "publish": ("publisher",),
+    "live": ("advocate", *STAFF), "expiring": ("advocate", *STAFF),
+    "takedown": ("advocate", *STAFF), "failed": STAFF,
+}
+
+
+@dataclass(frozen=True)
+class Takedown:
+    """A story that must come back from where it went: ``why`` in words, and its copies
+    still out there."""
+
+    story: Story
+    why: str
+    copies: list[Copy]
+
+
+@dataclass
+class Queues:
+    """A person's queues; a queue they do not see is None."""
+
+    drafts: list[Story] | None = None
+    review: list[Story] | None = None
+    publish: list[Story] | None = None
+    live: list[Story] | None = None
+    expiring: list[Ending] | None = None
+    takedown: list[Takedown] | None = None
+    failed: list[Job] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def sees(user: User, queue: str) -> bool:
+    return user.has(*ROLES[queue])
+
+
+def own_or_seen(user: User, snap: Snapshot, statuses: tuple[str, ...]) -> list[Story]:
+    """Stories with one of ``statuses``: staff see every one they may; advocates their own."""
+    if user.has(*STAFF):
+        return visible(user, snap, statuses)
+    return [s for s in mine(user, snap) if s.status in statuses]
+
+
+def review_queue(user: User, snap: Snapshot) -> list[Story]:
+    """Waiting for review, that this reviewer may review (not their own)."""
+    return [s for s in visible(user, snap, ("in_review",)) if can(user, APPROVE, s)]
+
+
+def publish_queue(user: User, snap: Snapshot) -> list[Story]:
+    return visible(user, snap, ("approved",))
+
+
+def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None = None) -> Queues:
+    """Every queue ``user`` sees, worked out from the snapshot (and, for takedowns and failed
+    jobs, the site's database)."""
+    days = site.config.expiry_warning_days if warning_days is None else warning_days
+    on = today()
+    found = Queues()
+    if sees(user, "drafts"):
+        found.drafts = [s for s in mine(user, snap) if s.status in IN_PROGRESS]
+    if sees(user, "review"):
+        found.review = review_queue(user, snap)
+    if sees(user, "publish"):
+        found.publish = publish_queue(user, snap)
+    watched = own_or_seen(user, snap, ("approved", "published", "in_review",
+                                       "changes_requested", "draft", "withdrawn"))
+    endings = {s.id: story_endings(s, within=days, on=on) for s in watched
+               if s.status != "withdrawn"}
+    ended = {i for i, es in endings.items() if any(e.ended for e in es)}
+    if sees(user, "live"):
+        found.live = [s for s in watched if s.status == "published" and s.id not in ended]
+    if sees(user, "expiring"):
+        found.expiring = sorted((e for es in endings.values() for e in es if not e.ended),
+                                key=lambda e: (e.day, e.title.lower()))
+    if sees(user, "takedown"):
+        found.takedown = takedowns(site, [s for s in watched if is_withdrawn(s)
+                                          or s.id in ended], endings)
+    if sees(user, "failed"):
+        found.failed = Jobs(site).open_failures(MAX_FAILED)
+    return found
+
+
+def takedowns(site: Site, stories: list[Story], endings: dict[str, list[Ending]]
+              ) -> list[Takedown]:
+    """Of ``stories`` (withdrawn or past their consent), those with copies still out there."""
+    from ..packs import PackLog
+
+    out = []
+    for story in stories:
+        entries = site.distributions.for_story(story.id, live_only=True)
+        if not entries:
+            continue
+        packs = {p.id: p for p in PackLog(site.database).with_story(story.id)} \
+            if any(d.pack_id for d in entries) else {}
+        ended = [e for e in endings.get(story.id, []) if e.ended]
+        why = "The storyteller withdrew their consent" if is_withdrawn(story) else \
+            _capital(ended[0].when) if ended else "Consent ended"
+        out.append(Takedown(story, why, group_copies(site, entries, packs)))
+    return out
+
+
+def counts(site: Site, user: User, snap: Snapshot) -> dict[str, int]:
+    """The counts the main menu shows (cheap: no database reads except failed jobs)."""
+    found: dict[str, int] = {}
+    if sees(user, "review"):
+        found["review"] = len(review_queue(user, snap))
+    if sees(user, "publish"):
+        found["publish"] = len(publish_queue(user, snap))
+    if sees(user, "failed"):
+        found["failed"] = len(Jobs(site).open_failures(MAX_FAILED))
+    return found
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
