@@ -10,7 +10,7 @@ The queues, and who sees them:
 * ``live``: live stories (advocates: their own; publishers and admins: all they see);
 * ``expiring``: consent ending within the site's warning days (``[consent]
   expiry_warning_days``, 60 by default; :mod:`storykit.expiry` decides);
-* ``takedown``: stories withdrawn, or whose consent ended, with copies still out there
+* ``takedown``: stories whose consent ended, and withdrawn ones with copies still out there
   (:mod:`storykit.copies`), each copy described as what and who;
 * ``failed``: background jobs that failed and nobody has tried again (publishers, admins).
 """
@@ -123,13 +123,14 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
 
 def takedowns(site: Site, stories: list[Story], endings: dict[str, list[Ending]]
               ) -> list[Takedown]:
-    """Of ``stories`` (withdrawn or past their consent), those with copies still out there."""
+    """Of ``stories`` (withdrawn or past their consent), those with copies still out there,
+    and every one whose consent ended (someone must ask again, or leave it off for good)."""
     from ..packs import PackLog
 
     out = []
     for story in stories:
         entries = site.distributions.for_story(story.id, live_only=True)
-        if not entries:
+        if not entries and is_withdrawn(story):
             continue
         packs = {p.id: p for p in PackLog(site.database).with_story(story.id)} \
             if any(d.pack_id for d in entries) else {}
