@@ -17,6 +17,7 @@ The queues, and who sees them:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,7 +27,7 @@ from ..expiry import Ending, story_endings
 from ..jobs import Job, Jobs
 from ..lifecycle import APPROVE, is_withdrawn
 from ..model import Story
-from .access import can
+from .access import VIEW, can
 from .accounts import User
 from .index import Snapshot
 from .listing import mine, visible
@@ -95,7 +96,12 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
     """Every queue ``user`` sees, worked out from the snapshot (and, for takedowns and failed
     jobs, the site's database)."""
     days = site.config.expiry_warning_days if warning_days is None else warning_days
-    on = today()
+    watch = _watch(snap, days, today())
+    staff = user.has(*STAFF)
+
+    def shown(story_id: str) -> bool:  # staff: any they may view; advocates: their own
+        return can(user, VIEW, snap.stories[story_id]) if staff else story_id in user.access
+
     found = Queues()
     if sees(user, "drafts"):
         found.drafts = [s for s in mine(user, snap) if s.status in IN_PROGRESS]
@@ -103,22 +109,53 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
         found.review = review_queue(user, snap)
     if sees(user, "publish"):
         found.publish = publish_queue(user, snap)
-    watched = own_or_seen(user, snap, ("approved", "published", "in_review",
-                                       "changes_requested", "draft", "withdrawn"))
-    endings = {s.id: story_endings(s, within=days, on=on) for s in watched
-               if s.status != "withdrawn"}
-    ended = {i for i, es in endings.items() if any(e.ended for e in es)}
+    endings = {i: es for i, es in watch.endings.items() if shown(i)}
+    ended = [i for i in snap.order if i in endings and any(e.ended for e in endings[i])] \
+        if endings else []
     if sees(user, "live"):
-        found.live = [s for s in watched if s.status == "published" and s.id not in ended]
+        gone = set(ended)
+        found.live = [s for s in own_or_seen(user, snap, ("published",)) if s.id not in gone]
     if sees(user, "expiring"):
         found.expiring = sorted((e for es in endings.values() for e in es if not e.ended),
                                 key=lambda e: (e.day, e.title.lower()))
     if sees(user, "takedown"):
-        found.takedown = takedowns(site, [s for s in watched if is_withdrawn(s)
-                                          or s.id in ended], endings)
+        stories = [snap.stories[i] for i in ended + [i for i in watch.withdrawn if shown(i)]]
+        found.takedown = takedowns(site, stories, endings)
     if sees(user, "failed"):
         found.failed = Jobs(site).open_failures(MAX_FAILED)
     return found
+
+
+@dataclass(frozen=True)
+class _Watch:
+    """For one snapshot, day and warning window: the consent endings of every story that
+    has any (ended ones too), and the ids of withdrawn stories, newest first."""
+
+    endings: dict[str, list[Ending]]
+    withdrawn: tuple[str, ...]
+
+
+#: The last snapshot's watch (snapshot, day, days, watch): one pass over every story per
+#: snapshot and day, not per page.
+_last: tuple[Snapshot, dt.date, int, _Watch] | None = None
+
+
+def _watch(snap: Snapshot, days: int, on: dt.date) -> _Watch:
+    global _last
+    last = _last
+    if last is not None and last[0] is snap and last[1] == on and last[2] == days:
+        return last[3]
+    endings: dict[str, list[Ending]] = {}
+    withdrawn = []
+    for story_id in snap.order:
+        story = snap.stories[story_id]
+        if is_withdrawn(story):
+            withdrawn.append(story_id)
+        elif found := story_endings(story, within=days, on=on):
+            endings[story_id] = found
+    watch = _Watch(endings, tuple(withdrawn))
+    _last = (snap, on, days, watch)
+    return watch
 
 
 def takedowns(site: Site, stories: list[Story], endings: dict[str, list[Ending]]
@@ -127,9 +164,10 @@ def takedowns(site: Site, stories: list[Story], endings: dict[str, list[Ending]]
     and every one whose consent ended (someone must ask again, or leave it off for good)."""
     from ..packs import PackLog
 
+    live = site.distributions.live_for(s.id for s in stories) if stories else {}
     out = []
     for story in stories:
-        entries = site.distributions.for_story(story.id, live_only=True)
+        entries = live.get(story.id, [])
         if not entries and is_withdrawn(story):
             continue
         packs = {p.id: p for p in PackLog(site.database).with_story(story.id)} \
