@@ -148,6 +148,22 @@ def test_every_queue_says_so_in_words_when_it_is_empty(world):
         assert empty in page, empty
 
 
+def test_the_quick_review_queue_agrees_with_the_rule_book(world):
+    from storykit.web import accounts
+    from storykit.web.access import APPROVE, can
+    from storykit.web.listing import visible
+    from storykit.web.queues import review_queue
+
+    snap = world.app.extensions["storykit"].index.snapshot()
+    conn = world.app.extensions["storykit"].db()
+    for name in world.users:
+        user = accounts.by_name(conn, name)
+        slow = [s.id for s in visible(user, snap, ("in_review",)) if can(user, APPROVE, s)]
+        assert [s.id for s in review_queue(user, snap)] == slow, name
+    accounts.set_active(conn, accounts.by_name(conn, "rita"), False)
+    assert review_queue(accounts.by_name(conn, "rita"), snap) == []
+
+
 def test_a_reviewer_sees_what_waits_for_review_but_never_her_own(world):
     rita = text(world.client("rita").get("/"))
     review = section(rita, "review")

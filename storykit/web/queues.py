@@ -19,20 +19,24 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
+
+from flask import g, has_request_context
 
 from ..copies import Copy, group_copies
 from ..dates import today
 from ..expiry import Ending, story_endings
 from ..jobs import Job, Jobs
-from ..lifecycle import APPROVE, is_withdrawn
+from ..lifecycle import APPROVE, is_withdrawn, permitted
 from ..model import Story
-from .access import VIEW, can
+from .access import VIEW, actor_of, can
 from .accounts import User
 from .index import Snapshot
 from .listing import mine, visible
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..distribution import Distribution
     from ..site import Site
 
 #: My stories still on their way to the website.
@@ -51,11 +55,20 @@ ROLES: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class Takedown:
     """A story that must come back from where it went: ``why`` in words, and its copies
-    still out there."""
+    still out there (grouped only when a page shows them)."""
 
     story: Story
     why: str
-    copies: list[Copy]
+    entries: tuple[Distribution, ...]
+    site: Site = field(repr=False, compare=False)
+
+    @cached_property
+    def copies(self) -> list[Copy]:
+        from ..packs import PackLog
+
+        packs = {p.id: p for p in PackLog(self.site.database).with_story(self.story.id)} \
+            if any(d.pack_id for d in self.entries) else {}
+        return group_copies(self.site, self.entries, packs)
 
 
 @dataclass
@@ -84,8 +97,12 @@ def own_or_seen(user: User, snap: Snapshot, statuses: tuple[str, ...]) -> list[S
 
 
 def review_queue(user: User, snap: Snapshot) -> list[Story]:
-    """Waiting for review, that this reviewer may review (not their own)."""
-    return [s for s in visible(user, snap, ("in_review",)) if can(user, APPROVE, s)]
+    """Waiting for review, that this reviewer may review (not their own): the rule book's
+    answer, asked with one Actor for the whole list."""
+    if not user.active:
+        return []
+    actor = actor_of(user)
+    return [s for s in visible(user, snap, ("in_review",)) if permitted(actor, s, APPROVE)]
 
 
 def publish_queue(user: User, snap: Snapshot) -> list[Story]:
@@ -123,6 +140,8 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
         found.takedown = takedowns(site, stories, endings)
     if sees(user, "failed"):
         found.failed = Jobs(site).open_failures(MAX_FAILED)
+    if has_request_context():
+        g.storykit_queues = found
     return found
 
 
@@ -162,25 +181,26 @@ def takedowns(site: Site, stories: list[Story], endings: dict[str, list[Ending]]
               ) -> list[Takedown]:
     """Of ``stories`` (withdrawn or past their consent), those with copies still out there,
     and every one whose consent ended (someone must ask again, or leave it off for good)."""
-    from ..packs import PackLog
-
     live = site.distributions.live_for(s.id for s in stories) if stories else {}
     out = []
     for story in stories:
-        entries = live.get(story.id, [])
+        entries = tuple(live.get(story.id, ()))
         if not entries and is_withdrawn(story):
             continue
-        packs = {p.id: p for p in PackLog(site.database).with_story(story.id)} \
-            if any(d.pack_id for d in entries) else {}
         ended = [e for e in endings.get(story.id, []) if e.ended]
         why = "The storyteller withdrew their consent" if is_withdrawn(story) else \
             _capital(ended[0].when) if ended else "Consent ended"
-        out.append(Takedown(story, why, group_copies(site, entries, packs)))
+        out.append(Takedown(story, why, entries, site))
     return out
 
 
 def counts(site: Site, user: User, snap: Snapshot) -> dict[str, int]:
-    """The counts the main menu shows (cheap: no database reads except failed jobs)."""
+    """The counts the main menu shows (cheap: no database reads except failed jobs; the
+    home page's queues, when this request worked them out)."""
+    done = g.get("storykit_queues") if has_request_context() else None
+    if done is not None:
+        return {k: len(v) for k, v in (("review", done.review), ("publish", done.publish),
+                                       ("failed", done.failed)) if v is not None}
     found: dict[str, int] = {}
     if sees(user, "review"):
         found["review"] = len(review_queue(user, snap))
