@@ -217,6 +217,31 @@ def test_ended_and_withdrawn_stories_show_their_copies_as_what_and_who(full):
     assert "The night shift on ward nine" not in text(full.client("bob").get("/"))
 
 
+def test_a_pack_copy_is_described_as_what_and_who(make_site, tmp_path, test_day):
+    from pack_support import USE, write_mixed
+
+    from storykit.copies import story_copies
+    from storykit.findings import dismiss, story_findings
+    from storykit.packs import PackDefinition, build_pack
+    from storykit.web.words import copy_words
+
+    site = Site.open(write_mixed(make_site()))
+    while blocking := story_findings(site, site.store.get("st-allowed")).blocking:
+        story = site.store.get("st-allowed")  # names the storyteller on purpose
+        dismiss(site, story, blocking[0].ref, "Outputs use the consented name.", by="rita",
+                etag=story.etag)
+    build_pack(site, PackDefinition(use=USE, formats=("pptx",), stories=("st-allowed",),
+                                    title="Commissioners pack", meeting="ICB quality group",
+                                    meeting_date=dt.date(2027, 3, 10),
+                                    recipients=("Quality group members",)),
+               tmp_path / "p.zip", by="Amy Patel")
+    made = dt.datetime.now(dt.UTC).date()
+    day = f"{made.day} {made:%B}" if made.year == TODAY.year else nice_date(made)
+    assert copy_words(story_copies(site, "st-allowed")[0]) == (
+        f"Commissioners pack (PowerPoint slides), {day}, made by Amy Patel, for ICB quality "
+        "group on 10 March 2027 (recipients: Quality group members)")
+
+
 # --- counts in the menu -------------------------------------------------------------------------
 
 def _menu(page: str) -> str:

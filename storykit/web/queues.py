@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import g, has_request_context
 
@@ -82,7 +82,6 @@ class Queues:
     expiring: list[Ending] | None = None
     takedown: list[Takedown] | None = None
     failed: list[Job] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def sees(user: User, queue: str) -> bool:
@@ -127,8 +126,8 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
     if sees(user, "publish"):
         found.publish = publish_queue(user, snap)
     endings = {i: es for i, es in watch.endings.items() if shown(i)}
-    ended = [i for i in snap.order if i in endings and any(e.ended for e in endings[i])] \
-        if endings else []
+    ended = sorted((i for i, es in endings.items() if any(e.ended for e in es)),
+                   key=snap.position.__getitem__)
     if sees(user, "live"):
         gone = set(ended)
         found.live = [s for s in own_or_seen(user, snap, ("published",)) if s.id not in gone]

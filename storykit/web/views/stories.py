@@ -122,9 +122,7 @@ def widened_words(story: Story) -> list[str]:
     """Why a story is back in review because its consent widened, in words (empty when it
     is not)."""
     change = lifecycle.last_change(story)
-    # the first consent recorded widens nothing: there was none before it
-    if story.status != "in_review" or len(story.consent) < 2 or change is None \
-            or not change.widened:
+    if story.status != "in_review" or change is None or not change.widened:
         return []
     return change.sentences(state().site.config.label)
 
