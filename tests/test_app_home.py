@@ -148,6 +148,16 @@ def test_every_queue_says_so_in_words_when_it_is_empty(world):
         assert empty in page, empty
 
 
+def test_a_long_queue_shows_ten_and_links_to_the_whole_list(world):
+    for n in range(12):
+        write_story(world.root, f"st-many{n:02d}", story_front(title=f"Many {n:02d}",
+                    slug=f"many{n:02d}", status="in_review"), consent=[consent_version()])
+    review = section(text(world.client("rita").get("/")), "review")
+    assert "Waiting for your review (14)" in review
+    assert review.count("<li>") == 10
+    assert '<a href="/review">Everything waiting for your review (14)</a>' in review
+
+
 def test_the_quick_review_queue_agrees_with_the_rule_book(world):
     from storykit.web import accounts
     from storykit.web.access import APPROVE, can
