@@ -81,7 +81,8 @@ def _consent_link(user: User, story: Story) -> tuple[str, str] | None:
 
 
 def in_a_few_words(user: User, story: Story) -> str:
-    """The next step as a short phrase for a table row: "Send it for review"."""
+    """The next step as a short phrase for a table row: "Send it for review". (The role is
+    asked first: the rule book builds an Actor with every story the person works on.)"""
     status = story.status
     writer = can(user, EDIT, story)
     consent = story.current_consent
@@ -90,7 +91,9 @@ def in_a_few_words(user: User, story: Story) -> str:
     return {
         "draft": "Finish it and send it for review" if writer else "Being written",
         "changes_requested": "Make the changes asked for" if writer else "Back with its writer",
-        "in_review": "Review it" if can(user, APPROVE, story) else "Waiting for a reviewer",
-        "approved": "Publish it" if can(user, PUBLISH, story) else "Waiting for a publisher",
+        "in_review": "Review it" if user.has("reviewer") and can(user, APPROVE, story)
+        else "Waiting for a reviewer",
+        "approved": "Publish it" if user.has("publisher") and can(user, PUBLISH, story)
+        else "Waiting for a publisher",
         "published": "Live",
     }.get(status, "Nothing to do")
