@@ -88,6 +88,22 @@ class DistributionLog:
             sql += " AND removed_at IS NULL"
         return [_row(r) for r in self.conn.all(sql + " ORDER BY id", {"story_id": story_id})]
 
+    def live_for(self, story_ids: Iterable[str]) -> dict[str, list[Distribution]]:
+        """Live (not removed) entries of each of ``story_ids`` that has any, in one query
+        (the home page's stories to take back)."""
+        ids = list(dict.fromkeys(story_ids))
+        found: dict[str, list[Distribution]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join(f":s{n}" for n in range(len(chunk)))
+            sql = ("SELECT * FROM distributions WHERE removed_at IS NULL AND "  # noqa: S608
+                   "story_id IN (" + marks + ") ORDER BY id")  # placeholders; ids are params
+            rows = self.conn.all(sql, {f"s{n}": i for n, i in enumerate(chunk)})
+            for row in rows:
+                entry = _row(row)
+                found.setdefault(entry.story_id, []).append(entry)
+        return found
+
     def for_pack(self, pack_id: str) -> list[Distribution]:
         """Every entry of the pack ``pack_id`` (one per artefact and story it carries)."""
         return [_row(r) for r in self.conn.all(

@@ -33,7 +33,7 @@ def test_the_history_lists_every_version_with_who_and_when(world):
     assert len(kept) == 3
     rows = re.findall(r'<th scope="row">Version (\d+)</th>', page)
     assert rows == ["3", "2", "1"]  # newest first
-    assert page.count("<td data-label=\"By\">ann</td>") == 2
+    assert page.count("<td data-label=\"By\">Ann Example</td>") == 2
     assert "(UTC)" in page and "What changed" in page
     # the compare form offers every version, the last two chosen
     assert page.count(f'<option value="{kept[-1].etag}"') == 2

@@ -32,7 +32,7 @@ def test_dashboard_lists_only_my_stories_with_consent_verdicts(world):
     assert row.count('class="yes"') == 2
     # a draft cannot go anywhere yet, and the page says why
     row = page[page.index(TITLES["st-draft1"]):].split("</tr>")[0]
-    assert 'class="no"' in row and "not approved or published" in row
+    assert 'class="no"' in row and "the story is a draft: it must be approved first" in row
 
 
 def test_dashboard_verdict_says_no_when_consent_does_not_cover_the_use(world):
@@ -42,17 +42,16 @@ def test_dashboard_verdict_says_no_when_consent_does_not_cover_the_use(world):
     page = text(world.client("ann").get("/"))
     row = page[page.index(TITLES["st-approved1"]):].split("</tr>")[0]
     assert row.count('class="yes"') == 1
-    assert "consent does not cover public_website" in row
+    assert "the consent does not cover Public website" in row and "public_website" not in row
 
 
 def test_dashboard_shows_queues_for_reviewers_and_publishers(world):
-    assert "1 story is waiting for your review" in text(world.client("rita").get("/")) or \
-        "2 stories are waiting for your review" in text(world.client("rita").get("/"))
+    assert "Waiting for your review (2)" in text(world.client("rita").get("/"))
     val = text(world.client("val").get("/"))
     # Val reviews, but her own story in review is not in her queue
-    assert "1 story is waiting for your review" in val
-    assert "1 approved story is ready to publish" in text(world.client("pete").get("/"))
-    assert "waiting for your review" not in text(world.client("ann").get("/"))
+    assert "Waiting for your review (1)" in val
+    assert "Approved, waiting to publish (1)" in text(world.client("pete").get("/"))
+    assert "waiting for your review" not in text(world.client("ann").get("/")).lower()
 
 
 def test_story_list_shows_what_each_role_may_see(world):

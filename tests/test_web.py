@@ -150,7 +150,7 @@ def mtimes(folder: Path) -> dict[str, int]:
 
 
 def copy_demo(dest: Path) -> Path:
-    """The repository's demo site (14 invented stories), copied so tests never change it."""
+    """The repository's demo site (15 invented stories), copied so tests never change it."""
     dest.mkdir(parents=True)
     shutil.copy(REPO / "storykit.toml", dest / "storykit.toml")
     shutil.copytree(REPO / "stories", dest / "stories")

@@ -268,6 +268,28 @@ def user_password(name: str, password_stdin: bool) -> None:
     click.echo(f"New password set for {name}; they are signed out everywhere.")
 
 
+@user_group.command("demo")
+def user_demo() -> None:
+    """Add the demo site's accounts (one per role; passwords in the README) and make the
+    advocate own every story nobody owns. For trying storykit out: refused on a site with
+    accounts of its own."""
+    from .demo import DemoRefused, add_demo_accounts
+    from .passwords import Hasher
+
+    site = _site()
+    ids = [s.id for s in site.store.load_all().stories]
+    try:
+        done = add_demo_accounts(_conn(site), Hasher(), ids)
+    except DemoRefused as exc:
+        raise click.ClickException(str(exc)) from None
+    if done:
+        from .. import audit
+
+        site.audit.record(audit.USER_ADDED, actor=current_user(), ip="command line",
+                          detail="demo accounts: " + "; ".join(done))
+    click.echo("Demo accounts: " + ("; ".join(done) if done else "already there") + ".")
+
+
 def _existing(conn, name: str) -> User:
     from .accounts import by_name
 

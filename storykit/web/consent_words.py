@@ -103,6 +103,7 @@ def summary(story, label, decide) -> list[str]:
     whether it may go on the public website today. ``label(use)`` is a use's label,
     ``decide(story, use)`` the consent decision for today."""
     from ..dates import nice_date
+    from .words import reasons
 
     consent = story.current_consent
     if consent is None:
@@ -131,5 +132,5 @@ def summary(story, label, decide) -> list[str]:
     where = label("public_website")
     out.append(f"Today it {'may' if public.allowed else 'may not'} go on the {where.lower()}"
                + ("." if public.allowed or not public.messages else
-                  f": {public.messages[0]}."))
+                  f": {reasons(story, public, label)[0]}."))
     return out

@@ -4,6 +4,7 @@ statuses, roles and uses, and the main menu for the user's roles."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, request
@@ -13,6 +14,9 @@ from .access import can
 from .accounts import ROLES
 from .auth import current_user
 from .website import template_globals
+from .words import copy_words, day, person, reasons
+
+log = logging.getLogger("storykit.web")
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..site import Site
@@ -46,7 +50,7 @@ ROLE_LABELS = {"advocate": "Advocate", "reviewer": "Reviewer", "publisher": "Pub
 
 #: Main menu: (endpoint, label, roles that see it; empty = everyone signed in).
 MENU: list[tuple[str, str, tuple[str, ...]]] = [
-    ("home.dashboard", "Your stories", ()),
+    ("home.dashboard", "Home", ()),
     ("stories.index", "All stories", ()),
     ("review.queue", "Review", ("reviewer",)),
     ("publishing.queue", "Publishing", ("publisher",)),
@@ -56,13 +60,43 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
-def menu() -> list[tuple[str, str, bool]]:
-    """Menu items for the current user: (endpoint, label, is the current page)."""
+#: Menu items that show a count (storykit.web.queues.counts): endpoint -> (count, words
+#: after the number for screen readers: "Review (3 waiting)").
+MENU_COUNTS = {"review.queue": ("review", "waiting"), "publishing.queue": ("publish", "waiting"),
+               "jobs.index": ("failed", "failed")}
+
+
+def menu() -> list[tuple[str, str, bool, tuple[int, str] | None]]:
+    """Menu items for the current user: (endpoint, label, is the current page, (count,
+    words) or None)."""
     user = current_user()
     if user is None:
         return []
     here = request.endpoint or ""
-    return [(ep, label, here == ep) for ep, label, roles in MENU if not roles or user.has(*roles)]
+    shown = [(ep, label) for ep, label, roles in MENU if not roles or user.has(*roles)]
+    found = menu_counts(user) if any(ep in MENU_COUNTS for ep, _ in shown) else {}
+    out = []
+    for ep, label in shown:
+        key, words = MENU_COUNTS.get(ep, ("", ""))
+        count = found.get(key)
+        if key == "failed" and not count:  # "Jobs (0 failed)" says nothing worth reading
+            count = None
+        out.append((ep, label, here == ep, None if count is None else (count, words)))
+    return out
+
+
+def menu_counts(user) -> dict[str, int]:
+    """The menu's counts; none (and a log entry) if they cannot be worked out, so a page
+    is never lost for a count."""
+    from .queues import counts
+    from .state import state
+
+    try:
+        st = state()
+        return counts(st.site, user, st.index.snapshot())
+    except Exception:  # noqa: BLE001 - the page matters more than its menu's numbers
+        log.exception("storykit: the menu's counts could not be worked out")
+        return {}
 
 
 def _date(value: Any) -> str:
@@ -92,6 +126,7 @@ def install(app: Flask, site: Site) -> None:
             "use_label": config.label,
             "words": CONSENT_WORDS,
             "kinds_in_words": kinds_in_words,
+            "person": person, "reasons": reasons, "day": day, "copy_words": copy_words,
             **template_globals(),
         }
 

@@ -1,35 +1,34 @@
-"""The start page: your stories, and what is waiting for you as a reviewer or publisher."""
+"""The home page: what is waiting for you. Each role sees its queues (:mod:`..queues`): your
+stories on their way and what happens next, waiting for your review, approved and waiting to
+publish, live stories, consent ending soon, stories to take back, failed jobs; each with a
+count, a few rows and a link to the whole list."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
 from ..auth import current_user
-from ..listing import mine, page_number, paginate, visible
+from ..listing import page_number, paginate
+from ..queues import queues
 from ..state import state
+from ..steps import in_a_few_words
 
 bp = Blueprint("home", __name__)
+#: Rows each queue shows on the home page (its own page, where there is one, has them all).
+SHOWN = 10
 
 
 @bp.route("/")
 def dashboard():
-    """The signed-in user's stories, with whether consent lets each go to the board or on
-    the public website today."""
     user = current_user()
     assert user is not None
     st = state()
     snap = st.index.snapshot()
-    page = paginate(mine(user, snap), page_number(), current_app.config["STORYKIT_PAGE_SIZE"])
-    to_review = len(_review_queue(user, snap)) if user.has("reviewer") else None
-    to_publish = (sum(1 for s in snap.stories.values() if s.status == "approved")
-                  if user.has("publisher") else None)
+    found = queues(st.site, user, snap)
+    drafts = paginate(found.drafts or [], page_number(),
+                      current_app.config["STORYKIT_PAGE_SIZE"]) \
+        if found.drafts is not None else None
     problems = len(snap.problems) if user.has("admin") else None
-    return render_template("home/dashboard.html", page=page, to_review=to_review,
-                           to_publish=to_publish, problems=problems,
-                           decisions=st.index.decision)
-
-
-def _review_queue(user, snap):
-    from ..access import REQUEST_CHANGES, can
-
-    return [s for s in visible(user, snap, ("in_review",)) if can(user, REQUEST_CHANGES, s)]
+    return render_template("home/dashboard.html", q=found, drafts=drafts, shown=SHOWN,
+                           problems=problems, warning_days=st.site.config.expiry_warning_days,
+                           next_words=in_a_few_words, decisions=st.index.decision)

@@ -26,6 +26,7 @@ from ..errors import error_page
 from ..forms import Form
 from ..listing import page_number, paginate, visible
 from ..state import audit_log, db, state
+from ..steps import next_step
 from ..templating import STATUS_LABELS
 from ..website import builds_enabled, status_for, status_page
 from ..workflow import TRANSITIONS, Refused
@@ -82,13 +83,26 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
     admin = user.has("admin")
     people = access.people(db(), story.id) if admin else []
     users = accounts.choices(db()) if admin else []
+    decisions = [(u, st.index.decision(story, u)) for u in uses]
+    website_ok = st.index.decision(story, lifecycle.PUBLIC_USE)
     return render_template(
         "stories/show.html", story=story, consent=story.current_consent,
-        website=status_for(story) if builds_enabled() else None,
-        decisions=[(u, st.index.decision(story, u)) for u in uses], actions=actions,
+        website=status_for(story) if builds_enabled() else None, website_ok=website_ok,
+        step=next_step(user, story, website_allowed=website_ok.allowed, ended=ended(story)),
+        decisions=decisions, actions=actions,
         notes=workflow.notes(db(), story.id), people=people, user_options=users,
         form=form, refused=refused, share_form=share_form,
         findings=findings_of(story), widened=widened_words(story))
+
+
+def ended(story: Story) -> str | None:
+    """When the story's consent ended (or a child's re-consent was due), in words; None
+    while it has not."""
+    from ...dates import today
+    from ...expiry import story_endings
+
+    gone = [e for e in story_endings(story, within=0, on=today()) if e.ended]
+    return gone[0].when if gone else None
 
 
 def findings_of(story: Story):
