@@ -88,7 +88,9 @@ def run_pack_build(context: JobContext) -> dict[str, Any]:
     if order.pack_id:
         return {"message": "The pack was already made.", "pack": order.pack_id}
     pack_id = new_pack_id()
-    out = pack_folder(site) / f"{pack_id}.zip"
+    folder = pack_folder(site)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # private: packs carry stories
+    out = folder / f"{pack_id}.zip"
     context.progress(0.01, "Deciding which stories may go in the pack.", force=True)
 
     def progress(done: int, total: int, step: str) -> None:
