@@ -288,7 +288,7 @@ def test_takedown_checklist_ticks_are_kept_with_notes_and_audited_without_them(w
     item = f"pack:{first}"
     note = "Emailed the group's chair, who deleted it."
     response = post(pete, "/stories/st-approved1/takedown",
-                    {"item": item, "done": "yes", "note": note},
+                    {"item": item, "done": "yes", f"note-{first}": note},
                     page="/stories/st-approved1/takedown")
     assert response.status_code == 303
     page = words(pete.get("/stories/st-approved1/takedown"))
@@ -309,7 +309,8 @@ def test_bad_ticks_are_refused_in_words(world, change, field, message):
     _page, _pack = make_pack(world)
     world.site.withdraw("st-approved1", "stop_future_use", "She asked us to stop.", by="ada")
     [entry] = [d for d in world.site.distributions.for_story("st-approved1")][:1]
-    data = {"item": f"pack:{entry.id}", "done": "", "note": "", **change}
+    change = {(f"note-{entry.id}" if k == "note" else k): v for k, v in change.items()}
+    data = {"item": f"pack:{entry.id}", "done": "", **change}
     pete = world.client("pete")
     response = post(pete, "/stories/st-approved1/takedown", data,
                     page="/stories/st-approved1/takedown")
@@ -318,7 +319,7 @@ def test_bad_ticks_are_refused_in_words(world, change, field, message):
     assert world.audit("takedown.ticked") == []
     # someone who may not deal with the story's copies cannot tick at all
     rita = world.client("rita")
-    refused = post(rita, "/stories/st-approved1/takedown", {**data, "note": ""},
+    refused = post(rita, "/stories/st-approved1/takedown", data,
                    page="/stories/st-approved1/copies")
     assert refused.status_code in (403, 404)
 

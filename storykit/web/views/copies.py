@@ -68,7 +68,7 @@ def takedown(story_id: str):
         i.automatic for i in items) else None
     return render_template("copies/takedown.html", story=story, items=items, since=since,
                            form=form, website=website,
-                           staff=may_act(user, story)), 422 if form.errors else 200
+                           staff=may_act(user, story), people=_people()), 422 if form.errors else 200
 
 
 def _tick(story, form: Form, since) -> str | None:
@@ -83,7 +83,7 @@ def _tick(story, form: Form, since) -> str | None:
     if done not in ("", "yes"):
         form.error(f"done-{item.copy.entries[0]}", "Tick the box, or leave it empty.")
         return None
-    note = clean(form.get("note"))
+    note = clean(form.get(f"note-{item.copy.entries[0]}"))
     if len(note) > MAX_NOTE:
         form.error(f"note-{item.copy.entries[0]}",
                    f"Keep the note to {MAX_NOTE:,} characters or fewer.")
@@ -95,6 +95,12 @@ def _tick(story, form: Form, since) -> str | None:
            detail=f"{key}: {'done' if done == 'yes' else 'not done yet'}")
     flash("Saved." if done == "yes" else "Saved: still to do.")
     return f"item-{item.copy.entries[0]}"
+
+
+def _people() -> dict[str, str]:
+    from ..accounts import all_users
+
+    return {u.name: u.display_name for u in all_users(db())}
 
 
 @bp.route("/<story_id>/takedown/letter")
