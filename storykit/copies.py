@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .dates import nice_date
+from .distribution import DOWNLOAD_JOB  # noqa: F401 - re-exported: downloads are a kind of copy
 
 if TYPE_CHECKING:  # pragma: no cover
     from .distribution import Distribution
@@ -23,8 +24,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from .site import Site
 
 KINDS = ("pack", "publication", "download", "render")
-#: Entries whose ``job`` starts with this are downloads from the browser app.
-DOWNLOAD_JOB = "download"
 #: What each first-party format is, in words (other formats are named as they are).
 FORMAT_WORDS = {
     "pdf": "PDF", "booklet": "booklet (PDF)", "slides": "slides (web page)",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..copies import DOWNLOAD_JOB
+from ..distribution import DOWNLOAD_JOB
 from .records import PackRecord
 
 if TYPE_CHECKING:  # pragma: no cover

@@ -11,12 +11,12 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 
 from ... import dates
 from ...copies import story_copies
 from ...errors import StorykitError
-from ..access import CONFIRM_WITHDRAWAL, can
+from ..access import involved
 from ..auth import current_user, deny, record
 from ..forms import Form
 from ..state import db, state
@@ -30,9 +30,9 @@ STAFF = ("publisher", "admin")
 
 
 def may_act(user, story) -> bool:
-    """Publishers and admins, and the advocate who works on the story, deal with its copies
+    """Publishers and admins, and the advocates who work on the story, deal with its copies
     after a withdrawal."""
-    return user.has(*STAFF) or can(user, CONFIRM_WITHDRAWAL, story)
+    return user.has(*STAFF) or (user.has("advocate") and involved(user, story.id))
 
 
 @bp.route("/<story_id>/copies")
@@ -52,14 +52,14 @@ def takedown(story_id: str):
     story = viewable(story_id, "takedown")
     user = current_user()
     assert user is not None
+    if request.method == "POST" and not may_act(user, story):
+        deny(403, "takedown", story.id)
     since = withdrawn_on(story)
     if since is None:
         return render_template("copies/takedown.html", story=story, items=[], since=None,
                                form=None, website=None), 200
     form = Form(request.form if request.method == "POST" else None)
     if request.method == "POST":
-        if not may_act(user, story):
-            deny(403, "takedown", story.id)
         saved = _tick(story, form, since)
         if saved:
             return redirect(url_for("copies.takedown", story_id=story.id) + f"#{saved}", 303)
@@ -112,7 +112,7 @@ def letter(story_id: str):
     user = current_user()
     assert user is not None
     if story.current_consent is None or story.current_consent.withdrawal is None:
-        abort(404)
+        deny(404, "withdrawal letter (no withdrawal)", story.id)
     if not may_act(user, story):
         deny(403, "withdrawal letter", story.id)
     site = state().site

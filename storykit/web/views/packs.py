@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.datastructures import MultiDict
 
 from ... import dates
@@ -25,7 +25,7 @@ from ...packs import LENGTHS, PackDefinition, PackError, PackLog, pack_folder, r
 from ...packs.definition import MAX_RECIPIENTS, MAX_STORIES, MAX_TEXT
 from ...render import decide_all
 from ..access import VIEW, can
-from ..auth import current_user, record, roles_required
+from ..auth import current_user, deny, record, roles_required
 from ..forms import Form
 from ..listing import visible
 from ..packorders import find_order, order_pack
@@ -311,9 +311,9 @@ def rebuild(definition_id: str):
     try:
         saved = log.definition(definition_id)
     except PackError:
-        abort(404)
+        deny(404, "saved pack")
     if saved.id != definition_id:
-        abort(404)  # by id only: names are for the command line
+        deny(404, "saved pack")  # by id only: names are for the command line
     user = current_user()
     assert user is not None
     order, job = order_pack(state().site, saved.definition, by=user.name,
@@ -327,7 +327,7 @@ def rebuild(definition_id: str):
 def making(order_id: str):
     order = find_order(db(), order_id) if len(order_id) <= 40 else None
     if order is None:
-        abort(404)
+        deny(404, "pack order")
     job = Jobs(state().site).find(order.job_id) if order.job_id else None
     left_out = []
     if job is not None and job.result:
@@ -376,11 +376,9 @@ def download(pack_id: str):
 
 
 def _pack(pack_id: str):
-    if len(pack_id) > 40:
-        abort(404)
-    pack = PackLog(state().site.database).find(pack_id)
+    pack = PackLog(state().site.database).find(pack_id) if len(pack_id) <= 40 else None
     if pack is None:
-        abort(404)
+        deny(404, "pack")
     return pack
 
 
