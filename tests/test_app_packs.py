@@ -121,7 +121,7 @@ def test_a_pack_is_checked_built_by_a_job_and_downloaded_and_the_download_record
     assert "Board members, Company secretary" in page
     assert "Downloaded today at" in page and "by Pete Example" in page
     where = words(pete.get("/stories/st-approved1/copies"))
-    assert "downloaded from storykit" in where and "Pete Example" in where
+    assert "downloaded from storykit" in where and "Pete Example (who made it)" in where
     assert "/instance/" not in where and str(world.root) not in where
     assert [s.name for s in PackLog(world.site.database).definitions()] == ["Board stories"]
     assert [e.action for e in world.audit("pack.downloaded")] == ["pack.downloaded"]

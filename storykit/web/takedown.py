@@ -76,13 +76,22 @@ def withdrawn_on(story: Story) -> dt.date | None:
     return None
 
 
-def checklist(site: Site, conn: Connection, story: Story, on: dt.date) -> list[Item]:
+def with_names(copies: list[Copy], people: dict[str, str]) -> list[Copy]:
+    """The copies with who made each one as people know them (display names, not account
+    names), for the app's pages."""
+    from dataclasses import replace
+
+    return [replace(c, made_by=people.get(c.made_by, c.made_by)) for c in copies]
+
+
+def checklist(site: Site, conn: Connection, story: Story, on: dt.date,
+              people: dict[str, str] | None = None) -> list[Item]:
     """Every copy of ``story`` on record, with what to do about it after ``on``."""
     from ..copies import story_copies
 
     found = ticks(conn, story.id)
     items = []
-    for copy in story_copies(site, story.id):
+    for copy in with_names(story_copies(site, story.id), people or {}):
         items.append(Item(copy, copy.recall(on), copy.within_window(on),
                           copy.kind == "publication", found.get(copy.key)))
     return items

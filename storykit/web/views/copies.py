@@ -21,7 +21,7 @@ from ..auth import current_user, deny, record
 from ..forms import Form
 from ..state import db, state
 from ..storyform import clean
-from ..takedown import MAX_NOTE, TICKED, checklist, set_tick, withdrawn_on
+from ..takedown import MAX_NOTE, TICKED, checklist, set_tick, with_names, withdrawn_on
 from ..website import builds_enabled, status_for
 from .stories import viewable
 
@@ -40,7 +40,7 @@ def where(story_id: str):
     """Where has this story gone?"""
     story = viewable(story_id, "copies")
     site = state().site
-    copies = story_copies(site, story.id)
+    copies = with_names(story_copies(site, story.id), _people())
     return render_template("copies/where.html", story=story, copies=copies,
                            live=sum(c.live for c in copies),
                            withdrawn=withdrawn_on(story) is not None)
@@ -63,7 +63,7 @@ def takedown(story_id: str):
         saved = _tick(story, form, since)
         if saved:
             return redirect(url_for("copies.takedown", story_id=story.id) + f"#{saved}", 303)
-    items = checklist(state().site, db(), story, since)
+    items = checklist(state().site, db(), story, since, _people())
     website = status_for(story) if builds_enabled() and any(
         i.automatic for i in items) else None
     return render_template("copies/takedown.html", story=story, items=items, since=since,

@@ -270,7 +270,12 @@ def check():
         return _form_page(form, Filters(), Form())[0], 422
     site = state().site
     index = state().index
-    stories = [index.story(i) for i in definition.stories]
+    try:
+        stories = [index.story(i) for i in definition.stories]
+    except StorykitError:
+        form.error("story", "A story you chose cannot be read now (ask whoever runs the site "
+                            "to run storykit check). Choose again.")
+        return _form_page(form, Filters(), Form())[0], 422
     decisions = decide_all(site, stories, definition.use)
     allowed = [s for s, d in zip(stories, decisions, strict=True) if d.allowed]
     refused = [(s, d.messages) for s, d in zip(stories, decisions, strict=True)
