@@ -119,6 +119,7 @@ def test_a_pack_is_checked_built_by_a_job_and_downloaded_and_the_download_record
         assert text.strip()
     page = words(pete.get(f"/packs/{pack_id}"))
     assert "Board members, Company secretary" in page
+    assert "Made today at" in page and "by Pete Example" in page
     assert "Downloaded today at" in page and "by Pete Example" in page
     where = words(pete.get("/stories/st-approved1/copies"))
     assert "downloaded from storykit" in where and "Pete Example (who made it)" in where

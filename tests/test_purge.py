@@ -11,6 +11,7 @@ story is refused.
 
 from __future__ import annotations
 
+import base64
 import html
 import io
 import re
@@ -139,6 +140,10 @@ def test_delete_everything_leaves_no_sentence_anywhere_and_lists_every_copy(worl
     assert response.status_code == 200
     said = squash(response.get_data(as_text=True))
     assert "Download the letter (PDF)" in said  # made before the details were erased
+    [data] = re.findall(r'href="data:application/pdf;base64,([A-Za-z0-9+/=]+)"', said)
+    letter = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        base64.b64decode(data))).pages)
+    assert CONTACT["name"] in letter and "We have stopped using your story" in letter
     settled(world)
     time.sleep(0.2)
 
