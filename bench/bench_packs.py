@@ -56,7 +56,7 @@ def write_story(root: Path, index: int) -> None:
     (folder / "media").mkdir(parents=True, exist_ok=True)
     front = {"title": f"Bench story {index}", "slug": f"bench-{index}", "status": "approved",
              "service": "Maternity", "summary": "What helped during three nights on the ward.",
-             "storyteller": {"name": "Bench Person", "pseudonym": "Leila", "role": "patient"},
+             "storyteller": {"name": "Morwenna Tregarthen", "pseudonym": "Leila", "role": "patient"},
              "quotes": ["One kind sentence at three in the morning is worth more than a "
                         "leaflet.", "Nobody rushed me, and I felt like a person again."],
              "changes": ["We explain the call bell to every new parent."],

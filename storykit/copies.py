@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .dates import nice_date
+from .distribution import DOWNLOAD_JOB  # noqa: F401 - re-exported: downloads are a kind of copy
 
 if TYPE_CHECKING:  # pragma: no cover
     from .distribution import Distribution
@@ -23,13 +24,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .site import Site
 
 KINDS = ("pack", "publication", "download", "render")
-#: Entries whose ``job`` starts with this are downloads from the browser app.
-DOWNLOAD_JOB = "download"
 #: What each first-party format is, in words (other formats are named as they are).
 FORMAT_WORDS = {
     "pdf": "PDF", "booklet": "booklet (PDF)", "slides": "slides (web page)",
     "slides-pdf": "slides (PDF)", "handout": "handout (PDF)", "pptx": "PowerPoint slides",
-    "card": "quote cards", "web": "web page",
+    "card": "quote cards", "web": "web page", "pack": "pack (zip file)",
 }
 
 
@@ -52,6 +51,19 @@ class Copy:
     url: str | None = None
 
     @property
+    def key(self) -> str:
+        """A name for this copy that stays the same (its kind and first entry), e.g. for a
+        takedown checklist's ticks."""
+        return f"{self.kind}:{self.entries[0]}"
+
+    def within_window(self, on: dt.date) -> bool:
+        """Whether the copy was used within the consent window before ``on``: a pack (or a
+        download of it) for a meeting that met on or before that day."""
+        pack = self.pack
+        return (self.kind in ("pack", "download") and pack is not None
+                and pack.meeting_date is not None and pack.meeting_date <= on)
+
+    @property
     def made_on(self) -> dt.date:
         return dt.date.fromisoformat(self.made_at[:10])
 
@@ -71,6 +83,8 @@ class Copy:
             where = f" at {self.url}" if self.url else ""
             return f"page on the {self.use_label.lower()}{where}"
         if self.kind == "download":
+            if self.pack is not None:
+                return f"{self.pack.title} (zip file) downloaded from storykit"
             return f"{things} downloaded from storykit"
         return f"{things} made with storykit render"
 
@@ -117,8 +131,7 @@ class Copy:
             return "already taken down"
         if self.kind == "publication":
             return "taken off the website at the next build"
-        if self.kind == "pack" and self.pack is not None and self.pack.meeting_date \
-                and self.pack.meeting_date <= on:
+        if self.within_window(on):
             return ("used within the consent window: the meeting has happened, so these "
                     "papers cannot be recalled; the recipients are asked not to use them again")
         if not self.removable:
@@ -161,10 +174,10 @@ def group_copies(site: Site, entries: Iterable[Distribution],
 
 
 def kind_of(d: Distribution) -> str:
+    if d.job and d.job.startswith(DOWNLOAD_JOB):
+        return "download"  # a pack downloaded from the app names its pack too
     if d.pack_id:
         return "pack"
-    if d.job and d.job.startswith(DOWNLOAD_JOB):
-        return "download"
     if d.format == "web" and (d.url or d.job == "site-build"):
         return "publication"
     return "render"
@@ -186,13 +199,14 @@ def _copy(site: Site, kind: str, group: list[Distribution],
     first = group[0]
     live = [d for d in group if d.removed_at is None]
     removed = None if live else max(d.removed_at or "" for d in group)
-    pack = packs.get(first.pack_id or "") if kind == "pack" else None
+    pack = packs.get(first.pack_id or "") if kind in ("pack", "download") else None
     formats = tuple(dict.fromkeys(d.format for d in group))
     return Copy(
         kind=kind, story_id=first.story_id, use=first.use,
         use_label=site.config.label(first.use), formats=formats,
         consent_versions=tuple(sorted({d.consent_version for d in group})),
-        made_at=first.created_at, made_by=pack.built_by if pack else first.created_by,
+        made_at=first.created_at,
+        made_by=pack.built_by if pack and kind == "pack" else first.created_by,
         removed_at=removed, removable=all(d.removable for d in group),
         entries=tuple(d.id for d in group), pack=pack,
         url=next((d.url for d in reversed(group) if d.url), None))

@@ -226,8 +226,12 @@ def _title(site: Site, story_id: str) -> str:
 
 def _pack_files(site: Site, pack: PackRecord) -> list[dict[str, Any]]:
     """The pack's recorded files (names inside the zip) and the stories each carries."""
+    from .packs.downloads import is_download
+
     files: dict[str, dict[str, Any]] = {}
     for d in site.distributions.for_pack(pack.id):
+        if is_download(d.job):
+            continue
         name = d.path.split(":", 1)[1] if d.path.startswith(pack.id + ":") else d.format
         entry = files.setdefault(name, {"file": name, "format": d.format, "stories": [],
                                         "sha256": d.sha256})

@@ -14,6 +14,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from .site import Site
 
 
+#: A distribution entry whose ``job`` starts with this is a download from the browser app
+#: (storykit.packs.record_download writes ``download:<pack id>``).
+DOWNLOAD_JOB = "download"
 #: The address of a taken-down copy of an erased story.
 ERASED_ADDRESS = "(erased at the storyteller's request)"
 

@@ -344,7 +344,9 @@ def test_withdrawal_shows_the_takedown_list_and_locks_the_story(world, ann):
                          page=f"{PAGE}/withdraw")
     page = text(response)
     assert response.status_code == 200
-    assert "Consent withdrawn" in page and "/packs/board.pdf" in page and "Trust board" in page
+    assert "Consent withdrawn" in page and "PDF made with storykit render" in page
+    assert "for trust board" in page and "Open the takedown checklist" in page
+    assert "/packs/board.pdf" not in page  # copies in words: what and who, never a path
     story = world.site.store.get("st-draft1")
     assert story.status == "withdrawn" and story.current_consent.status == "withdrawn"
     entry = world.audit(audit.CONSENT_WITHDRAWN)[0]

@@ -33,6 +33,8 @@ OWNER_AND_ADMIN = row(bob=404, rita=404, pete=404)
 ADVOCATES_ONLY = row(rita=403, pete=403, ada=403)
 #: Publishers and admins: the jobs page and the website's state.
 STAFF = row(ann=403, bob=403, rita=403)
+#: Staff only, asking for something that is not there.
+STAFF_NONE = row(ann=403, bob=403, rita=403, pete=404, ada=404)
 EDIT_FORM = {"base_etag": "{etag}", "title": "Matrix title", "teller_name": "Aisha Rahman",
              "teller_role": "patient", "body": "Matrix text."}
 
@@ -134,6 +136,22 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
                                  row(bob=404, rita=404, pete=404), None),
     # for a load balancer: anyone, signed in or not (tests/test_backup.py)
     ("health.health", "GET"): ("/health", {}, row(anon=OK), None),
+    # packs, where a story has gone, the takedown checklist (tests/test_app_packs.py)
+    ("packs.index", "GET"): ("/packs", {}, STAFF, None),
+    ("packs.new", "GET"): ("/packs/new", {}, STAFF, None),
+    ("packs.check", "POST"): ("/packs/check", {}, STAFF, None),
+    ("packs.change", "POST"): ("/packs/change", {}, STAFF, None),
+    ("packs.build", "POST"): ("/packs/build", {}, STAFF, None),
+    ("packs.making", "GET"): ("/packs/making/po-none", {}, STAFF_NONE, None),
+    ("packs.show", "GET"): ("/packs/pk-none", {}, STAFF_NONE, None),
+    ("packs.download", "GET"): ("/packs/pk-none/download", {}, STAFF_NONE, None),
+    ("packs.rebuild", "POST"): ("/packs/saved/pd-none/build", {}, STAFF_NONE, None),
+    ("copies.where", "GET"): ("/stories/st-published1/copies", {}, row(bob=404), None),
+    ("copies.takedown", "GET"): ("/stories/st-published1/takedown", {}, row(bob=404), None),
+    ("copies.takedown", "POST"): ("/stories/st-published1/takedown", {"item": "pack:1"},
+                                  row(bob=404, rita=403), None),
+    ("copies.letter", "GET"): ("/stories/st-published1/takedown/letter", {},
+                               row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
 }
 
 

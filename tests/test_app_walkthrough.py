@@ -294,7 +294,9 @@ def test_withdrawal_pages_in_the_browser(browser, base, world):
     page.fill("#reason", "Asked by phone")
     page.get_by_role("button", name="Withdraw consent").click()
     expect(page.locator("h1")).to_have_text("Consent withdrawn")
-    expect(page.locator("main")).to_contain_text("/packs/board-pack.pdf")
+    # the copy in words (what, who, when, which use), never its path on the server
+    expect(page.locator("main")).to_contain_text("PDF made with storykit render, made on")
+    expect(page.locator("main")).not_to_contain_text("/packs/board-pack.pdf")
     problems += audit_page(page, "consent withdrawn, takedown list")
     page.fill("#confirmed", "2099-01-01")
     page.get_by_role("button", name="Record that they were told").click()

@@ -42,7 +42,8 @@ from storykit.web.commands import MIGRATIONS as APP_MIGRATIONS
 ROOT = Path(__file__).resolve().parent.parent
 CORE_TABLES = {"distributions", "audit_log", "jobs", "packs", "pack_recipients", "pack_stories",
                "pack_definitions"}
-APP_TABLES = {"users", "user_roles", "story_access", "login_failures", "story_notes"}
+APP_TABLES = {"users", "user_roles", "story_access", "login_failures", "story_notes",
+              "pack_orders", "takedown_ticks"}
 
 #: What the old PRAGMA user_version scheme made (storykit before Alembic), verbatim.
 LEGACY_1 = """

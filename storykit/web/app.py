@@ -37,6 +37,8 @@ BLUEPRINTS = (
     "storykit.web.views.admin:bp",
     "storykit.web.views.jobs:bp",
     "storykit.web.views.health:bp",
+    "storykit.web.views.packs:bp",
+    "storykit.web.views.copies:bp",
 )
 
 

@@ -1,7 +1,8 @@
 """The browser app as a plugin of the core: its commands (``register_commands``: ``storykit
 serve``, ``storykit user add|list|roles|password``, and the status changes and dismissals that
 act as an account: ``storykit submit|approve|request-changes|publish|unpublish STORY --as
-NAME`` and ``storykit dismiss``), its tables' migrations (``register_migrations``: the folder
+NAME`` and ``storykit dismiss``), the ``pack-build`` job kind (``register_job_kinds``:
+storykit.web.packorders), its tables' migrations (``register_migrations``: the folder
 ``storykit/web/migrations``) and its part of a withdrawal (``after_withdraw``: erasing
 everything also erases the reviewers' notes the app keeps).
 
@@ -444,6 +445,14 @@ def register_commands(cli: click.Group) -> None:
     for name in TRANSITIONS:
         cli.add_command(_status_command(name))
     cli.add_command(dismiss_command)
+
+
+@hookimpl
+def register_job_kinds() -> list:
+    """Packs asked for in the browser are built by a background job (``pack-build``)."""
+    from .packorders import job_kind
+
+    return [job_kind()]
 
 
 @hookimpl

@@ -49,8 +49,9 @@ def when(value: str | None) -> str:
     "yesterday at 18:05", "4 December at 09:00", "4 December 2025 at 09:00"."""
     if not value:
         return ""
-    try:
-        moment = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    try:  # packs are recorded to the microsecond ("...:05.123456Z")
+        moment = dt.datetime.strptime(value.split(".")[0].removesuffix("Z") + "Z",
+                                      "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     except ValueError:
         return ""
     local = moment.astimezone()

@@ -74,7 +74,8 @@
           show("[data-job-state]", words[data.state] || data.state);
           show("[data-job-percent]", data.state === "running" ? data.percent + "% done." : "");
           show("[data-job-message]", data.message);
-          if (data.finished) { job.removeAttribute("data-pending"); }
+          if (data.finished && job.hasAttribute("data-reload")) { window.location.reload(); }
+          else if (data.finished) { job.removeAttribute("data-pending"); }
           else { window.setTimeout(refreshJob, 1000); }
         })
         .catch(function () { window.setTimeout(refreshJob, 5000); });

@@ -399,11 +399,39 @@ def withdraw(story_id: str):
         return render_template("consent/withdraw.html", story=story, form=posted,
                                scopes=words.SCOPES), 503
     state().index.put(withdrawn)
-    live = site.distributions.for_story(story.id, live_only=True)
+    from ...copies import story_copies
+
+    live = [c for c in story_copies(site, story.id) if c.live]
+    letter = _erased_letter(withdrawn, story) if scope == "delete_everything" else None
     return render_template("consent/withdrawn.html", story=withdrawn, scope=scope, live=live,
                            use_label=site.config.label, today=dt.date.today().isoformat(),
-                           confirm=None,
+                           confirm=None, letter=letter,
                            website=status_for(withdrawn) if builds_enabled() else None)
+
+
+def _erased_letter(story: Story, before: Story) -> tuple[str | None, str | None]:
+    """The confirmation letter made now, while the storyteller's details are still known
+    (they are erased with everything else): ``(data: address of the PDF, None)``, or
+    ``(None, why not)``. Nothing is kept on the server."""
+    import base64
+    import tempfile
+    from pathlib import Path
+
+    from ...letters import withdrawal_letter, write_letter
+
+    user = current_user()
+    site = state().site
+    try:
+        made = withdrawal_letter(site, story, before=before)
+        with tempfile.TemporaryDirectory(prefix="storykit-letter-") as tmp:
+            path = write_letter(site, made, Path(tmp) / "letter.pdf",
+                                by=user.name if user else None)
+            data = base64.b64encode(path.read_bytes()).decode("ascii")
+    except Exception as exc:  # noqa: BLE001 - the withdrawal is done; say why no letter
+        from ...jobs import failure_words
+
+        return None, failure_words(exc)
+    return f"data:application/pdf;base64,{data}", None
 
 
 @bp.route("/<story_id>/consent/confirm-withdrawal", methods=["POST"])
