@@ -420,6 +420,33 @@ def test_hook_after_consent_change(demo):
     assert saved.status == "in_review"  # widening sends it back to review first
     assert calls[-2:] == [("st-board1", "approved", "in_review"),
                           ("in_review", 2, ["board"], 3, ["board", "press"], "jo")]
+def test_hook_after_outcome_change(demo):
+    """A plugin hears of every outcome recorded or changed (to copy it to an action log);
+    one that fails is reported, and the outcome is still saved."""
+    from storykit.outcomes import record_outcome, update_outcome
+
+    add_plugin(demo, "actionlog", """
+        from storykit import hookimpl
+        CALLS = []
+        @hookimpl
+        def after_outcome_change(site, outcome, old, by):
+            CALLS.append((outcome.id, outcome.status, old.status if old else None, by))
+            if outcome.status == "done":
+                raise RuntimeError("the action log is down")
+    """)
+    site = Site.open(demo)
+    made = record_outcome(site, {"title": "A bedside buzzer guide"}, ["a-board-story"], by="jo")
+    update_outcome(site, made.id, {"status": "agreed"}, by="sam")
+    calls = sys.modules["storykit_site_plugins.actionlog"].CALLS
+    assert calls == [(made.id, "proposed", None, "jo"), (made.id, "agreed", "proposed", "sam")]
+    done = update_outcome(site, made.id, {"status": "done"}, by="sam")
+    assert any("actionlog" in w and "after_outcome_change" in w for w in site.plugins.warnings)
+    assert done.status == "done"
+    from storykit.outcomes import outcome_log
+
+    assert outcome_log(site).get(made.id).status == "done"
+
+
 def test_hook_render_letter(demo, tmp_path):
     """A site plugin draws standard letters its own way (it is asked first); the others
     are left to storykit_letters, which it passes on with None."""
