@@ -8,7 +8,7 @@ outcomes (once: running it again makes nothing new)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -45,9 +45,11 @@ def outcome_log(site: Site) -> OutcomeLog:
     return OutcomeLog(site.database)
 
 
-def find_stories(site: Site, refs: Sequence[str]) -> tuple[str, ...]:
+def find_stories(site: Site, refs: Sequence[str],
+                 may_use: Callable[[Story], bool] | None = None) -> tuple[str, ...]:
     """Story ids for ``refs`` (ids or slugs), each once, in order; OutcomeError naming the
-    ones that are not found."""
+    ones that are not found. Stories ``may_use`` refuses (the app: stories the person may
+    not view) are not found either, so their ids reveal nothing."""
     found: list[str] = []
     missing: list[str] = []
     for ref in refs:
@@ -55,10 +57,14 @@ def find_stories(site: Site, refs: Sequence[str]) -> tuple[str, ...]:
         if not ref:
             continue
         try:
-            story_id = site.store.find(ref).id
+            story = site.store.find(ref)
         except (NotFoundError, ValidationError):
             missing.append(ref[:70])
             continue
+        if may_use is not None and not may_use(story):
+            missing.append(ref[:70])
+            continue
+        story_id = story.id
         if story_id not in found:
             found.append(story_id)
     if missing:
@@ -89,7 +95,8 @@ def _check_pack(site: Site, fields: dict[str, Any], problems: dict[str, str]) ->
 
 
 def record_outcome(site: Site, values: Mapping[str, Any], stories: Sequence[str], *,
-                   by: str, source: str | None = None) -> Outcome:
+                   by: str, source: str | None = None,
+                   may_use: Callable[[Story], bool] | None = None) -> Outcome:
     """Check and save a new outcome on ``stories`` (ids or slugs). Its service is the first
     story's unless one is given. OutcomeError (by field, in words) when anything is wrong:
     then nothing is saved."""
@@ -98,7 +105,7 @@ def record_outcome(site: Site, values: Mapping[str, Any], stories: Sequence[str]
         values["title"] = ""
     fields, problems = clean_fields(values)
     try:
-        story_ids = find_stories(site, stories)
+        story_ids = find_stories(site, stories, may_use)
     except OutcomeError as exc:
         problems.update(exc.problems)
         story_ids = ()
@@ -119,7 +126,8 @@ def record_outcome(site: Site, values: Mapping[str, Any], stories: Sequence[str]
 
 
 def update_outcome(site: Site, outcome_id: str, values: Mapping[str, Any], *, by: str,
-                   stories: Sequence[str] | None = None) -> Outcome:
+                   stories: Sequence[str] | None = None,
+                   may_use: Callable[[Story], bool] | None = None) -> Outcome:
     """Change the fields in ``values`` (and, if given, the stories) of an outcome. Becoming
     done dates it today; leaving done clears that. OutcomeError when anything is wrong."""
     log = outcome_log(site)
@@ -131,7 +139,7 @@ def update_outcome(site: Site, outcome_id: str, values: Mapping[str, Any], *, by
     story_ids = old.story_ids
     if stories is not None:
         try:
-            story_ids = find_stories(site, stories)
+            story_ids = find_stories(site, stories, may_use)
         except OutcomeError as exc:
             problems.update(exc.problems)
     _check_pack(site, fields, problems)
@@ -169,6 +177,8 @@ def record_response(site: Site, outcome_id: str, story: str, *, text: str, how: 
     problems: dict[str, str] = {}
     story_id = ""
     try:
+        if not str(story or "").strip():
+            raise OutcomeError({"stories": "Choose whose storyteller answered."})
         story_id = find_stories(site, [story])[0]
     except OutcomeError as exc:
         problems["story"] = exc.problems["stories"]

@@ -36,6 +36,7 @@ BLUEPRINTS = (
     "storykit.web.views.publishing:bp",
     "storykit.web.views.admin:bp",
     "storykit.web.views.jobs:bp",
+    "storykit.web.views.outcomes:bp",
 )
 
 

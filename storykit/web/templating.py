@@ -50,6 +50,7 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("stories.index", "All stories", ()),
     ("review.queue", "Review", ("reviewer",)),
     ("publishing.queue", "Publishing", ("publisher",)),
+    ("outcomes.index", "Outcomes", ()),
     ("jobs.index", "Jobs", ("publisher", "admin")),
     ("admin.users", "Users", ("admin",)),
     ("admin.audit", "Audit log", ("admin",)),
