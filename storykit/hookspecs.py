@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .publishing import PublishTarget
     from .render import Artefact, Format, Job
     from .site import Site
+    from .sitepages import WebPage
     from .themes import Theme
 
 hookspec = pluggy.HookspecMarker("storykit")
@@ -141,3 +142,13 @@ def after_outcome_change(site: Site, outcome: Outcome, old: Outcome | None, by: 
     """Called after an outcome (``storykit.outcomes.Outcome``: what was decided or done
     because of stories) was recorded (``old`` is None) or changed; ``by`` is the account
     name. E.g. copy it to an action log. Failures are reported, not fatal."""
+
+
+@hookspec
+def web_pages(site: Site, stories: list[dict[str, Any]]) -> list[WebPage] | None:
+    """Extra pages for the public website (``storykit build``), as data
+    (``storykit.kit.WebPage``): the builder draws each with the theme's ``web/section.html``,
+    adds it to the feed and the search index, and deletes it once no plugin returns it.
+    ``stories`` are the cards of the stories on the website today (``id``, ``title``,
+    ``page``, ``summary``, ``service``...): link only to those. Called on every build, also
+    when no story changed, so keep it quick."""
