@@ -262,7 +262,9 @@ def letters(outcome_id: str):
         if told.path is None:
             notes.append(f"No letter for \u201c{story.title}\u201d: {_why_not(told.why_not)}")
         else:
-            notes.append(f"A {told.style_words} letter for \u201c{story.title}\u201d is ready.")
+            article = "An" if told.style_words[:1] in "AEIOU" else "A"
+            notes.append(f"{article} {told.style_words} letter for \u201c{story.title}\u201d "
+                         "is ready.")
     for note in notes:
         flash(note)
     return redirect(url_for("outcomes.show", outcome_id=outcome.id) + "#told", 303)
