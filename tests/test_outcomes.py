@@ -277,3 +277,40 @@ def test_bad_command_lines_say_what_is_wrong(run_storykit, make_site, args, word
     r = run_storykit(root, "outcome", *args)
     assert r.code != 0
     assert words in r.err, r.err
+
+
+# --- a board's follow-up -----------------------------------------------------------------------
+
+def test_a_board_pack_ends_with_what_happened_after_the_last_stories(world, tmp_path):
+    from pptx import Presentation
+
+    from storykit.packs import PackDefinition, build_pack
+
+    earlier = build_pack(world, PackDefinition(
+        use="board", formats=("booklet",), stories=("st-night",), title="February board",
+        meeting="Trust Board", meeting_date=dt.date(2027, 2, 4)), tmp_path / "feb.zip", by="jo")
+    record_outcome(world, {"title": "Buzzer cards by every bed", "status": "done",
+                           "pack_id": earlier.pack.id}, ["st-night"], by="jo")
+    record_outcome(world, {"title": "A quiet room for parents", "status": "agreed",
+                           "due": "2027-02-20"}, ["st-night"], by="jo")
+    record_outcome(world, {"title": "Not about the board's stories"}, ["st-nurses"], by="jo")
+    result = build_pack(world, PackDefinition(
+        use="board", formats=("booklet", "pptx"), stories=("st-nurses",),
+        title="March board", meeting="Trust Board", meeting_date=dt.date(2027, 3, 4),
+        follow_up=True), tmp_path / "mar.zip", by="jo")
+    import zipfile
+
+    with zipfile.ZipFile(result.path) as z:
+        booklet = next(n for n in z.namelist() if n.endswith(".pdf"))
+        deck = next(n for n in z.namelist() if n.endswith(".pptx"))
+        z.extract(booklet, tmp_path / "x")
+        z.extract(deck, tmp_path / "x")
+    words = pdf_text(tmp_path / "x" / booklet)
+    closing = words[words.index("What happened after the last stories"):]
+    assert "Buzzer cards by every bed: done on 1 March 2027." in closing
+    assert "A quiet room for parents: agreed, overdue since 20 February 2027." in closing
+    assert "Not about the board's stories" not in closing
+    slides = Presentation(tmp_path / "x" / deck).slides
+    last = " ".join(s.text_frame.text for s in slides[len(slides) - 1].shapes
+                    if s.has_text_frame)
+    assert "What happened after the last stories" in last and "Buzzer cards" in last
