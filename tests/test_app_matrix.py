@@ -134,6 +134,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
                                  row(bob=404, rita=404, pete=404), None),
     # outcomes (tests/test_app_outcomes.py): oc-matrix01 is about Ann's draft
     ("outcomes.index", "GET"): ("/outcomes", {}, EVERYONE_SIGNED_IN, None),
+    ("outcomes.measures_page", "GET"): ("/outcomes/measures", {}, EVERYONE_SIGNED_IN, None),
+    ("outcomes.measures_csv", "GET"): ("/outcomes/measures.csv", {}, EVERYONE_SIGNED_IN, None),
     ("outcomes.new", "GET"): ("/outcomes/new", {}, EVERYONE_SIGNED_IN, None),
     ("outcomes.new", "POST"): ("/outcomes/new", {"title": ""}, EVERYONE_SIGNED_IN, None),
     ("outcomes.show", "GET"): ("/outcomes/oc-matrix01", {}, OWNER_AND_ADMIN, None),

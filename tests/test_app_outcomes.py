@@ -180,3 +180,21 @@ def test_letters_are_written_for_the_storytellers_who_may_be_written_to(world):
     # Rita may not view the letters of Ann's story (it carries an address)
     assert world.client("pete").get(f"/outcomes/{oid}/letters/st-approved1.pdf").status_code == 404
     assert client.get(f"/outcomes/{oid}/letters/st-nothing.pdf").status_code == 404
+
+
+def test_the_measures_page_has_charts_with_tables_and_summaries_and_a_csv(world):
+    client = world.client("ann")
+    add(client, status="done")
+    page = text(client.get("/outcomes/measures"))
+    for title in ("Stories heard", "Outcomes by how far they have got",
+                  "Days from a story being heard to its outcome being done",
+                  "Storytellers told"):
+        assert title in page
+    assert page.count('role="img"') == 4 and page.count("<table") == 4
+    assert "1 outcome recorded, 1 done." in page
+    assert "July to September 2026" in page  # the quarter the stories were made
+    assert "2027-Q1" not in page and "Q1" not in page
+    assert text(client.get("/outcomes/measures?service=<script>")).count("<script>") == 0
+    csv_response = client.get("/outcomes/measures.csv")
+    assert csv_response.mimetype == "text/csv"
+    assert text(csv_response).startswith("service,quarter,quarter_start,stories_heard")

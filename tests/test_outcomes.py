@@ -314,3 +314,42 @@ def test_a_board_pack_ends_with_what_happened_after_the_last_stories(world, tmp_
     last = " ".join(s.text_frame.text for s in slides[len(slides) - 1].shapes
                     if s.has_text_frame)
     assert "What happened after the last stories" in last and "Buzzer cards" in last
+
+
+# --- measures ----------------------------------------------------------------------------------
+
+def test_measures_count_per_service_and_quarter(world, tmp_path):
+    import csv
+    import io
+
+    from storykit.outcomes.letters import tell_storytellers
+    from storykit.outcomes.measures import Quarter, measures, measures_csv
+    from storykit.packs import PackDefinition, build_pack
+
+    build_pack(world, PackDefinition(
+        use="board", formats=("booklet",), stories=("st-night", "st-quiet"), title="Board",
+        meeting="Trust Board", meeting_date=dt.date(2027, 2, 4)), tmp_path / "b.zip", by="jo")
+    made = record_outcome(world, {"title": "Buzzer cards", "status": "done"},
+                          ["st-night"], by="jo")  # done on 1 March: 25 days after 4 February
+    record_outcome(world, {"title": "=HYPERLINK(\"x\")", "service": "=cmd"}, ["st-nurses"],
+                   by="jo")
+    out = tmp_path / "letters"
+    out.mkdir()
+    tell_storytellers(world, made.id, out, by="jo")
+    tell_storytellers(world, made.id, out, by="jo", force=True)  # told twice: counted once
+    rows = {(r.service, r.quarter.words): r for r in measures(world)}
+    q1 = "January to March 2027"
+    maternity = rows[("Maternity", q1)]  # heard and done in this quarter
+    assert maternity.heard == 2 and maternity.median_days == 25
+    # recorded and told now (the computer's clock, not the test's day)
+    now = rows[("Maternity", Quarter.of(made.created_on).words)]
+    assert now.outcomes["done"] == 1 and now.told == 1
+    assert rows[("Community", "July to September 2026")].heard == 1  # created, never in a pack
+    assert Quarter.of(dt.date(2027, 11, 30)).words == "October to December 2027"
+    table = list(csv.DictReader(io.StringIO(measures_csv(measures(world)))))
+    row = next(r for r in table if r["service"] == "Maternity" and r["quarter"] == q1)
+    assert row["stories_heard"] == "2" and row["median_days_story_to_outcome_done"] == "25"
+    row = next(r for r in table if r["service"] == "Maternity" and
+               r["quarter"] == Quarter.of(made.created_on).words)
+    assert row["outcomes_done"] == "1" and row["storytellers_told"] == "1"
+    assert any(r["service"] == "'=cmd" for r in table)  # never a formula in a spreadsheet

@@ -14,7 +14,16 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
 from ...dates import nice_date, today
 from ...errors import StorykitError
@@ -126,6 +135,68 @@ def index():
         "outcomes/list.html", outcomes=found, on=on, status=status, service=service,
         overdue=overdue, late=late, status_options=[("", "Any stage")] + STATUS_OPTIONS,
         service_options=[("", "Every service")] + [(s, s) for s in services])
+
+
+# --- measures ----------------------------------------------------------------------------------
+
+@bp.route("/measures")
+def measures_page():
+    """Stories heard, outcomes by status, days from story to outcome and storytellers told,
+    per quarter (one service, or all): charts, each with its table and a summary."""
+    from ...outcomes.measures import measures, totals_by_quarter
+
+    everything = measures(state().site, stories=state().index.snapshot().stories.values())
+    services = sorted({r.service for r in everything})
+    service = request.args.get("service", "")
+    service = service if service in services else ""
+    rows = [r for r in everything if not service or r.service == service]
+    return render_template("outcomes/measures.html", charts=_charts(totals_by_quarter(rows),
+                                                                     service),
+                           service=service,
+                           service_options=[("", "Every service")] + [(s, s) for s in services])
+
+
+def _charts(quarters, service: str) -> list[dict]:
+    """Each chart's title, one-sentence summary and (label, number) rows."""
+    def plural(n: int, one: str, many: str) -> str:
+        return f"{n} {one if n == 1 else many}"
+
+    heard = sum(q.heard for q in quarters)
+    told = sum(q.told for q in quarters)
+    by_status = [(STATUS_WORDS[s], sum(q.outcomes[s] for q in quarters)) for s in STATUSES]
+    total = sum(n for _label, n in by_status)
+    where = f" in {service}" if service else ""
+    done_days = [d for q in quarters for d in q.done_days]
+    middle = sorted(done_days)[len(done_days) // 2] if done_days else None
+    return [
+        {"id": "heard", "title": "Stories heard", "column": "Quarter", "unit": "",
+         "summary": f"{plural(heard, 'story was', 'stories were')} heard{where}.",
+         "rows": [(q.quarter.words, q.heard) for q in quarters]},
+        {"id": "status", "title": "Outcomes by how far they have got",
+         "column": "How far it has got", "unit": "",
+         "summary": f"{plural(total, 'outcome', 'outcomes')} recorded{where}, "
+                    f"{dict(by_status)['Done']} done.", "rows": by_status},
+        {"id": "days", "title": "Days from a story being heard to its outcome being done",
+         "column": "Quarter done", "unit": " days",
+         "summary": ("No outcome is done yet." if middle is None else
+                     f"Half of the outcomes were done within about {middle} days of the "
+                     "story being heard. The chart shows the middle value for each quarter."),
+         "rows": [(q.quarter.words, q.median_days) for q in quarters]},
+        {"id": "told", "title": "Storytellers told", "column": "Quarter", "unit": "",
+         "summary": f"We told storytellers what came of their story "
+                    f"{plural(told, 'time', 'times')}{where}.",
+         "rows": [(q.quarter.words, q.told) for q in quarters]},
+    ]
+
+
+@bp.route("/measures.csv")
+def measures_csv():
+    from ...outcomes.measures import measures
+    from ...outcomes.measures import measures_csv as as_csv
+
+    rows = measures(state().site, stories=state().index.snapshot().stories.values())
+    return Response(as_csv(rows), mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=outcome-measures.csv"})
 
 
 # --- one outcome -------------------------------------------------------------------------------
