@@ -75,6 +75,8 @@ def test_done_outcomes_are_listed_by_service_with_only_the_public_stories(site):
     everything = "\n".join(p.read_text(encoding="utf-8", errors="replace")
                            for p in out.rglob("*") if p.is_file())
     assert BOARD_MARKER not in everything
+    assert 'href="you-said-we-did/index.html">You said, we did</a>' in \
+        (out / "index.html").read_text(encoding="utf-8")  # the home page links to it
     index = (out / "you-said-we-did" / "index.html").read_text(encoding="utf-8")
     assert 'href="../you-said-we-did/maternity.html"' in index
     feed = (out / "feed.xml").read_text(encoding="utf-8")

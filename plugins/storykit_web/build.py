@@ -60,8 +60,8 @@ from .pictures import PictureCache, picture_format
 from .stamp import Stamp, StampInputs
 
 BUILDER_VERSION = "1"
-#: Listings that also carry plugins' pages.
-EXTRA_LISTINGS = frozenset({"feed.xml", "search-index.js"})
+#: Listings that also carry plugins' pages (the home page links to their index pages).
+EXTRA_LISTINGS = frozenset({"feed.xml", "search-index.js", "index.html"})
 USE = "public_website"
 JOB = "site-build"  # the distribution log's job for pages this builder publishes
 MAX_IMAGE_WIDTH = 800  # half of the app's big copies: a JPEG decodes at half size at once
@@ -729,8 +729,11 @@ class Builder:
         return self.listing_html(listing, [by_id[i]["card"] for i in listing.card_ids])
 
     def listing_html(self, listing: pages.Listing, cards: list[dict[str, Any]]) -> bytes:
-        extra = {"extra_entries": [p for p in self.extras if p.updated]} \
-            if listing.path == "feed.xml" else {}
+        extra = {}
+        if listing.path == "feed.xml":
+            extra = {"extra_entries": [p for p in self.extras if p.updated]}
+        elif listing.path == "index.html":
+            extra = {"extra_pages": [p for p in self.extras if p.path.endswith("/index.html")]}
         html = self.render(listing.path, listing.template, cards=cards, **listing.params,
                            **extra)
         return html.encode("utf-8")
