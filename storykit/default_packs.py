@@ -68,6 +68,9 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead
 @click.option("--meeting-date", type=DATE, metavar="YYYY-MM-DD", help="The day of the meeting.")
 @click.option("--recipient", "recipients", multiple=True, metavar="TEXT",
               help="Who gets a copy (a person or a group); may be repeated.")
+@click.option("--follow-up", is_flag=True,
+              help="End the decks and booklet with \"What happened after the last stories\": "
+                   "outcomes of the stories in earlier packs for this use.")
 @click.option("--save", "save_as", metavar="NAME",
               help="Also save what this pack is made of as NAME, to rebuild it later.")
 @_OUT
@@ -76,8 +79,8 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead
 def pack_command(stories: tuple[str, ...], use: str, formats: tuple[str, ...],
                  services: tuple[str, ...], tags: tuple[str, ...], title: str, length: str,
                  theme: str | None, with_notes: bool, meeting: str | None,
-                 meeting_date, recipients: tuple[str, ...], save_as: str | None, out: Path,
-                 force: bool, as_json: bool) -> None:
+                 meeting_date, recipients: tuple[str, ...], follow_up: bool,
+                 save_as: str | None, out: Path, force: bool, as_json: bool) -> None:
     """Make one zip of STORY... (ids or slugs) and the stories of --service/--tag, for USE,
     in each --format, with a manifest and a consent notice; record who it is for.
 
@@ -91,7 +94,7 @@ def pack_command(stories: tuple[str, ...], use: str, formats: tuple[str, ...],
     definition = PackDefinition(
         use=use, formats=formats, stories=stories, services=services, tags=tags,
         title=title, length=length, theme=theme, with_notes=with_notes, meeting=meeting,
-        meeting_date=meeting_date, recipients=recipients).checked()
+        meeting_date=meeting_date, recipients=recipients, follow_up=follow_up).checked()
     with _progress("Making the pack", as_json) as bar:
         result = build_pack(site, definition, out, by=current_user(), force=force,
                             progress=bar)

@@ -22,9 +22,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from .jobs import JobKind
     from .letters import Letter
     from .model import ConsentVersion, Story
+    from .outcomes import Outcome
     from .publishing import PublishTarget
     from .render import Artefact, Format, Job
     from .site import Site
+    from .sitepages import WebPage
     from .themes import Theme
 
 hookspec = pluggy.HookspecMarker("storykit")
@@ -133,3 +135,20 @@ def render_letter(site: Site, letter: Letter, style: str, theme: Theme, out: Pat
     """Draw ``letter`` (a :class:`storykit.letters.Letter`: private to the storyteller) as a
     tagged PDF at ``out`` in ``style`` (``standard``, ``large_print`` or ``easy_read``) and
     return ``out``; return None to leave it to another plugin. The first path returned wins."""
+
+
+@hookspec
+def after_outcome_change(site: Site, outcome: Outcome, old: Outcome | None, by: str) -> None:
+    """Called after an outcome (``storykit.outcomes.Outcome``: what was decided or done
+    because of stories) was recorded (``old`` is None) or changed; ``by`` is the account
+    name. E.g. copy it to an action log. Failures are reported, not fatal."""
+
+
+@hookspec
+def web_pages(site: Site, stories: list[dict[str, Any]]) -> list[WebPage] | None:
+    """Extra pages for the public website (``storykit build``), as data
+    (``storykit.kit.WebPage``): the builder draws each with the theme's ``web/section.html``,
+    adds it to the feed and the search index, and deletes it once no plugin returns it.
+    ``stories`` are the cards of the stories on the website today (``id``, ``title``,
+    ``page``, ``summary``, ``service``...): link only to those. Called on every build, also
+    when no story changed, so keep it quick."""

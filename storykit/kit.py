@@ -15,8 +15,8 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
 - Dates and marks: :func:`nice_date`, :func:`today`, :data:`DRAFT_MARK` (``Job.draft_mark``
   and ``StoryView.draft_mark`` give the words to show); :func:`parse_date` and
   :func:`in_range` read dates from settings safely (:class:`DateError` in words).
-- Safe PDFs: :func:`html_to_pdf`, :func:`run_limited`, :data:`VARIANTS`,
-  :data:`DEFAULT_VARIANT`, :func:`check_variant`.
+- Safe PDFs: :func:`html_to_pdf` (``max_pages``: :class:`TooManyPages`), :func:`run_limited`,
+  :data:`VARIANTS`, :data:`DEFAULT_VARIANT`, :func:`check_variant`.
 - Theme colours and contrast: :func:`is_hex`, :func:`long_hex`, :func:`parse_hex`,
   :func:`contrast_ratio`, :func:`relative_luminance`, :func:`shown_ratio`, :data:`AA_TEXT`.
 - Slugs and file names: :func:`slugify`, :func:`file_stem`, :data:`SLUG_RE`.
@@ -32,6 +32,10 @@ WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
   (for the ``register_job_kinds`` hook), :data:`SITE_BUILD`, :func:`queue_site_build`,
   :func:`publish_folder`, :func:`deliver` (tell the publish target), :class:`PublishTarget`
   and :class:`Delivery` (for the ``register_publish_targets`` hook).
+- Pages of the public website besides stories (the ``web_pages`` hook): :class:`WebPage`,
+  :class:`WebSection`, :class:`WebItem`, :class:`WebLink`, :class:`SitePageError`; done
+  outcomes as the public may see them ("You said, we did"): :func:`done_outcomes`,
+  :class:`PublicOutcome`.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .jobs import JobContext, JobKind
     from .markup import MarkdownTooLong, markdown_inline, plain_text, prepare_markdown
     from .media import MediaError, media_file, picture_path
+    from .outcomes.public import PublicOutcome, done_outcomes
     from .pdf_variants import DEFAULT_VARIANT, VARIANTS
     from .progress import terminal_progress
     from .publication import (
@@ -96,11 +101,13 @@ if TYPE_CHECKING:  # pragma: no cover
         queue_site_build,
     )
     from .render import SiteInfo, site_info
+    from .sitepages import SitePageError, WebItem, WebLink, WebPage, WebSection
     from .slugs import SLUG_RE, file_stem, slugify
     from .themes import ThemeError
     from .weasy import (
         RenderBlocked,
         RenderLimitExceeded,
+        TooManyPages,
         check_variant,
         html_to_pdf,
         prepare_images,
@@ -127,18 +134,22 @@ _HOMES = {
                      "publication_set", "stories_fingerprint"),
     ".publishing": ("Delivery", "PublishTarget", "SITE_BUILD", "deliver", "publish_folder",
                     "queue_site_build"),
+    ".outcomes.public": ("PublicOutcome", "done_outcomes"),
     ".render": ("SiteInfo", "site_info"),
+    ".sitepages": ("SitePageError", "WebItem", "WebLink", "WebPage", "WebSection"),
     ".slugs": ("SLUG_RE", "file_stem", "slugify"),
     ".themes": ("ThemeError",),
-    ".weasy": ("RenderBlocked", "RenderLimitExceeded", "check_variant", "html_to_pdf",
-               "prepare_images", "run_limited"),
+    ".weasy": ("RenderBlocked", "RenderLimitExceeded", "TooManyPages", "check_variant",
+               "html_to_pdf", "prepare_images", "run_limited"),
 }
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "Delivery", "ImageError",
     "JobContext", "JobKind", "LockTimeout", "MarkdownTooLong", "MediaError", "NotSavedError",
-    "PublicationSet", "PublishTarget", "Publishable", "PublishedPage", "RenderBlocked",
+    "PublicOutcome", "PublicationSet", "PublishTarget", "Publishable", "PublishedPage",
+    "RenderBlocked", "SitePageError", "TooManyPages", "WebItem", "WebLink", "WebPage", "WebSection",
+    "done_outcomes",
     "RenderLimitExceeded", "SITE_BUILD", "SLUG_RE", "SiteInfo", "TEMP_PREFIX", "ThemeError",
     "VARIANTS", "ViewImage", "atomic_write", "check_variant", "clean_copy", "code_fingerprint",
     "contrast_ratio", "deliver", "file_stem", "html_to_pdf", "image_data_uri",

@@ -45,10 +45,11 @@ DEFAULT_PLUGINS = (
     "storykit.default_packs",
     "storykit.default_themes",
     "storykit.default_jobs",
+    "storykit.default_outcomes",
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
 EVENT_HOOKS = frozenset({"after_render", "after_withdraw", "after_status_change",
-                         "after_consent_change"})
+                         "after_consent_change", "after_outcome_change"})
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,9 @@ class Notice:
     lines: tuple[str, ...]
     #: The same in a few short lines, for a slide.
     short: tuple[str, ...] = ()
+    #: What the pack ends with, if anything: a closing page or slide with its own title and
+    #: lines (a board pack's "What happened after the last stories", storykit.outcomes).
+    closing: Notice | None = None
 
     @property
     def text(self) -> str:

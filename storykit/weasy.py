@@ -139,7 +139,8 @@ def check_variant(variant: str | None) -> None:
 
 def html_to_pdf(html: str, out: Path, *, base_dir: Path, allowed: Sequence[Path],
                 variant: str | None = DEFAULT_VARIANT, stylesheets: Sequence[str | Path] = (),
-                attachments_forbidden: bool = True, **options: Any) -> Path:
+                attachments_forbidden: bool = True, max_pages: int | None = None,
+                **options: Any) -> Path:
     """Write ``html`` as a tagged PDF to ``out`` and return ``out``.
 
     Relative URLs resolve against ``base_dir``; only files under ``allowed`` folders (and
@@ -149,6 +150,8 @@ def html_to_pdf(html: str, out: Path, *, base_dir: Path, allowed: Sequence[Path]
     example ``dpi`` or ``jpeg_quality``).
 
     Raises :class:`RenderBlocked` naming what was refused; ``out`` is then not written.
+    With ``max_pages``, a document longer than that raises :class:`TooManyPages` (saying how
+    many it would have) and nothing is written: make it shorter and try again.
     """
     check_variant(variant)
     if attachments_forbidden and options.get("attachments"):
@@ -160,10 +163,20 @@ def html_to_pdf(html: str, out: Path, *, base_dir: Path, allowed: Sequence[Path]
                                    stylesheets=stylesheets, **options)
         if attachments_forbidden:
             refuse_attachments(document)
+        if max_pages is not None and len(document.pages) > max_pages:
+            raise TooManyPages(len(document.pages), max_pages)
         # Made in memory first: a render stopped at its limit leaves no half-written file.
         data = document.write_pdf(pdf_variant=variant, pdf_tags=True, **options)
     write_atomic(out, lambda target: target.write(data))
     return out
+
+
+class TooManyPages(StorykitError):
+    """A document that does not fit in the pages allowed (``pages``: what it would take)."""
+
+    def __init__(self, pages: int, allowed: int):
+        super().__init__(f"it takes {pages} pages, not {allowed}")
+        self.pages = pages
 
 
 def render_document(html: str, *, base_dir: Path, fetcher: SafeFetcher,

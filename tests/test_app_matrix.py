@@ -152,6 +152,21 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
                                   row(bob=404, rita=403), None),
     ("copies.letter", "GET"): ("/stories/st-published1/takedown/letter", {},
                                row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
+    # outcomes (tests/test_app_outcomes.py): oc-matrix01 is about Ann's draft
+    ("outcomes.index", "GET"): ("/outcomes", {}, EVERYONE_SIGNED_IN, None),
+    ("outcomes.measures_page", "GET"): ("/outcomes/measures", {}, EVERYONE_SIGNED_IN, None),
+    ("outcomes.measures_csv", "GET"): ("/outcomes/measures.csv", {}, EVERYONE_SIGNED_IN, None),
+    ("outcomes.new", "GET"): ("/outcomes/new", {}, EVERYONE_SIGNED_IN, None),
+    ("outcomes.new", "POST"): ("/outcomes/new", {"title": ""}, EVERYONE_SIGNED_IN, None),
+    ("outcomes.show", "GET"): ("/outcomes/oc-matrix01", {}, OWNER_AND_ADMIN, None),
+    ("outcomes.edit", "GET"): ("/outcomes/oc-matrix01/edit", {}, OWNER_AND_ADMIN, None),
+    ("outcomes.edit", "POST"): ("/outcomes/oc-matrix01/edit", {"title": ""}, OWNER_AND_ADMIN,
+                                None),
+    ("outcomes.respond", "POST"): ("/outcomes/oc-matrix01/responses", {"text": ""},
+                                   OWNER_AND_ADMIN, None),
+    ("outcomes.letters", "POST"): ("/outcomes/oc-matrix01/letters", {}, OWNER_AND_ADMIN, None),
+    ("outcomes.letter", "GET"): ("/outcomes/oc-matrix01/letters/st-draft1.pdf", {},
+                                 row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
 }
 
 
@@ -162,6 +177,11 @@ def world(tmp_path_factory, engine):
     accounts.add_user(conn, world.app.extensions["storykit"].hasher, "zed", ZED_PASSWORD,
                       ["advocate"], "Zed Example")
     failed_job(world.site)  # job 1, for the jobs rows
+    from storykit.outcomes import Outcome, OutcomeLog
+
+    OutcomeLog(world.site.database).add(Outcome(id="oc-matrix01", title="Matrix outcome",
+                                                status="agreed", story_ids=("st-draft1",),
+                                                created_by="ada"))
     return world
 
 

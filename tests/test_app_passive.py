@@ -223,37 +223,37 @@ def test_hook_register_blueprints(tmp_path, engine):
     from storykit.web import create_app
     from storykit.web.auth import current_user, public
 
-    extra = flask.Blueprint("outcomes", __name__, url_prefix="/outcomes")
+    extra = flask.Blueprint("actions", __name__, url_prefix="/action-log")
 
     @extra.route("")
-    def outcomes():
-        return f"Outcomes for {current_user().name}"
+    def actions():
+        return f"Actions for {current_user().name}"
 
     @extra.route("/about")
     @public
     def about():
-        return "About outcomes"
+        return "About the action log"
 
     @extra.route("/note", methods=["POST"])
     def note():
         return "saved"
 
-    class OutcomesPlugin:
+    class ActionLogPlugin:
         @hookimpl
         def register_blueprints(self, site):
             return [extra]
 
     world = make_world(tmp_path / "site", engine=engine)
     site = Site.open(world.root)
-    site.plugins.register(OutcomesPlugin(), "outcomes-test")
+    site.plugins.register(ActionLogPlugin(), "action-log-test")
     app = create_app(site, STORYKIT_ARGON2={"time_cost": 1, "memory_cost": 1024, "parallelism": 1})
     anon = app.test_client()
-    assert anon.get("/outcomes").headers["Location"].startswith("/sign-in")
-    public_page = anon.get("/outcomes/about")
+    assert anon.get("/action-log").headers["Location"].startswith("/sign-in")
+    public_page = anon.get("/action-log/about")
     assert public_page.status_code == 200 and public_page.headers["Cache-Control"] == "no-store"
     assert "frame-ancestors 'none'" in public_page.headers["Content-Security-Policy"]
     client = app.test_client()
     sign_in(client, "ann")
-    assert client.get("/outcomes").get_data(as_text=True) == "Outcomes for ann"
-    assert client.post("/outcomes/note").status_code == 400  # no CSRF token
-    assert post(client, "/outcomes/note", {}, page="/").get_data(as_text=True) == "saved"
+    assert client.get("/action-log").get_data(as_text=True) == "Actions for ann"
+    assert client.post("/action-log/note").status_code == 400  # no CSRF token
+    assert post(client, "/action-log/note", {}, page="/").get_data(as_text=True) == "saved"

@@ -420,6 +420,64 @@ def test_hook_after_consent_change(demo):
     assert saved.status == "in_review"  # widening sends it back to review first
     assert calls[-2:] == [("st-board1", "approved", "in_review"),
                           ("in_review", 2, ["board"], 3, ["board", "press"], "jo")]
+def test_hook_after_outcome_change(demo):
+    """A plugin hears of every outcome recorded or changed (to copy it to an action log);
+    one that fails is reported, and the outcome is still saved."""
+    from storykit.outcomes import record_outcome, update_outcome
+
+    add_plugin(demo, "actionlog", """
+        from storykit import hookimpl
+        CALLS = []
+        @hookimpl
+        def after_outcome_change(site, outcome, old, by):
+            CALLS.append((outcome.id, outcome.status, old.status if old else None, by))
+            if outcome.status == "done":
+                raise RuntimeError("the action log is down")
+    """)
+    site = Site.open(demo)
+    made = record_outcome(site, {"title": "A bedside buzzer guide"}, ["a-board-story"], by="jo")
+    update_outcome(site, made.id, {"status": "agreed"}, by="sam")
+    calls = sys.modules["storykit_site_plugins.actionlog"].CALLS
+    assert calls == [(made.id, "proposed", None, "jo"), (made.id, "agreed", "proposed", "sam")]
+    done = update_outcome(site, made.id, {"status": "done"}, by="sam")
+    assert any("actionlog" in w and "after_outcome_change" in w for w in site.plugins.warnings)
+    assert done.status == "done"
+    from storykit.outcomes import outcome_log
+
+    assert outcome_log(site).get(made.id).status == "done"
+
+
+def test_hook_web_pages(demo):
+    """A site plugin adds a page to the public website as data: drawn in the theme, escaped,
+    in the feed and the search index; gone once the plugin stops returning it."""
+    from conftest import on_day
+    from storykit_web.build import build_site
+
+    add_plugin(demo, "notices", """
+        import datetime as dt
+        from storykit import hookimpl
+        from storykit.kit import WebItem, WebLink, WebPage, WebSection
+        @hookimpl
+        def web_pages(site, stories):
+            if (site.root / "no-notices").exists():
+                return []
+            links = tuple(WebLink(c["title"], c["page"]) for c in stories)
+            return [WebPage("notices/index.html", "Ward <notices>", intro="Visiting times",
+                            sections=(WebSection("This week", items=(
+                                WebItem("New parking", "Level 2 is open", links=links),)),),
+                            updated=dt.date(2027, 2, 1))]
+    """)
+    with on_day(dt.date(2027, 3, 1)):
+        build_site(Site.open(demo), demo / "out")
+        page = (demo / "out" / "notices" / "index.html").read_text()
+        assert "Ward &lt;notices&gt;" in page and 'href="../stories/a-board-story.html"' not in page
+        assert "parking level open" in (demo / "out" / "search-index.js").read_text()
+        assert "Visiting times" in (demo / "out" / "feed.xml").read_text()
+        (demo / "no-notices").touch()
+        build_site(Site.open(demo), demo / "out")
+        assert not (demo / "out" / "notices" / "index.html").exists()
+
+
 def test_hook_render_letter(demo, tmp_path):
     """A site plugin draws standard letters its own way (it is asked first); the others
     are left to storykit_letters, which it passes on with None."""

@@ -132,6 +132,8 @@ a {{ color: {link}; }}
 .pack-notice {{ page: cover; break-after: page; padding-top: 30mm;
   border-top: 12pt solid {primary}; }}
 .pack-notice h1 {{ bookmark-level: 1; bookmark-label: content(text); }}
+.pack-closing {{ break-before: page; }}
+.pack-closing h1 {{ bookmark-level: 1; bookmark-label: content(text); }}
 .contents {{ page: cover; break-after: page; }}
 .contents ol {{ list-style: none; padding: 0; }}
 .contents li {{ margin: 0 0 0.4em; }}

@@ -37,6 +37,7 @@ from storykit.kit import (
     Publishable,
     PublishedPage,
     ViewImage,
+    WebPage,
     code_fingerprint,
     locked,
     markdown_inline,
@@ -59,6 +60,8 @@ from .pictures import PictureCache, picture_format
 from .stamp import Stamp, StampInputs
 
 BUILDER_VERSION = "1"
+#: Listings that also carry plugins' pages (the home page links to their index pages).
+EXTRA_LISTINGS = frozenset({"feed.xml", "search-index.js", "index.html"})
 USE = "public_website"
 JOB = "site-build"  # the distribution log's job for pages this builder publishes
 MAX_IMAGE_WIDTH = 800  # half of the app's big copies: a JPEG decodes at half size at once
@@ -231,6 +234,8 @@ class Builder:
         self.progress: Progress = _no_progress
         self.taken_down: TakenDown | None = None
         self.pages: PageProgress | None = None
+        self.extras: list[WebPage] = []  # plugins' pages (the web_pages hook)
+        self.extras_digest = ""
 
     @cached_property
     def fingerprint(self) -> dict[str, Any]:
@@ -241,8 +246,9 @@ class Builder:
     @cached_property
     def stamp_inputs(self) -> StampInputs:
         """What the stamps of this build are checked against."""
-        return StampInputs(key=self.key, theme=self.theme.name,
-                           settings=pages.quick_digest(repr(self.site.config)), on=self.on,
+        old_cards = [r["card"] for r in self.old.get("stories", {}).values()]
+        settings = self._settings(self.extra_pages(old_cards)[1])  # the cards stay as they were
+        return StampInputs(key=self.key, theme=self.theme.name, settings=settings, on=self.on,
                            old=self.old, out=self._out, fingerprint=lambda: self.fingerprint)
 
     @cached_property
@@ -256,6 +262,10 @@ class Builder:
         return env
 
     # --- inputs ----------------------------------------------------------------------------
+
+    def _settings(self, extras_digest: str) -> str:
+        """The site's settings and the plugins' pages, as the stamp checks them."""
+        return pages.quick_digest(repr(self.site.config), extras_digest)
 
     def _global_key(self) -> str:
         """Everything besides a story that shapes its page: templates, theme, site settings."""
@@ -340,6 +350,8 @@ class Builder:
         self._sync_distributions(records)
         if self.stamp is not None and self.report.problems != self.stamp["problems"]:
             self.stamp = {**self.stamp, "problems": list(self.report.problems)}
+        if self.stamp is not None:  # the plugins' pages as this build made them
+            self.stamp = {**self.stamp, "settings": self._settings(self.extras_digest)}
         self._save_manifest(records, produced)
         self.running_file.unlink(missing_ok=True)
         self.markdown_memo.save(set(records))
@@ -642,10 +654,13 @@ class Builder:
                         pool: concurrent.futures.Executor | None = None) -> set[str]:
         """Write each listing page whose cards (or template, or settings) changed."""
         old = self.old.get("listings", {})
-        if old and self._nothing_changed(records) and all((self.out / p).is_file() for p in old):
-            self.listing_state = dict(old)
-            return set(old)
         cards = pages.sort_cards(r["card"] for r in records.values())
+        self.extras, self.extras_digest = self.extra_pages(cards)
+        extras_same = self.old.get("extras") == self.extras_digest
+        if old and extras_same and self._nothing_changed(records) and \
+                all((self.out / p).is_file() for p in old):
+            self.listing_state = dict(old)
+            return set(old) | self._write_extras()
         found = pages.listings(cards, base_url=self.base_url,
                                statement_date=self.config.get("statement_date", ""))
         by_id = {r["id"]: r for r in records.values()}
@@ -654,14 +669,34 @@ class Builder:
         for listing in found:
             field_name = "search_hash" if listing.kind == "js" else "card_hash"
             state = pages.digest(self.key, listing.path, listing.template, listing.params,
-                                 [by_id[i][field_name] for i in listing.card_ids])
+                                 [by_id[i][field_name] for i in listing.card_ids],
+                                 self.extras_digest if listing.path in EXTRA_LISTINGS else "")
             self.listing_state[listing.path] = state
             if old.get(listing.path) != state or not (self.out / listing.path).is_file():
                 changed.append(listing)
         for listing, data in self._listing_pages(changed, by_id, pool):
             self.write(listing.path, data)
             self.report.listings += 1
-        return {listing.path for listing in found}
+        return {listing.path for listing in found} | self._write_extras()
+
+    def extra_pages(self, cards: list[dict[str, Any]]) -> tuple[list[WebPage], str]:
+        """Plugins' pages (the ``web_pages`` hook) for the stories of ``cards``, checked,
+        and a digest of them (the feed, the search index and the stamp depend on it)."""
+        found = [p.checked() for p in self.site.plugins.flat("web_pages", site=self.site,
+                                                              stories=cards)]
+        paths = [p.path for p in found]
+        if len(set(paths)) != len(paths):
+            raise BuildError("two website pages from plugins have the same path")
+        return found, pages.digest(repr(found))
+
+    def _write_extras(self) -> set[str]:
+        """Write each plugin page whose content changed (with ``web/section.html``)."""
+        for page in self.extras:
+            self._write_if_changed(page.path, self.old.get("static", {}).get(page.path),
+                                   pages.digest(self.key, repr(page)),
+                                   lambda page=page: self.render(
+                                       page.path, "web/section.html", page=page).encode())
+        return {p.path for p in self.extras}
 
     def _listing_pages(self, changed: list[pages.Listing], by_id: dict[str, dict[str, Any]],
                        pool: concurrent.futures.Executor | None):
@@ -670,11 +705,12 @@ class Builder:
         if pool is None:
             yield from ((listing, self._listing_bytes(listing, by_id)) for listing in changed)
             return
+        here = [listing for listing in changed  # the workers know no plugin pages
+                if listing.kind == "js" or listing.path in EXTRA_LISTINGS]
         futures = [(listing, pool.submit(_render_listing, listing,
                                          [by_id[i]["card"] for i in listing.card_ids]))
-                   for listing in changed if listing.kind != "js"]
-        yield from ((listing, self._listing_bytes(listing, by_id))
-                    for listing in changed if listing.kind == "js")
+                   for listing in changed if listing not in here]
+        yield from ((listing, self._listing_bytes(listing, by_id)) for listing in here)
         yield from ((listing, future.result()) for listing, future in futures)
 
     def _nothing_changed(self, records: dict[str, dict[str, Any]]) -> bool:
@@ -687,11 +723,19 @@ class Builder:
     def _listing_bytes(self, listing: pages.Listing, by_id: dict[str, dict[str, Any]]) -> bytes:
         if listing.kind == "js":
             entries = self._search_entries(listing.card_ids, by_id)
-            return search_index_js([entries[i] for i in listing.card_ids]).encode("utf-8")
+            return search_index_js([entries[i] for i in listing.card_ids] +
+                                   [pages.page_search_entry(p) for p in self.extras]
+                                   ).encode("utf-8")
         return self.listing_html(listing, [by_id[i]["card"] for i in listing.card_ids])
 
     def listing_html(self, listing: pages.Listing, cards: list[dict[str, Any]]) -> bytes:
-        html = self.render(listing.path, listing.template, cards=cards, **listing.params)
+        extra = {}
+        if listing.path == "feed.xml":
+            extra = {"extra_entries": [p for p in self.extras if p.updated]}
+        elif listing.path == "index.html":
+            extra = {"extra_pages": [p for p in self.extras if p.path.endswith("/index.html")]}
+        html = self.render(listing.path, listing.template, cards=cards, **listing.params,
+                           **extra)
         return html.encode("utf-8")
 
     def _search_entries(self, ids: list[str],
@@ -752,6 +796,7 @@ class Builder:
     def _save_manifest(self, records: dict[str, dict[str, Any]], produced: set[str]) -> None:
         manifest = {"version": BUILDER_VERSION, "out": str(self.out), "key": self.key,
                     "stories": records, "listings": self.listing_state,
+                    "extras": self.extras_digest,
                     "static": self.static_state, "files": sorted(produced),
                     "stamp": self.stamp}
         if manifest != {k: v for k, v in self.old.items() if k != "pending"} or self.old.get("pending"):

@@ -116,6 +116,15 @@ def search_entry(card: dict[str, Any], html_parts: Iterable[str]) -> dict[str, A
             "g": card["tags"], "d": card["updated_text"], "w": body_words(text)}
 
 
+def page_search_entry(page: Any) -> dict[str, Any]:
+    """A plugin's page (``storykit.kit.WebPage``) in the offline search index."""
+    text = " ".join([page.intro, page.words] + [
+        " ".join([s.heading, s.intro] + [f"{i.heading} {i.text}" for i in s.items])
+        for s in page.sections])
+    return {"t": page.title, "u": page.path, "s": page.intro, "v": page.service, "g": [],
+            "d": nice_date(page.updated) if page.updated else "", "w": body_words(text)}
+
+
 def body_words(text: str, limit: int = SEARCH_WORDS) -> str:
     """Distinct lower-case words of the text (no common small words), in order of appearance."""
     text = text.lower().replace("\u2019", "'")

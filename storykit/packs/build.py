@@ -16,7 +16,7 @@ import json
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -198,6 +198,11 @@ def build_pack(site: Site, definition: PackDefinition, out: Path, *, by: str | N
                          recipients=definition.recipients,
                          organisation=site.config.organisation,
                          contact_email=site.config.contact_email)
+    if definition.follow_up:
+        from ..outcomes.follow_up import follow_up_notice
+
+        notice = replace(notice, closing=follow_up_notice(site, definition.use,
+                                                          before=definition.meeting_date or on))
     stored = definition.with_story_ids(tuple(c.story.id for c in chosen if c.named))
     result = PackResult(None, None, views, refused, problems=problems)
     with tempfile.TemporaryDirectory(prefix="storykit-pack-") as tmp:

@@ -41,6 +41,9 @@ class PackDefinition:
     meeting: str | None = None
     meeting_date: dt.date | None = None
     recipients: tuple[str, ...] = field(default=())
+    #: End with "What happened after the last stories": outcomes of stories in earlier
+    #: packs for the same use (docs/outcomes.md).
+    follow_up: bool = False
 
     def problems(self) -> list[str]:
         """What is wrong with the definition itself, as sentences (the site's uses and

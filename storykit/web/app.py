@@ -39,6 +39,7 @@ BLUEPRINTS = (
     "storykit.web.views.health:bp",
     "storykit.web.views.packs:bp",
     "storykit.web.views.copies:bp",
+    "storykit.web.views.outcomes:bp",
 )
 
 

@@ -55,6 +55,7 @@ MENU: list[tuple[str, str, tuple[str, ...]]] = [
     ("review.queue", "Review", ("reviewer",)),
     ("publishing.queue", "Publishing", ("publisher",)),
     ("packs.index", "Packs", ("publisher", "admin")),
+    ("outcomes.index", "Outcomes", ()),
     ("jobs.index", "Jobs", ("publisher", "admin")),
     ("admin.users", "Users", ("admin",)),
     ("admin.audit", "Audit log", ("admin",)),

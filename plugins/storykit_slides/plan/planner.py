@@ -79,6 +79,8 @@ def plan_stories(stories: Sequence[StoryView], ctx: PlanContext) -> list[Slide]:
     else:
         for view in stories:
             slides += plan_story(view, ctx)
+    if ctx.notice is not None and ctx.notice.closing is not None:
+        slides += plan_closing(ctx.notice.closing, ctx)
     total = len(slides)
     return [_offsets(replace(s, number=i, total=total), ctx) for i, s in enumerate(slides, 1)]
 
@@ -122,6 +124,13 @@ def plan_notice(notice: Notice, ctx: PlanContext, *, draft: bool = False) -> lis
     lines = notice.short or notice.lines
     slides = _content_slides("notice", notice.title, [_para(x) for x in lines], ctx, notes)
     return [replace(s, draft=draft) for s in slides]
+
+
+def plan_closing(closing: Notice, ctx: PlanContext) -> list[Slide]:
+    """What a pack ends with (e.g. a board's "What happened after the last stories")."""
+    notes = _notes(ctx, "Say what came of the stories heard before.")
+    items = Block("list", items=tuple(Item((Run(x),)) for x in closing.short or closing.lines))
+    return _content_slides("notice", closing.title, [items], ctx, notes)
 
 
 def plan_story(view: StoryView, ctx: PlanContext) -> list[Slide]:
