@@ -125,6 +125,23 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
     ("history.index", "GET"): ("/stories/st-draft1/history", {}, OWNER_AND_ADMIN, None),
     ("history.diff", "GET"): ("/stories/st-draft1/diff", {}, OWNER_AND_ADMIN, None),
     # background jobs and the public website (tests/test_publishing_app.py)
+    ("signoff.page", "GET"): ("/stories/st-draft1/sign-off", {}, OWNER_EDITS, None),
+    ("signoff.send", "POST"): ("/stories/st-draft1/sign-off/send", {"etag": "{etag}"},
+                               OWNER_EDITS, "st-draft1"),
+    ("signoff.letter", "POST"): ("/stories/st-draft1/sign-off/letter", {
+        "etag": "{etag}", "style": "standard"}, OWNER_EDITS, "st-draft1"),
+    ("signoff.revoke", "POST"): ("/stories/st-draft1/sign-off/1/revoke", {}, OWNER_EDITS,
+                                 "st-draft1"),
+    ("signoff.answer", "POST"): ("/stories/st-draft1/sign-off/answer", {
+        "answer": "agreed", "via": "paper", "taken_by": "Jo", "revision": "3"}, OWNER_EDITS,
+        "st-draft1"),
+    # the storyteller's pages: no account; a link that does not work is 404 for everyone
+    ("teller.open_link", "GET"): ("/s/" + "Q" * 43, {}, NOBODY, None),
+    ("teller.code", "GET"): ("/s/code", {}, row(anon=OK), None),
+    ("teller.code", "POST"): ("/s/code", {"code": ""}, row(anon=OK), None),
+    ("teller.answer", "GET"): ("/s/answer", {}, NOBODY, None),
+    ("teller.answer", "POST"): ("/s/answer", {"answer": "agreed"}, NOBODY, None),
+    ("teller.thanks", "GET"): ("/s/thanks", {}, row(anon=OK), None),
     ("jobs.index", "GET"): ("/jobs", {}, STAFF, None),
     ("jobs.show", "GET"): ("/jobs/1", {}, STAFF, None),
     ("jobs.status", "GET"): ("/jobs/1/status", {}, STAFF, None),

@@ -41,8 +41,9 @@ from storykit.web.commands import MIGRATIONS as APP_MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE_TABLES = {"distributions", "audit_log", "jobs", "packs", "pack_recipients", "pack_stories",
-               "pack_definitions"}
-APP_TABLES = {"users", "user_roles", "story_access", "login_failures", "story_notes"}
+               "pack_definitions", "one_time_links", "outbox"}
+APP_TABLES = {"users", "user_roles", "story_access", "login_failures", "story_notes",
+              "user_emails"}
 
 #: What the old PRAGMA user_version scheme made (storykit before Alembic), verbatim.
 LEGACY_1 = """

@@ -36,6 +36,8 @@ BLUEPRINTS = (
     "storykit.web.views.publishing:bp",
     "storykit.web.views.admin:bp",
     "storykit.web.views.jobs:bp",
+    "storykit.web.views.signoff:bp",
+    "storykit.web.views.teller:bp",
 )
 
 
