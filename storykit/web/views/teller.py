@@ -2,12 +2,13 @@
 from a letter (``/s/code``), in large clear print with an Easy Read summary.
 
 Opening a link claims it for this browser session and sends the browser on to ``/s/answer``
-(the token leaves the address bar and is never sent anywhere as a Referer). Any link that
+(the token leaves the address bar; like every app page, these send a Referer only to this
+site, never to another: ``Referrer-Policy: same-origin``). Any link that
 does not work (unknown, expired, used, revoked, another browser's, a tampered token) gets
 the same kind page, with the same status, so nobody learns whether a story exists.
 
 These pages set a stricter Content-Security-Policy than the app (no scripts at all, nothing
-from anywhere but this site), ``Referrer-Policy: no-referrer`` and ``X-Robots-Tag: noindex``;
+from anywhere but this site) and ``X-Robots-Tag: noindex``;
 they load nothing but one stylesheet: no tracking, no analytics, no fonts from elsewhere.
 """
 
@@ -44,7 +45,6 @@ BY_LINK = f"{lifecycle.STORYTELLER} (one-time link)"
 @bp.before_request
 def _strict() -> None:
     g.csp = STRICT_CSP
-    g.referrer_policy = "no-referrer"
     g.robots = "noindex, nofollow, noarchive"
 
 
