@@ -17,7 +17,8 @@ _SECTIONS = {"site", "consent", "uses", "paths", "plugins", "database", "jobs", 
              "email"}
 _SITE_KEYS = {"title": str, "organisation": str, "language": str, "base_url": str, "theme": str,
               "contact_email": str, "description": str, "app_url": str}
-_CONSENT_KEYS = {"default_expiry_years": int, "expiry_warning_days": int}
+_CONSENT_KEYS = {"default_expiry_years": int, "expiry_warning_days": int,
+                 "confirm_link_changes": bool}
 _DATABASE_KEYS = {"url": str}
 #: Background jobs (storykit.jobs, docs/publishing.md): the queue and how workers behave.
 _JOBS_KEYS = {"backend": str, "redis_url": str, "workers": int, "stale_after": int,
@@ -48,6 +49,9 @@ class SiteConfig:
     description: str = ""
     default_expiry_years: int = 3
     expiry_warning_days: int = 60
+    #: Staff confirm consent a storyteller widens or gives through a one-time link
+    #: (storykit.storyteller); narrowing and withdrawal always apply at once.
+    confirm_link_changes: bool = True
     uses: dict[str, Use] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -199,8 +203,8 @@ def _typed(table: dict, spec: dict[str, type], section: str, problems: list[str]
             problems.append(f"[{section}] has an unknown setting {key!r}; "
                             f"known: {', '.join(spec)}")
         elif type(value) is not want:
-            problems.append(f"[{section}] {key} must be "
-                            f"{'text in quotes' if want is str else 'a whole number'}")
+            kind = {str: "text in quotes", bool: "true or false"}.get(want, "a whole number")
+            problems.append(f"[{section}] {key} must be {kind}")
         else:
             out[key] = value
     return out

@@ -305,6 +305,16 @@ class Links:
                                                {"id": int(link_id)}) else "unknown")
         return self.get(link_id)
 
+    def settle(self, link_id: int, answer: str, *, by: str | None = None) -> None:
+        """Change the recorded outcome of an answered link (e.g. a change waiting for staff
+        becomes ``confirmed``); ``by`` is who settled it (kept as who took it)."""
+        if not _ANSWER.match(answer):
+            raise StorykitError("an answer is a short code such as 'agreed'")
+        self.conn.execute(
+            "UPDATE one_time_links SET answer = :answer, taken_by = COALESCE(:by, taken_by) "
+            "WHERE id = :id AND used_at IS NOT NULL",
+            {"answer": answer, "by": (by or None) and by[:200], "id": int(link_id)})
+
     # --- staff ---------------------------------------------------------------------------------
 
     def revoke(self, link_id: int, *, by: str) -> bool:

@@ -135,6 +135,15 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
     ("signoff.answer", "POST"): ("/stories/st-draft1/sign-off/answer", {
         "answer": "agreed", "via": "paper", "taken_by": "Jo", "revision": "3"}, OWNER_EDITS,
         "st-draft1"),
+    ("consent_link.page", "GET"): ("/stories/st-draft1/consent/link", {}, OWNER_EDITS, None),
+    ("consent_link.send", "POST"): ("/stories/st-draft1/consent/link/send", {}, OWNER_EDITS,
+                                    "st-draft1"),
+    ("consent_link.letter", "POST"): ("/stories/st-draft1/consent/link/letter",
+                                      {"style": "standard"}, OWNER_EDITS, "st-draft1"),
+    ("consent_link.revoke", "POST"): ("/stories/st-draft1/consent/link/1/revoke", {},
+                                      OWNER_EDITS, "st-draft1"),
+    ("consent_link.confirm", "POST"): ("/stories/st-draft1/consent/link/1/confirm", {},
+                                       OWNER_EDITS, "st-draft1"),
     # the storyteller's pages: no account; a link that does not work is 404 for everyone
     ("teller.open_link", "GET"): ("/s/" + "Q" * 43, {}, NOBODY, None),
     ("teller.code", "GET"): ("/s/code", {}, row(anon=OK), None),

@@ -372,3 +372,99 @@ def test_delete_everything_erases_links_and_contact_details(world):
     story = world.site.store.get(STORY)
     assert all(v.contact is None for v in story.consent)
     assert world.app.test_client().get(path).status_code == 404
+
+
+# --- consent by link -----------------------------------------------------------------------------
+
+def send_consent_link(client, story_id: str = STORY) -> str:
+    page = f"/stories/{story_id}/consent/link"
+    response = post(client, f"{page}/send", page=page)
+    assert response.status_code == 200, response.status_code
+    found = re.search(r'id="link-address" type="text" readonly value="([^"]+)"', text(response))
+    return "/" + found.group(1).split("/", 3)[3]
+
+
+def open_as_storyteller(world, path):
+    teller = world.app.test_client()
+    assert teller.get(path).status_code == 303
+    return teller
+
+
+def test_narrowing_consent_through_the_link_applies_at_once(world):
+    teller = open_as_storyteller(world, send_consent_link(world.client("ann")))
+    page = text(teller.get("/s/answer"))
+    assert "Your consent for your story" in page and "Easy Read" in page
+    assert "A made-up name: Leila" in page and REAL_NAME not in page
+    uses = ["board", "staff_training", "clinical_teams"]  # no longer the public website
+    done = answer(teller, {"want": "change", "uses": uses, "named": "anonymous"})
+    assert done.status_code == 303
+    story = world.site.store.get(STORY)
+    consent = story.current_consent
+    assert consent.method == "e_signature" and consent.recorded_by.startswith("storyteller")
+    assert set(consent.uses) == set(uses) and consent.identification == "anonymous"
+    assert story.status == "approved"  # narrowing never sends it back to review
+    assert Links(world.site).latest(STORY, "consent").answer == "changed"
+    assert world.audit("consent.link_answered")[0].detail.startswith("change: changed (uses=")
+
+
+def test_widening_through_the_link_waits_for_staff_to_confirm(world):
+    ann = world.client("ann")
+    teller = open_as_storyteller(world, send_consent_link(ann))
+    before = world.site.store.get(STORY).current_consent
+    uses = list(before.uses) + ["press"]
+    assert answer(teller, {"want": "change", "uses": uses, "named": "pseudonym"}) \
+        .status_code == 303
+    assert world.site.store.get(STORY).current_consent.version == before.version
+    page = text(ann.get(f"/stories/{STORY}/consent/link"))
+    assert "A change waits for you to confirm" in page and "Press and media" in page
+    link = Links(world.site).latest(STORY, "consent")
+    response = post(ann, f"/stories/{STORY}/consent/link/{link.id}/confirm",
+                    page=f"/stories/{STORY}/consent/link")
+    assert response.status_code == 303
+    story = world.site.store.get(STORY)
+    assert "press" in story.current_consent.uses
+    assert story.status == "in_review"  # widened: reviewed again before any use
+    assert Links(world.site).get(link.id).answer == "confirmed"
+
+
+def test_without_confirmation_a_widening_applies_and_sends_the_story_back(tmp_path):
+    from conftest import BASIC_TOML
+
+    w = make_world(tmp_path / "site", toml=BASIC_TOML + "\n[consent]\nconfirm_link_changes = "
+                                                       "false\n")
+    add_teller_story(w)
+    teller = open_as_storyteller(w, send_consent_link(w.client("ann")))
+    uses = list(w.site.store.get(STORY).current_consent.uses) + ["press"]
+    answer(teller, {"want": "change", "uses": uses, "named": "pseudonym"})
+    story = w.site.store.get(STORY)
+    assert "press" in story.current_consent.uses and story.status == "in_review"
+
+
+def test_withdrawing_through_the_link_starts_the_same_takedown(world):
+    from storykit import audit
+
+    story = world.site.store.get(STORY)
+    world.site.store.save(story.copy(status="published"), by="pete")
+    teller = open_as_storyteller(world, send_consent_link(world.client("ann")))
+    assert answer(teller, {"want": "stop", "scope": "stop_future_use"}).status_code == 303
+    story = world.site.store.get(STORY)
+    assert story.current_consent.status == "withdrawn"
+    assert not world.site.decide(story, "public_website", dt.date.today()).allowed
+    entry = world.audit(audit.CONSENT_WITHDRAWN)[0]
+    assert entry.actor.startswith("storyteller") and entry.story_id == STORY
+    assert "Asked us to stop" not in (entry.detail or "")
+
+
+def test_consent_answers_that_are_wrong_keep_the_page_with_the_error(world):
+    teller = open_as_storyteller(world, send_consent_link(world.client("ann")))
+    for data, field in (({}, "want"), ({"want": "change", "named": "anonymous"}, "uses"),
+                        ({"want": "change", "uses": ["board", "moon"], "named": "anonymous"},
+                         "uses"),
+                        ({"want": "change", "uses": ["board"], "named": "nickname"}, "named"),
+                        ({"want": "stop"}, "scope")):
+        response = answer(teller, data)
+        assert response.status_code == 422 and f'href="#{field}"' in text(response), data
+    assert world.site.store.get(STORY).current_consent.version == 1
+    assert answer(teller, {"want": "keep"}).status_code == 303
+    assert world.site.store.get(STORY).current_consent.version == 1
+    assert Links(world.site).latest(STORY, "consent").answer == "kept"

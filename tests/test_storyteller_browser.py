@@ -177,6 +177,35 @@ def test_the_code_page_and_refusals_have_no_violations(browser, base):
     assert not problems, "\n".join(problems)
 
 
+def test_the_consent_page_has_no_violations_and_takes_an_answer(browser, base, world):
+    add_teller_story(world, "st-teller8")
+    ann = staff(browser, base, "ann")
+    problems = []
+    ann.goto(base + "/stories/st-teller8/consent/link")
+    problems += audit_page(ann, "consent link page")
+    ann.get_by_role("button", name="Make a consent link for the storyteller").click()
+    ann.wait_for_load_state()
+    link = ann.locator("#link-address").input_value()
+    teller = storyteller(browser)
+    teller.goto(link)
+    expect(teller.locator("h1")).to_have_text("Your consent for your story")
+    problems += check_page(teller, "the consent page")
+    teller.get_by_label("Stop using my story", exact=True).check()
+    teller.get_by_role("button", name="Send my answer").click()
+    expect(teller.locator(".error-summary")).to_contain_text("what should happen")
+    problems += check_page(teller, "the consent page with an error")
+    teller.get_by_label("Change what I agreed to").check()
+    teller.get_by_label("Public website", exact=True).uncheck()
+    teller.get_by_label("No name at all").check()
+    teller.get_by_role("button", name="Send my answer").click()
+    expect(teller.locator("h1")).to_have_text("Thank you")
+    consent = world.site.store.get("st-teller8").current_consent
+    assert "public_website" not in consent.uses and consent.identification == "anonymous"
+    for page in (ann, teller):
+        page.context.close()
+    assert not problems, "\n".join(problems)
+
+
 def test_the_staff_sign_off_page_has_no_violations(browser, base, world):
     add_teller_story(world, "st-teller9")
     page = staff(browser, base, "ann")

@@ -37,6 +37,7 @@ BLUEPRINTS = (
     "storykit.web.views.admin:bp",
     "storykit.web.views.jobs:bp",
     "storykit.web.views.signoff:bp",
+    "storykit.web.views.consent_link:bp",
     "storykit.web.views.teller:bp",
 )
 

@@ -23,6 +23,7 @@ from ...errors import ConflictError, NotFoundError, StorykitError
 from ...letters.signoff import signoff_easy_read, signoff_text
 from ...links import LinkRefused, Links
 from ...markup import render_markdown
+from ...storyteller import CONSENT
 from ..auth import client_ip, public
 from ..forms import Form
 from ..state import audit_log, db, state
@@ -48,7 +49,7 @@ def _strict() -> None:
     g.robots = "noindex, nofollow, noarchive"
 
 
-def _session_key() -> str:
+def session_key() -> str:
     """This browser session's secret, which a link is bound to when first opened."""
     key = session.get(_SESSION_KEY)
     if not isinstance(key, str) or len(key) < 32:
@@ -71,7 +72,7 @@ def open_link(token: str):
     if not 20 <= len(token) <= 100:
         return refused("unknown")
     try:
-        link = Links(state().site).open(token=token, session=_session_key())
+        link = Links(state().site).open(token=token, session=session_key())
     except LinkRefused as exc:
         return refused(exc.code)
     session[_SESSION_LINK] = link.id
@@ -94,7 +95,7 @@ def code():
         form.error("code", "You have tried too many codes. Wait 10 minutes, then try again.")
         return render_template("teller/code.html", form=form), 429
     try:
-        link = Links(state().site).open(code=typed, session=_session_key())
+        link = Links(state().site).open(code=typed, session=session_key())
     except LinkRefused as exc:
         if exc.code == "unknown":
             audit.access_denied(audit_log(), None, "one-time code refused: unknown",
@@ -134,9 +135,15 @@ def answer():
     except LinkRefused as exc:
         session.pop(_SESSION_LINK, None)
         return refused(exc.code)
+    form = Form(request.form if request.method == "POST" else None)
+    if link.purpose == CONSENT:
+        from .teller_consent import answer_consent, consent_page
+
+        if request.method == "POST":
+            return answer_consent(link, story, form)
+        return consent_page(story, form)
     if link.purpose != lifecycle.SIGNOFF:
         return refused("wrong_purpose", link.story_id)
-    form = Form(request.form if request.method == "POST" else None)
     if request.method == "POST":
         return _answer_signoff(link, story, form)
     return _signoff_page(story, form)
@@ -180,8 +187,13 @@ def _answer_signoff(link, story, form: Form):
                  if choice == "changes" else "storyteller_comment", comment)
     state().index.put(site.store.get(story.id))
     _tell_staff(story.id, choice)
+    return finished(choice)
+
+
+def finished(done: str):
+    """The answer is in: the link is spent, and the browser goes to the thank-you page."""
     session.pop(_SESSION_LINK, None)
-    session["teller_done"] = choice
+    session["teller_done"] = done
     return redirect(url_for("teller.thanks"), 303)
 
 
