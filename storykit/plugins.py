@@ -48,7 +48,7 @@ DEFAULT_PLUGINS = (
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
 EVENT_HOOKS = frozenset({"after_render", "after_withdraw", "after_status_change",
-                         "after_consent_change"})
+                         "after_consent_change", "after_consent_sweep"})
 
 
 @dataclass(frozen=True)

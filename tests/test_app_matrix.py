@@ -76,6 +76,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
     ("admin.user", "GET"): ("/admin/users/zed", {}, ADMIN_ONLY, None),
     ("admin.roles", "POST"): ("/admin/users/zed/roles", {"roles": "advocate"}, ADMIN_ONLY, None),
     ("admin.active", "POST"): ("/admin/users/zed/active", {"active": "1"}, ADMIN_ONLY, None),
+    ("admin.email", "POST"): ("/admin/users/bob/email", {"email": "bob@example.org"},
+                              ADMIN_ONLY, None),
     ("admin.password", "POST"): ("/admin/users/zed/password",
                                  {"new_password": ZED_PASSWORD, "confirm": ZED_PASSWORD},
                                  ADMIN_ONLY, None),

@@ -217,3 +217,43 @@ def test_bad_email_settings_are_refused_with_a_message(make_site, section, messa
     root = make_site(toml=BASIC_TOML + "\n[email]\n" + section + "\n")
     with pytest.raises(ConfigError, match=message):
         Site.open(root)
+
+
+def test_admins_set_the_address_notices_go_to(world):
+    ada = world.client("ada")
+    page = "/admin/users/bob"
+    bad = post(ada, f"{page}/email", {"email": "not an address"}, page=page)
+    assert bad.status_code == 422 and 'href="#email"' in bad.get_data(as_text=True)
+    assert post(ada, f"{page}/email", {"email": "bob.new@trust.example.org"},
+                page=page).status_code == 303
+    assert 'value="bob.new@trust.example.org"' in ada.get(page).get_data(as_text=True)
+    assert post(ada, f"{page}/email", {"email": ""}, page=page).status_code == 303
+    assert "bob.new@" not in ada.get(page).get_data(as_text=True)
+    assert post(world.client("ann"), f"{page}/email", {"email": "x@example.org"},
+                page="/").status_code == 403
+
+
+def test_the_daily_sweep_tells_the_team_once_when_consent_is_ending(world, smtp):
+    import datetime as dt
+
+    from conftest import consent_version, story_front, write_story
+
+    from storykit.dates import today
+    from storykit.jobs import run_job
+    from storykit.taskqueue import add_sweep
+    from storykit.web.access import grant
+
+    soon = today() + dt.timedelta(days=20)
+    write_story(world.root, "st-ending", story_front(slug="ending"),
+                consent=[consent_version(expires=soon)])
+    grant(world.app.extensions["storykit"].db(), "st-ending", world.users["ann"], "owner", "t")
+    sweep = add_sweep(world.site)
+    assert run_job(world.site, sweep.id, "test-worker").state == "done"
+    drain(world.site)
+    ending = [m for rcpt, m in smtp.messages if m["Subject"] == "Consent for a story is ending soon"]
+    assert len(ending) == 1 and smtp.to("ann@trust.example.org") == ending
+    assert "/stories/st-ending/consent" in ending[0].get_payload(decode=True).decode()
+    assert_no_story_details(ending[0])
+    from storykit.web.alerts import consent_expiring
+
+    assert consent_expiring(world.site, today()) == []  # once, not every day

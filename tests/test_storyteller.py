@@ -468,3 +468,16 @@ def test_consent_answers_that_are_wrong_keep_the_page_with_the_error(world):
     assert answer(teller, {"want": "keep"}).status_code == 303
     assert world.site.store.get(STORY).current_consent.version == 1
     assert Links(world.site).latest(STORY, "consent").answer == "kept"
+
+
+def test_only_people_who_work_on_the_story_see_how_to_reach_the_storyteller(world):
+    for page in (PAGE, f"/stories/{STORY}/consent/link"):
+        body = text(world.client("ann").get(page))
+        assert CONTACT["email"] in body and CONTACT["address"][0] in body
+        assert "Large print" in body
+        for who in ("rita", "pete", "ada", "bob"):
+            response = world.client(who).get(page)
+            assert response.status_code in (403, 404) and CONTACT["email"] not in text(response)
+    for who in ("ann", "rita", "ada"):
+        for page in (f"/stories/{STORY}", f"/stories/{STORY}/consent"):
+            assert CONTACT["email"] not in text(world.client(who).get(page)), (who, page)

@@ -8,6 +8,7 @@ app decides the recipients and the core's :func:`storykit.mail.notify` sends. Wi
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 from .. import mail
@@ -97,3 +98,25 @@ def consent_changed(site: Site, story_id: str) -> list[int]:
     conn = site.database.connection()
     return mail.notify(site, "consent_changed", working_on(conn, story_id),
                        link=story_link(site, story_id, "/consent"), story_id=story_id)
+
+
+def consent_expiring(site: Site, on: dt.date) -> list[int]:
+    """Stories whose consent ends within ``[consent] expiry_warning_days``: tell the people
+    who work on each, once in that span."""
+    from ..expiry import ending
+
+    if mail.email_settings(site) is None:
+        return []
+    days = site.config.expiry_warning_days
+    since = (on - dt.timedelta(days=days)).isoformat()
+    conn = site.database.connection()
+    sent: list[int] = []
+    for end in ending(site, within=days, on=on):
+        if end.ended or conn.one("SELECT id FROM outbox WHERE event = 'consent_expiring' AND "
+                                 "story_id = :story AND created_at >= :since",
+                                 {"story": end.story_id, "since": since}):
+            continue
+        sent += mail.notify(site, "consent_expiring", working_on(conn, end.story_id),
+                            link=story_link(site, end.story_id, "/consent"),
+                            story_id=end.story_id)
+    return sent

@@ -425,6 +425,14 @@ def after_status_change(site, story, old: str, new: str, by: str) -> None:
 
 
 @hookimpl
+def after_consent_sweep(site, day) -> None:
+    """Email the people who work on stories whose consent is ending soon (once each)."""
+    from .alerts import consent_expiring
+
+    consent_expiring(site, day)
+
+
+@hookimpl
 def register_commands(cli: click.Group) -> None:
     from ..lifecycle import TRANSITIONS
 
