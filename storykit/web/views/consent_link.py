@@ -14,7 +14,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 
 from ... import mail, storyteller
 from ...errors import StorykitError
-from ...letters import STYLE_WORDS, STYLES, LetterError, reconsent_letter, write_letter
+from ...letters import STYLE_WORDS, STYLES, reconsent_letter
 from ...links import Links, format_code
 from ...model import Story
 from ..access import RECORD_CONSENT
@@ -22,7 +22,7 @@ from ..auth import client_ip, current_user, record
 from ..forms import Form
 from ..state import audit_log, state
 from .editor import editable
-from .signoff import STATE_WORDS, public_address
+from .signoff import STATE_WORDS, letter_pdf, public_address, revoke_request, send_link
 
 bp = Blueprint("consent_link", __name__, url_prefix="/stories")
 ANSWER_WORDS = {"kept": "Kept their consent as it was", "changed": "Changed their consent",
@@ -86,14 +86,7 @@ def send(story_id: str):
     if _refusals(story):
         form.error("send", "You cannot ask now: " + "; ".join(_refusals(story)) + ".")
         return _page(story, form=form, status=422)
-    issued = _issue(story, code=False)
-    address = public_address(url_for("teller.open_link", token=issued.token))
-    until = _nice(issued.link.expires)
-    contact = story.current_consent.contact
-    emailed = bool(contact and contact.agrees_to_contact and contact.email and mail.notify(
-        state().site, "consent_request", [contact.email], link=address, story_id=story.id,
-        audience="storyteller", until=until, by=current_user().name))
-    return _page(story, sent={"address": address, "until": until, "emailed": emailed})
+    return _page(story, sent=send_link(story, _issue(story, code=False), "consent_request"))
 
 
 @bp.route("/<story_id>/consent/link/letter", methods=["POST"])
@@ -111,22 +104,17 @@ def letter(story_id: str):
     site = state().site
     issued = _issue(story, code=True)
     where = public_address(url_for("teller.code"))
-    try:
-        made = reconsent_letter(site, story)
-        made = replace(made, code=format_code(issued.code),
+
+    def make():
+        return replace(reconsent_letter(site, story), code=format_code(issued.code),
                        code_help=f"You can also answer on our web page. Go to **{where}** and "
                                  f"type this code. It works until "
                                  f"**{_nice(issued.link.expires)}**.").checked()
-        out = site.instance / "tmp" / f"consent-{issued.link.id}.pdf"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_letter(site, made, out, style=style, force=True, by=current_user().name)
-    except LetterError as exc:
-        Links(site).revoke(issued.link.id, by=current_user().name)
-        form.error("style", f"The letter could not be made: {exc}.")
+
+    made = letter_pdf(story, issued, style, form, make)
+    if made is None:
         return _page(story, form=form, status=422)
-    data = out.read_bytes()
-    out.unlink(missing_ok=True)
-    return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=True,
+    return send_file(BytesIO(made), mimetype="application/pdf", as_attachment=True,
                      download_name=f"consent-letter-{story.id}.pdf", etag=False,
                      conditional=False)
 
@@ -134,14 +122,7 @@ def letter(story_id: str):
 @bp.route("/<story_id>/consent/link/<int:link_id>/revoke", methods=["POST"])
 def revoke(story_id: str, link_id: int):
     story = editable(story_id, "consent_link_revoke", RECORD_CONSENT)
-    links = Links(state().site)
-    mine = any(link.id == link_id for link in links.for_story(story.id, storyteller.CONSENT))
-    if mine and links.revoke(link_id, by=current_user().name):
-        record("consent.link_revoked", story_id=story.id, detail=f"request {link_id}")
-        flash("The request was stopped: its link and code no longer work.")
-    else:
-        flash("That request had already been answered or stopped.", "warning")
-    return redirect(url_for("consent_link.page", story_id=story.id), 303)
+    return revoke_request(story, link_id, storyteller.CONSENT, "consent_link.page")
 
 
 @bp.route("/<story_id>/consent/link/<int:link_id>/confirm", methods=["POST"])

@@ -11,6 +11,7 @@ signed off at this revision). The storyteller's pages are storykit.web.views.tel
 from __future__ import annotations
 
 import datetime as dt
+from io import BytesIO
 
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 
@@ -97,14 +98,19 @@ def send(story_id: str):
     form = Form(request.form)
     if not _can_send(story, form):
         return _page(story, form=form, status=422)
-    issued = _issue(story, code=False)
+    return _page(story, sent=send_link(story, _issue(story, code=False), "signoff_request"))
+
+
+def send_link(story: Story, issued, event: str) -> dict:
+    """The new link's address to show once, emailed to the storyteller (``event``) when
+    their contact details allow it and email is on."""
     address = public_address(url_for("teller.open_link", token=issued.token))
     until = _nice(issued.link.expires)
     contact = story.current_consent.contact if story.current_consent else None
     emailed = bool(contact and contact.agrees_to_contact and contact.email and mail.notify(
-        state().site, "signoff_request", [contact.email], link=address, story_id=story.id,
+        state().site, event, [contact.email], link=address, story_id=story.id,
         audience="storyteller", until=until, by=current_user().name))
-    return _page(story, sent={"address": address, "until": until, "emailed": emailed})
+    return {"address": address, "until": until, "emailed": emailed}
 
 
 @bp.route("/<story_id>/sign-off/letter", methods=["POST"])
@@ -119,39 +125,50 @@ def letter(story_id: str):
         return _page(story, form=form, status=422)
     site = state().site
     issued = _issue(story, code=True)
-    assert issued.code is not None
-    try:
-        made = signoff_letter(site, story, code=format_code(issued.code),
-                              where=public_address(url_for("teller.code")),
-                              expires=issued.link.expires.date())
-        out = site.instance / "tmp" / f"signoff-{issued.link.id}.pdf"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        write_letter(site, made, out, style=style, force=True, by=current_user().name)
-    except LetterError as exc:
-        Links(site).revoke(issued.link.id, by=current_user().name)
-        form.error("style", f"The letter could not be made: {exc}.")
+    made = letter_pdf(story, issued, style, form, lambda: signoff_letter(
+        site, story, code=format_code(issued.code), where=public_address(url_for("teller.code")),
+        expires=issued.link.expires.date()))
+    if made is None:
         return _page(story, form=form, status=422)
-    data = out.read_bytes()
-    out.unlink(missing_ok=True)
-    from io import BytesIO
-
-    return send_file(BytesIO(data), mimetype="application/pdf", as_attachment=True,
+    return send_file(BytesIO(made), mimetype="application/pdf", as_attachment=True,
                      download_name=f"sign-off-letter-{story.id}.pdf", etag=False,
                      conditional=False)
+
+
+def letter_pdf(story: Story, issued, style: str, form: Form, make) -> bytes | None:
+    """The letter ``make()`` returns, drawn in ``style``, as PDF bytes (nothing kept on
+    disk); None with the form's error when it cannot be made (the link is stopped then)."""
+    site = state().site
+    user = current_user()
+    out = site.instance / "tmp" / f"letter-{issued.link.id}.pdf"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_letter(site, make(), out, style=style, force=True, by=user.name)
+        return out.read_bytes()
+    except LetterError as exc:
+        Links(site).revoke(issued.link.id, by=user.name)
+        form.error("style", f"The letter could not be made: {exc}.")
+        return None
+    finally:
+        out.unlink(missing_ok=True)
 
 
 @bp.route("/<story_id>/sign-off/<int:link_id>/revoke", methods=["POST"])
 def revoke(story_id: str, link_id: int):
     story = editable(story_id, "sign_off_revoke", RECORD_CONSENT)
+    return revoke_request(story, link_id, lifecycle.SIGNOFF, "signoff.page")
+
+
+def revoke_request(story: Story, link_id: int, purpose: str, back: str):
+    """Stop one of the story's requests of ``purpose``; back to the ``back`` page."""
     links = Links(state().site)
-    user = current_user()
-    mine = [link for link in links.for_story(story.id, lifecycle.SIGNOFF) if link.id == link_id]
-    if mine and links.revoke(link_id, by=user.name):
-        record("signoff.revoked", story_id=story.id, detail=f"request {link_id}")
+    mine = any(link.id == link_id for link in links.for_story(story.id, purpose))
+    if mine and links.revoke(link_id, by=current_user().name):
+        record(f"{purpose}.revoked", story_id=story.id, detail=f"request {link_id}")
         flash("The request was stopped: its link and code no longer work.")
     else:
         flash("That request had already been answered or stopped.", "warning")
-    return redirect(url_for("signoff.page", story_id=story.id), 303)
+    return redirect(url_for(back, story_id=story.id), 303)
 
 
 @bp.route("/<story_id>/sign-off/answer", methods=["POST"])

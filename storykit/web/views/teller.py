@@ -14,9 +14,11 @@ they load nothing but one stylesheet: no tracking, no analytics, no fonts from e
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from markupsafe import Markup, escape
 
 from ... import audit, lifecycle
 from ...errors import ConflictError, NotFoundError, StorykitError
@@ -63,6 +65,12 @@ def refused(code: str, story_id: str | None = None):
                         ip=client_ip())
     return render_template("teller/refused.html",
                            contact=state().site.config.contact_email), 404
+
+
+def easy_read(points) -> list[Markup]:
+    """Easy Read points as HTML: escaped, with the key words (``**bold**``) in bold."""
+    return [Markup(re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>",  # noqa: S704 - escaped
+                          str(escape(p.text)))) for p in points]
 
 
 @bp.route("/<token>")
@@ -157,7 +165,7 @@ def _signoff_page(story, form: Form, status: int = 200):
     return render_template("teller/signoff.html", form=form, text=text,
                            body=render_markdown(text.body, state().site.markdown_extensions,
                                                 top_level=4),
-                           easy=signoff_easy_read(text),
+                           easy=easy_read(signoff_easy_read(text)),
                            organisation=state().site.config.organisation), status
 
 

@@ -15,7 +15,7 @@ from ...links import LinkRefused, Links
 from ..auth import client_ip
 from ..forms import Form
 from ..state import audit_log, state
-from .teller import finished, refused
+from .teller import easy_read, finished, refused
 
 WANTS = ("keep", "change", "stop")
 CONSENT_ANSWERED = "consent.link_answered"
@@ -62,7 +62,7 @@ def consent_page(story, form: Form, status: int = 200):
     chosen_uses = form.getlist("uses") if form.data else list(consent.uses)
     return render_template(
         "teller/consent.html", form=form, text=text, pending=pending,
-        easy=consent_easy_read(text, pending),
+        easy=easy_read(consent_easy_read(text, pending)),
         uses=[(u.name, u.label) for u in site.config.uses.values()], chosen_uses=chosen_uses,
         naming=naming_choices(story),
         named=form.get("named") or consent.identification, scopes=SCOPES,
