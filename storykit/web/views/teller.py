@@ -38,8 +38,9 @@ bp = Blueprint("teller", __name__, url_prefix="/s")
 STRICT_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
               "base-uri 'none'; frame-ancestors 'none'")
 COMMENT_MAX = 2000
-#: Wrong codes allowed per address (and in all) in ten minutes, before "wait a while".
-CODE_LIMITS = Limits(per_account=50, per_address=10, window_seconds=600)
+#: Wrong codes allowed per address, and in all, within the sign-in throttle's window (the
+#: same table and window: storykit.web.throttle), before "wait a while".
+CODE_PER_ADDRESS, CODE_IN_ALL = 10, 50
 _SESSION_KEY, _SESSION_LINK = "teller_key", "teller_link"
 #: Who the audit log says acted (never the storyteller's name).
 BY_LINK = f"{lifecycle.STORYTELLER} (one-time link)"
@@ -98,9 +99,12 @@ def code():
     if not typed:
         form.error("code", "Type the code from your letter.")
         return render_template("teller/code.html", form=form), 422
-    attempt = reserve(db(), CODE_LIMITS, "one-time code", client_ip())
+    window = state().limits.window_seconds
+    attempt = reserve(db(), Limits(CODE_IN_ALL, CODE_PER_ADDRESS, window), "one-time code",
+                      client_ip())
     if attempt.wait:
-        form.error("code", "You have tried too many codes. Wait 10 minutes, then try again.")
+        form.error("code", f"You have tried too many codes. Wait {window // 60} minutes, then "
+                           "try again.")
         return render_template("teller/code.html", form=form), 429
     try:
         link = Links(state().site).open(code=typed, session=session_key())
