@@ -254,6 +254,22 @@ class Links:
                 raise LinkRefused("other_session")
         return self.get(link.id)
 
+    def peek(self, *, token: str, session: str = "", purpose: str | None = None,
+             now: float | None = None) -> Link | None:
+        """Whether ``token`` would open, without claiming it: the link when ``session``
+        already holds it, None when it is free to claim; LinkRefused otherwise."""
+        row = self.conn.one("SELECT * FROM one_time_links WHERE token_hash = :value",
+                            {"value": token_hash(token)})
+        if row is None:
+            raise LinkRefused("unknown")
+        link = _row(row)
+        self._refuse_unusable(link, purpose, now)
+        if row["session_hash"] is None:
+            return None
+        if session and hmac.compare_digest(row["session_hash"], token_hash(session)):
+            return link
+        raise LinkRefused("other_session")
+
     def held(self, link_id: int, session: str, *, story_id: str | None = None,
              purpose: str | None = None, now: float | None = None) -> Link:
         """The link this browser session opened before (its id kept in the session), still

@@ -55,3 +55,13 @@ def send_request(client, story_id: str = STORY):
     if found:
         path = "/" + found.group(1).split("/", 3)[3]
     return response, path
+
+
+def open_link(client, path: str):
+    """Open a storyteller's link as they would: the page with one button, then the button
+    (which claims the link for this browser). Returns the button's response."""
+    first = client.get(path)
+    if first.status_code != 200:
+        return first
+    assert "Show me" in first.get_data(as_text=True)
+    return post(client, path, page=path)

@@ -148,6 +148,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
                                        OWNER_EDITS, "st-draft1"),
     # the storyteller's pages: no account; a link that does not work is 404 for everyone
     ("teller.open_link", "GET"): ("/s/" + "Q" * 43, {}, NOBODY, None),
+    ("teller.open_link", "POST"): ("/s/" + "Q" * 43, {}, NOBODY, None),
     ("teller.code", "GET"): ("/s/code", {}, row(anon=OK), None),
     ("teller.code", "POST"): ("/s/code", {"code": ""}, row(anon=OK), None),
     ("teller.answer", "GET"): ("/s/answer", {}, NOBODY, None),

@@ -13,7 +13,7 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 from app_support import BASIC_TOML, act, make_world, post
-from storyteller_support import CONTACT, REAL_NAME, add_teller_story, send_request
+from storyteller_support import CONTACT, REAL_NAME, add_teller_story, open_link, send_request
 
 from storykit.errors import ConfigError
 from storykit.jobs import FAILED, Jobs, run_job
@@ -136,7 +136,7 @@ def test_the_storyteller_gets_their_link_and_staff_hear_the_answer(world, smtp):
         assert secret.lower() not in body.lower(), secret
     smtp.messages.clear()
     teller = world.app.test_client()
-    teller.get(path)
+    open_link(teller, path)
     post(teller, "/s/answer", {"answer": "changes", "comment": "Say Leila was on ward 5."},
          page="/s/answer")
     drain(world.site)

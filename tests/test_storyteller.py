@@ -16,7 +16,14 @@ import time
 import pytest
 from app_support import make_world, post
 from pypdf import PdfReader
-from storyteller_support import CONTACT, REAL_NAME, STORY, add_teller_story, send_request
+from storyteller_support import (
+    CONTACT,
+    REAL_NAME,
+    STORY,
+    add_teller_story,
+    open_link,
+    send_request,
+)
 
 from storykit import lifecycle
 from storykit.letters import EASY_READ_MAX_WORDS, sentences, word_count
@@ -120,7 +127,7 @@ def test_the_storyteller_sees_the_words_as_they_will_be_used_and_asks_for_change
     response, path = send_request(ann)
     assert response.status_code == 200 and path and path.startswith("/s/")
     teller = world.app.test_client()  # no account, no session
-    opened = teller.get(path)
+    opened = open_link(teller, path)
     assert opened.status_code == 303 and opened.headers["Location"].endswith("/s/answer")
     page = teller.get("/s/answer")
     body = text(page)
@@ -160,18 +167,30 @@ def test_the_storyteller_sees_the_words_as_they_will_be_used_and_asks_for_change
 def test_a_link_opened_in_another_browser_is_refused(world):
     _response, path = send_request(world.client("ann"))
     first, second = world.app.test_client(), world.app.test_client()
-    assert first.get(path).status_code == 303
+    assert open_link(first, path).status_code == 303
     refused = second.get(path)
     assert refused.status_code == 404 and "does not work" in text(refused)
     assert second.get("/s/answer").status_code == 404
     assert first.get("/s/answer").status_code == 200
 
 
+def test_opening_a_link_without_pressing_the_button_claims_nothing(world):
+    """A mail system that fetches links to check them must not use a link up."""
+    _response, path = send_request(world.client("ann"))
+    scanner, storyteller = world.app.test_client(), world.app.test_client()
+    for _ in range(2):
+        assert scanner.get(path).status_code == 200
+    assert not Links(world.site).latest(STORY, "signoff").bound
+    assert open_link(storyteller, path).status_code == 303
+    assert scanner.get(path).status_code == 404
+    assert storyteller.get(path).status_code == 303  # its own browser goes straight back in
+
+
 def test_a_link_for_one_story_cannot_read_or_answer_another(world):
     ann = world.client("ann")
     _r, path_one = send_request(ann, STORY)
     teller = world.app.test_client()
-    teller.get(path_one)
+    open_link(teller, path_one)
     page = text(teller.get("/s/answer"))
     assert "Night feeds" in page and "Parking at the outpatient" not in page
     # no address names a story: the page answers only for the link this browser holds
@@ -189,7 +208,7 @@ def test_agreeing_signs_off_that_revision_and_an_edit_needs_a_new_sign_off(world
     assert lifecycle.consent_refusals(site, site.store.get(STORY), "public_website")
     _r, path = send_request(world.client("ann"))
     teller = world.app.test_client()
-    teller.get(path)
+    open_link(teller, path)
     assert answer(teller, {"answer": "agreed"}).status_code == 303
     story = site.store.get(STORY)
     consent = story.current_consent
@@ -209,7 +228,7 @@ def test_a_link_for_words_that_changed_since_it_was_sent_is_refused(world):
     story = world.site.store.get(STORY)
     world.site.store.save(story.copy(body=story.body + "\nChanged.\n"), by="ann")
     teller = world.app.test_client()
-    teller.get(path)
+    open_link(teller, path)
     assert teller.get("/s/answer").status_code == 404
     assert world.site.store.get(STORY).current_consent.signed_off is None
 
@@ -359,7 +378,7 @@ def test_contact_details_show_only_to_staff_who_work_on_the_story(world):
     assert CONTACT["email"] not in repr(view) and CONTACT["address"][0] not in repr(view)
     teller = world.app.test_client()
     _r, path = send_request(ann)
-    teller.get(path)
+    open_link(teller, path)
     page = text(teller.get("/s/answer"))
     assert CONTACT["email"] not in page and CONTACT["address"][0] not in page
 
@@ -386,7 +405,7 @@ def send_consent_link(client, story_id: str = STORY) -> str:
 
 def open_as_storyteller(world, path):
     teller = world.app.test_client()
-    assert teller.get(path).status_code == 303
+    assert open_link(teller, path).status_code == 303
     return teller
 
 

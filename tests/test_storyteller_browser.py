@@ -66,6 +66,13 @@ def check_page(page: Page, name: str) -> list[str]:
     return problems
 
 
+def follow(page: Page, link: str) -> None:
+    """Open the link and press "Show me", as the storyteller would."""
+    page.goto(link)
+    page.get_by_role("button", name="Show me").click()
+    page.wait_for_load_state()
+
+
 def make_link(page: Page, base: str) -> str:
     page.goto(base + SIGNOFF)
     page.get_by_role("button", name="Make a link for the storyteller").click()
@@ -88,6 +95,9 @@ def test_sign_off_from_request_to_publishing(browser, base, world):
     # the storyteller opens it on their phone: no account
     teller = storyteller(browser)
     teller.goto(link)
+    expect(teller.locator("h1")).to_have_text("A message about your story")
+    problems += check_page(teller, "the link's first page")
+    teller.get_by_role("button", name="Show me").click()
     expect(teller.locator("h1")).to_have_text("Please check the words of your story")
     assert "/s/answer" in teller.url and link.rsplit("/", 1)[1] not in teller.url
     content = teller.content()
@@ -130,7 +140,7 @@ def test_sign_off_from_request_to_publishing(browser, base, world):
     again.goto(link)
     expect(again.locator("h1")).to_have_text("This link does not work")
     problems += check_page(again, "a used link")
-    again.goto(second)
+    follow(again, second)
     expect(again.locator("main")).to_contain_text("On our second night, late,")
     again.get_by_label("Yes, I agree").check()
     again.get_by_role("button", name="Send my answer").click()
@@ -187,7 +197,7 @@ def test_the_consent_page_has_no_violations_and_takes_an_answer(browser, base, w
     ann.wait_for_load_state()
     link = ann.locator("#link-address").input_value()
     teller = storyteller(browser)
-    teller.goto(link)
+    follow(teller, link)
     expect(teller.locator("h1")).to_have_text("Your consent for your story")
     problems += check_page(teller, "the consent page")
     teller.get_by_label("Stop using my story", exact=True).check()

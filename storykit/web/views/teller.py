@@ -1,7 +1,8 @@
 """The storyteller's pages: no account, reached by a one-time link (``/s/<token>``) or a code
 from a letter (``/s/code``), in large clear print with an Easy Read summary.
 
-Opening a link claims it for this browser session and sends the browser on to ``/s/answer``
+Opening a link shows a page with one button; pressing it claims the link for this browser
+session and sends the browser on to ``/s/answer``
 (the token leaves the address bar; like every app page, these send a Referer only to this
 site, never to another: ``Referrer-Policy: same-origin``). Any link that
 does not work (unknown, expired, used, revoked, another browser's, a tampered token) gets
@@ -74,14 +75,22 @@ def easy_read(points) -> list[Markup]:
                           str(escape(p.text)))) for p in points]
 
 
-@bp.route("/<token>")
+@bp.route("/<token>", methods=["GET", "POST"])
 @public
 def open_link(token: str):
-    """A link from an email or a screen: claim it for this browser, then show the request."""
+    """A link from an email or a screen. Opening it (GET) changes nothing, so a mail
+    system that checks links before delivering them cannot use it up: the storyteller's
+    press of "Show me" (POST) claims it for their browser, then shows the request."""
     if not 20 <= len(token) <= 100:
         return refused("unknown")
+    links = Links(state().site)
     try:
-        link = Links(state().site).open(token=token, session=session_key())
+        if request.method == "GET":
+            link = links.peek(token=token, session=session.get(_SESSION_KEY, ""))
+            if link is None:
+                return render_template("teller/start.html", token=token)
+        else:
+            link = links.open(token=token, session=session_key())
     except LinkRefused as exc:
         return refused(exc.code)
     session[_SESSION_LINK] = link.id
