@@ -36,8 +36,8 @@ from ..workflow import add_note
 
 bp = Blueprint("teller", __name__, url_prefix="/s")
 
-STRICT_CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-              "base-uri 'none'; frame-ancestors 'none'")
+STRICT_CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
+              "object-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 COMMENT_MAX = 2000
 #: Wrong codes allowed per address, and in all, within the sign-in throttle's window (the
 #: same table and window: storykit.web.throttle), before "wait a while".
