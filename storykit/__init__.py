@@ -26,6 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
         StorykitError,
         ValidationError,
     )
+    from .links import LinkRefused, Links
+    from .mail import notify
     from .markup import render_markdown, sanitise
     from .model import ConsentVersion, Image, Person, Story, Storyteller
     from .render import Artefact, Format, Job, Notice, render, render_draft
@@ -39,6 +41,8 @@ _HOMES = {
     ".consent": ("Decision", "Reason", "StoryView", "decide"),
     ".errors": ("ConfigError", "ConflictError", "GoneError", "NotFoundError", "NotSavedError",
                 "StorykitError", "ValidationError"),
+    ".links": ("LinkRefused", "Links"),
+    ".mail": ("notify",),
     ".markup": ("render_markdown", "sanitise"),
     ".model": ("ConsentVersion", "Image", "Person", "Story", "Storyteller"),
     ".render": ("Artefact", "Format", "Job", "Notice", "render", "render_draft"),
@@ -50,10 +54,12 @@ _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
     "Artefact", "ConfigError", "ConflictError", "ConsentVersion", "Decision", "FileStore",
-    "Format", "GoneError", "Image", "Job", "NotFoundError", "NotSavedError", "Notice", "Person",
+    "Format", "GoneError", "Image", "Job", "LinkRefused", "Links", "NotFoundError",
+    "NotSavedError", "Notice", "Person",
     "Reason", "Site", "SiteConfig", "Store", "Story", "StoryView", "Storyteller",
     "StorykitError", "Theme", "ValidationError", "decide", "hookimpl", "hookspec",
-    "load_config", "load_theme", "render", "render_draft", "render_markdown", "sanitise",
+    "load_config", "load_theme", "notify", "render", "render_draft", "render_markdown",
+    "sanitise",
 ]
 
 

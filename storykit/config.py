@@ -13,10 +13,12 @@ from .model import DEFAULT_USES, EXTERNAL_USES
 
 CONFIG_NAME = "storykit.toml"
 _USE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}\Z")
-_SECTIONS = {"site", "consent", "uses", "paths", "plugins", "database", "jobs", "publish"}
+_SECTIONS = {"site", "consent", "uses", "paths", "plugins", "database", "jobs", "publish",
+             "email"}
 _SITE_KEYS = {"title": str, "organisation": str, "language": str, "base_url": str, "theme": str,
-              "contact_email": str, "description": str}
-_CONSENT_KEYS = {"default_expiry_years": int, "expiry_warning_days": int}
+              "contact_email": str, "description": str, "app_url": str}
+_CONSENT_KEYS = {"default_expiry_years": int, "expiry_warning_days": int,
+                 "confirm_link_changes": bool}
 _DATABASE_KEYS = {"url": str}
 #: Background jobs (storykit.jobs, docs/publishing.md): the queue and how workers behave.
 _JOBS_KEYS = {"backend": str, "redis_url": str, "workers": int, "stale_after": int,
@@ -40,11 +42,16 @@ class SiteConfig:
     organisation: str = ""
     language: str = "en-GB"
     base_url: str = ""
+    #: Where people reach the browser app (links in emails and letters); "" when unknown.
+    app_url: str = ""
     theme: str = "nhs"
     contact_email: str = ""
     description: str = ""
     default_expiry_years: int = 3
     expiry_warning_days: int = 60
+    #: Staff confirm consent a storyteller widens or gives through a one-time link
+    #: (storykit.storyteller); narrowing and withdrawal always apply at once.
+    confirm_link_changes: bool = True
     uses: dict[str, Use] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -53,6 +60,8 @@ class SiteConfig:
     #: ``[jobs]`` and ``[publish]`` as written (types checked here; their modules read them).
     jobs: dict[str, Any] = field(default_factory=dict)
     publish: dict[str, Any] = field(default_factory=dict)
+    #: ``[email]`` as written (storykit.mail checks and reads it); empty: email is off.
+    email: dict[str, Any] = field(default_factory=dict)
 
     @property
     def use_names(self) -> tuple[str, ...]:
@@ -103,6 +112,9 @@ def parse_config(data: dict[str, Any], root: Path, file: str = CONFIG_NAME) -> S
     if cfg.base_url and not re.match(r"https?://[^\s/]+", cfg.base_url):
         problems.append(f"[site] base_url must start with https:// (or http://), "
                         f"not {cfg.base_url!r}")
+    if cfg.app_url and not re.match(r"https?://[^\s/]+", cfg.app_url):
+        problems.append(f"[site] app_url must start with https:// (or http://), "
+                        f"not {cfg.app_url[:60]!r}")
     if cfg.contact_email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", cfg.contact_email):
         problems.append(f"[site] contact_email {cfg.contact_email!r} is not an email address")
     if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*", cfg.language):
@@ -130,6 +142,11 @@ def parse_config(data: dict[str, Any], root: Path, file: str = CONFIG_NAME) -> S
                    **_typed({k: v for k, v in publish.items() if k in _PUBLISH_KEYS},
                             _PUBLISH_KEYS, "publish", problems)}
     _check_jobs_and_publish(cfg, problems)
+    cfg.email = _table(data, "email", problems)
+    if cfg.email:
+        from .mail import check_settings
+
+        problems += check_settings(cfg.email)
     cfg.uses = _uses(_table(data, "uses", problems), problems)
     cfg.paths = _paths(_table(data, "paths", problems), cfg.root, problems)
     plugins = _table(data, "plugins", problems)
@@ -186,8 +203,8 @@ def _typed(table: dict, spec: dict[str, type], section: str, problems: list[str]
             problems.append(f"[{section}] has an unknown setting {key!r}; "
                             f"known: {', '.join(spec)}")
         elif type(value) is not want:
-            problems.append(f"[{section}] {key} must be "
-                            f"{'text in quotes' if want is str else 'a whole number'}")
+            kind = {str: "text in quotes", bool: "true or false"}.get(want, "a whole number")
+            problems.append(f"[{section}] {key} must be {kind}")
         else:
             out[key] = value
     return out

@@ -12,7 +12,10 @@ from .sweep import SWEEP, run_sweep
 
 @hookimpl
 def register_job_kinds() -> list[JobKind]:
-    return [JobKind(SWEEP, "Check consent that ran out", run_sweep, params=("day",))]
+    from .mail import EMAIL_JOB, run_send
+
+    return [JobKind(SWEEP, "Check consent that ran out", run_sweep, params=("day",)),
+            JobKind(EMAIL_JOB, "Send an email", run_send, params=("message",))]
 
 
 @hookimpl

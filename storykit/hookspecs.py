@@ -92,6 +92,12 @@ def after_status_change(site: Site, story: Story, old: str, new: str, by: str) -
 
 
 @hookspec
+def after_consent_sweep(site: Site, day: dt.date) -> None:
+    """Called after the daily consent sweep (``storykit.sweep``) for ``day``: e.g. tell the
+    people who work on stories whose consent is ending (the app's email notices)."""
+
+
+@hookspec
 def after_consent_change(site: Site, story: Story, old: ConsentVersion | None,
                          new: ConsentVersion, by: str) -> None:
     """Called after a new consent version was recorded (not a withdrawal: see

@@ -191,11 +191,13 @@ class Jobs:
     # --- adding and reading ---------------------------------------------------------------
 
     def add(self, kind: str, params: Mapping[str, Any] | None = None, *, by: str,
-            key: str | None = None, once: bool = False) -> tuple[Job, bool]:
+            key: str | None = None, once: bool = False,
+            delay: float = 0) -> tuple[Job, bool]:
         """Record a new queued job; returns it and whether it is new. For a ``coalesce`` kind
         (or with ``key``), a job already queued with the same key is returned instead, its
         story ids joined with these. ``once``: any job with ``key``, whatever its state,
-        counts (e.g. one consent sweep a day). The caller then hands the id to the queue."""
+        counts (e.g. one consent sweep a day). ``delay``: seconds before it may start (recovery
+        leaves it alone until then). The caller then hands the id to the queue."""
         found = job_kinds(self.site).get(kind)
         if found is None:
             raise JobError(f"there is no job kind called {kind[:40]!r}; known kinds: "
@@ -216,7 +218,9 @@ class Jobs:
                 "heartbeat) VALUES (:kind, :params, :key, 'queued', :by, :at, :message, :now) "
                 "RETURNING id",
                 {"kind": kind, "params": _dump(clean), "key": key, "by": by[:100],
-                 "at": now_text(), "message": "Waiting for a worker.", "now": time.time()})
+                 "at": now_text(), "now": time.time() + max(0.0, delay),
+                 "message": "Waiting for a worker." if not delay else
+                 f"Waiting {round(delay)} seconds before it starts."})
         return self.get(int(job_id)), True
 
     def _join(self, conn: Connection, job: Job, params: dict[str, Any]) -> Job:

@@ -461,3 +461,72 @@ def _back_to_review(site: Site, story: Story, *, by: str, ip: str | None, log: A
                         "could not be sent back to review: do it by hand")
 
 
+
+
+# --- the storyteller's sign-off ------------------------------------------------------------------
+
+#: The purpose of a sign-off request's one-time link (storykit.links).
+SIGNOFF = "signoff"
+SIGNOFF_ANSWERED = "signoff.answered"
+SIGNOFF_REQUESTED = "signoff.requested"
+#: Who made a change the storyteller made themselves (no account; never their name).
+STORYTELLER = "storyteller"
+
+
+def signoff_request_refusals(story: Story) -> list[Reason]:
+    """Why the storyteller cannot be asked to sign off the story's text now: only approved
+    stories whose active consent asks for sign-off are sent (the words are final)."""
+    consent = story.current_consent
+    if is_withdrawn(story):
+        return [Reason("withdrawn", "the storyteller withdrew their consent")]
+    if consent is None or consent.status != "active":
+        return [Reason("consent_pending", "record the storyteller's consent first")]
+    if not consent.signoff_required:
+        return [Reason("signoff_not_required", "the storyteller did not ask to check the "
+                                               "final text")]
+    if story.status != "approved":
+        return [Reason("wrong_status", f"the story is {STATUS_WORDS[story.status]}: ask the "
+                                       "storyteller once it is approved, so they see the "
+                                       "final words")]
+    if signed_off_now(story):
+        return [Reason("signed_off", f"the storyteller already signed off version "
+                                     f"{story.revision} of the text")]
+    return []
+
+
+def signed_off_now(story: Story) -> bool:
+    """The current consent records a sign-off of exactly the story's current words."""
+    c = story.current_consent
+    return bool(c and c.signed_off and c.signed_off_revision == story.revision)
+
+
+def record_signoff_answer(site: Site, story_id: str, revision: int, *, agreed: bool, by: str,
+                          via: str, ip: str | None = None, log: AuditLog | None = None) -> Story:
+    """The storyteller's answer about version ``revision`` of the words. Agreeing records a
+    new consent version signed off at that revision (:func:`record_consent`); asking for
+    changes sends an approved story back to its writer (``changes_requested``). Refused with
+    ``signoff_stale`` when the words changed since they were asked: they must see the new
+    ones. Audited with codes only (never their comment); ``after_status_change`` or
+    ``after_consent_change`` is called as for staff."""
+    from .model import ConsentVersion
+
+    log = log or site.audit
+    story = site.store.get(story_id)
+    if story.revision != revision:
+        raise Refused("signoff", [Reason("signoff_stale", "the text changed after the "
+                                                          "storyteller was asked: ask again")])
+    if is_withdrawn(story) or story.current_consent is None:
+        raise Refused("signoff", [Reason("withdrawn", "there is no consent to sign off")])
+    log.record(SIGNOFF_ANSWERED, actor=by, story_id=story.id, etag=story.etag, ip=ip,
+               detail=f"revision {revision}: {'agreed' if agreed else 'changes'} ({via})")
+    if agreed:
+        current = story.current_consent
+        version = ConsentVersion.from_dict({**current.to_dict(), "signed_off": today(),
+                                            "signed_off_revision": revision})
+        return record_consent(site, story.id, version, by=by, base_etag=story.consent_etag,
+                              ip=ip, log=log, detail=f"version {len(story.consent) + 1}: "
+                                                     f"sign-off of revision {revision} ({via})")
+    if story.status == "approved":
+        return _save_status(site, story, "changes_requested", by=by, ip=ip, log=log,
+                            why="the storyteller asked for changes")
+    return story

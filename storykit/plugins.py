@@ -49,7 +49,7 @@ DEFAULT_PLUGINS = (
 )
 #: Hooks whose failures are reported but do not stop the work in hand.
 EVENT_HOOKS = frozenset({"after_render", "after_withdraw", "after_status_change",
-                         "after_consent_change", "after_outcome_change"})
+                         "after_consent_change", "after_consent_sweep", "after_outcome_change"})
 
 
 @dataclass(frozen=True)

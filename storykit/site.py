@@ -83,7 +83,17 @@ class Site:
                           distributions=live)
         if story.erased:
             self.distributions.forget_addresses(story.id)
+            self._forget_contact(story.id)
         return story
+
+    def _forget_contact(self, story_id: str) -> None:
+        """Erasing everything reaches the storyteller's one-time links and the emails about
+        the story (their address may be in them)."""
+        from .links import Links
+        from .mail import Outbox
+
+        Links(self).forget(story_id)
+        Outbox(self).forget(story_id)
 
     @cached_property
     def database(self):

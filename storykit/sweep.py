@@ -82,5 +82,6 @@ def run_sweep(context: JobContext) -> dict[str, Any]:
              f"{len(found):,} stories have consent that ran out")
     if build is not None:
         words += f"; the website is being updated (job {build.id})"
+    site.plugins.call("after_consent_sweep", site=site, day=today())
     return {"message": words + ".", "expired": stories,
             "build": build.id if build is not None else None}

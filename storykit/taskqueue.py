@@ -113,11 +113,15 @@ def token() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def push(site: Site, job_id: int) -> bool:
-    """Hand a job's id to the queue. False when the queue cannot be reached: the job stays
-    queued in the table and a worker's recovery hands it over later."""
+def push(site: Site, job_id: int, delay: float = 0) -> bool:
+    """Hand a job's id to the queue (to run after ``delay`` seconds). False when the queue
+    cannot be reached: the job stays queued in the table and a worker's recovery hands it
+    over later."""
     try:
-        huey_for(site).storykit_run(int(job_id))
+        if delay > 0:
+            huey_for(site).storykit_run.schedule(args=(int(job_id),), delay=delay)
+        else:
+            huey_for(site).storykit_run(int(job_id))
     except ConfigError:
         raise
     except Exception:  # noqa: BLE001 - a queue that is down must not lose the job
@@ -126,11 +130,12 @@ def push(site: Site, job_id: int) -> bool:
 
 
 def enqueue(site: Site, kind: str, params: dict | None = None, *, by: str,
-            key: str | None = None, once: bool = False) -> J.Job:
-    """Add a job (storykit.jobs.Jobs.add) and, when it is new, hand it to the queue."""
-    job, new = J.Jobs(site).add(kind, params, by=by, key=key, once=once)
+            key: str | None = None, once: bool = False, delay: float = 0) -> J.Job:
+    """Add a job (storykit.jobs.Jobs.add) and, when it is new, hand it to the queue
+    (``delay``: to start that many seconds from now)."""
+    job, new = J.Jobs(site).add(kind, params, by=by, key=key, once=once, delay=delay)
     if new:
-        push(site, job.id)
+        push(site, job.id, delay)
     return job
 
 

@@ -135,8 +135,10 @@ def test_every_consent_field_has_a_question_and_help(world, ann):
     for name in ("status", "given_by", "capacity", "age_band", "reconsent_due", "method",
                  "taken_by_name", "taken_by_role", "taken_by_involved", "evidence",
                  "granted", "expires", "uses", "media", "identification",
-                 "signoff_required", "project_class", "ethics_ref", "notes", "signed_off"):
+                 "signoff_required", "project_class", "ethics_ref", "notes"):
         assert f'id="{name}"' in page, name
+    # the storyteller checks the final words: nothing to sign off while it is a draft
+    assert 'id="signed_off"' not in page and "Once the story is approved" in page
     for words in ("Has the storyteller agreed?", "Who gave consent?",
                   "Could the storyteller decide for themselves?", "How was consent given?",
                   "Where can the story be used?", "How does the storyteller want to be named?",
@@ -299,13 +301,22 @@ def test_a_photo_of_the_form_loses_its_gps_and_other_files_are_refused(world, an
     assert len(list((path.parent).iterdir())) == 1
 
 
+def _approve(world, story_id: str):
+    story = world.site.store.get(story_id)
+    return world.site.store.save(story.copy(status="approved"), by="rita")
+
+
 def test_sign_off_records_the_revision_the_storyteller_checked(world, ann):
     save(ann, world, "st-draft1", summary="A changed summary.")  # revision 4 now
     story = world.site.store.get("st-draft1")
-    page = text(ann.get(PAGE))
-    assert "Record that they checked version 4" in page
-    assert "The text changed after they checked it" in page
     today = dt.date.today().isoformat()
+    data = {"signed_off": today, "story_etag": story.etag, "consent_etag": story.consent_etag}
+    early = post_form(ann, f"{PAGE}/sign-off", data, page=PAGE)  # still a draft
+    assert early.status_code == 422 and "once it is approved" in text(early)
+    story = _approve(world, "st-draft1")
+    page = text(ann.get(PAGE))
+    assert "The words changed after they checked them" in page
+    assert "Ask the storyteller to check the words" in page
     response = post_form(ann, f"{PAGE}/sign-off", {
         "signed_off": today, "story_etag": story.etag, "consent_etag": story.consent_etag},
         page=PAGE)
@@ -319,6 +330,7 @@ def test_sign_off_records_the_revision_the_storyteller_checked(world, ann):
 def test_sign_off_of_text_that_changed_meanwhile_is_refused(world, ann):
     story = world.site.store.get("st-draft1")
     save(world.client("ann"), world, "st-draft1", summary="Changed after the page loaded.")
+    _approve(world, "st-draft1")
     before = consent_file(world).read_bytes()
     data = {"signed_off": dt.date.today().isoformat(), "story_etag": story.etag,
             "consent_etag": story.consent_etag}

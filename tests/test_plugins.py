@@ -594,3 +594,23 @@ def test_the_documented_renderer_works_end_to_end(make_site, tmp_path):
     (folder / "media" / "cot.jpg").symlink_to("../evidence/form.jpg")
     with pytest.raises(MediaError, match="st-print01"):
         render(site, [site.store.get("st-print01")], "board", "large-print", tmp_path / "c")
+
+
+def test_hook_after_consent_sweep(demo):
+    from storykit.jobs import run_job
+    from storykit.taskqueue import add_sweep
+
+    add_plugin(demo, "sweeper", """
+        from storykit import hookimpl
+        CALLS = []
+        @hookimpl
+        def after_consent_sweep(site, day):
+            CALLS.append(day)
+    """)
+    site = Site.open(demo)
+    job = add_sweep(site)
+    assert run_job(site, job.id, "test-worker").state == "done"
+    calls = sys.modules["storykit_site_plugins.sweeper"].CALLS
+    from storykit.dates import today
+
+    assert calls == [today()]

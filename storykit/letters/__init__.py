@@ -27,6 +27,7 @@ from .model import (
     word_count,
 )
 from .reconsent import reconsent_due, reconsent_letter
+from .signoff import SignoffText, signoff_easy_read, signoff_letter, signoff_text
 from .withdrawal import withdrawal_letter
 from .write import check_letter_output, write_letter
 
@@ -37,5 +38,6 @@ __all__ = [
     "EASY_READ_MAX_WORDS", "ICONS", "KINDS", "STYLES", "STYLE_WORDS", "Addressee",
     "EasyReadPoint", "Letter", "LetterBlock", "LetterError", "ReplySlip", "addressee",
     "check_letter_output", "easy", "easy_read_problems", "reconsent_due", "reconsent_letter",
-    "sentences", "withdrawal_letter", "word_count", "write_letter",
+    "sentences", "SignoffText", "signoff_easy_read", "signoff_letter", "signoff_text",
+    "withdrawal_letter", "word_count", "write_letter",
 ]

@@ -1,7 +1,7 @@
 """Outcomes as records: what a team decided or did because of stories, why, who owns it, when
 it is due and how far it has got, with the stories behind it and the meeting or pack where
 they were heard. The core owns the tables (``outcomes``, ``outcome_stories``,
-``outcome_responses``, ``outcome_messages``; migration ``storykit_0005_outcomes``); other parts
+``outcome_responses``, ``outcome_messages``; migration ``storykit_0006_outcomes``); other parts
 use :class:`OutcomeLog` and :mod:`storykit.outcomes`, never the tables.
 
 An outcome's words are the team's (what they decided), not the story's. Storytellers'

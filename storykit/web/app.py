@@ -40,6 +40,9 @@ BLUEPRINTS = (
     "storykit.web.views.packs:bp",
     "storykit.web.views.copies:bp",
     "storykit.web.views.outcomes:bp",
+    "storykit.web.views.signoff:bp",
+    "storykit.web.views.consent_link:bp",
+    "storykit.web.views.teller:bp",
 )
 
 

@@ -437,6 +437,25 @@ def after_withdraw(site, story, scope: str) -> None:
 
 
 @hookimpl
+def after_status_change(site, story, old: str, new: str, by: str) -> None:
+    """Email the people a status change concerns (storykit.web.alerts; only with [email]).
+    The storyteller's own answers send their own notice."""
+    from ..lifecycle import STORYTELLER
+    from .alerts import status_changed
+
+    if not by.startswith(STORYTELLER):
+        status_changed(site, story.id, new)
+
+
+@hookimpl
+def after_consent_sweep(site, day) -> None:
+    """Email the people who work on stories whose consent is ending soon (once each)."""
+    from .alerts import consent_expiring
+
+    consent_expiring(site, day)
+
+
+@hookimpl
 def register_commands(cli: click.Group) -> None:
     from ..lifecycle import TRANSITIONS
 

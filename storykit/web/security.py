@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, g, request
 
 from .settings import is_development
 
@@ -25,10 +25,12 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def add_headers(response: Response) -> Response:
     """``after_request``: the security headers (ASVS 3.4) on every response."""
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP
+    headers["Content-Security-Policy"] = g.get("csp", CSP)  # a stricter one where a view asks
     headers["X-Content-Type-Options"] = "nosniff"
     headers["X-Frame-Options"] = "DENY"
-    headers["Referrer-Policy"] = "same-origin"
+    headers["Referrer-Policy"] = g.get("referrer_policy", "same-origin")
+    if g.get("robots"):
+        headers["X-Robots-Tag"] = g.robots
     headers["Permissions-Policy"] = PERMISSIONS
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"

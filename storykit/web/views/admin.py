@@ -82,9 +82,12 @@ def _user_page(person: User, form: Form | None = None, password_form: Form | Non
                status: int = 200):
     index = state().index
     stories = [(index.get(sid), sid, kind) for sid, kind in sorted(person.access.items())]
+    from ..alerts import email_of
+
     return render_template("admin/user.html", person=person, form=form,
                            password_form=password_form, stories=stories,
-                           role_options=_role_options()), status
+                           role_options=_role_options(),
+                           notice_email=email_of(db(), person.id) or ""), status
 
 
 @bp.route("/users/<name>/roles", methods=["POST"])
@@ -145,6 +148,27 @@ def password(name: str):
     record(audit.USER_PASSWORD_SET, detail=f"user {person.name}")
     _keep_own_session(updated)
     flash(f"A new password was set for {person.display_name}. Tell them in person or by phone.")
+    return redirect(url_for("admin.user", name=person.name), 303)
+
+
+@bp.route("/users/<name>/email", methods=["POST"])
+@roles_required("admin")
+def email(name: str):
+    """The address notices go to (storykit.web.alerts); empty: no email for them."""
+    from ...mail import MailError
+    from ..alerts import set_email
+
+    person = _user_or_404(name)
+    form = Form(request.form)
+    try:
+        set_email(db(), person.id, form.get("email"))
+    except MailError:
+        form.error("email", "Enter an email address like name@example.nhs.uk, or leave it "
+                            "empty.")
+        return _user_page(person, form=form, status=422)
+    record("user.email", detail=f"user {person.name}: {'set' if form.get('email') else 'removed'}")
+    flash("Their email for notices was saved." if form.get("email") else
+          "They will get no email notices.")
     return redirect(url_for("admin.user", name=person.name), 303)
 
 

@@ -320,7 +320,8 @@ def _taken_by(form_: Form) -> dict | None:
 @bp.route("/<story_id>/consent/sign-off", methods=["POST"])
 def sign_off(story_id: str):
     """Record that the storyteller checked the text: a new version with the date and the
-    story revision they saw."""
+    story revision they saw. (The sign-off page, storykit.web.views.signoff, is where staff
+    ask them and record answers with who took them; this stays for forms and scripts.)"""
     story = editable(story_id, "sign_off", RECORD_CONSENT)
     posted = Form(request.form)
     current = story.current_consent
@@ -328,6 +329,10 @@ def sign_off(story_id: str):
         posted.error("signed_off", "Record the storyteller's consent first.")
         return _page(story, Form(defaults(story)), signoff=posted), 422
     when = parse_date(posted, "signed_off", "the date they checked it")
+    found = lifecycle.signoff_request_refusals(story)
+    if found:  # only the final words of an approved story can be signed off
+        posted.error("signed_off", "You cannot record a sign-off now: "
+                     + "; ".join(r.message for r in found) + ".")
     if when and when > dt.date.today():
         posted.error("signed_off", "The date cannot be in the future.")
     if when and when < current.granted:

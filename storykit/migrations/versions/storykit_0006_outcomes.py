@@ -2,14 +2,14 @@
 when it is due and how far it has got; the stories behind each one, the storytellers'
 responses, and the letters that told them.
 
-Revision ID: storykit_0005
+Revision ID: storykit_0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "storykit_0005"
-down_revision = "storykit_0004"
+revision = "storykit_0006"
+down_revision = "storykit_0005"
 branch_labels = None
 depends_on = None
 
