@@ -218,6 +218,18 @@ def serve(tmp_path):
         server.wait(timeout=30)
 
 
+def _sign_in_waits(base: str, count: int) -> list[float]:
+    """How long the sign-in page takes, ``count`` times, 50 ms apart."""
+    waits = []
+    for _ in range(count):
+        started = time.perf_counter()
+        status, page = get(base + "/sign-in")
+        waits.append(time.perf_counter() - started)
+        assert status == 200 and b"Sign in" in page
+        time.sleep(0.05)
+    return waits
+
+
 def test_sixteen_heavy_checks_at_once_leave_sign_in_fast(serve, tmp_path):
     base, world = serve
     forms = tmp_path / "forms.json"
@@ -225,27 +237,27 @@ def test_sixteen_heavy_checks_at_once_leave_sign_in_fast(serve, tmp_path):
         name: [story_id, {k: v for k, v in editor_data(world.site.store.get(story_id)).items()
                           if k != "body"}]
         for name, story_id in (("ann", "st-draft1"), ("bob", "st-bobdraft"))}))
+    idle = sorted(_sign_in_waits(base, 20))  # the same page on this machine, nobody attacking
     attacker = subprocess.Popen([sys.executable, str(Path(__file__).with_name("heavy_checks.py")),
                                  base, PASSWORD, str(forms)], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert attacker.stdout.readline().strip() == "ready", attacker.stderr.read()
-        waits = []
-        for _ in range(40):  # an anonymous visitor opens the sign-in page meanwhile
-            started = time.perf_counter()
-            status, page = get(base + "/sign-in")
-            waits.append(time.perf_counter() - started)
-            assert status == 200 and b"Sign in" in page
-            time.sleep(0.05)
+        waits = _sign_in_waits(base, 40)  # an anonymous visitor opens it meanwhile
         out, err = attacker.communicate("stop\n", timeout=180)
     finally:
         attacker.kill()
     summary = json.loads(out.strip().splitlines()[-1])
     waits.sort()
     p95 = waits[int(len(waits) * 0.95) - 1]
-    print(f"sign-in: median {waits[len(waits) // 2] * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; "
-          f"the attack: {summary}")
-    assert p95 < 0.3, f"sign-in p95 {p95:.3f} s, median {waits[len(waits) // 2]:.3f} s"
+    idle_p95 = idle[int(len(idle) * 0.95) - 1]
+    print(f"sign-in: median {waits[len(waits) // 2] * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms "
+          f"(idle p95 {idle_p95 * 1000:.0f} ms); the attack: {summary}")
+    # fast means: within 0.3 s, or (on a machine busy with other work) within a few times
+    # what the page takes here with nobody attacking; heavy checks holding it up take seconds
+    limit = max(0.3, 4 * idle_p95)
+    assert p95 < limit, f"sign-in p95 {p95:.3f} s (limit {limit:.3f} s), median " \
+                        f"{waits[len(waits) // 2]:.3f} s"
     assert summary["threads"] == 16 and set(summary["statuses"]) <= {"200", "429"}, summary
     assert summary["statuses"].get("200") and summary["statuses"].get("429"), summary
     assert summary["429 without Retry-After"] == 0
