@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import errno
 import multiprocessing
@@ -11,6 +12,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -20,13 +22,16 @@ from conftest import BODY, ON, consent_version, snapshot, story_front, write_sto
 from storykit import fsio
 from storykit import model as m
 from storykit.errors import ConflictError, GoneError, NotFoundError, NotSavedError, ValidationError
-from storykit.fsio import TEMP_PREFIX, locked
+from storykit.fsio import TEMP_PREFIX
 from storykit.site import Site
 from storykit.slugs import ID_RE
 from storykit.store import SWEEP_STAMP
 from storykit.storyfile import parse_consent, parse_story
 
 SID = "st-test01"
+#: The store contract holds on both engines: on PostgreSQL the story locks are advisory locks
+#: and every change goes into the change feed (storykit.storylocks, storykit.changes).
+pytestmark = pytest.mark.usefixtures("database_env")
 
 
 @pytest.fixture
@@ -258,12 +263,11 @@ def test_a_slug_taken_by_another_story_cannot_be_saved(store, site_root):
 
 
 def test_a_save_waits_for_the_lock_held_by_another_process(store, site_root):
-    lock = site_root / "instance" / "locks" / f"{SID}.lock"
     ctx = multiprocessing.get_context("fork")
     held = ctx.Event()
 
     def hold():
-        with locked(lock):
+        with Site.open(site_root).store.locks.hold(SID):
             held.set()
             time.sleep(0.6)
 
@@ -339,7 +343,7 @@ def test_sweep_removes_strays_but_not_while_a_writer_holds_the_lock(store, site_
     held, done = ctx.Event(), ctx.Event()
 
     def hold():
-        with locked(site_root / "instance" / "locks" / f"{SID}.lock"):
+        with Site.open(site_root).store.locks.hold(SID):
             held.set()
             done.wait(10)
 
@@ -388,6 +392,26 @@ def test_a_quick_sweep_looks_only_in_folders_changed_since_the_last_sweep(store,
     assert not stray.exists()
 
 
+@contextlib.contextmanager
+def held_elsewhere(site_root: Path):
+    """The story's lock held by another thread (on PostgreSQL: another session) meanwhile."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with Site.open(site_root).store.locks.hold(SID):
+            held.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(10)
+
+
 def test_a_quick_sweep_comes_back_for_a_stray_a_busy_writer_held(store, site_root):
     stamp = site_root / "instance" / "cache" / SWEEP_STAMP
     store.sweep(quick=True)
@@ -396,7 +420,7 @@ def test_a_quick_sweep_comes_back_for_a_stray_a_busy_writer_held(store, site_roo
     stray = folder / ".tmp-busy01"
     stray.write_text("half a story")
     _age(folder, 10)  # changed after the last sweep, well before the next one
-    with locked(site_root / "instance" / "locks" / f"{SID}.lock"):
+    with held_elsewhere(site_root):
         assert store.sweep(quick=True) == []  # the writer may still be busy with it
     assert store.sweep(quick=True) == [stray]  # so the next sweep looks again
 
