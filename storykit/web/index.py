@@ -15,7 +15,7 @@ Reading 10,000 story folders on every request is far too slow, so lists come fro
 * When the site's database is PostgreSQL (several app servers may share the stories folder),
   every request also asks the change feed (:mod:`storykit.changes`) for stories changed
   since it last asked, on any server, and reads those again at once: one indexed query, at
-  most every ``FEED_EVERY`` seconds, and always before a page about one story.
+  most every ``FEED_EVERY`` seconds (0: every time), and always before a page about one story.
 
 Consent decisions are cached per story version, use and day.
 """
@@ -45,7 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("storykit.web")
 MAX_INTERVAL = 60.0
 COST_FACTOR = 20
-FEED_EVERY = 0.05
+FEED_EVERY = 0.0  # seconds between questions to the feed (0: every time: it is one quick query)
 
 
 @dataclass(frozen=True)
