@@ -41,7 +41,7 @@ from storykit.web.commands import MIGRATIONS as APP_MIGRATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORE_TABLES = {"distributions", "audit_log", "jobs", "packs", "pack_recipients", "pack_stories",
-               "pack_definitions"}
+               "pack_definitions", "story_changes"}
 APP_TABLES = {"users", "user_roles", "story_access", "login_failures", "story_notes"}
 
 #: What the old PRAGMA user_version scheme made (storykit before Alembic), verbatim.
