@@ -72,7 +72,7 @@ def lost_updates(root: Path, saved: dict[str, list[str]]) -> int:
 
 def run_setup(name: str, template: Path, work: Path, database_url: str | None,
               redis_url: str | None, apps: int, workers: int, seconds: int,
-              users: int) -> dict:
+              users: int, stories: int) -> dict:
     root = work / name / "site"
     root.parent.mkdir(parents=True)
     shutil.copytree(template, root, symlinks=True)
@@ -88,7 +88,7 @@ def run_setup(name: str, template: Path, work: Path, database_url: str | None,
         pids = [p.pid for p in servers.apps + servers.workers]
         cpu0 = cpu_seconds(pids)
         load = run_load(servers.ports, seconds, users=users,
-                        browse_ids=[f"st-more{n:05d}" for n in range(0, 10_000, 97)])
+                        browse_ids=[f"st-more{n:05d}" for n in range(0, stories, 97)])
         cpu = cpu_seconds(pids) - cpu0
     finally:
         servers.stop()
@@ -136,7 +136,7 @@ def main() -> None:
         only = args.only or ["sqlite", "pg1", "pg2"]
         if "sqlite" in only:
             results.append(run_setup("SQLite, 1 app server, 1 worker", template, work, None,
-                                     None, 1, 1, args.seconds, args.users))
+                                     None, 1, 1, args.seconds, args.users, args.stories))
             report(results[-1])
         if {"pg1", "pg2"} & set(only):
             cluster = Cluster.start()
@@ -144,12 +144,12 @@ def main() -> None:
         if "pg1" in only:
             results.append(run_setup("PostgreSQL + Redis, 1 app server, 2 workers", template,
                                      work, cluster.fresh_database(), redis_url, 1, 2,
-                                     args.seconds, args.users))
+                                     args.seconds, args.users, args.stories))
             report(results[-1])
         if "pg2" in only:
             results.append(run_setup("PostgreSQL + Redis, 2 app servers, 2 workers", template,
                                      work, cluster.fresh_database(), redis_url, 2, 2,
-                                     args.seconds, args.users))
+                                     args.seconds, args.users, args.stories))
             report(results[-1])
     finally:
         if redis_pid:
