@@ -38,16 +38,18 @@ class ChangeFeed:
         self._database = database
         self._added = 0
 
-    def record(self, story_id: str, etag: str | None, kind: str) -> None:
+    def record(self, story_id: str, etag: str | None, kind: str,
+               consent_etag: str | None = None) -> None:
         """Add a row. A database that cannot take it is logged, not raised: the files are
         already saved, and other servers still notice within their rescan interval."""
         assert kind in KINDS
         try:
             conn = self._database().connection()
             with conn.transaction():
-                conn.execute("INSERT INTO story_changes (story_id, etag, kind, at) "
-                             "VALUES (:story_id, :etag, :kind, :at)",
+                conn.execute("INSERT INTO story_changes (story_id, etag, consent_etag, kind, "
+                             "at) VALUES (:story_id, :etag, :consent_etag, :kind, :at)",
                              {"story_id": story_id, "etag": etag, "kind": kind,
+                              "consent_etag": consent_etag,
                               "at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")})
                 self._added += 1
                 if self._added % 1000 == 0:
@@ -73,6 +75,17 @@ class ChangeFeed:
         if after and rows[0][0] > after + 1 and self._pruned_after(after):
             return rows[-1][0], None
         return rows[-1][0], {r[1] for r in rows}
+
+    def newest(self, after: int = 0) -> tuple[int, dict[str, tuple[str | None, str | None]]]:
+        """The newest row id, and for each story changed after row ``after`` (0: any kept),
+        the etags of its files after its latest change."""
+        conn = self._database().connection()
+        last = self.latest()
+        rows = conn.all(
+            "SELECT c.story_id, c.etag, c.consent_etag FROM story_changes c JOIN ("
+            "SELECT story_id, max(id) AS newest FROM story_changes WHERE id > :after AND "
+            "id <= :last GROUP BY story_id) n ON c.id = n.newest", {"after": after, "last": last})
+        return last, {r[0]: (r[1], r[2]) for r in rows}
 
     def _pruned_after(self, after: int) -> bool:
         oldest = self._database().connection().value("SELECT min(id) FROM story_changes")

@@ -101,6 +101,7 @@ class FileStore:
         #: locks, and adds a change feed, when its database is PostgreSQL (storykit.site)
         self.locks: Locks = FileLocks(instance_dir / "locks")
         self.changes: ChangeFeed | None = None
+        self._feed_id = 0  # the last change feed row catch_up saw
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -120,11 +121,24 @@ class FileStore:
         if self.changes is not None:
             from .storyfile import etag_of
 
-            try:
-                etag = etag_of((self.root / story_id / STORY_FILE).read_bytes())
-            except FileNotFoundError:
-                etag = None
-            self.changes.record(story_id, etag, kind)
+            folder = self.root / story_id
+            etags = [etag_of(data) if (data := _read_or_none(folder / name)) is not None
+                     else None for name in (STORY_FILE, CONSENT_FILE)]
+            self.changes.record(story_id, etags[0], kind, consent_etag=etags[1])
+
+    def catch_up(self) -> None:
+        """Forget parsed stories the change feed says are out of date, whatever the files'
+        stat keys say: on shared storage another machine may have changed a file while this
+        one still sees its old size and time. The first call in a process checks every story
+        the feed holds (a parse cache from disk may be old); later calls only newer rows."""
+        if self.changes is None:
+            return
+        self._feed_id, newest = self.changes.newest(self._feed_id)
+        for story_id, (etag, consent_etag) in newest.items():
+            cached = self._cache.get(story_id)
+            if cached is not None and (cached[2].etag, cached[2].consent_etag) != \
+                    (etag, consent_etag):
+                del self._cache[story_id]
 
     def forget_cached(self, story_id: str) -> None:
         """Read the story's files again next time, whatever their stat keys say (another
@@ -196,6 +210,7 @@ class FileStore:
         with _gc_paused():  # parsing makes millions of short-lived, acyclic objects
             if not self._cache:
                 self._cache.update(self._disk.load())
+            self.catch_up()
             parsed_before, ids = self._parsed, self.ids()
             keys = self._stat_keys(ids)
             self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])])
@@ -223,7 +238,10 @@ class FileStore:
         except FileNotFoundError:
             return {}
         ids = [n for n in names if is_valid_id(n)]
-        return {"names": names, "files": self._stat_keys(ids)}
+        found: dict[str, object] = {"names": names, "files": self._stat_keys(ids)}
+        if self.changes is not None:  # shared storage: file times may lag; the feed does not
+            found["changes"] = self.changes.latest()
+        return found
 
     def _stat_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
         """Each story's (story.md, consent.yml) stat keys: one stat per file, on plain
@@ -726,6 +744,13 @@ def _parse_chunk(ids: list[str], in_worker: bool = True) -> Any:
             continue
         out.append((story_id, (skey, ckey, story_record(story) if in_worker else story)))
     return marshal.dumps(out, 2) if in_worker else out
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _unlink(path: Path) -> bool:

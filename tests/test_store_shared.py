@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import threading
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from storykit.db import URL_ENV
 from storykit.errors import ConflictError
 from storykit.fsio import LockTimeout
 from storykit.site import Site
+from storykit.storyfile import etag_of
 from storykit.storylocks import DatabaseLocks, FileLocks, lock_key
 from storykit.web.index import StoryIndex
 
@@ -119,7 +121,8 @@ def test_every_change_is_one_row_of_the_feed_without_story_text(shared_root):
         (SID, "save"), (SID, "consent"), (made.id, "create"), (made.id, "erasure"),
         (SID, "withdrawal")]
     assert rows[0]["etag"] == saved.etag and rows[-1]["etag"] == withdrawn.etag
-    assert set(rows[0]) == {"id", "story_id", "etag", "kind", "at"}
+    assert set(rows[0]) == {"id", "story_id", "etag", "consent_etag", "kind", "at"}
+    assert rows[1]["consent_etag"] != rows[0]["consent_etag"]
     assert dt.datetime.fromisoformat(rows[0]["at"]).tzinfo is not None
     assert not [r for r in rows for v in r.values() if "Ann" in str(v)]
 
@@ -144,3 +147,25 @@ def test_on_sqlite_the_locks_are_flock_and_there_is_no_feed(site_root):
     write_story(site_root, SID)
     store.save(store.get(SID).copy(body="x\n"))
     assert (site_root / "instance" / "locks" / f"{SID}.lock").exists()
+
+
+def test_a_change_the_file_times_do_not_show_is_still_read_again(shared_root):
+    """On shared storage a machine may see another's new file with the old size and time for
+    a while: the feed, not the stat keys, says the parsed story is out of date."""
+    here = Site.open(shared_root).store
+    assert here.load_all().stories[0].body.startswith("On our second night")  # parsed and kept
+    path = shared_root / "stories" / SID / "story.md"
+    before, st = path.read_bytes(), path.stat()
+    after = before.replace(b"On our second night", b"On our FOURTH night")
+    assert len(after) == len(before)
+    with path.open("r+b") as f:  # same file, same size, and its time put back
+        f.write(after)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert here.load_all().stories[0].body.startswith("On our second night")  # stat keys alone
+    there = Site.open(shared_root)
+    there.store.changes.record(SID, etag_of(after), "save",
+                               consent_etag=there.store.get(SID).consent_etag)
+    assert here.load_all().stories[0].body.startswith("On our FOURTH night")
+    # and a new process, with the parse cache kept on disk, is not fooled either
+    fresh = Site.open(shared_root).store
+    assert fresh.load_all().stories[0].body.startswith("On our FOURTH night")
