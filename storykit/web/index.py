@@ -303,10 +303,12 @@ class StoryIndex:
 
     def story(self, story_id: str) -> Story:
         """The story as its files hold it now (raises NotFoundError / ValidationError)."""
-        self.snapshot()
-        self._follow(now=True)  # another server may have changed it a moment ago
+        self.snapshot()  # which asks the change feed: another server may have just changed it
+        if FEED_EVERY > 0:
+            self._follow(now=True)
         story = self.site.store.get(story_id)
-        known = self.snapshot().stories.get(story_id)
+        assert self._snap is not None
+        known = self._snap.stories.get(story_id)
         if known is None or known.etag != story.etag or known.consent_etag != story.consent_etag:
             self.put(story)
         return story
