@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import errno
 import multiprocessing
@@ -12,12 +11,19 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import BODY, ON, consent_version, snapshot, story_front, write_story
+from conftest import (
+    BODY,
+    ON,
+    consent_version,
+    lock_held_elsewhere,
+    snapshot,
+    story_front,
+    write_story,
+)
 
 from storykit import fsio
 from storykit import model as m
@@ -392,26 +398,6 @@ def test_a_quick_sweep_looks_only_in_folders_changed_since_the_last_sweep(store,
     assert not stray.exists()
 
 
-@contextlib.contextmanager
-def held_elsewhere(site_root: Path):
-    """The story's lock held by another thread (on PostgreSQL: another session) meanwhile."""
-    held, done = threading.Event(), threading.Event()
-
-    def hold():
-        with Site.open(site_root).store.locks.hold(SID):
-            held.set()
-            done.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    assert held.wait(10)
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join(10)
-
-
 def test_a_quick_sweep_comes_back_for_a_stray_a_busy_writer_held(store, site_root):
     stamp = site_root / "instance" / "cache" / SWEEP_STAMP
     store.sweep(quick=True)
@@ -420,7 +406,7 @@ def test_a_quick_sweep_comes_back_for_a_stray_a_busy_writer_held(store, site_roo
     stray = folder / ".tmp-busy01"
     stray.write_text("half a story")
     _age(folder, 10)  # changed after the last sweep, well before the next one
-    with held_elsewhere(site_root):
+    with lock_held_elsewhere(site_root, SID):
         assert store.sweep(quick=True) == []  # the writer may still be busy with it
     assert store.sweep(quick=True) == [stray]  # so the next sweep looks again
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
-import threading
 from pathlib import Path
 
 import pytest
-from conftest import consent_version, write_story
+from conftest import consent_version, lock_held_elsewhere, write_story
 
 from storykit import model as m
 from storykit.db import URL_ENV
@@ -74,17 +73,7 @@ def test_two_processes_saving_one_story_one_wins_one_conflict(shared_root):
 def test_a_held_lock_is_seen_by_the_database_and_a_wait_ends_in_plain_words(shared_root,
                                                                              pg_cluster):
     site = Site.open(shared_root)
-    held, done = threading.Event(), threading.Event()
-
-    def hold():
-        with Site.open(shared_root).store.locks.hold(SID):
-            held.set()
-            done.wait(10)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    try:
-        assert held.wait(10)
+    with lock_held_elsewhere(shared_root, SID):
         key = lock_key(SID) & 0xFFFFFFFFFFFFFFFF  # pg_locks shows it as two 32-bit halves
         conn = site.database.connection()
         assert [tuple(r) for r in conn.all(
@@ -97,9 +86,6 @@ def test_a_held_lock_is_seen_by_the_database_and_a_wait_ends_in_plain_words(shar
             pass
         with site.store.locks.if_free(SID) as free:
             assert not free
-    finally:
-        done.set()
-        thread.join(10)
     with site.store.locks.if_free(SID) as free:
         assert free
     # once let go, a save goes through at once
