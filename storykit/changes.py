@@ -17,12 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from .errors import StorykitError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .db import Database
 
 log = logging.getLogger("storykit")
 KINDS = ("create", "save", "consent", "withdrawal", "erasure")
@@ -34,7 +31,8 @@ KEEP = 50_000
 class ChangeFeed:
     """The ``story_changes`` table of the site's database."""
 
-    def __init__(self, database: Callable[[], Database]):
+    def __init__(self, database: Callable[[], Any]):
+        """``database()``: the site's storykit.db.Database (asked for on first use)."""
         self._database = database
         self._added = 0
 

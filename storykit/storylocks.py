@@ -18,13 +18,12 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Any, Protocol
 
 from .errors import NotSavedError, StorykitError
 from .fsio import LockTimeout, locked, try_lock
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .db import Connection, Database
+# storykit.db is imported where it is used: it refers to the site, which holds the store.
 
 TIMEOUT = 15.0
 
@@ -71,12 +70,13 @@ class DatabaseLocks:
     waiters are served in turn without polling; the wait ends with the same words as a
     ``flock`` wait."""
 
-    def __init__(self, database: Callable[[], Database]):
+    def __init__(self, database: Callable[[], Any]):
+        """``database()``: the site's storykit.db.Database (asked for on first use)."""
         self._database = database
         self._local = threading.local()
         self._pid = os.getpid()
 
-    def _conn(self) -> Connection:
+    def _conn(self) -> Any:
         if self._pid != os.getpid():  # a forked child never uses its parent's sessions
             self._local, self._pid = threading.local(), os.getpid()
         conn = getattr(self._local, "conn", None)
