@@ -369,7 +369,8 @@ def dismiss(site: Site, story: Story, ref: str, reason: str, *, by: str, etag: s
         made.append(dismissal)
         return record.with_dismissal(dismissal)
 
-    update_review(folder, site.instance / "locks" / f"{story.id}.review.lock", add)
+    update_review(folder, site.store.locks.hold(f"{story.id}.review",
+                                                what="this story's review"), add)
     where = f" in {issue.where}" if issue.where else ""
     (log or site.audit).record(DISMISSED, actor=by, story_id=story.id, etag=story.etag, ip=ip,
                                detail=f"{issue.code}{where}, revision {story.revision}")

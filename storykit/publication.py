@@ -171,6 +171,8 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
         problems += [str(p) for p in loaded.problems]
     else:
         stories = []
+        if hasattr(site.store, "catch_up"):
+            site.store.catch_up()  # changes made on other machines (storykit.changes)
         for story_id in sorted(wanted):
             try:
                 stories.append(site.store.get(story_id))

@@ -164,10 +164,11 @@ def dump_review(record: ReviewRecord) -> str:
     return head + dump_yaml({"salt": record.salt, "dismissed": items})
 
 
-def update_review(folder: Path, lock_file: Path, change) -> ReviewRecord:
+def update_review(folder: Path, lock, change) -> ReviewRecord:
     """Read the record, apply ``change(record) -> record`` and write it, holding a lock so
-    two reviewers dismissing at once both keep theirs. A new file gets a new salt."""
-    with locked(lock_file, what="this story's review"):
+    two reviewers dismissing at once both keep theirs. A new file gets a new salt. ``lock``
+    is a lock file, or a held lock from the store's locks (``site.store.locks``)."""
+    with locked(lock, what="this story's review") if isinstance(lock, Path) else lock:
         record = read_review(folder)
         if not record.salt:
             record = replace(record, salt=new_salt())

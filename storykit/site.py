@@ -21,6 +21,22 @@ class Site:
         self.config = config
         self.root = config.root
         self.store = FileStore(config.path("stories"), config.path("instance"), config.use_names)
+        if self.shared:
+            from .changes import ChangeFeed
+            from .storylocks import DatabaseLocks
+
+            self.store.locks = DatabaseLocks(lambda: self.database)
+            self.store.changes = ChangeFeed(lambda: self.database)
+
+    @cached_property
+    def shared(self) -> bool:
+        """True when the site's database is PostgreSQL: app servers and workers on several
+        machines may share its stories folder, so story locks and change detection go
+        through the database (storykit.storylocks, storykit.changes; docs/deploy.md)."""
+        from .db import resolve_url
+
+        return resolve_url(self.config.database_url, self.root, self.instance).dialect \
+            == "postgresql"
 
     @classmethod
     def open(cls, root: Path | str) -> Site:

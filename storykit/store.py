@@ -22,13 +22,17 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import model as m
 from .cache import ParseCache, story_from_record, story_record
 from .errors import ConflictError, GoneError, NotFoundError, Problem, StorykitError, ValidationError
-from .fsio import RACY_NS, atomic_write, locked, make_dirs, stat_key, temp_files, try_lock
+from .fsio import RACY_NS, atomic_write, make_dirs, stat_key, temp_files
 from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugify
+from .storylocks import FileLocks, Locks
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .changes import ChangeFeed
 
 # .storyfile (PyYAML, ruamel.yaml) is imported in the methods that parse or write a file:
 # stories from a warm parse cache need neither, which keeps the command line quick to start.
@@ -93,6 +97,11 @@ class FileStore:
         self._cache: dict[str, tuple[tuple, tuple, m.Story]] = {}
         self._disk = ParseCache(instance_dir / "cache" / "stories.marshal", (self.uses,))
         self._parsed = 0
+        #: per-story locks: flock on one machine; the site makes them PostgreSQL advisory
+        #: locks, and adds a change feed, when its database is PostgreSQL (storykit.site)
+        self.locks: Locks = FileLocks(instance_dir / "locks")
+        self.changes: ChangeFeed | None = None
+        self._feed_id = 0  # the last change feed row catch_up saw
 
     # --- paths ---------------------------------------------------------------------------
 
@@ -102,10 +111,39 @@ class FileStore:
         return self.root / story_id
 
     def _lock(self, story_id: str):
-        return locked(self.instance / "locks" / f"{story_id}.lock")
+        return self.locks.hold(story_id)
 
     def _site_lock(self):
-        return locked(self.instance / "locks" / "_create.lock", what="another new story")
+        return self.locks.hold("_create", what="another new story")
+
+    def _told(self, story_id: str, kind: str) -> None:
+        """Add the change to the feed (if the site has one), still under the story's lock."""
+        if self.changes is not None:
+            from .storyfile import etag_of
+
+            folder = self.root / story_id
+            etags = [etag_of(data) if (data := _read_or_none(folder / name)) is not None
+                     else None for name in (STORY_FILE, CONSENT_FILE)]
+            self.changes.record(story_id, etags[0], kind, consent_etag=etags[1])
+
+    def catch_up(self) -> None:
+        """Forget parsed stories the change feed says are out of date, whatever the files'
+        stat keys say: on shared storage another machine may have changed a file while this
+        one still sees its old size and time. The first call in a process checks every story
+        the feed holds (a parse cache from disk may be old); later calls only newer rows."""
+        if self.changes is None:
+            return
+        self._feed_id, newest = self.changes.newest(self._feed_id)
+        for story_id, (etag, consent_etag) in newest.items():
+            cached = self._cache.get(story_id)
+            if cached is not None and (cached[2].etag, cached[2].consent_etag) != \
+                    (etag, consent_etag):
+                del self._cache[story_id]
+
+    def forget_cached(self, story_id: str) -> None:
+        """Read the story's files again next time, whatever their stat keys say (another
+        machine changed it: a network file system may show old file times for a while)."""
+        self._cache.pop(story_id, None)
 
     # --- reading -------------------------------------------------------------------------
 
@@ -172,6 +210,7 @@ class FileStore:
         with _gc_paused():  # parsing makes millions of short-lived, acyclic objects
             if not self._cache:
                 self._cache.update(self._disk.load())
+            self.catch_up()
             parsed_before, ids = self._parsed, self.ids()
             keys = self._stat_keys(ids)
             self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])])
@@ -199,7 +238,10 @@ class FileStore:
         except FileNotFoundError:
             return {}
         ids = [n for n in names if is_valid_id(n)]
-        return {"names": names, "files": self._stat_keys(ids)}
+        found: dict[str, object] = {"names": names, "files": self._stat_keys(ids)}
+        if self.changes is not None:  # shared storage: file times may lag; the feed does not
+            found["changes"] = self.changes.latest()
+        return found
 
     def _stat_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
         """Each story's (story.md, consent.yml) stat keys: one stat per file, on plain
@@ -321,6 +363,7 @@ class FileStore:
                     atomic_write(path, text)
                     saved = self.get(story_id)
                     self._keep_revision(saved, by)
+                    self._told(story_id, "create")
             except BaseException:
                 shutil.rmtree(self.root / story_id, ignore_errors=True)
                 raise
@@ -370,7 +413,9 @@ class FileStore:
                 if owner and owner != story.id:
                     raise ConflictError(f"the slug {story.slug!r} is already used by story "
                                         f"{owner}; choose another slug")
-                return self._write_story(story, current_text, current_bytes, by, today)
+                saved = self._write_story(story, current_text, current_bytes, by, today)
+                self._told(story.id, "save")
+                return saved
 
     def _write_story(self, story: m.Story, original: str, original_bytes: bytes, by: str,
                      today: dt.date | None) -> m.Story:
@@ -484,6 +529,7 @@ class FileStore:
         """Append ``version`` to consent.yml (numbered and time-stamped here)."""
         with self._lock(story_id):
             self._append_consent(story_id, version, base_etag, by or current_user())
+            self._told(story_id, "consent")
         return self.get(story_id)
 
     def _append_consent(self, story_id: str, version: m.ConsentVersion, base_etag: str | None,
@@ -546,6 +592,7 @@ class FileStore:
                 shutil.rmtree(self.instance / "conflicts" / story_id, ignore_errors=True)
                 self._forget(story_id)
                 self._keep_revision(self.get(story_id), by)
+            self._told(story_id, "erasure" if scope == "delete_everything" else "withdrawal")
         return self.get(story_id)
 
     def _forget(self, story_id: str) -> None:
@@ -631,13 +678,10 @@ class FileStore:
             os.utime(stamp, ns=(started, started))
 
     def _remove_unlocked(self, story_id: str, strays: list[Path]) -> list[Path]:
-        fd = try_lock(self.instance / "locks" / f"{story_id}.lock")
-        if fd is None:
-            return []  # a writer is busy with this story right now
-        try:
+        with self.locks.if_free(story_id) as free:
+            if not free:
+                return []  # a writer is busy with this story right now
             return [p for p in strays if _unlink(p)]
-        finally:
-            os.close(fd)
 
 
 _gc_lock = threading.Lock()
@@ -700,6 +744,13 @@ def _parse_chunk(ids: list[str], in_worker: bool = True) -> Any:
             continue
         out.append((story_id, (skey, ckey, story_record(story) if in_worker else story)))
     return marshal.dumps(out, 2) if in_worker else out
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
 
 
 def _unlink(path: Path) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,3 +318,24 @@ def database_env(engine: Engine, monkeypatch) -> Engine:
     if url:
         monkeypatch.setenv(URL_ENV, url)
     return engine
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(site_root: Path, name: str) -> Iterator[None]:
+    """The store lock ``name`` held by another thread meanwhile: a lock file of its own, or on
+    PostgreSQL another database session (as another process or machine would hold it)."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with Site.open(site_root).store.locks.hold(name):
+            held.set()
+            done.wait(10)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join(10)

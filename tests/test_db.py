@@ -42,7 +42,7 @@ from storykit.web.commands import MIGRATIONS as APP_MIGRATIONS
 ROOT = Path(__file__).resolve().parent.parent
 CORE_TABLES = {"distributions", "audit_log", "jobs", "packs", "pack_recipients", "pack_stories",
                "pack_definitions", "outcomes", "outcome_stories", "outcome_responses",
-               "outcome_messages", "one_time_links", "outbox"}
+               "outcome_messages", "one_time_links", "outbox", "story_changes"}
 APP_TABLES = {"users", "user_roles", "story_access", "login_failures", "story_notes",
               "pack_orders", "takedown_ticks", "user_emails"}
 

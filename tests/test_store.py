@@ -15,18 +15,29 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import BODY, ON, consent_version, snapshot, story_front, write_story
+from conftest import (
+    BODY,
+    ON,
+    consent_version,
+    lock_held_elsewhere,
+    snapshot,
+    story_front,
+    write_story,
+)
 
 from storykit import fsio
 from storykit import model as m
 from storykit.errors import ConflictError, GoneError, NotFoundError, NotSavedError, ValidationError
-from storykit.fsio import TEMP_PREFIX, locked
+from storykit.fsio import TEMP_PREFIX
 from storykit.site import Site
 from storykit.slugs import ID_RE
 from storykit.store import SWEEP_STAMP
 from storykit.storyfile import parse_consent, parse_story
 
 SID = "st-test01"
+#: The store contract holds on both engines: on PostgreSQL the story locks are advisory locks
+#: and every change goes into the change feed (storykit.storylocks, storykit.changes).
+pytestmark = pytest.mark.usefixtures("database_env")
 
 
 @pytest.fixture
@@ -258,12 +269,11 @@ def test_a_slug_taken_by_another_story_cannot_be_saved(store, site_root):
 
 
 def test_a_save_waits_for_the_lock_held_by_another_process(store, site_root):
-    lock = site_root / "instance" / "locks" / f"{SID}.lock"
     ctx = multiprocessing.get_context("fork")
     held = ctx.Event()
 
     def hold():
-        with locked(lock):
+        with Site.open(site_root).store.locks.hold(SID):
             held.set()
             time.sleep(0.6)
 
@@ -339,7 +349,7 @@ def test_sweep_removes_strays_but_not_while_a_writer_holds_the_lock(store, site_
     held, done = ctx.Event(), ctx.Event()
 
     def hold():
-        with locked(site_root / "instance" / "locks" / f"{SID}.lock"):
+        with Site.open(site_root).store.locks.hold(SID):
             held.set()
             done.wait(10)
 
@@ -396,7 +406,7 @@ def test_a_quick_sweep_comes_back_for_a_stray_a_busy_writer_held(store, site_roo
     stray = folder / ".tmp-busy01"
     stray.write_text("half a story")
     _age(folder, 10)  # changed after the last sweep, well before the next one
-    with locked(site_root / "instance" / "locks" / f"{SID}.lock"):
+    with lock_held_elsewhere(site_root, SID):
         assert store.sweep(quick=True) == []  # the writer may still be busy with it
     assert store.sweep(quick=True) == [stray]  # so the next sweep looks again
 

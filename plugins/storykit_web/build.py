@@ -39,7 +39,6 @@ from storykit.kit import (
     ViewImage,
     WebPage,
     code_fingerprint,
-    locked,
     markdown_inline,
     nice_date,
     parse_date,
@@ -100,6 +99,9 @@ class BuildReport:
 #: ``progress(fraction, words)``: how far a build is, for a job's progress.
 Progress = Callable[[float, str], None]
 #: ``pages(done, total, step)``: story pages made so far, for a progress bar.
+#: One build at a time per site, and none while a withdrawal edits the manifests: on one
+#: machine a lock file (instance/locks/web-build.lock), on PostgreSQL a database lock.
+BUILD_LOCK = "web-build"
 PageProgress = Callable[[int, int, str], None]
 #: ``taken_down(removed, written)``: called as soon as the pages of stories no longer allowed
 #: are gone (paths relative to the output folder), before any page is rendered.
@@ -117,7 +119,7 @@ def build_site(site: Site, out_dir: Path | None = None, *, theme: str | None = N
     hears of each story page made (for a progress bar on a terminal)."""
     out = check_out_dir(site, Path(out_dir) if out_dir else site.config.path("build"))
     try:
-        with locked(site.instance / "locks" / "web-build.lock", timeout=wait):
+        with site.store.locks.hold(BUILD_LOCK, timeout=wait):  # all machines (storylocks)
             builder = Builder(site, out, load_theme(site, theme), workers, by)
             builder.progress = progress or _no_progress
             builder.taken_down = taken_down
@@ -154,7 +156,7 @@ def forget_story(site: Site, story_id: str) -> int:
     if not folder.is_dir():
         return 0
     changed = 0
-    with locked(site.instance / "locks" / "web-build.lock", timeout=30):
+    with site.store.locks.hold(BUILD_LOCK, timeout=30):
         drop_legacy_files(folder)
         for path in sorted(folder.glob("*.pickle")):
             if path.name.count(".") != 1:  # the search and Markdown side files

@@ -12,6 +12,10 @@ Reading 10,000 story folders on every request is far too slow, so lists come fro
 * Writes made through the app update the snapshot at once (:meth:`put`), and pages about one
   story read it fresh (:meth:`story`), so a form always carries the latest etag.
 * With ``STORYKIT_INDEX_TTL = 0`` (tests) there is no thread: every :meth:`snapshot` rescans.
+* When the site's database is PostgreSQL (several app servers may share the stories folder),
+  every request also asks the change feed (:mod:`storykit.changes`) for stories changed
+  since it last asked, on any server, and reads those again at once: one indexed query, at
+  most every ``FEED_EVERY`` seconds (0: every time), and always before a page about one story.
 
 Consent decisions are cached per story version, use and day.
 """
@@ -41,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger("storykit.web")
 MAX_INTERVAL = 60.0
 COST_FACTOR = 20
+FEED_EVERY = 0.0  # seconds between questions to the feed (0: every time: it is one quick query)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,9 @@ class StoryIndex:
         self._day = dt.date.today()
         self.last_scan_seconds = 0.0
         self._thread: threading.Thread | None = None
+        self._feed_id = 0           # the last change feed row seen
+        self._feed_asked = 0.0      # when (time.monotonic)
+        self._following = threading.Lock()
 
     # --- the snapshot ------------------------------------------------------------------------
 
@@ -115,11 +123,15 @@ class StoryIndex:
             self._start_rescanning()
         elif self.ttl <= 0:
             self.refresh()
+        self._follow()
         assert self._snap is not None
         return self._snap
 
     def _load_everything(self) -> None:
         keys, stray = self._scan()  # before reading, so a change meanwhile is seen next time
+        feed = self.site.store.changes
+        if feed is not None:  # likewise: changes made during the load are read again
+            self._feed_id = self._ask(feed.latest, self._feed_id)
         result = self.site.store.load_all()
         stories = {s.id: s for s in result.stories}
         self._bad = {}
@@ -220,6 +232,56 @@ class StoryIndex:
             self._snap = Snapshot(stories, _moved(old.order, old.stories, stories, story.id),
                                   old.problems)
 
+    # --- the change feed (several app servers) -----------------------------------------------
+
+    def _follow(self, now: bool = False) -> None:
+        """Read again the stories the change feed says changed since we last asked."""
+        feed = self.site.store.changes
+        if feed is None or self._snap is None:
+            return
+        with self._following:
+            if not now and time.monotonic() - self._feed_asked < FEED_EVERY:
+                return
+            self._feed_asked = time.monotonic()
+            last, changed = self._ask(lambda: feed.since(self._feed_id), (self._feed_id, set()))
+            if changed is None:  # too far behind: the feed no longer has every row
+                for story_id in list(self._snap.stories):
+                    self.site.store.forget_cached(story_id)
+                changed = set(self._snap.stories)
+            fresh: dict[str, Story | None] = {}
+            for story_id in changed:
+                self.site.store.forget_cached(story_id)
+                try:
+                    fresh[story_id] = self.site.store.get(story_id)
+                except (NotFoundError, ValidationError):
+                    fresh[story_id] = None  # the next rescan says why
+            self._feed_id = last
+        if fresh:
+            self._apply(fresh)
+
+    def _ask(self, question, otherwise):
+        from ..errors import StorykitError
+
+        try:
+            return question()
+        except StorykitError as exc:  # keep serving what we have; the rescan still runs
+            log.warning("storykit: the change feed could not be read (%s)", type(exc).__name__)
+            return otherwise
+
+    def _apply(self, fresh: dict[str, Story | None]) -> None:
+        with self._writing:
+            old = self._snap or Snapshot()
+            stories = dict(old.stories)
+            for story_id, story in fresh.items():
+                if story is None:
+                    stories.pop(story_id, None)
+                else:
+                    stories[story_id] = story
+            one = next(iter(fresh)) if len(fresh) == 1 else None
+            order = (_moved(old.order, old.stories, stories, one)
+                     if one is not None and fresh[one] is not None else _ordered(stories))
+            self._snap = Snapshot(stories, order, old.problems)
+
     # --- the background rescan ---------------------------------------------------------------
 
     def _start_rescanning(self) -> None:
@@ -241,8 +303,12 @@ class StoryIndex:
 
     def story(self, story_id: str) -> Story:
         """The story as its files hold it now (raises NotFoundError / ValidationError)."""
+        self.snapshot()  # which asks the change feed: another server may have just changed it
+        if FEED_EVERY > 0:
+            self._follow(now=True)
         story = self.site.store.get(story_id)
-        known = self.snapshot().stories.get(story_id)
+        assert self._snap is not None
+        known = self._snap.stories.get(story_id)
         if known is None or known.etag != story.etag or known.consent_etag != story.consent_etag:
             self.put(story)
         return story
