@@ -39,6 +39,10 @@ def alembic_config(database: Database) -> Config:
     return cfg
 
 
+#: How long an upgrade waits for another one on the same SQLite file, in seconds.
+UPGRADE_WAIT = 300
+
+
 def engine_for(database: Database) -> sa.Engine:
     """A SQLAlchemy engine over storykit.db's own connections (same file mode, pragmas and
     settings), in which a transaction is ``BEGIN IMMEDIATE`` on SQLite."""
@@ -46,6 +50,8 @@ def engine_for(database: Database) -> sa.Engine:
         raw = connect(database.url).raw
         if database.url.is_sqlite:
             raw.row_factory = None
+            # another upgrade holds the file for its whole run: wait for it, however slow
+            raw.execute(f"PRAGMA busy_timeout = {UPGRADE_WAIT * 1000}")
         else:
             from psycopg.rows import tuple_row
 

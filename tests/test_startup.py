@@ -34,6 +34,8 @@ HOMES = {
     "storykit.errors": ["ConfigError", "ConflictError", "GoneError", "NotFoundError",
                         "NotSavedError", "StorykitError", "ValidationError"],
     "storykit.hookspecs": ["hookimpl", "hookspec"],
+    "storykit.links": ["LinkRefused", "Links"],
+    "storykit.mail": ["notify"],
     "storykit.markup": ["render_markdown", "sanitise"],
     "storykit.model": ["ConsentVersion", "Image", "Person", "Story", "Storyteller"],
     "storykit.render": ["Artefact", "Format", "Job", "Notice", "render", "render_draft"],
