@@ -1,7 +1,8 @@
 """Outcome pages: what the team decided or did because of stories. A list to filter and track
 (overdue ones say so in words), a page for each outcome with its stories, the storytellers
-told and their responses, forms to add and change outcomes, record a response, and write the
-letters that tell storytellers (in the format each prefers).
+told and their responses, forms to add and change outcomes, record a response, and tell the
+storytellers: by email with a one-time link when their consent allows it, otherwise by letter
+(in the format each prefers) with the link's short code.
 
 Who may do what follows the story rules (:mod:`storykit.web.access`): you see an outcome when
 you may view at least one of its stories, and only the stories you may view are named to you;
