@@ -71,6 +71,12 @@ EVENTS: dict[str, tuple[str, str]] = {
                         "what you agreed to, or ask us to stop:\n\n{link}\n\nThe link works "
                         "once, until {until}. Your answer will not change your care in any "
                         "way.\n\nIf you did not expect this email, you can ignore it."),
+    "outcome": ("What we did after hearing your story",
+                "Hello,\n\nThank you for sharing your story with us. We said we would tell "
+                "you what we decided because of it. You can read what we decided, and tell "
+                "us what you think if you would like to, here:\n\n{link}\n\nThe link works "
+                "once, until {until}. There is no need to answer. It will not change your "
+                "care in any way.\n\nIf you did not expect this email, you can ignore it."),
 }
 AUDIENCES = ("staff", "storyteller")
 

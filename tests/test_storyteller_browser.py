@@ -231,3 +231,33 @@ def test_the_staff_sign_off_page_has_no_violations(browser, base, world):
     problems += audit_page(page, "sign-off page with a new link")
     page.context.close()
     assert not problems, "\n".join(problems)
+
+
+def test_the_outcome_page_has_no_violations_and_takes_an_answer(browser, base, world):
+    from storykit.links import Links
+    from storykit.outcomes import outcome_log, record_outcome
+
+    add_teller_story(world, "st-teller9")
+    made = record_outcome(world.site, {"title": "A card by each bed saying which buzzer to "
+                                                "press", "why": "Families could not find help "
+                                                                "at night.", "status": "done"},
+                          ["st-teller9"], by="ann")
+    issued = Links(world.site).issue("outcome", "st-teller9", by="ann", etag=made.id,
+                                     replace=False)
+    teller = storyteller(browser)
+    problems = []
+    follow(teller, base + "/s/" + issued.token)
+    expect(teller.locator("h1")).to_have_text("What we did after hearing your story")
+    problems += check_page(teller, "the outcome page")
+    teller.get_by_label("Tell us what you think").fill("x" * 2001)
+    teller.get_by_role("button", name="Send").click()
+    expect(teller.locator(".error-summary")).to_contain_text("2,000 characters")
+    problems += check_page(teller, "the outcome page with an error")
+    teller.get_by_label("Tell us what you think").fill("The card is a good idea.")
+    teller.get_by_role("button", name="Send").click()
+    expect(teller.locator("h1")).to_have_text("Thank you")
+    problems += check_page(teller, "thanks after the outcome page")
+    assert [r.text for r in outcome_log(world.site).responses(made.id)] == [
+        "The card is a good idea."]
+    teller.context.close()
+    assert not problems, "\n".join(problems)

@@ -163,6 +163,12 @@ def answer():
         if request.method == "POST":
             return answer_consent(link, story, form)
         return consent_page(story, form)
+    if link.purpose == "outcome":
+        from .teller_outcome import answer_outcome, outcome_page
+
+        if request.method == "POST":
+            return answer_outcome(link, story, form)
+        return outcome_page(link, story, form)
     if link.purpose != lifecycle.SIGNOFF:
         return refused("wrong_purpose", link.story_id)
     if request.method == "POST":
