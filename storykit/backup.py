@@ -40,7 +40,7 @@ FOLDERS = ("stories", "instance", "plugins", "themes")
 #: What in ``instance/`` storykit makes again (or must not copy as files: the database).
 NOT_KEPT = frozenset({"cache", "locks", "tmp", "storykit.db", "storykit.db-wal",
                       "storykit.db-shm", "jobs-queue.db", "jobs-queue.db-wal",
-                      "jobs-queue.db-shm", "__pycache__"})
+                      "jobs-queue.db-shm", "storykit.db.upgrade.lock", "__pycache__"})
 ROWS_PER_BATCH = 500
 
 

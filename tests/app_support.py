@@ -194,7 +194,10 @@ def stop_server(server, thread: threading.Thread) -> None:
         for channel in list(server._map.values()):
             channel.close()
 
-    server.trigger.pull_trigger(close_all)
+    try:
+        server.trigger.pull_trigger(close_all)
+    except OSError:  # the loop already ended and closed its trigger: close what is left here
+        close_all()
     thread.join(timeout=10)
 
 
