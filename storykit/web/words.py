@@ -30,13 +30,18 @@ def person(name: str | None) -> str:
         return ""
     if not has_request_context():
         return name
+    return people().get(name) or name
+
+
+def people() -> dict[str, str]:
+    """Account names -> display names, read once per request."""
     names = getattr(g, "storykit_people", None)
     if names is None:
         from .state import db
 
         names = {r[0]: r[1] for r in db().all("SELECT name, display_name FROM users")}
         g.storykit_people = names
-    return names.get(name) or name
+    return names
 
 
 def reasons(story: Story, decision: Decision, label) -> list[str]:

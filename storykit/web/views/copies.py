@@ -23,6 +23,7 @@ from ..state import db, state
 from ..storyform import clean
 from ..takedown import MAX_NOTE, TICKED, checklist, set_tick, with_names, withdrawn_on
 from ..website import builds_enabled, status_for
+from ..words import people
 from .stories import viewable
 
 bp = Blueprint("copies", __name__, url_prefix="/stories")
@@ -40,7 +41,7 @@ def where(story_id: str):
     """Where has this story gone?"""
     story = viewable(story_id, "copies")
     site = state().site
-    copies = with_names(story_copies(site, story.id), _people())
+    copies = with_names(story_copies(site, story.id), people())
     return render_template("copies/where.html", story=story, copies=copies,
                            live=sum(c.live for c in copies),
                            withdrawn=withdrawn_on(story) is not None)
@@ -63,12 +64,12 @@ def takedown(story_id: str):
         saved = _tick(story, form, since)
         if saved:
             return redirect(url_for("copies.takedown", story_id=story.id) + f"#{saved}", 303)
-    items = checklist(state().site, db(), story, since, _people())
+    items = checklist(state().site, db(), story, since, people())
     website = status_for(story) if builds_enabled() and any(
         i.automatic for i in items) else None
     return render_template("copies/takedown.html", story=story, items=items, since=since,
                            form=form, website=website,
-                           staff=may_act(user, story), people=_people()), 422 if form.errors else 200
+                           staff=may_act(user, story), people=people()), 422 if form.errors else 200
 
 
 def _tick(story, form: Form, since) -> str | None:
@@ -96,11 +97,6 @@ def _tick(story, form: Form, since) -> str | None:
     flash("Saved." if done == "yes" else "Saved: still to do.")
     return f"item-{item.copy.entries[0]}"
 
-
-def _people() -> dict[str, str]:
-    from ..accounts import all_users
-
-    return {u.name: u.display_name for u in all_users(db())}
 
 
 @bp.route("/<story_id>/takedown/letter")

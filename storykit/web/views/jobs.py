@@ -94,9 +94,8 @@ def retry(job_id: int):
 
 def _people() -> dict[str, str]:
     """Account names -> display names, for "started by"."""
-    from ..accounts import all_users
-    from ..state import db
+    from ..words import people
 
-    names = {u.name: u.display_name for u in all_users(db())}
+    names = dict(people())
     names.setdefault("storykit", "storykit (automatic)")
     return names

@@ -32,6 +32,7 @@ from ..packorders import find_order, order_pack
 from ..state import db, state
 from ..storyform import clean
 from ..templating import STATUS_LABELS
+from ..words import people
 
 bp = Blueprint("packs", __name__, url_prefix="/packs")
 STAFF = ("publisher", "admin")
@@ -250,7 +251,7 @@ def _uses() -> list[tuple[str, str]]:
 def index():
     log = PackLog(state().site.database)
     return render_template("packs/index.html", packs=log.all(limit=100), total=log.count(),
-                           saved=log.definitions(), people=_people())
+                           saved=log.definitions(), people=people())
 
 
 @bp.route("/new")
@@ -355,7 +356,7 @@ def show(pack_id: str):
     for c in downloads:  # one row a download, not one a story
         seen.setdefault((c.made_by, c.made_at), c)
     return render_template("packs/show.html", pack=pack, titles=_titles(pack.story_ids),
-                           downloads=list(seen.values()), people=_people(),
+                           downloads=list(seen.values()), people=people(),
                            kept=_kept(pack) is not None, problems=_download_problems(pack),
                            use_words=site.config.label(pack.use))
 
@@ -427,9 +428,3 @@ def _titles(story_ids) -> dict[str, str]:
         if can(user, VIEW, story) and not story.erased:
             found[story_id] = story.title
     return found
-
-
-def _people() -> dict[str, str]:
-    from ..accounts import all_users
-
-    return {u.name: u.display_name for u in all_users(db())}
