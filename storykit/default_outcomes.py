@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from .dates import DATE, nice_date, today
+from .errors import StorykitError
 from .hookspecs import hookimpl
 from .store import current_user
 
@@ -221,17 +222,41 @@ def outcome_from_changes(stories: tuple[str, ...], status: str) -> None:
 @click.option("-o", "--out", "out", required=True, metavar="DIR",
               type=click.Path(path_type=Path), help="The folder to write the letters in.")
 @click.option("--force", is_flag=True, help="Replace letters already in DIR.")
-def outcome_letters(outcome_id: str, out: Path, force: bool) -> None:
-    """Write a letter to each storyteller of the outcome's stories, in the format they
-    prefer, telling them what was decided and how to answer; each is logged."""
-    from .outcomes.letters import tell_storytellers
+@_JSON
+def outcome_letters(outcome_id: str, out: Path, force: bool, as_json: bool) -> None:
+    """Tell each storyteller of the outcome's stories what was decided, as the app's button
+    does: an email with a one-time link when their consent allows contact and gives an email
+    address (and [email] is set up), otherwise a letter in the format they prefer with a code
+    to answer online. Each is logged."""
+    from .outcomes.telling import Answering, tell_storytellers
 
-    told = tell_storytellers(_site(), outcome_id, out, by=current_user(), force=force)
+    site = _site()
+    answering = Answering.for_site(site)
+    told = tell_storytellers(site, outcome_id, out, by=current_user(), answering=answering,
+                             force=force)
+    titles = {}
     for t in told:
-        if t.path is not None:
-            click.echo(f"{t.story_id}: {t.style_words} letter written to {t.path}")
-        else:
-            click.echo(f"{t.story_id}: no letter ({t.why_not})", err=True)
+        try:
+            titles[t.story_id] = site.store.get(t.story_id).title
+        except StorykitError:
+            titles[t.story_id] = t.story_id
+    if as_json:
+        click.echo(json.dumps([dict(t.to_json(), title=titles[t.story_id]) for t in told],
+                              indent=2, ensure_ascii=False))
+    else:
+        for t in told:
+            where = f" It is at {t.path}." if t.path else ""
+            code = " It has a code to answer online." if t.coded else ""
+            click.echo(f"{t.story_id}: {t.words(titles[t.story_id])}{code}{where}")
+    if answering is None:
+        click.echo("Letters have no code to answer online and nobody was emailed: set "
+                   "[site] app_url to the browser app's address.", err=True)
+    elif any(t.channel == "email" for t in told):
+        click.echo("Emails are sent by the worker (storykit worker, or storykit serve).",
+                   err=True)
+    if not any(t.channel for t in told):
+        click.echo("Nobody was told about this outcome.", err=True)
+        raise click.exceptions.Exit(1)
 
 
 @hookimpl

@@ -169,7 +169,8 @@ def pdf_text(path: Path) -> str:
 
 def test_each_storyteller_is_told_in_the_format_they_prefer(world, tmp_path):
     from storykit.letters import easy_read_problems, sentences
-    from storykit.outcomes.letters import outcome_letter, tell_storytellers
+    from storykit.outcomes.letters import outcome_letter
+    from storykit.outcomes.telling import tell_storytellers
 
     made = record_outcome(world, {"title": "Every bed now has a card saying which buzzer to "
                                            "press", "status": "done", "meeting": "Trust Board",
@@ -212,7 +213,7 @@ def test_a_long_decision_falls_back_to_short_easy_read_words(world):
 
 
 def test_letters_need_a_folder_that_exists(world, tmp_path):
-    from storykit.outcomes.letters import tell_storytellers
+    from storykit.outcomes.telling import tell_storytellers
 
     made = record_outcome(world, {"title": "Cards"}, ["st-night"], by="jo")
     with pytest.raises(OutcomeError, match="does not exist"):
@@ -253,8 +254,10 @@ def test_the_command_line_adds_lists_updates_and_migrates(run_storykit, make_sit
     out = tmp_path / "letters"
     out.mkdir()
     r = run_storykit(root, "outcome", "letters", made["id"], "-o", str(out))
-    assert r.code == 0 and "large print letter written" in r.out
-    assert "Easy Read letter written" in r.out
+    assert r.code == 0, r.err
+    assert "A large print letter for \u201cNight feeds on the postnatal ward\u201d is ready." in r.out
+    assert "An Easy Read letter for \u201cNurses every morning\u201d is ready." in r.out
+    assert (out / f"{made['id']}-st-nurses.pdf").is_file()
 
 
 @pytest.mark.parametrize("args, words", [
@@ -322,8 +325,8 @@ def test_measures_count_per_service_and_quarter(world, tmp_path):
     import csv
     import io
 
-    from storykit.outcomes.letters import tell_storytellers
     from storykit.outcomes.measures import Quarter, measures, measures_csv
+    from storykit.outcomes.telling import tell_storytellers
     from storykit.packs import PackDefinition, build_pack
 
     build_pack(world, PackDefinition(

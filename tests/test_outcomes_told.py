@@ -9,7 +9,9 @@ All names and details are fictional."""
 from __future__ import annotations
 
 import io
+import json
 import re
+from pathlib import Path
 
 import pytest
 from app_support import make_world, post
@@ -175,3 +177,136 @@ def test_the_letter_carries_a_code_that_opens_the_outcome(world, smtp):  # noqa:
 
     assert Links(world.site).for_story(SILENT, "outcome") == []
     assert not (world.site.instance / "letters" / "outcomes" / f"{oid}-{SILENT}.pdf").exists()
+
+
+# --- the command line: storykit outcome letters ------------------------------------------------
+
+def letters_cli(run_storykit, world, oid: str, folder, *more: str):
+    return run_storykit(world.root, "outcome", "letters", oid, "-o", str(folder), *more)
+
+
+def record(world, stories=tuple(STORIES)) -> str:
+    return record_outcome(world.site, {"title": DECIDED, "why": WHY, "status": "agreed"},
+                          list(stories), by="ann").id
+
+
+def test_the_command_line_tells_them_as_the_browser_does(world, smtp, run_storykit,  # noqa: F811
+                                                         tmp_path):
+    from pypdf import PdfReader
+
+    oid = record(world)
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    r = letters_cli(run_storykit, world, oid, folder)
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert lines[0] == (f"{EMAILED}: An email to the storyteller of \u201cNobody answered the "
+                        "buzzer at night\u201d is on its way.")
+    assert lines[1] == (f"{SILENT}: No letter for \u201cThe long wait for a bed\u201d: the "
+                        "storyteller asked not to be contacted.")
+    assert lines[2].startswith(f"{LETTER}: A standard print letter for \u201cLost between two "
+                               "wards\u201d is ready. It has a code to answer online. It is at ")
+    assert "storykit worker" in r.err  # who sends the email
+    for secret in (*NAMES, CONTACT["email"], "peregrine@", "Example Lane", "BF3"):
+        assert secret not in r.out + r.err, secret  # no name or address on the terminal
+    assert not re.search(r"\b[A-Z2-9]{4}-[A-Z2-9]{4}\b", r.out + r.err)  # nor the code
+    assert sorted(p.name for p in folder.iterdir()) == [f"{oid}-{LETTER}.pdf"]
+    told = {(m.story_id, m.channel) for m in outcome_log(world.site).messages(oid)}
+    assert told == {(EMAILED, "email"), (LETTER, "letter")}
+    # the email goes through the outbox and the send-email job, with the link only
+    drain(world.site)
+    path = emailed_path(smtp)
+    raw = smtp.messages[0][1].get_payload(decode=True).decode()
+    for secret in (*NAMES, BODY_WORDS, DECIDED, WHY, "Nobody answered"):
+        assert secret not in raw
+    teller = world.app.test_client()
+    assert open_link(teller, path).status_code == 303
+    assert DECIDED in text(teller.get("/s/answer"))
+    # the letter's code opens the same page for the other storyteller
+    words = " ".join(p.extract_text() for p in PdfReader(folder / f"{oid}-{LETTER}.pdf").pages)
+    assert "https://stories.example.org/s/code" in words
+    code = re.search(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b", words).group(1)
+    other = world.app.test_client()
+    assert post(other, "/s/code", {"code": code}, page="/s/code").status_code == 303
+    assert DECIDED in text(other.get("/s/answer"))
+    # again: the letter is there already, so nothing is replaced without --force
+    again = letters_cli(run_storykit, world, oid, folder, "--json")
+    found = {t["story"]: t for t in json.loads(again.out)}
+    assert found[LETTER]["told"] is None and "already there" in found[LETTER]["why_not"]
+    assert found[EMAILED]["told"] == "email" and found[SILENT]["told"] is None
+    forced = json.loads(letters_cli(run_storykit, world, oid, folder, "--json", "--force").out)
+    assert [(t["story"], t["told"], t["style"], t["code"]) for t in forced] == [
+        (EMAILED, "email", None, False), (SILENT, None, None, False),
+        (LETTER, "letter", "standard", True)]
+    assert forced[2]["letter"] == str(folder / f"{oid}-{LETTER}.pdf")
+    assert all("Ianthe" not in json.dumps(t) for t in forced)
+
+
+def test_without_the_apps_address_letters_have_no_code_and_nobody_is_emailed(
+        world, smtp, run_storykit, tmp_path):  # noqa: F811
+    toml = world.root / "storykit.toml"
+    toml.write_text(toml.read_text().replace('app_url = "https://stories.example.org"\n', ""))
+    oid = record(world, [EMAILED, LETTER])
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    r = letters_cli(run_storykit, world, oid, folder)
+    assert r.code == 0, r.err
+    assert "set [site] app_url" in r.err
+    assert "It has a code" not in r.out and "large print letter for" in r.out
+    drain(world.site)
+    assert smtp.messages == []
+    from storykit.links import Links
+
+    assert Links(world.site).for_story(EMAILED, "outcome") == []
+
+
+def test_wrong_command_lines_are_refused_and_nothing_is_sent(world, smtp, run_storykit,  # noqa: F811
+                                                             tmp_path):
+    import os
+
+    from storykit.outcomes import Outcome, outcome_log
+    from storykit.outcomes.records import new_id
+
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    r = letters_cli(run_storykit, world, "oc-missing1", folder)
+    assert r.code == 1 and "no outcome 'oc-missing1'" in r.err
+    empty = outcome_log(world.site).add(Outcome(new_id(), "Nothing behind it", "agreed", (),
+                                                created_by="ann"))
+    r = letters_cli(run_storykit, world, empty.id, folder)
+    assert r.code == 1 and "has no stories, so there is nobody to tell" in r.err
+    oid = record(world)
+    if os.geteuid() == 0:  # root may write anywhere except where the system says no
+        locked = Path("/sys/kernel")
+    else:
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+    for place, words in ((tmp_path / "missing", "does not exist"),
+                         (locked, "cannot write in the folder")):
+        r = letters_cli(run_storykit, world, oid, place)
+        assert r.code == 1 and words in r.err, (place, r.err)
+    r = run_storykit(world.root, "outcome", "letters", oid)
+    assert r.code == 2 and "Missing option '-o'" in r.err
+    # nothing was sent, written or logged by any of them
+    assert outcome_log(world.site).messages(oid) == [] and list(folder.iterdir()) == []
+    from storykit.links import Links
+
+    assert all(Links(world.site).for_story(s, "outcome") == [] for s in STORIES)
+    drain(world.site)
+    assert smtp.messages == []
+
+
+def test_a_story_withdrawn_since_is_not_written_about(world, smtp, run_storykit,  # noqa: F811
+                                                      tmp_path):
+    oid = record(world, [LETTER])
+    world.site.withdraw(LETTER, "stop_future_use", "Please stop", by="ann")
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    r = letters_cli(run_storykit, world, oid, folder, "--json")
+    assert r.code == 1 and "Nobody was told" in r.err
+    [told] = json.loads(r.out)
+    assert told["told"] is None and told["why_not"] == "consent was withdrawn."
+    assert list(folder.iterdir()) == [] and outcome_log(world.site).messages(oid) == []
+    from storykit.links import Links
+
+    assert Links(world.site).for_story(LETTER, "outcome") == []

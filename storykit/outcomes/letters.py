@@ -6,7 +6,8 @@ the distribution log, but of the team's news to a storyteller, not of their stor
 The seam for other ways of telling (a one-time link for answering online, email when consent
 and contact details allow it): :func:`outcome_letter` takes the link's ``code`` and
 ``code_help`` to print, and :func:`record_told` logs any channel (``letter``, ``email``,
-``link``). :func:`tell_storyteller` is the whole letter path for one story."""
+``link``). :func:`tell_storyteller` is the whole letter path for one story;
+:mod:`storykit.outcomes.telling` chooses between email and letter and issues the links."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..dates import nice_date, today
-from ..errors import NotFoundError
 from ..letters import (
     STYLE_WORDS,
     EasyReadPoint,
@@ -30,7 +30,7 @@ from ..letters import (
 )
 from ..letters.addressing import signature
 from .recording import outcome_log
-from .records import Message, Outcome, OutcomeError
+from .records import Message, Outcome
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..model import Story
@@ -141,17 +141,52 @@ def _easy(outcome: Outcome, email: str) -> list[EasyReadPoint]:
 
 @dataclass(frozen=True)
 class Told:
-    """What happened for one story's storyteller: a letter written (``path``) or why not."""
+    """What happened for one story's storyteller: told by ``channel`` (``email``, or
+    ``letter`` written at ``path``, ``coded`` when it carries a code to answer online), or
+    not told (``channel`` empty) and ``why_not``."""
 
     story_id: str
     path: Path | None = None
     style: str = ""
     why_not: str = ""
     message: Message | None = None
+    channel: str = ""
+    coded: bool = False
 
     @property
     def style_words(self) -> str:
         return STYLE_WORDS.get(self.style, self.style)
+
+    def words(self, title: str) -> str:
+        """What happened, in a sentence staff read (the story's title, never the
+        storyteller's name or address)."""
+        if self.channel == "email":
+            return f"An email to the storyteller of \u201c{title}\u201d is on its way."
+        if self.channel == "letter":
+            article = "An" if self.style_words[:1] in "AEIOU" else "A"
+            return f"{article} {self.style_words} letter for \u201c{title}\u201d is ready."
+        return f"No letter for \u201c{title}\u201d: {self.reason_words}"
+
+    @property
+    def reason_words(self) -> str:
+        """Why they were not told, in plain words."""
+        for found, words in (("asked not to be contacted",
+                              "the storyteller asked not to be contacted."),
+                             ("no contact details",
+                              "there are no contact details in the consent record."),
+                             ("withdrawn", "consent was withdrawn."),
+                             ("no longer on record", "the story is no longer on record."),
+                             ("already exists", "a letter is already there (replace it to "
+                                                "write it again)."),
+                             ("cannot write", "the folder cannot be written to.")):
+            if found in self.why_not:
+                return words
+        return "it could not be made. Ask whoever runs the site to check it."
+
+    def to_json(self) -> dict:
+        return {"story": self.story_id, "told": self.channel or None, "style": self.style or None,
+                "letter": str(self.path) if self.path else None, "code": self.coded,
+                "why_not": self.reason_words if not self.channel else None}
 
 
 def record_told(site: Site, outcome_id: str, story_id: str, *, channel: str, style: str,
@@ -177,24 +212,4 @@ def tell_storyteller(site: Site, outcome: Outcome, story: Story, out: Path, *, b
         return Told(story.id, why_not=str(exc))
     message = record_told(site, outcome.id, story.id, channel="letter", style=letter.style,
                           content=path.read_bytes(), by=by)
-    return Told(story.id, path=path, style=letter.style, message=message)
-
-
-def tell_storytellers(site: Site, outcome_id: str, folder: Path, *, by: str,
-                      force: bool = False) -> list[Told]:
-    """A letter for each storyteller of the outcome's stories, written in ``folder`` as
-    ``<outcome>-<story>.pdf``; one :class:`Told` per story."""
-    outcome = outcome_log(site).get(outcome_id)
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise OutcomeError(f"the folder {str(folder)!r} does not exist: make it first")
-    told = []
-    for story_id in outcome.story_ids:
-        try:
-            story = site.store.get(story_id)
-        except NotFoundError:
-            told.append(Told(story_id, why_not="the story is no longer on record"))
-            continue
-        told.append(tell_storyteller(site, outcome, story, folder / f"{outcome.id}-{story_id}.pdf",
-                                     by=by, force=force))
-    return told
+    return Told(story.id, path=path, style=letter.style, message=message, channel="letter")

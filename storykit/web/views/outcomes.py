@@ -26,11 +26,9 @@ from flask import (
     url_for,
 )
 
-from ... import mail
 from ...dates import nice_date, today
 from ...errors import StorykitError
 from ...letters import STYLE_WORDS
-from ...links import Links, format_code
 from ...model import Story
 from ...outcomes import (
     FIELDS,
@@ -59,9 +57,6 @@ FORM_FIELDS = ("title", "why", "stories", "owner", "due", "status", "reason", "s
 STATUS_OPTIONS = [(s, STATUS_WORDS[s]) for s in STATUSES]
 #: Ways staff record a response (a link's answers arrive on their own).
 STAFF_WAYS = [(w, RESPONSE_WORDS[w]) for w in RESPONSE_WAYS if w != "link"]
-#: The one-time link's purpose (storykit.web.views.teller_outcome is its page), and its life.
-OUTCOME_LINK = "outcome"
-LINK_DAYS = 28
 
 
 # --- who may do what ---------------------------------------------------------------------------
@@ -316,98 +311,32 @@ def respond(outcome_id: str):
 
 
 def _letter_file(outcome: Outcome, story_id: str) -> Path:
-    return state().site.instance / "letters" / "outcomes" / f"{outcome.id}-{story_id}.pdf"
+    from ...outcomes.telling import letter_name
+
+    return state().site.instance / "letters" / "outcomes" / letter_name(outcome, story_id)
 
 
 @bp.route("/<outcome_id>/letters", methods=["POST"])
 def letters(outcome_id: str):
-    """Tell the storytellers this person may write to: by email with a one-time link when
-    their consent allows contact and gives an email address (and email is on), otherwise
-    by letter (written again) with the link's short code to answer online."""
+    """Tell the storytellers this person may write to (storykit.outcomes.telling: by email
+    with a one-time link when their consent allows contact and gives an email address and
+    email is on, otherwise by letter, written again, with the link's short code)."""
     from ...fsio import make_dirs
+    from ...outcomes.telling import Answering, tell_storytellers
+    from .signoff import public_address
 
     outcome, stories = _outcome(outcome_id, "letters")
     writable = [s for s in seen(outcome, stories) if may_write_to(s)]
     if not writable:
         deny(403, "outcome letters")
-    make_dirs(state().site.instance / "letters" / "outcomes")
-    for story in writable:
-        flash(_tell(outcome, story))
+    folder = _letter_file(outcome, "x").parent
+    make_dirs(folder)
+    titles = {s.id: s.title for s in writable}
+    for told in tell_storytellers(state().site, outcome.id, folder, by=current_user().name,
+                                  answering=Answering(public_address("")), stories=writable,
+                                  force=True):
+        flash(told.words(titles[told.story_id]))
     return redirect(url_for("outcomes.show", outcome_id=outcome.id) + "#told", 303)
-
-
-def _tell(outcome: Outcome, story: Story) -> str:
-    """Tell one storyteller (email, or else a letter with a code); what happened, in words."""
-    from ...outcomes.letters import tell_storyteller
-
-    site, user = state().site, current_user()
-    consent = story.current_consent
-    contact = consent.contact if consent and consent.status != "withdrawn" else None
-    if contact and contact.agrees_to_contact and mail.is_address(contact.email) \
-            and mail.email_settings(site) is not None:
-        sent = _email(outcome, story, contact.email)
-        if sent:
-            return f"An email to the storyteller of \u201c{story.title}\u201d is on its way."
-    # a code only for those who may be contacted (the letter says why not for the others)
-    issued = _issue_link(outcome, story, code=True) if contact and contact.agrees_to_contact \
-        else None
-    told = tell_storyteller(site, outcome, story, _letter_file(outcome, story.id), by=user.name,
-                            force=True, code=format_code(issued.code or "") if issued else None,
-                            code_help=_code_help(issued) if issued else None)
-    if told.path is None:
-        if issued:
-            Links(site).revoke(issued.link.id, by=user.name)
-        return f"No letter for \u201c{story.title}\u201d: {_why_not(told.why_not)}"
-    article = "An" if told.style_words[:1] in "AEIOU" else "A"
-    return f"{article} {told.style_words} letter for \u201c{story.title}\u201d is ready."
-
-
-def _issue_link(outcome: Outcome, story: Story, *, code: bool):
-    """A one-time link (purpose ``outcome``) for this outcome and story; the link keeps the
-    outcome's id where sign-off links keep the story's etag. Earlier open links about the
-    same outcome stop; links about the story's other outcomes keep working."""
-    links, by = Links(state().site), current_user().name
-    for old in links.for_story(story.id, OUTCOME_LINK):
-        if old.live() and old.etag == outcome.id:
-            links.revoke(old.id, by=by)
-    return links.issue(OUTCOME_LINK, story.id, by=by, etag=outcome.id, code=code,
-                       days=LINK_DAYS, replace=False)
-
-
-def _email(outcome: Outcome, story: Story, address: str) -> bool:
-    """Email the storyteller a new link (fixed words and the link: nothing of the story)."""
-    from ...outcomes.letters import record_told
-    from .signoff import public_address
-
-    issued = _issue_link(outcome, story, code=False)
-    link = public_address(url_for("teller.open_link", token=issued.token))
-    until = nice_date(issued.link.expires.date())
-    by = current_user().name
-    if not mail.notify(state().site, OUTCOME_LINK, [address], link=link, story_id=story.id,
-                       audience="storyteller", until=until, by=by):
-        Links(state().site).revoke(issued.link.id, by=by)
-        return False
-    record_told(state().site, outcome.id, story.id, channel="email", style="",
-                content=mail.EVENTS[OUTCOME_LINK][1].format(link=link, until=until).encode(),
-                by=by)
-    return True
-
-
-def _code_help(issued) -> str:
-    from .signoff import public_address
-
-    return (f"To tell us online, go to **{public_address(url_for('teller.code'))}** and type "
-            f"this code. It works once, until **{nice_date(issued.link.expires.date())}**.")
-
-
-def _why_not(words: str) -> str:
-    if "asked not to be contacted" in words:
-        return "the storyteller asked not to be contacted."
-    if "no contact details" in words:
-        return "there are no contact details in the consent record."
-    if "withdrawn" in words:
-        return "consent was withdrawn."
-    return "it could not be made. Ask whoever runs the site to check it."
 
 
 @bp.route("/<outcome_id>/letters/<story_id>.pdf")
