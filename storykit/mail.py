@@ -54,6 +54,9 @@ EVENTS: dict[str, tuple[str, str]] = {
     "signoff_answered": ("A storyteller answered about the words of their story",
                          "A storyteller answered your request to check the words of their "
                          "story. See their answer:\n\n{link}"),
+    "outcome_answered": ("A storyteller answered about an outcome",
+                         "A storyteller answered about an outcome you recorded or own. See "
+                         "their answer:\n\n{link}"),
     "consent_changed": ("A storyteller changed their consent",
                         "A storyteller changed their consent through their link. See what "
                         "changed, and anything you need to do:\n\n{link}"),

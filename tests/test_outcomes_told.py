@@ -310,3 +310,61 @@ def test_a_story_withdrawn_since_is_not_written_about(world, smtp, run_storykit,
     from storykit.links import Links
 
     assert Links(world.site).for_story(LETTER, "outcome") == []
+
+
+# --- staff are told when a storyteller answers -------------------------------------------------
+
+def test_staff_are_told_when_a_storyteller_answers_without_their_words(world, smtp):  # noqa: F811
+    from storykit.web.alerts import set_email
+
+    conn = world.app.extensions["storykit"].db()
+    for name in ("ann", "ada", "bob", "rita"):
+        set_email(conn, world.users[name].id, f"{name}@trust.example.org")
+    made = record_outcome(world.site, {"title": DECIDED, "why": WHY, "status": "agreed",
+                                       "owner": "  ADA  "}, [EMAILED, LETTER], by="ann")
+    ann = world.client("ann")
+    page = f"/outcomes/{made.id}"
+    assert post(ann, f"{page}/letters", page=page).status_code == 303
+    # staff entering a response themselves tell nobody
+    said_by_phone = "She rang to say thank you."
+    assert post(ann, f"{page}/responses", {"story": LETTER, "how": "phone",
+                                           "text": said_by_phone}, page=page).status_code == 303
+    drain(world.site)
+    assert len(smtp.messages) == 1  # the storyteller's email only
+    assert "Storytellers answered" not in text(ann.get("/"))
+    teller = world.app.test_client()
+    assert open_link(teller, emailed_path(smtp)).status_code == 303
+    said = "Thank you, Aisha here. The card would have helped my mother."
+    assert post(teller, "/s/answer", {"comment": said}, page="/s/answer").status_code == 303
+    drain(world.site)
+    staff = {rcpt[0]: m for rcpt, m in smtp.messages[1:]}
+    assert sorted(staff) == ["ada@trust.example.org", "ann@trust.example.org"]  # not bob, rita
+    for message in staff.values():
+        assert message["Subject"] == "A storyteller answered about an outcome"
+        body = message.get_payload(decode=True).decode()
+        assert f"https://stories.example.org/outcomes/{made.id}#responses" in body
+        raw = message.as_string()
+        for secret in (said, "card would have helped", *NAMES, DECIDED, WHY, BODY_WORDS,
+                       *(title for title, _c in STORIES.values())):
+            assert secret.lower() not in raw.lower(), secret
+    # the home page of whoever may see the story says so, with a link to the outcome
+    home = text(ann.get("/"))
+    assert f'href="/outcomes/{made.id}#responses">A storyteller answered about ' \
+           f"\u201c{DECIDED}\u201d</a>" in home
+    assert 'href="#answered">Storytellers answered: 1</a>' in home
+    assert said not in home and "Aisha" not in home
+    assert "A storyteller answered" not in text(world.client("bob").get("/"))  # not his story
+    assert "A storyteller answered" in text(world.client("ada").get("/"))
+
+
+def test_links_and_codes_point_at_the_apps_storyteller_pages(world):
+    from flask import url_for
+
+    from storykit.outcomes.telling import Answering
+
+    with world.app.test_request_context():
+        assert Answering("https://x.example").link("abc") == \
+            "https://x.example" + url_for("teller.open_link", token="abc")
+        assert Answering("https://x.example").code_page == "https://x.example" + url_for(
+            "teller.code")
+    assert Answering.for_site(world.site) == Answering("https://stories.example.org")

@@ -375,10 +375,15 @@ class OutcomeLog:
         if row_id is not None:
             sql += " AND id = :row"
             params["row"] = row_id
-        return [Response(r["id"], r["outcome_id"], r["story_id"],
-                         dt.date.fromisoformat(r["received_on"]), r["how"], r["text"],
-                         r["recorded_at"], r["recorded_by"])
-                for r in self.conn.all(sql + " ORDER BY received_on, id", params)]
+        return [_response(r) for r in self.conn.all(sql + " ORDER BY received_on, id", params)]
+
+    def responses_since(self, since: dt.date, *, how: str, limit: int = 50) -> list[Response]:
+        """Responses that came in ``how`` (e.g. ``link``) on or after ``since``, newest
+        first (the app's home page: "A storyteller answered")."""
+        return [_response(r) for r in self.conn.all(
+            "SELECT * FROM outcome_responses WHERE how = :how AND received_on >= :since "
+            "ORDER BY received_on DESC, id DESC LIMIT :limit",
+            {"how": how, "since": since.isoformat(), "limit": limit})]
 
     def log_message(self, outcome_id: str, story_id: str, *, channel: str, style: str,
                     sha256: str, by: str) -> Message:
@@ -420,6 +425,11 @@ def _params(o: Outcome) -> dict[str, Any]:
             "pack_id": o.pack_id, "done_on": o.done_on.isoformat() if o.done_on else None,
             "source": o.source, "created_at": o.created_at, "created_by": o.created_by,
             "updated_at": o.updated_at, "updated_by": o.updated_by}
+
+
+def _response(r: Any) -> Response:
+    return Response(r["id"], r["outcome_id"], r["story_id"], dt.date.fromisoformat(
+        r["received_on"]), r["how"], r["text"], r["recorded_at"], r["recorded_by"])
 
 
 def _day(text: str | None) -> dt.date | None:

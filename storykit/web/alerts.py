@@ -15,6 +15,7 @@ from .. import mail
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..db import Connection
+    from ..outcomes import Outcome
     from ..site import Site
 
 #: Status changes that tell someone: new status -> event.
@@ -57,7 +58,11 @@ def with_role(conn: Connection, role: str, *, not_on: str | None = None) -> list
 
 def story_link(site: Site, story_id: str, page: str = "") -> str:
     """The story's page in the app, as an address for an email."""
-    path = f"/stories/{story_id}{page}"
+    return app_link(site, f"/stories/{story_id}{page}")
+
+
+def app_link(site: Site, path: str) -> str:
+    """``path`` in the app, as an address for an email."""
     base = site.config.app_url.rstrip("/")
     if not base:
         try:
@@ -67,6 +72,27 @@ def story_link(site: Site, story_id: str, page: str = "") -> str:
         except RuntimeError:  # no request: the command line, a worker
             base = ""
     return base + path
+
+
+def outcome_people(conn: Connection, outcome: Outcome) -> list[str]:
+    """Addresses of the active people who recorded the outcome, or whom its "Who owns it"
+    names (their sign-in name or full name, as typed)."""
+    owner = " ".join(outcome.owner.split()).lower()
+    return [r["email"] for r in conn.all(
+        "SELECT e.email FROM users u JOIN user_emails e ON e.user_id = u.id WHERE u.active = 1 "
+        "AND e.notices = 1 AND (u.name = :recorder OR (:owner <> '' AND (lower(u.name) = "
+        ":owner OR lower(u.display_name) = :owner))) ORDER BY u.name",
+        {"recorder": outcome.created_by, "owner": owner})]
+
+
+def outcome_answered(site: Site, outcome: Outcome) -> list[int]:
+    """A storyteller answered about an outcome through their link: tell whoever recorded it
+    and its owner (fixed words and a link to the outcome's page: never their words)."""
+    if mail.email_settings(site) is None:
+        return []
+    return mail.notify(site, "outcome_answered",
+                       outcome_people(site.database.connection(), outcome),
+                       link=app_link(site, f"/outcomes/{outcome.id}#responses"))
 
 
 def status_changed(site: Site, story_id: str, new: str) -> list[int]:

@@ -12,7 +12,9 @@ The queues, and who sees them:
   expiry_warning_days``, 60 by default; :mod:`storykit.expiry` decides);
 * ``takedown``: stories whose consent ended, and withdrawn ones with copies still out there
   (:mod:`storykit.copies`), each copy described as what and who;
-* ``failed``: background jobs that failed and nobody has tried again (publishers, admins).
+* ``failed``: background jobs that failed and nobody has tried again (publishers, admins);
+* ``answered``: outcomes a storyteller answered about through their link in the last
+  :data:`ANSWERED_DAYS` days, for stories the person may see (everyone; shown when any).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from ..expiry import Ending, story_endings
 from ..jobs import Job, Jobs
 from ..lifecycle import APPROVE, is_withdrawn, permitted
 from ..model import Story
+from ..outcomes import Outcome, OutcomeLog
 from .access import VIEW, actor_of, can
 from .accounts import User
 from .index import Snapshot
@@ -45,11 +48,14 @@ IN_PROGRESS = ("draft", "changes_requested", "in_review", "approved")
 STAFF = ("publisher", "admin")
 #: Failed jobs counted and listed at most (the jobs page has them all).
 MAX_FAILED = 50
+#: How long "A storyteller answered" stays on the home page (a link's life).
+ANSWERED_DAYS = 28
 #: Which roles see each queue.
 ROLES: dict[str, tuple[str, ...]] = {
     "drafts": ("advocate",), "review": ("reviewer",), "publish": ("publisher",),
     "live": ("advocate", *STAFF), "expiring": ("advocate", *STAFF),
     "takedown": ("advocate", *STAFF), "failed": STAFF,
+    "answered": ("advocate", "reviewer", *STAFF),
 }
 
 
@@ -72,6 +78,15 @@ class Takedown:
         return group_copies(self.site, self.entries, packs)
 
 
+@dataclass(frozen=True)
+class Answered:
+    """A storyteller answered about ``outcome`` (on the story ``story_id``) on ``on``."""
+
+    outcome: Outcome
+    story_id: str
+    on: dt.date
+
+
 @dataclass
 class Queues:
     """A person's queues; a queue they do not see is None."""
@@ -83,6 +98,7 @@ class Queues:
     expiring: list[Ending] | None = None
     takedown: list[Takedown] | None = None
     failed: list[Job] | None = None
+    answered: list[Answered] | None = None
 
 
 def sees(user: User, queue: str) -> bool:
@@ -140,6 +156,8 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
         found.takedown = takedowns(site, stories, endings)
     if sees(user, "failed"):
         found.failed = Jobs(site).open_failures(MAX_FAILED)
+    if sees(user, "answered"):
+        found.answered = answered(site, user, snap, today())
     if has_request_context():
         g.storykit_queues = found
     return found
@@ -175,6 +193,24 @@ def _watch(snap: Snapshot, days: int, on: dt.date) -> _Watch:
     watch = _Watch(endings, tuple(withdrawn))
     _last = (snap, on, days, watch)
     return watch
+
+
+def answered(site: Site, user: User, snap: Snapshot, on: dt.date) -> list[Answered]:
+    """Outcomes storytellers answered about through their link lately, newest first, for
+    stories ``user`` may view (the outcome's page shows them their words)."""
+    log = OutcomeLog(site.database)
+    found: list[Answered] = []
+    outcomes: dict[str, Outcome | None] = {}
+    for response in log.responses_since(on - dt.timedelta(days=ANSWERED_DAYS), how="link"):
+        story = snap.stories.get(response.story_id)
+        if story is None or not can(user, VIEW, story):
+            continue
+        if response.outcome_id not in outcomes:
+            outcomes[response.outcome_id] = log.find(response.outcome_id)
+        outcome = outcomes[response.outcome_id]
+        if outcome is not None:
+            found.append(Answered(outcome, story.id, response.received_on))
+    return found
 
 
 def takedowns(site: Site, stories: list[Story], endings: dict[str, list[Ending]]

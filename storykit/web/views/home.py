@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, render_template
 
 from ..auth import current_user
 from ..listing import page_number, paginate
-from ..queues import queues
+from ..queues import ANSWERED_DAYS, queues
 from ..state import state
 from ..steps import in_a_few_words
 
@@ -31,4 +31,5 @@ def dashboard():
     problems = len(snap.problems) if user.has("admin") else None
     return render_template("home/dashboard.html", q=found, drafts=drafts, shown=SHOWN,
                            problems=problems, warning_days=st.site.config.expiry_warning_days,
-                           next_words=in_a_few_words, decisions=st.index.decision)
+                           next_words=in_a_few_words, decisions=st.index.decision,
+                           answered_days=ANSWERED_DAYS)

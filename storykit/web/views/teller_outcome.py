@@ -2,7 +2,9 @@
 as a code in the outcome letter): what the team decided because of their story, in large
 clear print, and an optional "What do you think?" box. Sending it (with or without words) is
 recorded as their response on the outcome (``how="link"``), shown to the team on the outcome's
-page, and uses the link up. The page shows this outcome only: no other story, no names."""
+page and their home pages, emailed about (never their words) to whoever recorded or owns the
+outcome (storykit.web.alerts), and uses the link up. The page shows this outcome only: no
+other story, no names."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from ...links import LinkRefused, Links
 from ...outcomes import OutcomeError, outcome_log, record_response
 from ...outcomes.letters import _stage
 from ...outcomes.records import LIMITS
+from ..alerts import outcome_answered
 from ..forms import Form
 from ..state import state
 from ..storyform import clean
@@ -56,4 +59,5 @@ def answer_outcome(link, story, form: Form):
                         by=BY_LINK)
     except OutcomeError:
         return refused("nothing_to_show", story.id)
+    outcome_answered(site, outcome)
     return finished("outcome")
