@@ -1,7 +1,8 @@
 """"You said, we did" (the storykit_yousaid plugin, through public hooks only): a section of the
 public website per service listing done outcomes with the published stories behind them, in
 the feed and the search index; a withdrawn story goes at the next build while the outcome
-stays; and the A3 notice-board poster, tagged, with alternative text on every picture."""
+stays (through the site-build job a worker runs, as the app does); an outcome done queues
+that build; and the A3 notice-board poster, tagged, with alternative text on every picture."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import pytest
 from conftest import BASIC_TOML, ON, consent_version, on_day, story_front, write_story
 from pdfcheck import assert_accessible, read, structure, texts
 from storykit_web.build import build_site
+from test_publishing import drain
 
 from storykit.outcomes import outcome_log, record_outcome, update_outcome
 from storykit.site import Site
@@ -85,14 +87,59 @@ def test_done_outcomes_are_listed_by_service_with_only_the_public_stories(site):
     found = [e for e in search_entries(out) if e["u"] == "you-said-we-did/maternity.html"]
     assert found and "buzzer" in found[0]["w"]
     assert report.problems == []
-    # a withdrawn story goes at the next build; the outcome stays
-    site.withdraw("st-public", "stop_future_use", "Please stop", by="jo")
-    build(site.root)
-    page = (out / "you-said-we-did" / "maternity.html").read_text(encoding="utf-8")
-    assert "Every bed now has a buzzer card" in page
-    assert "night-feeds" not in page and "Night feeds" not in page
-    assert "The stories behind this change are not published." in page
     assert outcome_log(site).get(made.id).story_ids == ("st-public", "st-board")
+
+
+def test_a_withdrawn_story_leaves_every_outcome_at_the_next_site_build_while_they_stay(site):
+    """Through the app's own path: an outcome done queues a site build (as publishing does),
+    a worker runs it into the publish folder, and a withdrawal queues the next one."""
+    from storykit.jobs import DONE
+    from storykit.publishing import publish_folder
+
+    first = record_outcome(site, {"title": "Every bed now has a buzzer card",
+                                  "status": "done"}, ["st-public", "st-board"], by="jo")
+    second = record_outcome(site, {"title": "Quieter night rounds"}, ["st-public"], by="jo")
+    update_outcome(site, second.id, {"status": "done"}, by="jo")
+    builds = drain(site)
+    assert [j.kind for j in builds] == ["site-build"] and builds[0].state == DONE
+    out = publish_folder(site)
+    page = (out / "you-said-we-did" / "maternity.html").read_text(encoding="utf-8")
+    assert page.count('href="../stories/night-feeds.html"') == 2  # each outcome links it
+    assert (out / "stories" / "night-feeds.html").is_file()
+    site.withdraw("st-public", "stop_future_use", "Please stop", by="jo")
+    builds = drain(site)
+    assert [j.kind for j in builds] == ["site-build"] and builds[0].state == DONE
+    page = (out / "you-said-we-did" / "maternity.html").read_text(encoding="utf-8")
+    assert "Every bed now has a buzzer card" in page and "Quieter night rounds" in page
+    assert "night-feeds" not in page and "Night feeds" not in page
+    assert page.count("The stories behind this change are not published.") == 2
+    assert not (out / "stories" / "night-feeds.html").exists()
+    everything = "\n".join(p.read_text(encoding="utf-8", errors="replace")
+                           for p in out.rglob("*") if p.is_file())
+    assert "Night feeds" not in everything and BOARD_MARKER not in everything
+    assert {o.id: o.story_ids for o in outcome_log(site).list()} == {
+        first.id: ("st-public", "st-board"), second.id: ("st-public",)}  # the outcomes stay
+
+
+def test_only_changes_the_public_would_see_queue_a_site_build(site):
+    from storykit.jobs import QUEUED, Jobs
+
+    def queued() -> int:
+        return len(Jobs(site).recent(50, state=QUEUED, kind="site-build"))
+
+    made = record_outcome(site, {"title": "Quieter night rounds"}, ["st-public"], by="jo")
+    update_outcome(site, made.id, {"owner": "Ward manager", "status": "agreed"}, by="jo")
+    assert queued() == 0  # not done: nothing public changed
+    update_outcome(site, made.id, {"status": "done"}, by="jo")
+    assert queued() == 1
+    drain(site)
+    update_outcome(site, made.id, {"why": "Families asked", "owner": "Matron"}, by="jo")
+    assert queued() == 0  # the team's words only
+    update_outcome(site, made.id, {"title": "Quieter night rounds on every ward"}, by="jo")
+    assert queued() == 1
+    drain(site)
+    update_outcome(site, made.id, {"status": "in_progress"}, by="jo")  # off the website
+    assert queued() == 1
 
 
 def test_an_outcome_change_alone_updates_the_pages_and_unchanged_builds_stay_quick(site):
