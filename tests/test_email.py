@@ -7,6 +7,7 @@ All names and details are fictional."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 from email import message_from_bytes
 
@@ -60,15 +61,25 @@ def email_toml(port: int) -> str:
                    "retry_seconds = 1\n")
 
 
-@pytest.fixture
-def smtp():
+@contextlib.contextmanager
+def smtp_server():
+    """A real SMTP server on a free loopback port for the block; yields its :class:`Inbox`
+    (``.port`` says where it listens)."""
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     inbox.port = port
-    yield inbox
-    controller.stop()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp():
+    with smtp_server() as inbox:
+        yield inbox
 
 
 @pytest.fixture
