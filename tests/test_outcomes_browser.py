@@ -25,12 +25,12 @@ from app_support import (  # noqa: F401 - base, browser: shared fixtures
     make_world,
     sign_in_page,
 )
-from browser_support import serve_folder
 from conftest import ON, consent_version, on_day, story_front, wait_for, write_story
 from pack_support import CONTACT
 from playwright.sync_api import expect
 from pypdf import PdfReader
 from test_email import email_toml, smtp_server
+from test_publishing_browser import public  # noqa: F401 - the served publish folder
 
 from storykit.jobs import DONE, Jobs
 from storykit.outcomes import outcome_log
@@ -50,16 +50,6 @@ PEOPLE = {  # story -> (storyteller, format, title)
 }
 SAID = "Thank you. That card would have helped us on the first night."
 CODE = re.compile(r"\b([A-Z2-9]{4}-[A-Z2-9]{4})\b")
-
-
-@pytest.fixture(scope="module")
-def public(tmp_path_factory):
-    """The publish folder served over HTTP on 127.0.0.1, as a web server would."""
-    root = tmp_path_factory.mktemp("outcomes-browser") / "site"
-    folder = root / "build" / "site"
-    folder.mkdir(parents=True)
-    with serve_folder(folder) as url:
-        yield root, url
 
 
 @pytest.fixture(scope="module")

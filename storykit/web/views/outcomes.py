@@ -310,10 +310,14 @@ def respond(outcome_id: str):
     return redirect(url_for("outcomes.show", outcome_id=outcome.id) + "#responses", 303)
 
 
+def _letters_folder() -> Path:
+    return state().site.instance / "letters" / "outcomes"
+
+
 def _letter_file(outcome: Outcome, story_id: str) -> Path:
     from ...outcomes.telling import letter_name
 
-    return state().site.instance / "letters" / "outcomes" / letter_name(outcome, story_id)
+    return _letters_folder() / letter_name(outcome, story_id)
 
 
 @bp.route("/<outcome_id>/letters", methods=["POST"])
@@ -329,7 +333,7 @@ def letters(outcome_id: str):
     writable = [s for s in seen(outcome, stories) if may_write_to(s)]
     if not writable:
         deny(403, "outcome letters")
-    folder = _letter_file(outcome, "x").parent
+    folder = _letters_folder()
     make_dirs(folder)
     titles = {s.id: s.title for s in writable}
     for told in tell_storytellers(state().site, outcome.id, folder, by=current_user().name,
