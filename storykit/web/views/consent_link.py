@@ -15,6 +15,7 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from ... import mail, storyteller
 from ...errors import StorykitError
 from ...letters import STYLE_WORDS, STYLES, reconsent_letter
+from ...lifecycle import MEDIA_WORDS
 from ...links import Links, format_code
 from ...model import Story
 from ..access import RECORD_CONSENT
@@ -51,7 +52,9 @@ def _page(story: Story, *, sent: dict | None = None, form: Form | None = None,
     for link in links:
         if link.answer == storyteller.WAITING:
             choice = storyteller.Choice.from_codes(link.answer_detail or "")
-            waiting.append((link, choice, [site.config.label(u) for u in choice.uses]))
+            media = [MEDIA_WORDS.get(m, m) for m in choice.media_of(consent)] \
+                if consent is not None else []
+            waiting.append((link, choice, [site.config.label(u) for u in choice.uses], media))
     return render_template(
         "consent_link/page.html", story=story, links=links, sent=sent, form=form or Form(),
         refusals=_refusals(story), contact=contact, waiting=waiting,
