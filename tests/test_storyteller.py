@@ -643,3 +643,19 @@ def test_a_photo_taken_away_by_link_leaves_the_website_and_every_render(tmp_path
     made = done.artefacts[0].path.read_text(encoding="utf-8")
     assert done.ok and "<img" not in made and "data:image" not in made
     assert "The ward at night" not in made
+
+
+def test_swapping_every_place_for_a_new_one_stops_the_old_ones_at_once(world):
+    """Taking places away is never held up by adding one: the old places stop now, and the
+    new one waits for staff, so meanwhile the story is used nowhere."""
+    ann = world.client("ann")
+    teller = open_as_storyteller(world, send_consent_link(ann))
+    assert answer(teller, {"want": "change", "uses": ["press"], "named": "pseudonym",
+                           "media": MEDIA_NOW}).status_code == 303
+    story = world.site.store.get(STORY)
+    assert story.current_consent.uses == [] and story.current_consent.version == 2
+    for use in world.site.config.use_names:
+        assert not world.site.decide(story, use, dt.date.today()).allowed, use
+    page = text(ann.get(f"/stories/{STORY}/consent/link"))
+    assert "A change waits for you to confirm" in page and "Press and media" in page
+    assert ann.get(f"/stories/{STORY}/consent").status_code == 200
