@@ -21,6 +21,7 @@ from ...model import Story
 from ..access import RECORD_CONSENT
 from ..auth import client_ip, current_user, record
 from ..forms import Form
+from ..signoff_requests import nice_date
 from ..state import audit_log, state
 from .editor import editable
 from .signoff import STATE_WORDS, letter_pdf, public_address, revoke_request, send_link
@@ -78,10 +79,6 @@ def _issue(story: Story, *, code: bool):
     return issued
 
 
-def _nice(when: dt.datetime) -> str:
-    return f"{when.day} {when:%B %Y}"
-
-
 @bp.route("/<story_id>/consent/link/send", methods=["POST"])
 def send(story_id: str):
     story = editable(story_id, "consent_link_send", RECORD_CONSENT)
@@ -112,7 +109,7 @@ def letter(story_id: str):
         return replace(reconsent_letter(site, story), code=format_code(issued.code),
                        code_help=f"You can also answer on our web page. Go to **{where}** and "
                                  f"type this code. It works until "
-                                 f"**{_nice(issued.link.expires)}**.").checked()
+                                 f"**{nice_date(issued.link.expires)}**.").checked()
 
     made = letter_pdf(story, issued, style, form, make)
     if made is None:
