@@ -211,10 +211,11 @@ class Links:
             raise LinkRefused("unknown")
         return _row(row)
 
-    def for_story(self, story_id: str, purpose: str | None = None) -> list[Link]:
-        """The story's links, newest first."""
+    def for_story(self, story_id: str | None, purpose: str | None = None) -> list[Link]:
+        """The story's links (every story's, for None), newest first."""
         return [_row(r) for r in self.conn.all(
-            "SELECT * FROM one_time_links WHERE story_id = :story AND purpose = "
+            "SELECT * FROM one_time_links WHERE story_id = COALESCE(:story, story_id) AND "
+            "purpose = "
             "COALESCE(:purpose, purpose) ORDER BY id DESC", {"story": story_id,
                                                              "purpose": purpose})]
 
