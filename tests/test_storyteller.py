@@ -659,3 +659,62 @@ def test_swapping_every_place_for_a_new_one_stops_the_old_ones_at_once(world):
     page = text(ann.get(f"/stories/{STORY}/consent/link"))
     assert "A change waits for you to confirm" in page and "Press and media" in page
     assert ann.get(f"/stories/{STORY}/consent").status_code == 200
+
+
+# --- staff are told: the home page is the inbox (with or without email) -------------------------
+
+def _home(client) -> str:
+    return re.sub(r"\s+", " ", text(client.get("/")))
+
+
+def test_the_home_page_shows_staff_what_storytellers_answered(world):
+    ann = world.client("ann")
+    assert "What storytellers told you" not in _home(ann)  # nothing yet: no empty section
+    _response, path = send_request(ann)
+    teller = world.app.test_client()
+    open_link(teller, path)
+    answer(teller, {"answer": "changes", "comment": "Say it was the second night."})
+    home = _home(ann)
+    assert "What storytellers told you (1)" in home
+    assert (f'<a href="/stories/{STORY}/sign-off">Night feeds on the postnatal ward</a>: the '
+            "storyteller asked for changes to the words: read what they said.") in home
+    assert "second night" not in home  # their words stay on the sign-off page
+    assert "second night" in text(ann.get(PAGE))
+    # a consent change that waits for staff shows first, until someone confirms it
+    teller2 = open_as_storyteller(world, send_consent_link(ann, "st-teller2"))
+    uses = list(_consent_of(world, "st-teller2").uses) + ["press"]
+    answer(teller2, {"want": "change", "uses": uses, "named": "pseudonym", "media": MEDIA_NOW})
+    home = _home(ann)
+    assert "What storytellers told you (2)" in home
+    first = home.split("What storytellers told you (2)", 2)[-1]
+    assert first.index("waits for you to confirm") < first.index("asked for changes")
+    assert '<a href="/stories/st-teller2/consent/link">' in home
+    # people who do not work on the story are not told
+    for who in ("rita", "pete", "bob"):
+        assert "What storytellers told you" not in _home(world.client(who)), who
+
+
+def test_answers_staff_took_themselves_and_old_answers_are_not_in_the_inbox(world):
+    from storykit.web.inbox import teller_answers
+
+    ann = world.client("ann")
+    page = text(ann.get(PAGE))
+    revision = re.search(r'name="revision" value="(\d+)"', page).group(1)
+    post(ann, f"{PAGE}/answer", {"answer": "agreed", "via": "paper", "taken_by": "Jo Example",
+                                 "revision": revision}, page=PAGE)
+    assert lifecycle.signed_off_now(world.site.store.get(STORY))
+    assert "What storytellers told you" not in _home(ann)
+    _response, path = send_request(ann, "st-teller2")
+    teller = world.app.test_client()
+    open_link(teller, path)
+    answer(teller, {"answer": "agreed"})
+    from storykit.web.accounts import by_name
+
+    snap = world.app.extensions["storykit"].index.snapshot()
+    conn = world.app.extensions["storykit"].db()
+    user = by_name(conn, "ann")
+    assert [a.story.id for a in teller_answers(world.site, user, snap)] == ["st-teller2"]
+    conn.execute("UPDATE one_time_links SET used_at = '2020-01-01T09:00:00Z'")
+    # older than the window, and not waiting: gone from the home page
+    assert teller_answers(world.site, user, snap) == []
+    assert "What storytellers told you" not in _home(ann)

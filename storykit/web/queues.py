@@ -12,7 +12,9 @@ The queues, and who sees them:
   expiry_warning_days``, 60 by default; :mod:`storykit.expiry` decides);
 * ``takedown``: stories whose consent ended, and withdrawn ones with copies still out there
   (:mod:`storykit.copies`), each copy described as what and who;
-* ``failed``: background jobs that failed and nobody has tried again (publishers, admins).
+* ``failed``: background jobs that failed and nobody has tried again (publishers, admins);
+* ``answers``: what storytellers answered through their links about the stories I work on
+  (:mod:`storykit.web.inbox`; anyone who works on a story).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from ..lifecycle import APPROVE, is_withdrawn, permitted
 from ..model import Story
 from .access import VIEW, actor_of, can
 from .accounts import User
+from .inbox import TellerAnswer, teller_answers
 from .index import Snapshot
 from .listing import mine, visible
 
@@ -83,6 +86,7 @@ class Queues:
     expiring: list[Ending] | None = None
     takedown: list[Takedown] | None = None
     failed: list[Job] | None = None
+    answers: list[TellerAnswer] | None = None
 
 
 def sees(user: User, queue: str) -> bool:
@@ -140,6 +144,8 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
         found.takedown = takedowns(site, stories, endings)
     if sees(user, "failed"):
         found.failed = Jobs(site).open_failures(MAX_FAILED)
+    if user.access or user.has("advocate"):
+        found.answers = teller_answers(site, user, snap)
     if has_request_context():
         g.storykit_queues = found
     return found
