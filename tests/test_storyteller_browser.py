@@ -114,9 +114,15 @@ def test_sign_off_from_request_to_publishing(browser, base, world):
     problems += check_page(teller, "thank you")
     assert world.site.store.get(STORY).status == "changes_requested"
 
-    # staff see the answer, edit the words and send the story through review again
-    ann.goto(base + SIGNOFF)
+    # staff see the answer on their home page (no email here), then on the sign-off page
+    ann.goto(base + "/")
+    expect(ann.locator("#answers")).to_have_text("What storytellers told you (1)")
+    problems += audit_page(ann, "home page with a storyteller's answer")
+    ann.get_by_role("link", name="Night feeds on the postnatal ward").first.click()
+    ann.wait_for_load_state()
+    assert ann.url == base + SIGNOFF
     expect(ann.locator("main")).to_contain_text(COMMENT)
+    # they edit the words and send the story through review again
     ann.goto(base + f"/stories/{STORY}/edit")
     body = ann.locator("#body")
     body.fill(body.input_value().replace("On our second night", "On our second night, late,"))
