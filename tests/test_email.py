@@ -20,6 +20,7 @@ from storyteller_support import (
     STORY,
     add_teller_story,
     open_link,
+    send_consent_link,
     send_request,
 )
 
@@ -269,10 +270,7 @@ def test_the_daily_sweep_tells_the_team_once_when_consent_is_ending(world, smtp)
 
 def test_staff_hear_when_the_storyteller_changes_their_consent_by_link(world, smtp):
     page = f"/stories/{STORY}/consent/link"
-    ann = world.client("ann")
-    response = post(ann, f"{page}/send", page=page)
-    path = "/" + re.search(r'id="link-address" type="text" readonly value="([^"]+)"',
-                           response.get_data(as_text=True)).group(1).split("/", 3)[3]
+    path = send_consent_link(world.client("ann"))
     drain(world.site)
     assert smtp.to(CONTACT["email"])[0]["Subject"] == "Your consent for your story"
     smtp.messages.clear()
@@ -291,10 +289,7 @@ def test_staff_hear_when_the_storyteller_changes_their_consent_by_link(world, sm
 
 
 def test_keeping_consent_as_it_is_tells_nobody(world, smtp):
-    page = f"/stories/{STORY}/consent/link"
-    response = post(world.client("ann"), f"{page}/send", page=page)
-    path = "/" + re.search(r'id="link-address" type="text" readonly value="([^"]+)"',
-                           response.get_data(as_text=True)).group(1).split("/", 3)[3]
+    path = send_consent_link(world.client("ann"))
     drain(world.site)
     smtp.messages.clear()
     teller = world.app.test_client()

@@ -22,6 +22,7 @@ from storyteller_support import (
     STORY,
     add_teller_story,
     open_link,
+    send_consent_link,
     send_request,
 )
 
@@ -396,14 +397,6 @@ def test_delete_everything_erases_links_and_contact_details(world):
 
 
 # --- consent by link -----------------------------------------------------------------------------
-
-def send_consent_link(client, story_id: str = STORY) -> str:
-    page = f"/stories/{story_id}/consent/link"
-    response = post(client, f"{page}/send", page=page)
-    assert response.status_code == 200, response.status_code
-    found = re.search(r'id="link-address" type="text" readonly value="([^"]+)"', text(response))
-    return "/" + found.group(1).split("/", 3)[3]
-
 
 def open_as_storyteller(world, path):
     teller = world.app.test_client()
