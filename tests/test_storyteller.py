@@ -711,3 +711,33 @@ def test_answers_staff_took_themselves_and_old_answers_are_not_in_the_inbox(worl
     # older than the window, and not waiting: gone from the home page
     assert teller_answers(world.site, user, snap) == []
     assert "What storytellers told you" not in _home(ann)
+
+
+def test_every_storys_requests_and_recent_answers_read_alike_on_both_engines(make_site,
+                                                                           database_env):
+    """``storykit signoff list`` (every story) and the home page's inbox ask the links table
+    for every story's requests and for recent or waiting answers: SQLite and PostgreSQL."""
+    from conftest import consent_version, story_front, write_story
+
+    from storykit.site import Site
+
+    root = make_site()
+    for story_id in ("st-engine1", "st-engine2"):
+        write_story(root, story_id, story_front(slug=story_id[3:]), consent=[consent_version()])
+    links = Links(Site.open(root))
+    one = links.issue("signoff", "st-engine1", by="ann", revision=3)
+    two = links.issue("signoff", "st-engine2", by="ann", revision=3)
+    waiting = links.issue("consent", "st-engine2", by="ann")
+    assert [link.id for link in links.for_story(None, "signoff")] == [two.link.id, one.link.id]
+    assert [link.id for link in links.for_story("st-engine2")] == [waiting.link.id, two.link.id]
+    links.answer(one.link.id, "agreed", via="paper", taken_by="Jo Example")
+    links.answer(waiting.link.id, "change", via="paper", taken_by="Jo Example")
+    links.settle(waiting.link.id, "change_waiting")
+    since = "2000-01-01T00:00:00Z"
+    assert {link.id for link in links.answered(("signoff", "consent"), since=since)} == {
+        one.link.id, waiting.link.id}
+    assert [link.id for link in links.answered(("signoff",), since=since)] == [one.link.id]
+    future = "2999-01-01T00:00:00Z"
+    assert [link.id for link in links.answered(("signoff", "consent"), since=future,
+                                               waiting="change_waiting")] == [waiting.link.id]
+    assert links.answered((), since=since) == []
