@@ -69,7 +69,7 @@ def _story_for(user, ref: str, what: str):
     return story
 
 
-@signoff_group.command("request")
+@signoff_group.command("request", short_help="Ask the storyteller to check the final words.")
 @click.argument("story")
 @click.option("--as", "who", required=True, metavar="NAME", help=AS_HELP)
 @click.option("--email", "by_email", is_flag=True,
@@ -140,7 +140,7 @@ def request_command(story: str, who: str, by_email: bool, style: str | None, out
                "the code is only in the letter.")
 
 
-@signoff_group.command("list")
+@signoff_group.command("list", short_help="Sign-off requests and how each went.")
 @click.argument("story", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def list_command(story: str | None, as_json: bool) -> None:
@@ -175,7 +175,7 @@ def list_command(story: str | None, as_json: bool) -> None:
         click.echo(f"  request {link.id}: {requests_.in_words(link)}")
 
 
-@signoff_group.command("revoke")
+@signoff_group.command("revoke", short_help="Stop a request: its link and code no longer work.")
 @click.argument("request_id", metavar="REQUEST_ID", type=int)
 @click.option("--as", "who", required=True, metavar="NAME", help=AS_HELP)
 def revoke_command(request_id: int, who: str) -> None:
@@ -204,7 +204,7 @@ def revoke_command(request_id: int, who: str) -> None:
                "work.")
 
 
-@signoff_group.command("record")
+@signoff_group.command("record", short_help="Record an answer given on paper or out loud.")
 @click.argument("story")
 @click.option("--as", "who", required=True, metavar="NAME", help=AS_HELP)
 @click.option("--answer", "said", required=True, type=click.Choice(list(ANSWERS)),
