@@ -8,10 +8,10 @@ The rules, in words:
   (:func:`storykit.lifecycle.record_consent`), and every output from then on leaves out what
   was taken away (the core's reduction: no photos without ``photo``...);
 * widening (more uses or media, a more identifying name), and giving consent that was
-  pending, is
-  recorded at once too, unless the site's ``[consent] confirm_link_changes`` (on by default)
-  asks staff to confirm it first: then the narrowed part (if any) applies now and the rest
-  waits on the link's row (codes only) until staff confirm it (:func:`confirm`);
+  pending, is recorded at once too, unless the site's ``[consent] confirm_link_changes`` (on
+  by default) asks staff to confirm it first: then the narrowed part (if any) applies now,
+  even when it leaves nothing usable, and the rest waits on the link's row (codes only)
+  until staff confirm it (:func:`confirm`);
 * withdrawal goes through :meth:`storykit.site.Site.withdraw`, the same takedown as a
   withdrawal staff record;
 * choosing no place, or no words at all (neither "My whole story" nor "Short quotes"), is not
