@@ -211,12 +211,25 @@ class Links:
             raise LinkRefused("unknown")
         return _row(row)
 
-    def for_story(self, story_id: str, purpose: str | None = None) -> list[Link]:
-        """The story's links, newest first."""
+    def for_story(self, story_id: str | None, purpose: str | None = None) -> list[Link]:
+        """The story's links (every story's, for None), newest first."""
         return [_row(r) for r in self.conn.all(
-            "SELECT * FROM one_time_links WHERE story_id = :story AND purpose = "
+            "SELECT * FROM one_time_links WHERE story_id = COALESCE(:story, story_id) AND "
+            "purpose = "
             "COALESCE(:purpose, purpose) ORDER BY id DESC", {"story": story_id,
                                                              "purpose": purpose})]
+
+    def answered(self, purposes: tuple[str, ...], *, since: str, waiting: str = "") -> list[Link]:
+        """Links of ``purposes`` answered since ``since`` (UTC, ``2026-12-01T00:00:00Z``),
+        or whose answer is still ``waiting`` whenever it came; latest answer first."""
+        names = {f"p{i}": purpose for i, purpose in enumerate(purposes)}
+        if not names:
+            return []
+        return [_row(r) for r in self.conn.all(
+            "SELECT * FROM one_time_links WHERE used_at IS NOT NULL AND purpose IN ("  # noqa: S608
+            + ", ".join(f":{n}" for n in names) + ") AND (used_at >= :since OR answer = "
+            ":waiting) ORDER BY used_at DESC, id DESC", {**names, "since": since,
+                                                         "waiting": waiting})]
 
     def latest(self, story_id: str, purpose: str) -> Link | None:
         found = self.for_story(story_id, purpose)

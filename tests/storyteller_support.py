@@ -65,3 +65,11 @@ def open_link(client, path: str):
         return first
     assert "Show me" in first.get_data(as_text=True)
     return post(client, path, page=path)
+
+
+def send_consent_link(client, story_id: str = STORY) -> str:
+    """Press "Make a consent link for the storyteller"; returns the link's path."""
+    page = f"/stories/{story_id}/consent/link"
+    response = post(client, f"{page}/send", page=page)
+    assert response.status_code == 200, response.status_code
+    return "/" + _LINK.search(response.get_data(as_text=True)).group(1).split("/", 3)[3]

@@ -8,13 +8,22 @@ All names and details are fictional."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 from email import message_from_bytes
 
 import pytest
 from aiosmtpd.controller import Controller
 from app_support import BASIC_TOML, act, make_world, post
-from storyteller_support import CONTACT, REAL_NAME, add_teller_story, open_link, send_request
+from storyteller_support import (
+    CONTACT,
+    REAL_NAME,
+    STORY,
+    add_teller_story,
+    open_link,
+    send_consent_link,
+    send_request,
+)
 
 from storykit.errors import ConfigError
 from storykit.jobs import FAILED, Jobs, run_job
@@ -268,3 +277,70 @@ def test_the_daily_sweep_tells_the_team_once_when_consent_is_ending(world, smtp)
     from storykit.web.alerts import consent_expiring
 
     assert consent_expiring(world.site, today()) == []  # once, not every day
+
+
+def test_staff_hear_when_the_storyteller_changes_their_consent_by_link(world, smtp):
+    page = f"/stories/{STORY}/consent/link"
+    path = send_consent_link(world.client("ann"))
+    drain(world.site)
+    assert smtp.to(CONTACT["email"])[0]["Subject"] == "Your consent for your story"
+    smtp.messages.clear()
+    teller = world.app.test_client()
+    open_link(teller, path)
+    uses = list(world.site.store.get(STORY).current_consent.uses)
+    post(teller, "/s/answer", {"want": "change", "uses": uses, "named": "pseudonym",
+                               "media": ["text", "quotes"]}, page="/s/answer")
+    drain(world.site)
+    # the people who work on the story, not the storyteller, not reviewers elsewhere
+    assert [rcpt for rcpt, _m in smtp.messages] == [["ann@trust.example.org"]]
+    notice = smtp.messages[0][1]
+    assert notice["Subject"] == "A storyteller changed their consent"
+    assert f"https://stories.example.org{page}" in notice.get_payload(decode=True).decode()
+    assert_no_story_details(notice)
+
+
+def test_keeping_consent_as_it_is_tells_nobody(world, smtp):
+    path = send_consent_link(world.client("ann"))
+    drain(world.site)
+    smtp.messages.clear()
+    teller = world.app.test_client()
+    open_link(teller, path)
+    assert post(teller, "/s/answer", {"want": "keep"}, page="/s/answer").status_code == 303
+    drain(world.site)
+    assert smtp.messages == []
+
+
+def test_a_sign_off_request_emailed_from_the_command_line_opens_for_the_storyteller(
+        world, smtp, run_storykit):
+    done = run_storykit(world.root, "signoff", "request", STORY, "--as", "ann", "--email")
+    assert done.code == 0, done.err
+    assert "A one-time link was emailed to the address in their consent record" in done.out
+    assert "/s/" not in done.out + done.err and CONTACT["email"] not in done.out
+    drain(world.site)
+    [message] = smtp.to(CONTACT["email"])
+    assert message["Subject"] == "Please check the words of your story"
+    body = message.get_payload(decode=True).decode()
+    link = re.search(r"https://stories\.example\.org(/s/\S+)", body).group(1)
+    teller = world.app.test_client()
+    assert open_link(teller, link).status_code == 303
+    assert "Yes, I agree" in teller.get("/s/answer").get_data(as_text=True)
+    assert post(teller, "/s/answer", {"answer": "agreed"}, page="/s/answer").status_code == 303
+    assert world.site.store.get(STORY).current_consent.signed_off_revision == 3
+    drain(world.site)
+    heard = [m for rcpt, m in smtp.messages if rcpt == ["ann@trust.example.org"]]
+    assert [m["Subject"] for m in heard] == [
+        "A storyteller answered about the words of their story"]
+
+
+def test_the_command_line_will_not_email_a_storyteller_who_said_no_contact(world, smtp,
+                                                                        run_storykit):
+    add_teller_story(world, "st-teller2", contact={**CONTACT, "agrees_to_contact": False})
+    add_teller_story(world, "st-teller3", contact={"agrees_to_contact": True,
+                                                   "address": ["1 Example Road"]})
+    for story_id, words in (("st-teller2", "Their consent record says not to contact them"),
+                            ("st-teller3", "Their consent record has no email address")):
+        done = run_storykit(world.root, "signoff", "request", story_id, "--as", "ann",
+                            "--email")
+        assert done.code == 1 and words in done.err, done.err
+    drain(world.site)
+    assert smtp.messages == []

@@ -172,7 +172,7 @@ def test_an_outcome_goes_from_stories_to_letters_an_answer_and_you_said_we_did(
                      staff[0].get_payload(decode=True).decode()).group(1)
     assert link == f"/outcomes/{oid}#responses"
     page.goto(f"{base}/")
-    expect(page.locator("#answered")).to_have_text("Storytellers answered (1)")
+    expect(page.locator("#answered")).to_have_text("What storytellers said about our decisions (1)")
     problems += audit_page(page, "home: a storyteller answered")
     page.get_by_role("link", name=f"A storyteller answered about \u201c{TITLE}\u201d").click()
     page.wait_for_load_state()

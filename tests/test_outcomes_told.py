@@ -331,7 +331,7 @@ def test_staff_are_told_when_a_storyteller_answers_without_their_words(world, sm
                                            "text": said_by_phone}, page=page).status_code == 303
     drain(world.site)
     assert len(smtp.messages) == 1  # the storyteller's email only
-    assert "Storytellers answered" not in text(ann.get("/"))
+    assert "What storytellers said about our decisions" not in text(ann.get("/"))
     teller = world.app.test_client()
     assert open_link(teller, emailed_path(smtp)).status_code == 303
     said = "Thank you, Aisha here. The card would have helped my mother."
@@ -351,7 +351,7 @@ def test_staff_are_told_when_a_storyteller_answers_without_their_words(world, sm
     home = text(ann.get("/"))
     assert f'href="/outcomes/{made.id}#responses">A storyteller answered about ' \
            f"\u201c{DECIDED}\u201d</a>" in home
-    assert 'href="#answered">Storytellers answered: 1</a>' in home
+    assert 'href="#answered">What storytellers said about our decisions: 1</a>' in home
     assert said not in home and "Aisha" not in home
     assert "A storyteller answered" not in text(world.client("bob").get("/"))  # not his story
     assert "A storyteller answered" in text(world.client("ada").get("/"))

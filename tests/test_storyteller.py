@@ -22,6 +22,7 @@ from storyteller_support import (
     STORY,
     add_teller_story,
     open_link,
+    send_consent_link,
     send_request,
 )
 
@@ -31,6 +32,8 @@ from storykit.letters.signoff import signoff_letter, signoff_text
 from storykit.links import REFUSED_WORDS, LinkRefused, Links, format_code
 
 PAGE = f"/stories/{STORY}/sign-off"
+#: What the test consent lets us use (tests/conftest.py consent_version), as the form posts it.
+MEDIA_NOW = ["text", "quotes", "photo"]
 
 
 @pytest.fixture
@@ -395,14 +398,6 @@ def test_delete_everything_erases_links_and_contact_details(world):
 
 # --- consent by link -----------------------------------------------------------------------------
 
-def send_consent_link(client, story_id: str = STORY) -> str:
-    page = f"/stories/{story_id}/consent/link"
-    response = post(client, f"{page}/send", page=page)
-    assert response.status_code == 200, response.status_code
-    found = re.search(r'id="link-address" type="text" readonly value="([^"]+)"', text(response))
-    return "/" + found.group(1).split("/", 3)[3]
-
-
 def open_as_storyteller(world, path):
     teller = world.app.test_client()
     assert open_link(teller, path).status_code == 303
@@ -415,7 +410,8 @@ def test_narrowing_consent_through_the_link_applies_at_once(world):
     assert "Your consent for your story" in page and "Easy Read" in page
     assert "A made-up name: Leila" in page and REAL_NAME not in page
     uses = ["board", "staff_training", "clinical_teams"]  # no longer the public website
-    done = answer(teller, {"want": "change", "uses": uses, "named": "anonymous"})
+    done = answer(teller, {"want": "change", "uses": uses, "named": "anonymous",
+                           "media": MEDIA_NOW})
     assert done.status_code == 303
     story = world.site.store.get(STORY)
     consent = story.current_consent
@@ -431,8 +427,8 @@ def test_widening_through_the_link_waits_for_staff_to_confirm(world):
     teller = open_as_storyteller(world, send_consent_link(ann))
     before = world.site.store.get(STORY).current_consent
     uses = list(before.uses) + ["press"]
-    assert answer(teller, {"want": "change", "uses": uses, "named": "pseudonym"}) \
-        .status_code == 303
+    assert answer(teller, {"want": "change", "uses": uses, "named": "pseudonym",
+                           "media": MEDIA_NOW}).status_code == 303
     assert world.site.store.get(STORY).current_consent.version == before.version
     page = text(ann.get(f"/stories/{STORY}/consent/link"))
     assert "A change waits for you to confirm" in page and "Press and media" in page
@@ -454,7 +450,7 @@ def test_without_confirmation_a_widening_applies_and_sends_the_story_back(tmp_pa
     add_teller_story(w)
     teller = open_as_storyteller(w, send_consent_link(w.client("ann")))
     uses = list(w.site.store.get(STORY).current_consent.uses) + ["press"]
-    answer(teller, {"want": "change", "uses": uses, "named": "pseudonym"})
+    answer(teller, {"want": "change", "uses": uses, "named": "pseudonym", "media": MEDIA_NOW})
     story = w.site.store.get(STORY)
     assert "press" in story.current_consent.uses and story.status == "in_review"
 
@@ -476,10 +472,12 @@ def test_withdrawing_through_the_link_starts_the_same_takedown(world):
 
 def test_consent_answers_that_are_wrong_keep_the_page_with_the_error(world):
     teller = open_as_storyteller(world, send_consent_link(world.client("ann")))
-    for data, field in (({}, "want"), ({"want": "change", "named": "anonymous"}, "uses"),
-                        ({"want": "change", "uses": ["board", "moon"], "named": "anonymous"},
-                         "uses"),
-                        ({"want": "change", "uses": ["board"], "named": "nickname"}, "named"),
+    for data, field in (({}, "want"), ({"want": "change", "named": "anonymous",
+                                         "media": MEDIA_NOW}, "uses"),
+                        ({"want": "change", "uses": ["board", "moon"], "named": "anonymous",
+                          "media": MEDIA_NOW}, "uses"),
+                        ({"want": "change", "uses": ["board"], "named": "nickname",
+                          "media": MEDIA_NOW}, "named"),
                         ({"want": "stop"}, "scope")):
         response = answer(teller, data)
         assert response.status_code == 422 and f'href="#{field}"' in text(response), data
@@ -500,3 +498,245 @@ def test_only_people_who_work_on_the_story_see_how_to_reach_the_storyteller(worl
     for who in ("ann", "rita", "ada"):
         for page in (f"/stories/{STORY}", f"/stories/{STORY}/consent"):
             assert CONTACT["email"] not in text(world.client(who).get(page)), (who, page)
+
+
+# --- consent by link: what of the story may be used (media) -------------------------------------
+
+def _consent_of(world, story_id: str = STORY):
+    return world.site.store.get(story_id).current_consent
+
+
+def test_the_consent_page_lists_what_may_be_used_in_plain_words(world):
+    teller = open_as_storyteller(world, send_consent_link(world.client("ann")))
+    page = text(teller.get("/s/answer"))
+    assert "What may we use?" in page
+    for words in ("My whole story, in my words", "Short quotes from my story", "Photos",
+                  "Sound recordings", "Videos"):
+        assert words in page, words
+    # what they agreed to is ticked, and the Easy Read summary says it in short points
+    assert re.search(r'name="media" value="photo" checked', page)
+    assert not re.search(r'name="media" value="audio" checked', page)
+    assert "You said we could use:" in page  # the Easy Read summary, a point each
+    assert "<strong>Short quotes from your story</strong>." in page
+    assert "<strong>Photos</strong>." in page and "<strong>Videos</strong>" not in page
+
+
+def test_taking_photos_away_applies_at_once_and_widening_media_waits(world):
+    ann = world.client("ann")
+    teller = open_as_storyteller(world, send_consent_link(ann))
+    uses = list(_consent_of(world).uses)
+    # photos away (narrowing) and sound recordings added (widening), in one answer
+    assert answer(teller, {"want": "change", "uses": uses, "named": "pseudonym",
+                           "media": ["text", "quotes", "audio"]}).status_code == 303
+    consent = _consent_of(world)
+    assert consent.media == ["text", "quotes"] and consent.method == "e_signature"
+    assert consent.version == 2 and world.site.store.get(STORY).status == "approved"
+    page = text(ann.get(f"/stories/{STORY}/consent/link"))
+    assert "A change waits for you to confirm" in page and "sound recordings" in page
+    link = Links(world.site).latest(STORY, "consent")
+    assert link.answer == "change_waiting" and "media=text,quotes,audio" in link.answer_detail
+    post(ann, f"/stories/{STORY}/consent/link/{link.id}/confirm",
+         page=f"/stories/{STORY}/consent/link")
+    story = world.site.store.get(STORY)
+    assert story.current_consent.media == ["text", "quotes", "audio"]
+    assert story.status == "in_review"  # widened: reviewed again before any use
+
+
+def test_media_answers_that_are_wrong_are_refused_in_plain_words(world):
+    teller = open_as_storyteller(world, send_consent_link(world.client("ann")))
+    uses = list(_consent_of(world).uses)
+    base = {"want": "change", "uses": uses, "named": "pseudonym"}
+    cases = [
+        # nothing ticked: "nothing" is not a change; they are told to tick words, or stop
+        ({**base}, "Tick \u201cMy whole story, in my words\u201d or"),
+        # pictures or recordings without any of their words cannot be used at all
+        ({**base, "media": ["photo", "video"]}, "without any of your words"),
+        # a value posted by hand that is not on the list
+        ({**base, "media": ["text", "hologram"]}, "Choose what we may use from the list."),
+        ({**base, "media": ["text", "TEXT"]}, "Choose what we may use from the list."),
+    ]
+    for data, words in cases:
+        response = answer(teller, data)
+        body = text(response)
+        assert response.status_code == 422 and 'href="#media"' in body, data
+        assert words in body.replace("&#34;", '"').replace("&quot;", '"'), (data, words)
+        assert "hologram" not in body
+    assert _consent_of(world).version == 1  # nothing was recorded
+    assert Links(world.site).latest(STORY, "consent").used_at is None  # the link still works
+    assert answer(teller, {**base, "media": ["quotes"]}).status_code == 303
+    assert _consent_of(world).media == ["quotes"]
+
+
+def test_a_choice_recorded_before_media_could_be_chosen_keeps_the_media(world):
+    from storykit import storyteller
+
+    old = storyteller.Choice.from_codes("uses=board;named=anonymous")
+    assert old.media is None and old.media_of(_consent_of(world)) == ("text", "quotes", "photo")
+    new = storyteller.Choice.from_codes(old.codes())
+    assert new == old
+    chosen = storyteller.Choice(("board",), "anonymous", ("quotes",))
+    assert storyteller.Choice.from_codes(chosen.codes()) == chosen
+    with pytest.raises(Exception, match="without any of your words"):
+        storyteller.apply_choice(world.site, STORY, storyteller.Choice(
+            ("board",), "anonymous", ("photo",)), confirm_widening=True)
+
+
+def _jpeg(path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (640, 400), (30, 90, 160)).save(path, "JPEG")
+
+
+def test_a_photo_taken_away_by_link_leaves_the_website_and_every_render(tmp_path):
+    """The storyteller's outcome: after they untick "Photos", the next site build puts the
+    page up without the photo, and a render of the story for a use has no picture."""
+    from conftest import BASIC_TOML, consent_version, story_front, write_story
+
+    from storykit.jobs import QUEUED, Jobs, run_job
+    from storykit.publishing import queue_site_build
+    from storykit.render import render
+    from storykit.web.access import grant
+
+    w = make_world(tmp_path / "site", BASIC_TOML + '\n[publish]\npublic_url = '
+                                                   '"https://stories.example.nhs.uk/"\n')
+    photo = {"file": "media/ward.jpg", "alt": "The ward at night, lights low", "kind": "photo"}
+    write_story(w.root, STORY, story_front(slug="teller1", status="published", images=[photo]),
+                consent=[consent_version(contact=CONTACT)])
+    _jpeg(w.root / "stories" / STORY / "media" / "ward.jpg")
+    grant(w.app.extensions["storykit"].db(), STORY, w.users["ann"], "owner", "test")
+
+    def drain() -> None:
+        jobs = Jobs(w.site)
+        for _ in range(10):
+            queued = jobs.recent(50, state=QUEUED)
+            if not queued:
+                return
+            for job in reversed(queued):
+                run_job(w.site, job.id, "test-worker")
+
+    page = w.root / "build" / "site" / "stories" / "teller1.html"
+    queue_site_build(w.site, by="pete", stories=[STORY])
+    drain()
+    assert "The ward at night" in page.read_text(encoding="utf-8")  # the photo is up
+    assert list((w.root / "build" / "site").rglob("*.jpg"))
+
+    teller = open_as_storyteller(w, send_consent_link(w.client("ann")))
+    uses = list(_consent_of(w).uses)
+    assert answer(teller, {"want": "change", "uses": uses, "named": "pseudonym",
+                           "media": ["text", "quotes"]}).status_code == 303
+    assert Jobs(w.site).recent(1, state=QUEUED), "narrowing queued a site build"
+    drain()
+    html = page.read_text(encoding="utf-8")
+    assert "<img" not in html and "The ward at night" not in html
+    assert not list((w.root / "build" / "site").rglob("*.jpg"))  # the picture file went too
+    story = w.site.store.get(STORY)
+    done = render(w.site, [story], "board", "web", tmp_path / "board")
+    made = done.artefacts[0].path.read_text(encoding="utf-8")
+    assert done.ok and "<img" not in made and "data:image" not in made
+    assert "The ward at night" not in made
+
+
+def test_swapping_every_place_for_a_new_one_stops_the_old_ones_at_once(world):
+    """Taking places away is never held up by adding one: the old places stop now, and the
+    new one waits for staff, so meanwhile the story is used nowhere."""
+    ann = world.client("ann")
+    teller = open_as_storyteller(world, send_consent_link(ann))
+    assert answer(teller, {"want": "change", "uses": ["press"], "named": "pseudonym",
+                           "media": MEDIA_NOW}).status_code == 303
+    story = world.site.store.get(STORY)
+    assert story.current_consent.uses == [] and story.current_consent.version == 2
+    for use in world.site.config.use_names:
+        assert not world.site.decide(story, use, dt.date.today()).allowed, use
+    page = text(ann.get(f"/stories/{STORY}/consent/link"))
+    assert "A change waits for you to confirm" in page and "Press and media" in page
+    assert ann.get(f"/stories/{STORY}/consent").status_code == 200
+
+
+# --- staff are told: the home page is the inbox (with or without email) -------------------------
+
+def _home(client) -> str:
+    return re.sub(r"\s+", " ", text(client.get("/")))
+
+
+def test_the_home_page_shows_staff_what_storytellers_answered(world):
+    ann = world.client("ann")
+    assert "What storytellers told you" not in _home(ann)  # nothing yet: no empty section
+    _response, path = send_request(ann)
+    teller = world.app.test_client()
+    open_link(teller, path)
+    answer(teller, {"answer": "changes", "comment": "Say it was the second night."})
+    home = _home(ann)
+    assert "What storytellers told you (1)" in home
+    assert (f'<a href="/stories/{STORY}/sign-off">Night feeds on the postnatal ward</a>: the '
+            "storyteller asked for changes to the words: read what they said.") in home
+    assert "second night" not in home  # their words stay on the sign-off page
+    assert "second night" in text(ann.get(PAGE))
+    # a consent change that waits for staff shows first, until someone confirms it
+    teller2 = open_as_storyteller(world, send_consent_link(ann, "st-teller2"))
+    uses = list(_consent_of(world, "st-teller2").uses) + ["press"]
+    answer(teller2, {"want": "change", "uses": uses, "named": "pseudonym", "media": MEDIA_NOW})
+    home = _home(ann)
+    assert "What storytellers told you (2)" in home
+    first = home.split("What storytellers told you (2)", 2)[-1]
+    assert first.index("waits for you to confirm") < first.index("asked for changes")
+    assert '<a href="/stories/st-teller2/consent/link">' in home
+    # people who do not work on the story are not told
+    for who in ("rita", "pete", "bob"):
+        assert "What storytellers told you" not in _home(world.client(who)), who
+
+
+def test_answers_staff_took_themselves_and_old_answers_are_not_in_the_inbox(world):
+    from storykit.web.inbox import teller_answers
+
+    ann = world.client("ann")
+    page = text(ann.get(PAGE))
+    revision = re.search(r'name="revision" value="(\d+)"', page).group(1)
+    post(ann, f"{PAGE}/answer", {"answer": "agreed", "via": "paper", "taken_by": "Jo Example",
+                                 "revision": revision}, page=PAGE)
+    assert lifecycle.signed_off_now(world.site.store.get(STORY))
+    assert "What storytellers told you" not in _home(ann)
+    _response, path = send_request(ann, "st-teller2")
+    teller = world.app.test_client()
+    open_link(teller, path)
+    answer(teller, {"answer": "agreed"})
+    from storykit.web.accounts import by_name
+
+    snap = world.app.extensions["storykit"].index.snapshot()
+    conn = world.app.extensions["storykit"].db()
+    user = by_name(conn, "ann")
+    assert [a.story.id for a in teller_answers(world.site, user, snap)] == ["st-teller2"]
+    conn.execute("UPDATE one_time_links SET used_at = '2020-01-01T09:00:00Z'")
+    # older than the window, and not waiting: gone from the home page
+    assert teller_answers(world.site, user, snap) == []
+    assert "What storytellers told you" not in _home(ann)
+
+
+def test_every_storys_requests_and_recent_answers_read_alike_on_both_engines(make_site,
+                                                                           database_env):
+    """``storykit signoff list`` (every story) and the home page's inbox ask the links table
+    for every story's requests and for recent or waiting answers: SQLite and PostgreSQL."""
+    from conftest import consent_version, story_front, write_story
+
+    from storykit.site import Site
+
+    root = make_site()
+    for story_id in ("st-engine1", "st-engine2"):
+        write_story(root, story_id, story_front(slug=story_id[3:]), consent=[consent_version()])
+    links = Links(Site.open(root))
+    one = links.issue("signoff", "st-engine1", by="ann", revision=3)
+    two = links.issue("signoff", "st-engine2", by="ann", revision=3)
+    waiting = links.issue("consent", "st-engine2", by="ann")
+    assert [link.id for link in links.for_story(None, "signoff")] == [two.link.id, one.link.id]
+    assert [link.id for link in links.for_story("st-engine2")] == [waiting.link.id, two.link.id]
+    links.answer(one.link.id, "agreed", via="paper", taken_by="Jo Example")
+    links.answer(waiting.link.id, "change", via="paper", taken_by="Jo Example")
+    links.settle(waiting.link.id, "change_waiting")
+    since = "2000-01-01T00:00:00Z"
+    assert {link.id for link in links.answered(("signoff", "consent"), since=since)} == {
+        one.link.id, waiting.link.id}
+    assert [link.id for link in links.answered(("signoff",), since=since)] == [one.link.id]
+    future = "2999-01-01T00:00:00Z"
+    assert [link.id for link in links.answered(("signoff", "consent"), since=future,
+                                               waiting="change_waiting")] == [waiting.link.id]
+    assert links.answered((), since=since) == []

@@ -114,9 +114,15 @@ def test_sign_off_from_request_to_publishing(browser, base, world):
     problems += check_page(teller, "thank you")
     assert world.site.store.get(STORY).status == "changes_requested"
 
-    # staff see the answer, edit the words and send the story through review again
-    ann.goto(base + SIGNOFF)
+    # staff see the answer on their home page (no email here), then on the sign-off page
+    ann.goto(base + "/")
+    expect(ann.locator("#answers")).to_have_text("What storytellers told you (1)")
+    problems += audit_page(ann, "home page with a storyteller's answer")
+    ann.get_by_role("link", name="Night feeds on the postnatal ward").first.click()
+    ann.wait_for_load_state()
+    assert ann.url == base + SIGNOFF
     expect(ann.locator("main")).to_contain_text(COMMENT)
+    # they edit the words and send the story through review again
     ann.goto(base + f"/stories/{STORY}/edit")
     body = ann.locator("#body")
     body.fill(body.input_value().replace("On our second night", "On our second night, late,"))
@@ -207,10 +213,19 @@ def test_the_consent_page_has_no_violations_and_takes_an_answer(browser, base, w
     teller.get_by_label("Change what I agreed to").check()
     teller.get_by_label("Public website", exact=True).uncheck()
     teller.get_by_label("No name at all").check()
+    for words in ("My whole story, in my words", "Short quotes from my story"):
+        teller.get_by_label(words).uncheck()
+    teller.get_by_role("button", name="Send my answer").click()
+    expect(teller.locator(".error-summary")).to_contain_text("without any of your words")
+    problems += check_page(teller, "the consent page with a media error")
+    expect(teller.get_by_label("Photos", exact=True)).to_be_checked()  # kept as they left it
+    teller.get_by_label("Short quotes from my story").check()
+    teller.get_by_label("Photos", exact=True).uncheck()
     teller.get_by_role("button", name="Send my answer").click()
     expect(teller.locator("h1")).to_have_text("Thank you")
     consent = world.site.store.get("st-teller8").current_consent
     assert "public_website" not in consent.uses and consent.identification == "anonymous"
+    assert consent.media == ["quotes"] and consent.method == "e_signature"
     for page in (ann, teller):
         page.context.close()
     assert not problems, "\n".join(problems)

@@ -118,12 +118,13 @@ def signoff_answered(site: Site, story_id: str, choice: str) -> list[int]:
 
 
 def consent_changed(site: Site, story_id: str) -> list[int]:
-    """The storyteller changed their consent through a link."""
+    """The storyteller changed their consent through a link: the link goes to the page with
+    their answers (and the button to confirm a change that waits for staff)."""
     if mail.email_settings(site) is None:
         return []
     conn = site.database.connection()
     return mail.notify(site, "consent_changed", working_on(conn, story_id),
-                       link=story_link(site, story_id, "/consent"), story_id=story_id)
+                       link=story_link(site, story_id, "/consent/link"), story_id=story_id)
 
 
 def consent_expiring(site: Site, on: dt.date) -> list[int]:

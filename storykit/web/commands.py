@@ -1,10 +1,11 @@
 """The browser app as a plugin of the core: its commands (``register_commands``: ``storykit
 serve``, ``storykit user add|list|roles|password``, and the status changes and dismissals that
 act as an account: ``storykit submit|approve|request-changes|publish|unpublish STORY --as
-NAME`` and ``storykit dismiss``), the ``pack-build`` job kind (``register_job_kinds``:
-storykit.web.packorders), its tables' migrations (``register_migrations``: the folder
-``storykit/web/migrations``) and its part of a withdrawal (``after_withdraw``: erasing
-everything also erases the reviewers' notes the app keeps).
+NAME``, ``storykit dismiss`` and ``storykit signoff``: storykit.web.signoff_commands), the
+``pack-build`` job kind (``register_job_kinds``: storykit.web.packorders), its tables'
+migrations (``register_migrations``: the folder ``storykit/web/migrations``) and its part
+of a withdrawal (``after_withdraw``: erasing everything also erases the reviewers' notes the
+app keeps).
 
 The status commands live here, not in the core, because accounts and who works on which
 story are the app's data; the rules themselves are the core's (:mod:`storykit.lifecycle`),
@@ -464,6 +465,9 @@ def register_commands(cli: click.Group) -> None:
     for name in TRANSITIONS:
         cli.add_command(_status_command(name))
     cli.add_command(dismiss_command)
+    from .signoff_commands import signoff_group
+
+    cli.add_command(signoff_group)
 
 
 @hookimpl

@@ -13,6 +13,8 @@ The queues, and who sees them:
 * ``takedown``: stories whose consent ended, and withdrawn ones with copies still out there
   (:mod:`storykit.copies`), each copy described as what and who;
 * ``failed``: background jobs that failed and nobody has tried again (publishers, admins);
+* ``answers``: what storytellers answered through their links about the stories I work on
+  (:mod:`storykit.web.inbox`; anyone who works on a story);
 * ``answered``: outcomes a storyteller answered about through their link in the last
   :data:`ANSWERED_DAYS` days, for stories the person may see (everyone; shown when any).
 """
@@ -36,6 +38,7 @@ from ..model import Story
 from ..outcomes import Outcome, OutcomeLog
 from .access import VIEW, actor_of, can
 from .accounts import User
+from .inbox import TellerAnswer, teller_answers
 from .index import Snapshot
 from .listing import mine, visible
 
@@ -98,6 +101,7 @@ class Queues:
     expiring: list[Ending] | None = None
     takedown: list[Takedown] | None = None
     failed: list[Job] | None = None
+    answers: list[TellerAnswer] | None = None
     answered: list[Answered] | None = None
 
 
@@ -156,6 +160,8 @@ def queues(site: Site, user: User, snap: Snapshot, *, warning_days: int | None =
         found.takedown = takedowns(site, stories, endings)
     if sees(user, "failed"):
         found.failed = Jobs(site).open_failures(MAX_FAILED)
+    if user.access or user.has("advocate"):
+        found.answers = teller_answers(site, user, snap)
     if sees(user, "answered"):
         found.answered = answered(site, user, snap, today())
     if has_request_context():

@@ -15,11 +15,13 @@ from flask import Blueprint, flash, redirect, render_template, request, send_fil
 from ... import mail, storyteller
 from ...errors import StorykitError
 from ...letters import STYLE_WORDS, STYLES, reconsent_letter
+from ...lifecycle import MEDIA_WORDS
 from ...links import Links, format_code
 from ...model import Story
 from ..access import RECORD_CONSENT
 from ..auth import client_ip, current_user, record
 from ..forms import Form
+from ..signoff_requests import nice_date
 from ..state import audit_log, state
 from .editor import editable
 from .signoff import STATE_WORDS, letter_pdf, public_address, revoke_request, send_link
@@ -51,7 +53,9 @@ def _page(story: Story, *, sent: dict | None = None, form: Form | None = None,
     for link in links:
         if link.answer == storyteller.WAITING:
             choice = storyteller.Choice.from_codes(link.answer_detail or "")
-            waiting.append((link, choice, [site.config.label(u) for u in choice.uses]))
+            media = [MEDIA_WORDS.get(m, m) for m in choice.media_of(consent)] \
+                if consent is not None else []
+            waiting.append((link, choice, [site.config.label(u) for u in choice.uses], media))
     return render_template(
         "consent_link/page.html", story=story, links=links, sent=sent, form=form or Form(),
         refusals=_refusals(story), contact=contact, waiting=waiting,
@@ -73,10 +77,6 @@ def _issue(story: Story, *, code: bool):
     record("consent.link_sent", story_id=story.id,
            detail=f"{'letter' if code else 'link'} (request {issued.link.id})")
     return issued
-
-
-def _nice(when: dt.datetime) -> str:
-    return f"{when.day} {when:%B %Y}"
 
 
 @bp.route("/<story_id>/consent/link/send", methods=["POST"])
@@ -109,7 +109,7 @@ def letter(story_id: str):
         return replace(reconsent_letter(site, story), code=format_code(issued.code),
                        code_help=f"You can also answer on our web page. Go to **{where}** and "
                                  f"type this code. It works until "
-                                 f"**{_nice(issued.link.expires)}**.").checked()
+                                 f"**{nice_date(issued.link.expires)}**.").checked()
 
     made = letter_pdf(story, issued, style, form, make)
     if made is None:

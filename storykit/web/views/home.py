@@ -1,13 +1,15 @@
 """The home page: what is waiting for you. Each role sees its queues (:mod:`..queues`): your
 stories on their way and what happens next, waiting for your review, approved and waiting to
-publish, live stories, consent ending soon, stories to take back, failed jobs; each with a
-count, a few rows and a link to the whole list."""
+publish, live stories, consent ending soon, stories to take back, failed jobs, what
+storytellers answered through their links; each with a count, a few rows and a link to the
+whole list."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
 from ..auth import current_user
+from ..inbox import DAYS as ANSWER_DAYS
 from ..listing import page_number, paginate
 from ..queues import ANSWERED_DAYS, queues
 from ..state import state
@@ -31,5 +33,5 @@ def dashboard():
     problems = len(snap.problems) if user.has("admin") else None
     return render_template("home/dashboard.html", q=found, drafts=drafts, shown=SHOWN,
                            problems=problems, warning_days=st.site.config.expiry_warning_days,
-                           next_words=in_a_few_words, decisions=st.index.decision,
-                           answered_days=ANSWERED_DAYS)
+                           answer_days=ANSWER_DAYS, answered_days=ANSWERED_DAYS,
+                           next_words=in_a_few_words, decisions=st.index.decision)

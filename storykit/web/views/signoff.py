@@ -5,7 +5,8 @@ answer given on paper or out loud, with who took it.
 
 A request can be sent only when the core allows it (:func:`storykit.lifecycle.
 signoff_request_refusals`: active consent asking for sign-off, the story approved, not
-signed off at this revision). The storyteller's pages are storykit.web.views.teller.
+signed off at this revision). The steps themselves are storykit.web.signoff_requests, which
+``storykit signoff`` uses too. The storyteller's pages are storykit.web.views.teller.
 """
 
 from __future__ import annotations
@@ -21,20 +22,17 @@ from ...letters import STYLE_WORDS, STYLES, LetterError, write_letter
 from ...letters.signoff import signoff_letter
 from ...links import Links, format_code
 from ...model import Story
+from .. import signoff_requests as requests_
 from ..access import RECORD_CONSENT
-from ..auth import client_ip, current_user, record
+from ..auth import client_ip, current_user
 from ..forms import Form
+from ..signoff_requests import ANSWER_WORDS, STATE_WORDS, VIA_WORDS, Answer, nice_date
 from ..state import audit_log, db, state
 from ..storyform import clean
-from ..workflow import add_note, notes
+from ..workflow import notes
 from .editor import editable
 
 bp = Blueprint("signoff", __name__, url_prefix="/stories")
-ANSWER_WORDS = {"agreed": "Yes, they agree", "changes": "They would like changes"}
-VIA_WORDS = {"link": "through their link", "code": "with the code from their letter",
-             "paper": "on paper", "spoken": "in person or by phone"}
-STATE_WORDS = {"waiting": "Not opened yet", "opened": "Opened, no answer yet",
-               "used": "Answered", "revoked": "Stopped", "expired": "Ran out"}
 
 
 def _page(story: Story, *, sent: dict | None = None, form: Form | None = None,
@@ -72,23 +70,12 @@ def _can_send(story: Story, form: Form) -> bool:
 
 def _issue(story: Story, *, code: bool):
     """A new request for the story's current words; older ones for other words stop."""
-    links = Links(state().site)
-    user = current_user()
-    assert user is not None
-    for old in links.for_story(story.id, lifecycle.SIGNOFF):
-        if old.live() and old.revision != story.revision:
-            links.revoke(old.id, by=user.name)
-    issued = links.issue(lifecycle.SIGNOFF, story.id, by=user.name, revision=story.revision,
-                         etag=story.etag, code=code, replace=False)
-    record(lifecycle.SIGNOFF_REQUESTED, story_id=story.id, etag=story.etag,
-           detail=f"revision {story.revision}: {'letter' if code else 'link'} "
-                  f"(request {issued.link.id})")
-    return issued
+    return requests_.issue(state().site, story, by=current_user().name, code=code,
+                           ip=client_ip(), log=audit_log())
 
 
 def public_address(path: str) -> str:
-    base = state().site.config.app_url.rstrip("/") or request.url_root.rstrip("/")
-    return base + path
+    return requests_.address(state().site, path)
 
 
 @bp.route("/<story_id>/sign-off/send", methods=["POST"])
@@ -105,11 +92,9 @@ def send_link(story: Story, issued, event: str) -> dict:
     """The new link's address to show once, emailed to the storyteller (``event``) when
     their contact details allow it and email is on."""
     address = public_address(url_for("teller.open_link", token=issued.token))
-    until = _nice(issued.link.expires)
-    contact = story.current_consent.contact if story.current_consent else None
-    emailed = bool(contact and contact.agrees_to_contact and contact.email and mail.notify(
-        state().site, event, [contact.email], link=address, story_id=story.id,
-        audience="storyteller", until=until, by=current_user().name))
+    until = nice_date(issued.link.expires)
+    emailed = requests_.email_link(state().site, story, address, until=until, event=event,
+                                   by=current_user().name)
     return {"address": address, "until": until, "emailed": emailed}
 
 
@@ -161,10 +146,8 @@ def revoke(story_id: str, link_id: int):
 
 def revoke_request(story: Story, link_id: int, purpose: str, back: str):
     """Stop one of the story's requests of ``purpose``; back to the ``back`` page."""
-    links = Links(state().site)
-    mine = any(link.id == link_id for link in links.for_story(story.id, purpose))
-    if mine and links.revoke(link_id, by=current_user().name):
-        record(f"{purpose}.revoked", story_id=story.id, detail=f"request {link_id}")
+    if requests_.revoke(state().site, story, link_id, purpose, by=current_user().name,
+                        ip=client_ip(), log=audit_log()):
         flash("The request was stopped: its link and code no longer work.")
     else:
         flash("That request had already been answered or stopped.", "warning")
@@ -176,53 +159,23 @@ def answer(story_id: str):
     """An answer given on paper or out loud, recorded by staff with who took it."""
     story = editable(story_id, "sign_off_answer", RECORD_CONSENT)
     form = Form(request.form)
-    choice, via = form.get("answer"), form.get("via")
-    taken_by, comment = form.get("taken_by"), clean(form.get("comment"))
-    if choice not in ANSWER_WORDS:
-        form.error("answer", "Choose what the storyteller said.")
-    if via not in ("paper", "spoken"):
-        form.error("via", "Choose how they answered.")
-    if not taken_by:
-        form.error("taken_by", "Write who took their answer.")
-    elif len(taken_by) > 200 or "\n" in taken_by:
-        form.error("taken_by", "Write the name on one line of 200 characters or fewer.")
-    if choice == "changes" and not comment:
-        form.error("comment", "Write what they would like changed.")
-    if len(comment) > lifecycle.REASON_MAX:
-        form.error("comment", f"Keep it to {lifecycle.REASON_MAX:,} characters or fewer.")
-    if form.get("revision") != str(story.revision):
-        form.error("answer", "The words changed after you opened this page: they must check "
-                             "the new words.")
-    found = lifecycle.signoff_request_refusals(story)
-    if found:
-        form.error("answer", "You cannot record an answer now: "
-                   + "; ".join(r.message for r in found) + ".")
+    taken = Answer(form.get("answer"), form.get("via"), form.get("taken_by"),
+                   clean(form.get("comment")))
+    revision = form.get("revision")
+    for field, message in taken.problems(
+            story, int(revision) if revision.isdigit() else -1).items():
+        form.error(field, message)
     if not form.ok:
         return _page(story, form=form, status=422)
     site = state().site
     user = current_user()
-    links = Links(site)
-    open_ = [link for link in links.for_story(story.id, lifecycle.SIGNOFF)
-             if link.live() and link.revision == story.revision]
     try:
-        saved = lifecycle.record_signoff_answer(
-            site, story.id, story.revision, agreed=choice == "agreed",
-            by=user.name, via=f"{via}; taken by {taken_by[:100]}", ip=client_ip(), log=audit_log())
+        saved = requests_.record_answer(site, db(), story, taken, by=user.name, ip=client_ip(),
+                                        log=audit_log())
     except (lifecycle.Refused, ConflictError, StorykitError) as exc:
         form.error("answer", f"The answer was not recorded: {exc}.")
         return _page(story, form=form, status=409)
-    for link in open_:
-        try:
-            links.answer(link.id, choice, via=via, taken_by=taken_by)
-        except StorykitError:
-            pass
-    if comment:
-        add_note(db(), story.id, user.name, "storyteller_changes" if choice == "changes"
-                 else "storyteller_comment", comment)
     state().index.put(saved)
-    flash(f"Their answer was recorded: {ANSWER_WORDS[choice].lower()}, taken by {taken_by}.")
+    flash(f"Their answer was recorded: {ANSWER_WORDS[taken.choice].lower()}, taken by "
+          f"{taken.taken_by}.")
     return redirect(url_for("signoff.page", story_id=story.id), 303)
-
-
-def _nice(when: dt.datetime) -> str:
-    return f"{when.day} {when:%B %Y}"
