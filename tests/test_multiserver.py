@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -66,6 +67,7 @@ USERS = 20
 def test_two_app_servers_and_two_workers_lose_nothing(tmp_path, pg_cluster, redis):
     root = tmp_path / "site"
     make_shared_site(root, pg_cluster.fresh_database())
+    (root / "instance" / "secret_key").unlink()  # the servers make the key as they start
     servers = Servers(root, process_env(STORYKIT_REDIS_URL=redis), logs=tmp_path)
     public = free_port()
     try:
@@ -182,6 +184,31 @@ def assert_withdrawals_honoured_at_once(site: Site, root: Path, load, pages) -> 
             text = b"".join(pack.read(n) for n in pack.namelist()).decode("utf-8", "replace")
         assert unique_sentence(story_id) not in text
         assert unique_sentence(dict(load.packs)[story_id]) in text
+
+
+def test_servers_starting_together_on_a_new_site_make_one_secret_key(tmp_path):
+    """Each server signs sign-in cookies with the key in instance/, made by the first to
+    start: servers starting at the same moment must not each make (and keep) their own, or
+    people are signed out whenever the load balancer sends them to another server."""
+    from storykit.web.settings import load_secret_key
+
+    for n in range(10):
+        instance = tmp_path / f"site{n}" / "instance"
+        start = threading.Barrier(4)
+        keys: list[str] = []
+
+        def serve(instance=instance, start=start, keys=keys) -> None:
+            start.wait()
+            keys.append(load_secret_key(instance)[0])
+
+        servers = [threading.Thread(target=serve) for _ in range(4)]
+        for server in servers:
+            server.start()
+        for server in servers:
+            server.join()
+        assert len(keys) == 4 and len(set(keys)) == 1
+        assert [p.name for p in instance.iterdir()] == ["secret_key"]  # no temporary file
+        assert (instance / "secret_key").stat().st_mode & 0o077 == 0
 
 
 # --- a worker killed mid-job on one machine ------------------------------------------------------
