@@ -362,7 +362,8 @@ class Session:
 class Load:
     """What the simulated people did and saw."""
 
-    seconds: float = 0.0
+    seconds: float = 0.0   # while the timed people (editors, browsers) worked
+    finished: float = 0.0  # until the last person (publishing, withdrawing) was done
     times: dict[str, list[float]] = field(default_factory=lambda: {
         "list": [], "story": [], "preview": [], "save": [], "dashboard": []})
     saved: dict[str, list[str]] = field(default_factory=dict)   # story -> accepted markers
@@ -535,7 +536,11 @@ def run_load(ports: list[int], seconds: float, users: int = 20, seed: int = 1,
     threads = [threading.Thread(target=guarded, args=job) for job in jobs]
     for t in threads:
         t.start()
-    for t in threads:
+    timed_ones = [t for t, job in zip(threads, jobs, strict=True) if job[0] in (editor, browser)]
+    for t in timed_ones:  # the people whose requests are timed (and counted) stop on time
         t.join()
     load.seconds = time.monotonic() - started
+    for t in threads:  # the last withdrawal may wait for a site build to let go
+        t.join()
+    load.finished = time.monotonic() - started
     return load
