@@ -186,6 +186,47 @@ def assert_withdrawals_honoured_at_once(site: Site, root: Path, load, pages) -> 
         assert unique_sentence(dict(load.packs)[story_id]) in text
 
 
+def test_a_withdrawal_while_a_long_build_runs_elsewhere_goes_through(tmp_path, pg_cluster):
+    """A site build on another machine holds the build lock longer than a withdrawal waits
+    for it (a first build of thousands of stories; bench_multiserver met it): the withdrawal
+    is still recorded, the other plugins' parts of it are done (the build that takes the page
+    down is queued), and that build takes the story off the website."""
+    from storykit_web.build import BUILD_LOCK, MANIFEST_DIR, build_site
+
+    root = tmp_path / "site"
+    make_shared_site(root, pg_cluster.fresh_database(), people=False)
+    story_id = TO_WITHDRAW[0]
+    build_site(Site.open(root))
+    page = root / "build" / "site" / page_path(story_id).lstrip("/")
+    assert page.is_file()
+    held, done = threading.Event(), threading.Event()
+
+    def build_elsewhere() -> None:  # another session of the database: as another machine
+        with Site.open(root).store.locks.hold(BUILD_LOCK):
+            held.set()
+            done.wait(120)
+
+    thread = threading.Thread(target=build_elsewhere)
+    thread.start()
+    try:
+        assert held.wait(30)
+        site = Site.open(root)
+        withdrawn = site.withdraw(story_id, "stop_future_use", "They asked us to stop.",
+                                  by="adm")
+    finally:
+        done.set()
+        thread.join(30)
+    assert withdrawn.status == "withdrawn" and site.store.get(story_id).status == "withdrawn"
+    assert any("storykit_web" in w for w in site.plugins.warnings)
+    [job] = [j for j in Jobs(site).recent(100) if j.kind == "site-build"]
+    assert story_id in job.params["stories"]
+    build_site(Site.open(root))
+    assert not page.exists()
+    kept = [root / "build" / "site", root.joinpath("instance", *MANIFEST_DIR)]
+    assert not [p for folder in kept for p in folder.rglob("*") if p.is_file()
+                and unique_sentence(story_id).encode() in p.read_bytes()]
+
+
 def test_servers_starting_together_on_a_new_site_make_one_secret_key(tmp_path):
     """Each server signs sign-in cookies with the key in instance/, made by the first to
     start: servers starting at the same moment must not each make (and keep) their own, or
