@@ -127,15 +127,14 @@ def after_withdraw(site: Site, story: Any) -> None:
     While a long build holds the build lock (on any machine) that waits 30 seconds at most,
     then leaves it to the next build (queued by the publish plugin's part of the withdrawal),
     so the withdrawal and the other plugins' parts of it still go through."""
-    from storykit.errors import PluginError
-    from storykit.fsio import LockTimeout
+    from storykit.kit import LockTimeout
 
     from .build import forget_story
 
     try:
         forget_story(site, story.id)
-    except LockTimeout as exc:
-        raise PluginError("storykit_web", "after_withdraw", exc) from exc
+    except LockTimeout:
+        return
 
 
 @hookimpl
