@@ -9,17 +9,21 @@ the rest browse lists, story pages and previews; one publishes stories, one with
 2. PostgreSQL and Redis, one app server and two workers;
 3. PostgreSQL and Redis, two app servers and two workers.
 
-For each it prints requests per second, the median and 95th percentile of the story list
-and of a save (opening the editor and pressing Save), the errors (target 0: conflict pages
-are expected, not errors), lost updates and withdrawn stories that still rendered (target 0),
-and the CPU seconds of the storykit processes. The PostgreSQL server is a throwaway cluster
+Each setup runs ``--runs`` times (default 3), the setups taking turns so that the machine's
+other load falls on each alike. For each run it prints requests per second, the median and
+95th percentile of the story list and of a save (opening the editor and pressing Save), the
+errors (target 0: conflict pages are expected, not errors), lost updates and withdrawn
+stories that still rendered (target 0), the CPU seconds of the storykit processes and the
+machine's load average. At the end it prints, per setup, the median over the runs of list
+p95, save p95, requests per second and CPU seconds, and PostgreSQL's list and save p95 over
+SQLite's (of those medians). The PostgreSQL server is a throwaway cluster
 (Debian's initdb and pg_ctl, as the tests use), the queue a private redis-server.
 
 Target (issue 16): list p95 and save p95 on PostgreSQL within 1.5 times SQLite's.
 The machine may be shared with other work: compare CPU seconds, and run setups back to back.
 
-    python bench/bench_multiserver.py                     # 10,000 stories, 20 people, 60 s
-    python bench/bench_multiserver.py --stories 2000 --seconds 15
+    python bench/bench_multiserver.py          # 10,000 stories, 20 people, 60 s, 3 runs each
+    python bench/bench_multiserver.py --stories 2000 --seconds 15 --runs 1
 """
 
 from __future__ import annotations
@@ -92,7 +96,16 @@ def run_setup(name: str, template: Path, work: Path, database_url: str | None,
         cpu = cpu_seconds(pids) - cpu0
     finally:
         servers.stop()
-    return {"name": name, "load": load, "cpu": cpu, "lost": lost_updates(root, load.saved)}
+    lost = lost_updates(root, load.saved)
+    shutil.rmtree(root.parent, ignore_errors=True)  # 10,000 stories a run: keep the disk free
+    return {"name": name, "load": load, "cpu": cpu, "lost": lost}
+
+
+SETUPS = {  # name, database, app servers, workers
+    "sqlite": ("SQLite, 1 app server, 1 worker", False, 1, 1),
+    "pg1": ("PostgreSQL + Redis, 1 app server, 2 workers", True, 1, 2),
+    "pg2": ("PostgreSQL + Redis, 2 app servers, 2 workers", True, 2, 2),
+}
 
 
 def ms(values: list[float], q: str) -> str:
@@ -102,10 +115,15 @@ def ms(values: list[float], q: str) -> str:
     return f"{value * 1000:6.0f}"
 
 
+def load_average() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def report(result: dict) -> None:
     load = result["load"]
-    print(f"\n{result['name']}: {load.requests} requests in {load.seconds:.0f} s = "
-          f"{load.requests / load.seconds:.1f} requests/s; storykit CPU {result['cpu']:.0f} s")
+    print(f"\n{result['name']} (run {result['run']}): {load.requests} requests in "
+          f"{load.seconds:.0f} s = {load.requests / load.seconds:.1f} requests/s; storykit CPU "
+          f"{result['cpu']:.0f} s; {result['loadavg']}")
     for kind in ("list", "save", "story", "preview"):
         values = load.times[kind]
         print(f"  {kind:8} median {ms(values, 'median')} ms   p95 {ms(values, 'p95')} ms   "
@@ -118,54 +136,87 @@ def report(result: dict) -> None:
         print(f"  error: {error}")
 
 
+def figures(result: dict) -> dict[str, float]:
+    """One run's figures: list and save p95 (ms), requests/s, CPU seconds."""
+    load = result["load"]
+    return {"list": load.p95("list") * 1000, "save": load.p95("save") * 1000,
+            "rps": load.requests / load.seconds, "cpu": result["cpu"]}
+
+
+def summary(results: list[dict]) -> None:
+    """The median of each figure over the runs of each setup, and PostgreSQL / SQLite."""
+    by_setup: dict[str, list[dict[str, float]]] = {}
+    for result in results:
+        by_setup.setdefault(result["name"], []).append(figures(result))
+    runs = max(len(v) for v in by_setup.values())
+    print(f"\nMedians over {runs} run(s) per setup (ms; the machine may be shared):")
+    print(f"  {'setup':46} {'list p95':>9} {'save p95':>9} {'requests/s':>11} {'CPU s':>6}")
+    medians = {}
+    for name, rows in by_setup.items():
+        medians[name] = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        m = medians[name]
+        print(f"  {name:46} {m['list']:9.0f} {m['save']:9.0f} {m['rps']:11.1f} {m['cpu']:6.0f}")
+    base = medians.get(SETUPS["sqlite"][0])
+    if base is None:
+        return
+    for name, m in medians.items():
+        if name == SETUPS["sqlite"][0]:
+            continue
+        for kind in ("list", "save"):
+            ratio = m[kind] / base[kind]
+            print(f"{kind} p95, {name} / SQLite (medians): {ratio:.2f} "
+                  f"({'within' if ratio <= 1.5 else 'NOT within'} the 1.5 target)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stories", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--users", type=int, default=20)
-    parser.add_argument("--only", choices=("sqlite", "pg1", "pg2"), action="append")
+    parser.add_argument("--runs", type=positive, default=3,
+                        help="runs of each setup, interleaved; medians are reported (3)")
+    parser.add_argument("--only", choices=tuple(SETUPS), action="append")
     args = parser.parse_args()
+    only = [key for key in SETUPS if key in (args.only or SETUPS)]
     print(f"{os.cpu_count()} cores; the machine may be shared: compare CPU seconds. "
-          f"{args.stories:,} stories, {args.users} people, {args.seconds} s per setup.")
+          f"{args.stories:,} stories, {args.users} people, {args.seconds} s per setup, "
+          f"{args.runs} run(s) each; {load_average()}.")
     work = Path(tempfile.mkdtemp(prefix="bench-multi-"))
     template = work / "template"
     make_shared_site(template, None, extra_stories=args.stories, people=False)
-    cluster, redis_pid = None, None
+    cluster, redis_pid, redis_url = None, None, None
     results = []
     try:
-        only = args.only or ["sqlite", "pg1", "pg2"]
-        if "sqlite" in only:
-            results.append(run_setup("SQLite, 1 app server, 1 worker", template, work, None,
-                                     None, 1, 1, args.seconds, args.users, args.stories))
-            report(results[-1])
-        if {"pg1", "pg2"} & set(only):
+        if any(SETUPS[key][1] for key in only):
             cluster = Cluster.start()
             redis_url, redis_pid = start_redis(work / "redis")
-        if "pg1" in only:
-            results.append(run_setup("PostgreSQL + Redis, 1 app server, 2 workers", template,
-                                     work, cluster.fresh_database(), redis_url, 1, 2,
-                                     args.seconds, args.users, args.stories))
-            report(results[-1])
-        if "pg2" in only:
-            results.append(run_setup("PostgreSQL + Redis, 2 app servers, 2 workers", template,
-                                     work, cluster.fresh_database(), redis_url, 2, 2,
-                                     args.seconds, args.users, args.stories))
-            report(results[-1])
+        for run in range(1, args.runs + 1):
+            for key in only:  # setups take turns, so the machine's other load falls on each
+                name, postgres, apps, workers = SETUPS[key]
+                result = run_setup(name, template, work / f"run{run}",
+                                   cluster.fresh_database() if postgres else None,
+                                   redis_url if postgres else None, apps, workers,
+                                   args.seconds, args.users, args.stories)
+                result.update(run=run, loadavg=load_average())
+                results.append(result)
+                report(result)
     finally:
         if redis_pid:
             os.kill(redis_pid, signal.SIGTERM)
         if cluster:
             cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
-    if len(results) >= 2 and results[0]["name"].startswith("SQLite"):
-        base = results[0]["load"]
-        for other in results[1:]:
-            load = other["load"]
-            for kind in ("list", "save"):
-                if len(base.times[kind]) >= 20 and len(load.times[kind]) >= 20:
-                    ratio = load.p95(kind) / base.p95(kind)
-                    print(f"{kind} p95, {other['name']} / SQLite: {ratio:.2f} "
-                          "(target within 1.5)")
+    summary(results)
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
 
 
 if __name__ == "__main__":

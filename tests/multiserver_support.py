@@ -8,6 +8,7 @@ All names and story details are fictional.
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
 import html
 import http.client
@@ -140,13 +141,14 @@ class Servers:
     workers: list[subprocess.Popen] = field(default_factory=list)
     logs: Path | None = None
 
-    def start_app(self, threads: int = 8, workers: int = 0) -> int:
+    def start_app(self, threads: int = 8, workers: int = 0, public_port: int = 0) -> int:
+        """An app server; with ``public_port``, it also shows the publish folder there."""
         port = free_port()
         log = (self.logs or self.root.parent) / f"app-{port}.log"
         self.apps.append(subprocess.Popen(
             [sys.executable, "-m", "storykit", "--site", str(self.root), "serve", "--port",
-             str(port), "--public-port", "0", "--workers", str(workers), "--threads",
-             str(threads)], stdin=subprocess.DEVNULL, stdout=log.open("w"),
+             str(port), "--public-port", str(public_port), "--workers", str(workers),
+             "--threads", str(threads)], stdin=subprocess.DEVNULL, stdout=log.open("w"),
             stderr=subprocess.STDOUT, env=self.env, start_new_session=True))
         self.ports.append(port)
         return port
@@ -195,14 +197,18 @@ def with_suppress(call, *args) -> None:
 
 
 def get_status(port: int, path: str) -> int:
+    return get_page(port, path)[0]
+
+
+def get_page(port: int, path: str) -> tuple[int, str]:
+    """A page fetched with no cookie (0 when nothing answers)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
-        response.read()
-        return response.status
+        return response.status, response.read().decode("utf-8", "replace")
     except OSError:
-        return 0
+        return 0, ""
     finally:
         conn.close()
 
@@ -332,6 +338,15 @@ class Session:
                                  {"csrf_token": token, "etag": html.unescape(etag.group(1))})
         return status
 
+    def check_pack(self, port: int, story_ids: list[str]) -> tuple[int, str, list[tuple]]:
+        """Ask which of ``story_ids`` may go in a board pack of web pages (the pack form's
+        check step): the status, the page and the fields that would make the pack."""
+        token, _ = self.token(port, "/packs/new")
+        fields = [("csrf_token", token), ("use", "board"), ("format", "web"),
+                  ("length", "full")] + [("story", i) for i in story_ids]
+        status, page = self.request(port, "POST", "/packs/check", fields)
+        return status, page, fields
+
     def withdraw(self, port: int, story_id: str) -> int:
         path = f"/stories/{story_id}/consent/withdraw"
         token, _ = self.token(port, path)
@@ -347,14 +362,22 @@ class Session:
 class Load:
     """What the simulated people did and saw."""
 
-    seconds: float = 0.0
+    seconds: float = 0.0   # while the timed people (editors, browsers) worked
+    finished: float = 0.0  # until the last person (publishing, withdrawing) was done
     times: dict[str, list[float]] = field(default_factory=lambda: {
         "list": [], "story": [], "preview": [], "save": [], "dashboard": []})
     saved: dict[str, list[str]] = field(default_factory=dict)   # story -> accepted markers
     conflicts: int = 0
     published: list[str] = field(default_factory=list)
     withdrawn: list[str] = field(default_factory=list)
-    not_honoured: list[str] = field(default_factory=list)  # withdrawals
+    #: withdrawals the other server did not honour at once, and what it still allowed
+    not_honoured: list[str] = field(default_factory=list)
+    #: packs asked for on the other server straight after a withdrawal: (withdrawn story,
+    #: the story asked for with it)
+    packs: list[tuple[str, str]] = field(default_factory=list)
+    people: collections.Counter = field(default_factory=collections.Counter)  # by what they do
+    saves_to: collections.Counter = field(default_factory=collections.Counter)  # by story
+    saves_on: collections.Counter = field(default_factory=collections.Counter)  # by port
     errors: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -371,13 +394,39 @@ class Load:
             self.errors.append(words)
 
 
+def still_allowed(person: Session, port: int, story_id: str, other: str) -> list[str]:
+    """What the server at ``port`` still allows straight after ``story_id`` was withdrawn
+    on another server (each should be refused): opening it for changes, publishing it, and
+    putting it in a pack with ``other``, at the pack form's consent check. The pack is then
+    asked for anyway (the worker that makes it decides consent again: the test checks that
+    it left the story out)."""
+    found = []
+    status, _ = person.request(port, "GET", f"/stories/{story_id}/edit")
+    if status != 410:
+        found.append(f"editor {status}")
+    again = person.press(port, story_id, "publish")
+    if again not in (0, 410):
+        found.append(f"publish {again}")
+    status, page, fields = person.check_pack(port, [story_id, other])
+    title = f"Story {story_id.removeprefix('st-')} about the ward"
+    going, _, left_out = page.partition("Stories that will be left out")
+    if status != 200 or title in going or title not in left_out:
+        found.append(f"pack check {status}")
+    status, _ = person.request(port, "POST", "/packs/build", fields)
+    if status != 303:
+        found.append(f"pack order {status}")
+    return found
+
+
 def run_load(ports: list[int], seconds: float, users: int = 20, seed: int = 1,
              browse_ids: list[str] | None = None) -> Load:
     """``users`` people for ``seconds`` across the servers: half edit the ten shared stories,
-    the rest browse lists, story pages and previews; one of those publishes stories and one
-    withdraws stories, checking at once on another server that the story no longer renders."""
+    the rest browse lists, story pages and previews; one of those publishes every story of
+    TO_PUBLISH and one withdraws every story of TO_WITHDRAW (spread over the run, finished
+    even when the machine is slow), checking at once on another server that the story can
+    no longer be changed, published or put in a pack."""
     load = Load()
-    stop = float("inf")  # set when everyone has signed in
+    started, stop = 0.0, float("inf")  # set when everyone has signed in
     editors = users // 2
     browse_ids = browse_ids or EDITED
 
@@ -396,6 +445,9 @@ def run_load(ports: list[int], seconds: float, users: int = 20, seed: int = 1,
             story_id, port = rng.choice(EDITED), rng.choice(ports)
             marker = f"Edit {k} by person {n} on port {port}."
             k += 1
+            with load.lock:
+                load.saves_to[story_id] += 1
+                load.saves_on[port] += 1
             status = timed("save", lambda: person.edit(port, story_id, marker))  # noqa: B023
             if status == 303:
                 with load.lock:
@@ -418,40 +470,45 @@ def run_load(ports: list[int], seconds: float, users: int = 20, seed: int = 1,
             if status != 200:
                 load.error(f"GET {path} on {port}: {status}")
 
+    def wait_turn(step: int, steps: int) -> None:
+        """Spread ``steps`` steps over the first 80% of the run (none skipped when late)."""
+        time.sleep(max(0.0, started + seconds * 0.8 * step / steps - time.monotonic()))
+
     def publisher(person: Session) -> None:
         for i, story_id in enumerate(TO_PUBLISH):
-            if time.monotonic() > stop:
-                return
+            wait_turn(i, len(TO_PUBLISH))
             status = person.press(ports[i % len(ports)], story_id, "publish")
             if status == 303:
-                load.published.append(story_id)
+                with load.lock:
+                    load.published.append(story_id)
             else:
                 load.error(f"publish of {story_id}: {status}")
-            time.sleep(max(0.2, seconds / (len(TO_PUBLISH) + 2)))
 
     def withdrawer(person: Session) -> None:
         for i, story_id in enumerate(TO_WITHDRAW):
-            if time.monotonic() > stop:
-                return
+            wait_turn(i, len(TO_WITHDRAW))
             here, there = ports[i % len(ports)], ports[(i + 1) % len(ports)]
             status = person.withdraw(here, story_id)
             if status != 200:
                 load.error(f"withdrawal of {story_id}: {status}")
                 continue
-            load.withdrawn.append(story_id)
-            # at once, on the other server: the story is withdrawn there too, so it cannot
-            # be opened for changes (410) or published again (410)
-            status, _ = person.request(there, "GET", f"/stories/{story_id}/edit")
-            again = person.press(there, story_id, "publish")
-            if status != 410 or again not in (0, 410):
-                load.not_honoured.append(f"{story_id}: editor {status}, publish {again}")
-            time.sleep(max(0.2, seconds / (len(TO_WITHDRAW) + 2)))
+            # at once, on the other server
+            other = TO_PUBLISH[i % len(TO_PUBLISH)]
+            allowed = still_allowed(person, there, story_id, other)
+            with load.lock:
+                load.withdrawn.append(story_id)
+                load.packs.append((story_id, other))
+                if allowed:
+                    load.not_honoured.append(f"{story_id}: {', '.join(allowed)}")
 
     jobs: list[tuple] = [(editor, n, EDITORS[n % len(EDITORS)]) for n in range(editors)]
     others = users - editors
     jobs += [(browser, n, f"browser{n}") for n in range(max(0, others - 2))]
     if others >= 2:
         jobs += [(publisher, "pub"), (withdrawer, "adm")]
+    doing = {editor: "editing", browser: "browsing", publisher: "publishing",
+             withdrawer: "withdrawing"}
+    load.people.update(doing[job[0]] for job in jobs)
     signed_in: list[Session] = []
 
     def sign_in(name: str) -> None:
@@ -479,7 +536,11 @@ def run_load(ports: list[int], seconds: float, users: int = 20, seed: int = 1,
     threads = [threading.Thread(target=guarded, args=job) for job in jobs]
     for t in threads:
         t.start()
-    for t in threads:
+    timed_ones = [t for t, job in zip(threads, jobs, strict=True) if job[0] in (editor, browser)]
+    for t in timed_ones:  # the people whose requests are timed (and counted) stop on time
         t.join()
     load.seconds = time.monotonic() - started
+    for t in threads:  # the last withdrawal may wait for a site build to let go
+        t.join()
+    load.finished = time.monotonic() - started
     return load

@@ -440,10 +440,10 @@ def test_a_sign_out_link_cannot_be_forged_with_get(world):
 # --- the first admin -------------------------------------------------------------------------
 
 @pytest.fixture
-def empty_site(tmp_path):
+def empty_site(tmp_path, engine):
     root = tmp_path / "fresh"
     (root / "stories").mkdir(parents=True)
-    (root / "storykit.toml").write_text(BASIC_TOML, encoding="utf-8")
+    (root / "storykit.toml").write_text(BASIC_TOML + engine.toml(), encoding="utf-8")
     return Site.open(root)
 
 

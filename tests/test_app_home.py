@@ -75,15 +75,15 @@ def fail_a_job(world, error: str = "The website could not be built: the disk is 
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 @pytest.fixture
-def full(tmp_path):
+def full(tmp_path, engine):
     """The test world with every queue filled: consent ending soon, consent ended on a live
     story, a withdrawn story with a pack and a download still out there, a failed job."""
-    w = make_world(tmp_path / "site")
+    w = make_world(tmp_path / "site", engine=engine)
     fill(w)
     return w
 

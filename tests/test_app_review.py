@@ -38,8 +38,8 @@ def with_a_phone_number(root) -> None:
 
 
 @pytest.fixture
-def world(tmp_path):
-    world = make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    world = make_world(tmp_path / "site", engine=engine)
     with_a_phone_number(world.root)
     return world
 

@@ -18,8 +18,8 @@ pytestmark = pytest.mark.usefixtures("test_day")
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 @pytest.fixture

@@ -231,7 +231,7 @@ def test_a_worker_runs_queued_jobs_from_the_sqlite_queue(make_site):
     assert (site.instance / "jobs-queue.db").stat().st_mode & 0o777 == 0o600
 
 
-def test_a_running_job_gets_heartbeats_from_its_worker(make_site):
+def test_a_running_job_gets_heartbeats_from_its_worker(make_site, database_env):
     from storykit.taskqueue import Worker, enqueue
 
     site = spy_site(make_site, BASIC_TOML + "[jobs]\nstale_after = 2\n")
@@ -289,7 +289,7 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
     return int(exited.value.code or 0), captured.out, captured.err
 
 
-def test_storykit_jobs_list_and_retry(make_site, capsys):
+def test_storykit_jobs_list_and_retry(make_site, capsys, database_env):
     site = spy_site(make_site)
     root = str(site.root)
     code, out, _ = run_cli(capsys, "--site", root, "jobs", "list")
@@ -320,7 +320,8 @@ def test_storykit_jobs_refuses_bad_input_in_words(make_site, capsys, args, words
     assert "Traceback" not in err
 
 
-def test_a_finished_job_cannot_be_retried_from_the_command_line(make_site, capsys):
+def test_a_finished_job_cannot_be_retried_from_the_command_line(make_site, capsys,
+                                                               database_env):
     site = spy_site(make_site)
     done = run_job(site, Jobs(site).add("echo", {}, by="pete")[0].id, "w")
     code, _, err = run_cli(capsys, "--site", str(site.root), "jobs", "retry", str(done.id))

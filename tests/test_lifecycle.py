@@ -26,8 +26,8 @@ NHS_NUMBER = "999 000 0018"  # from the 999 test range, with a valid check digit
 
 
 @pytest.fixture
-def world(tmp_path):
-    return make_world(tmp_path / "site")
+def world(tmp_path, engine):
+    return make_world(tmp_path / "site", engine=engine)
 
 
 @pytest.fixture

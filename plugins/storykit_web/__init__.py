@@ -123,10 +123,18 @@ def _serve(folder: Path, port: int) -> None:
 
 @hookimpl
 def after_withdraw(site: Site, story: Any) -> None:
-    """Forget the story's text kept for incremental builds; the next build removes its page."""
+    """Forget the story's text kept for incremental builds; the next build removes its page.
+    While a long build holds the build lock (on any machine) that waits 30 seconds at most,
+    then leaves it to the next build (queued by the publish plugin's part of the withdrawal),
+    so the withdrawal and the other plugins' parts of it still go through."""
+    from storykit.kit import LockTimeout
+
     from .build import forget_story
 
-    forget_story(site, story.id)
+    try:
+        forget_story(site, story.id)
+    except LockTimeout:
+        return
 
 
 @hookimpl

@@ -95,12 +95,30 @@ def load_secret_key(instance: Path) -> tuple[str, str]:
     path = instance / SECRET_FILE
     if not path.exists():
         instance.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, secrets.token_urlsafe(48), mode=0o600)
+        _make_secret_key(path)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise UnsafeSettingError(f"{path} can be read by other users (mode {mode:o}); "
                                  f"run: chmod 600 {path}")
     return path.read_text(encoding="utf-8").strip(), str(path)
+
+
+def _make_secret_key(path: Path) -> None:
+    """Write a new key unless another server made one first. App servers started together
+    on a new site (on one machine or several sharing the folder) must all sign cookies with
+    one key: the key is written whole beside ``path``, then hard-linked into place, which
+    fails when the file exists, so the first one made is the one every server reads."""
+    tmp = path.with_name(f".tmp-{SECRET_FILE}-{secrets.token_hex(8)}")
+    atomic_write(tmp, secrets.token_urlsafe(48), mode=0o600)
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        pass  # another server's key: use it
+    except OSError:  # a file system without hard links: the rename alone
+        if not path.exists():
+            os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def check_secret_key(key: Any, source: str) -> None:
