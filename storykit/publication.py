@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib.util
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -253,9 +255,18 @@ def code_fingerprint() -> str:
     decision and reduction, the Markdown sanitiser, the media rule, the privacy findings
     that hold a story back): a builder that keeps pages between builds renders them all
     again when it changes."""
-    from . import consent, findings, markup, media, privacy
-
     digest = hashlib.sha256()
-    for module in (consent, markup, media, privacy, findings):
-        digest.update(Path(module.__file__ or "").read_bytes())
+    for name in ("consent", "markup", "media", "privacy", "findings"):
+        digest.update(_module_file(f"{__package__}.{name}").read_bytes())
     return digest.hexdigest()[:32]
+
+
+def _module_file(name: str) -> Path:
+    """A module's source file, found without importing it (a no-change build never needs
+    the privacy findings, YAML and the rest they import)."""
+    module = sys.modules.get(name)
+    origin = getattr(module, "__file__", None) if module else None
+    if origin is None:
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec else None
+    return Path(origin or "")
