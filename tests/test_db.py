@@ -337,12 +337,24 @@ def test_a_new_sqlite_database_is_made_at_head_on_first_use(site):
     assert site.database.status().up_to_date
 
 
-def test_a_new_sqlite_database_made_in_the_background_is_ready_at_first_use(site):
+def test_a_new_sqlite_database_made_in_the_background_is_ready_at_first_use(site,
+                                                                           monkeypatch):
     """A clean build starts making a new site's database aside (storykit_web.build): the
     first connection waits for it and finds it at head; only one is started, and none for
-    a database that exists."""
+    a database that exists, nor from a process with other threads (a fork copies none of
+    them, nor any lock one holds)."""
     database = site.database
     assert not database.url.path.exists()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not database.create_in_background()
+    finally:
+        stop.set()
+        other.join()
+    # other tests in this process may have left threads of their own: count only ours
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
     assert database.create_in_background()
     assert not database.create_in_background()  # one is under way
     conn = database.connection()
@@ -364,6 +376,7 @@ def test_a_background_database_that_fails_is_made_again_at_first_use(site, monke
         real(database, targets)
 
     monkeypatch.setattr(storykit.migrate, "upgrade", upgrade)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # see the test above
     assert site.database.create_in_background()
     assert site.database.connection().tables() >= CORE_TABLES
     assert site.database.status().up_to_date
