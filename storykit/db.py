@@ -511,6 +511,7 @@ class Database:
         self._ready = False
         self._opened: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._pid = os.getpid()
+        self._creating: int | None = None  # a forked process making a new SQLite file
 
     @classmethod
     def for_site(cls, site: Site) -> Database:
@@ -543,6 +544,9 @@ class Database:
             self._local, self._opened, self._pid = threading.local(), weakref.WeakSet(), os.getpid()
         conn = getattr(self._local, "conn", None)
         if conn is None:
+            if self._creating is not None:
+                with self._lock:
+                    self._wait_for_creation()
             conn = self.connect()
             try:
                 self.ensure_ready(conn)
@@ -574,6 +578,33 @@ class Database:
         return Status(current, heads_of(revisions), frozenset(revisions),
                       empty=not tables, legacy=legacy)
 
+    def create_in_background(self) -> bool:
+        """Start making a SQLite database that does not exist yet in a forked process, so
+        that Alembic's import and the migrations (a third of a second) overlap other work,
+        such as a clean build's pages; :meth:`ensure_ready` waits for it (and meets, and
+        reports, any failure itself). Only from a process with one thread (a fork copies
+        no other thread, nor any lock one holds). True when a process was started."""
+        path = self.url.path
+        if (not self.url.is_sqlite or path is None or self._ready or self._creating
+                or path.exists() or not hasattr(os, "fork") or threading.active_count() > 1):
+            return False
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+            code = 1
+            try:
+                self.ensure_ready()
+                code = 0
+            finally:
+                os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+        self._creating = pid
+        return True
+
+    def _wait_for_creation(self) -> None:
+        pid, self._creating = self._creating, None
+        if pid is not None and self._pid == os.getpid():
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+
     def ensure_ready(self, conn: Connection | None = None) -> None:
         """Create a brand-new SQLite database at head; otherwise refuse (:class:`NotReadyError`)
         unless the schema is at head. Checked once per process."""
@@ -582,6 +613,7 @@ class Database:
         with self._lock:
             if self._ready:
                 return
+            self._wait_for_creation()
             status = self.status(conn)
             if status.empty and self.url.is_sqlite:
                 from .migrate import upgrade  # imports Alembic: only for a new database

@@ -337,6 +337,51 @@ def test_a_new_sqlite_database_is_made_at_head_on_first_use(site):
     assert site.database.status().up_to_date
 
 
+def test_a_new_sqlite_database_made_in_the_background_is_ready_at_first_use(site,
+                                                                           monkeypatch):
+    """A clean build starts making a new site's database aside (storykit_web.build): the
+    first connection waits for it and finds it at head; only one is started, and none for
+    a database that exists, nor from a process with other threads (a fork copies none of
+    them, nor any lock one holds)."""
+    database = site.database
+    assert not database.url.path.exists()
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not database.create_in_background()
+    finally:
+        stop.set()
+        other.join()
+    # other tests in this process may have left threads of their own: count only ours
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    assert database.create_in_background()
+    assert not database.create_in_background()  # one is under way
+    conn = database.connection()
+    assert conn.tables() >= CORE_TABLES | APP_TABLES
+    assert database.status().up_to_date
+    assert not Site.open(site.root).database.create_in_background()  # it exists now
+
+
+def test_a_background_database_that_fails_is_made_again_at_first_use(site, monkeypatch):
+    """If making the database aside fails (here: only in the forked process), the first
+    connection makes it itself, or reports why it cannot."""
+    import storykit.migrate
+
+    parent, real = os.getpid(), storykit.migrate.upgrade
+
+    def upgrade(database, targets=()):
+        if os.getpid() != parent:
+            raise RuntimeError("the disk went away")
+        real(database, targets)
+
+    monkeypatch.setattr(storykit.migrate, "upgrade", upgrade)
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # see the test above
+    assert site.database.create_in_background()
+    assert site.database.connection().tables() >= CORE_TABLES
+    assert site.database.status().up_to_date
+
+
 def test_postgresql_is_never_migrated_implicitly(make_site, pg_cluster, monkeypatch):
     """(A new SQLite file is made at head by design: test_a_new_sqlite_database_...)"""
     empty_root = make_site()

@@ -108,3 +108,30 @@ def test_recording_is_all_or_nothing(site, monkeypatch):
     assert calls == ["st-ending1"]
     monkeypatch.undo()
     assert [(d.story_id, d.removed_at) for d in log.all()] == [("st-public1", None)]
+
+
+def test_findings_looked_for_on_every_core_hold_back_the_same_stories(site, monkeypatch):
+    """On a big site the blocking findings are looked for in forked workers too: a story
+    with an NHS number (999 test range) is still held back, with why, and the others are
+    in the set in id order, as when one process looks."""
+    import storykit.publication as publication
+
+    root = site.root
+    for n in range(6):
+        write_story(root, f"st-many{n:02d}", story_front(slug=f"many-{n}", status="published"),
+                    body=f"A night on the ward, part {n}.\n")
+    write_story(root, "st-many99", story_front(slug="many-99", status="published"),
+                body="My NHS number is 999 000 0018, in case the ward needs it.\n")
+    one = publication_set(Site.open(root), "public_website")
+    monkeypatch.setattr(publication, "PARALLEL_FINDINGS_MIN", 2)
+    monkeypatch.setattr(publication.os, "cpu_count", lambda: 2)
+    # other tests in this process may have left threads of their own: count only ours
+    monkeypatch.setattr(publication.threading, "active_count", lambda: 1)
+    many = publication_set(Site.open(root), "public_website")
+    assert [p.id for p in many.stories] == [p.id for p in one.stories]
+    assert "st-many99" not in [p.id for p in many.stories]
+    assert "st-many03" in [p.id for p in many.stories]
+    assert many.problems == one.problems
+    assert any(p.startswith("story st-many99 is not published: it has a finding")
+               for p in many.problems)
+    assert "999 000 0018" not in " ".join(many.problems)

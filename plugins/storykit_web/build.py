@@ -14,18 +14,16 @@ pages that disappear are marked removed there.
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import datetime as dt
 import hashlib
 import json
-import multiprocessing
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from storykit import Site, StorykitError, StoryView, Theme, load_theme
 from storykit.kit import (
@@ -57,6 +55,9 @@ from . import assets, pages
 from .memo import MarkdownMemo
 from .pictures import PictureCache, picture_format
 from .stamp import Stamp, StampInputs
+
+if TYPE_CHECKING:  # pragma: no cover - imported when workers start (start-up time)
+    import concurrent.futures
 
 BUILDER_VERSION = "1"
 #: Listings that also carry plugins' pages (the home page links to their index pages).
@@ -333,6 +334,8 @@ class Builder:
             return self._as_last_time()
         self.progress(0.05, "Finding the stories consent allows on the website today.")
         self._started()
+        # A new site's database is made meanwhile: the build needs it only to record pages.
+        self.site.database.create_in_background()
         few = self.allowed_among_changed()  # when only a few stories changed
         allowed, kept = few if few is not None else (self.allowed(), {})
         self._take_down_first(allowed, kept)
@@ -478,6 +481,9 @@ class Builder:
         if stories < PARALLEL_MIN or self.workers < 2 or not _can_fork():
             yield None
             return
+        import concurrent.futures
+        import multiprocessing
+
         _ACTIVE = self  # workers use their forked copy: nothing big is pickled
         try:
             ctx = multiprocessing.get_context("fork")
@@ -914,4 +920,6 @@ def _prune_empty(folder: Path, root: Path) -> None:
 
 
 def _can_fork() -> bool:
+    import multiprocessing
+
     return "fork" in multiprocessing.get_all_start_methods()
