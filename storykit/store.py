@@ -178,7 +178,7 @@ class FileStore:
         from .storyfile import etag_of, parse_consent, parse_story
 
         try:
-            data = story_path.read_bytes()
+            data = _read_file(story_path)
         except FileNotFoundError:
             raise NotFoundError(f"no story {story_id!r}") from None
         problems: list[Problem] = []
@@ -187,7 +187,7 @@ class FileStore:
         except ValidationError as exc:
             problems += exc.problems
         try:
-            cdata = consent_path.read_bytes()
+            cdata = _read_file(consent_path)
         except FileNotFoundError:
             cdata = None
         consent: list[m.ConsentVersion] = []
@@ -764,6 +764,12 @@ def _parse_chunk(ids: list[str], in_worker: bool = True) -> Any:
         skey, ckey = keys[story_id]
         out[story_id] = (skey, ckey, story_record(story) if in_worker else story)
     return marshal.dumps(out, 2) if in_worker else out
+
+
+def _read_file(path: Path) -> bytes:
+    """``path.read_bytes()`` with less overhead (twice a story in a load)."""
+    with open(path, "rb", buffering=0) as f:
+        return f.readall()
 
 
 def _read_or_none(path: Path) -> bytes | None:
