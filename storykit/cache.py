@@ -17,7 +17,9 @@ stories, which is most of a first load's time after parsing. The same records ca
 stories from the worker processes of a cold load (:mod:`storykit.store`), and a file is a
 list of *chunks*, each the marshal bytes of ``{id: entry or None}`` (None: forget that
 story), read in order: so the bytes a worker sent are written as they are, and only this
-process's own share is turned into records again.
+process's own share is turned into records again. The file is the length of a header (8
+bytes), the header (the cache's key and each chunk's length, in marshal's bytes), then the
+chunks one after another, so reading takes each chunk where it lies in the file's bytes.
 """
 
 from __future__ import annotations
@@ -108,14 +110,18 @@ class ParseCache:
         """Entries (id -> (stat keys, Story), or None for a story the journal dropped), or
         None when the file is missing, damaged or from other code."""
         try:
+            with open(path, "rb", buffering=0) as f:
+                data = memoryview(f.readall())
             # our own private file; marshal builds plain values only (no code runs)
-            key, chunks = marshal.loads(path.read_bytes())  # noqa: S302
-            if key != self.key or not isinstance(chunks, list):
+            at = 8 + int.from_bytes(data[:8], "little")
+            key, sizes = marshal.loads(data[8:at])  # noqa: S302
+            if key != self.key or not isinstance(sizes, list) or at + sum(sizes) != len(data):
                 return None
             out: dict[str, Any] = {}
-            for chunk in chunks:
-                for i, r in marshal.loads(chunk).items():  # noqa: S302 - as above
+            for size in sizes:  # each chunk read where it lies (no copy of the file's bytes)
+                for i, r in marshal.loads(data[at:at + size]).items():  # noqa: S302
                     out[i] = None if r is None else (r[0], r[1], story_from_record(r[2]))
+                at += size
             return out
         except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError,
                 AttributeError):
@@ -135,8 +141,9 @@ class ParseCache:
         records.update((i, None) for i in held if i not in entries)
         try:
             # version 2: no back-references, quickest to write and read at this size
-            own = marshal.dumps(records, 2)
-            data = marshal.dumps((self.key, [data for data, _ in chunks] + [own]), 2)
+            pieces = [data for data, _ in chunks] + [marshal.dumps(records, 2)]
+            head = marshal.dumps((self.key, [len(piece) for piece in pieces]), 2)
+            data = b"".join([len(head).to_bytes(8, "little"), head, *pieces])
             make_dirs(path.parent)
             replace_file(path, data, 0o600)  # whole or not at all; no fsync: only a cache
         except (StorykitError, OSError, ValueError):
