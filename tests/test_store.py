@@ -725,6 +725,21 @@ def test_loading_leaves_the_garbage_collector_as_it_was(store):
         gc.enable()
 
 
+def test_loading_and_checking_leave_the_collector_on_and_nothing_frozen(site_root):
+    """The pause moves what was loaded to the collector's oldest generation (a freeze and an
+    unfreeze): afterwards it is on, and nothing is left frozen, so cycles are still freed."""
+    import gc
+
+    from storykit.checks import check_site
+
+    write_story(site_root, SID)
+    site = Site.open(site_root)
+    site.store.load_all()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert check_site(site, ON).stories == 1
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
 # --- the parse cache in the instance folder --------------------------------------------------
 
 def settled_site(site_root: Path, count: int) -> list[str]:
