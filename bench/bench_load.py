@@ -7,7 +7,7 @@ versions each, varied identification, uses and statuses) into a temporary site, 
 
 with a fresh Site each run (cold in-process caches). Two figures are printed:
 
-* cold: the instance parse cache (instance/cache/stories.pickle) is deleted before each run,
+* cold: the instance parse cache (instance/cache/stories.marshal) is deleted before each run,
   so every story.md and consent.yml is read, parsed and validated (this run also writes the
   cache, as a first run on a site would);
 * warm instance cache: the cache file from the previous run is kept, so unchanged files are

@@ -14,7 +14,12 @@ Forgetting a story (after a withdrawal that deletes everything) rewrites both at
 Stories are kept as plain tuples (:func:`story_record`) written with :mod:`marshal`, not as
 pickled objects: five times quicker to write and twice as quick to read back at 10,000
 stories, which is most of a first load's time after parsing. The same records carry parsed
-stories from the worker processes of a cold load (:mod:`storykit.store`).
+stories from the worker processes of a cold load (:mod:`storykit.store`), and a file is a
+list of *chunks*, each the marshal bytes of ``{id: entry or None}`` (None: forget that
+story), read in order: so the bytes a worker sent are written as they are, and only this
+process's own share is turned into records again. The file is the length of a header (8
+bytes), the header (the cache's key and each chunk's length, in marshal's bytes), then the
+chunks one after another, so reading takes each chunk where it lies in the file's bytes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import contextlib
 import datetime as dt
 import marshal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +36,7 @@ from . import model as m
 from .errors import StorykitError
 from .fsio import make_dirs, replace_file, settled_before
 
-FORMAT = 3  # bump when the model, the records or parsing rules change
+FORMAT = 4  # bump when the model, the records or parsing rules change
 _JOURNAL_MIN = 64  # entries a journal may always hold before the main file is rewritten
 _LEGACY = ("stories.pickle", "stories.journal.pickle")  # earlier versions' files: story text
 
@@ -49,6 +55,7 @@ class ParseCache:
         if entries is None:
             self._saved, self._journal = None, {}
             return {}
+        entries = {k: v for k, v in entries.items() if v is not None}
         self._journal = self._read(self.journal_path) or {}
         for story_id, entry in self._journal.items():
             if entry is None:
@@ -58,13 +65,15 @@ class ParseCache:
         self._saved = {k: (v[0], v[1]) for k, v in entries.items()}
         return entries
 
-    def save(self, entries: dict[str, Any]) -> None:
+    def save(self, entries: dict[str, Any], chunks: Sequence[Chunk] | None = None) -> None:
         """Write entries whose stat keys are settled (not changed in the last 2 s): only
-        what changed since :meth:`load`, when that is little."""
+        what changed since :meth:`load`, when that is little. ``chunks``: entries already
+        in marshal's bytes (from worker processes), with the stat keys of each story in
+        them; the file reuses those bytes for every entry they still hold."""
         cutoff = settled_before()
         settled = {k: v for k, v in entries.items() if _settled(v, cutoff)}
         if self._saved is None:
-            self._write_all(settled)
+            self._write_all(settled, chunks or [])
             return
         changes: dict[str, Any] = {k: v for k, v in settled.items()
                                    if self._saved.get(k) != (v[0], v[1])}
@@ -73,7 +82,7 @@ class ParseCache:
             return
         journal = {**self._journal, **changes}
         if len(journal) > max(_JOURNAL_MIN, len(settled) // 8):
-            self._write_all(settled)
+            self._write_all(settled, chunks or [])
             return
         if self._write(self.journal_path, journal):
             self._journal = journal
@@ -87,10 +96,10 @@ class ParseCache:
         if entries.pop(story_id, None) is not None or story_id in self._journal:
             self._write_all(entries)
 
-    def _write_all(self, entries: dict[str, Any]) -> None:
+    def _write_all(self, entries: dict[str, Any], chunks: Sequence[Chunk] = ()) -> None:
         cutoff = settled_before()
         entries = {k: v for k, v in entries.items() if _settled(v, cutoff)}
-        if self._write(self.path, entries):
+        if self._write(self.path, entries, chunks):
             for path in (self.journal_path, *(self.path.with_name(n) for n in _LEGACY)):
                 with contextlib.suppress(OSError):
                     path.unlink(missing_ok=True)
@@ -101,26 +110,50 @@ class ParseCache:
         """Entries (id -> (stat keys, Story), or None for a story the journal dropped), or
         None when the file is missing, damaged or from other code."""
         try:
+            with open(path, "rb", buffering=0) as f:
+                data = memoryview(f.readall())
             # our own private file; marshal builds plain values only (no code runs)
-            key, records = marshal.loads(path.read_bytes())  # noqa: S302
-            if key != self.key or not isinstance(records, dict):
+            at = 8 + int.from_bytes(data[:8], "little")
+            key, sizes = marshal.loads(data[8:at])  # noqa: S302
+            if key != self.key or not isinstance(sizes, list) or at + sum(sizes) != len(data):
                 return None
-            return {i: None if r is None else (r[0], r[1], story_from_record(r[2]))
-                    for i, r in records.items()}
-        except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
+            out: dict[str, Any] = {}
+            for size in sizes:  # each chunk read where it lies (no copy of the file's bytes)
+                for i, r in marshal.loads(data[at:at + size]).items():  # noqa: S302
+                    out[i] = None if r is None else (r[0], r[1], story_from_record(r[2]))
+                at += size
+            return out
+        except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError,
+                AttributeError):
             return None
 
-    def _write(self, path: Path, entries: dict[str, Any]) -> bool:
-        records = {i: None if e is None else (e[0], e[1], story_record(e[2]))
-                   for i, e in entries.items()}
+    def _write(self, path: Path, entries: dict[str, Any], chunks: Sequence[Chunk] = ()) -> bool:
+        """Write ``entries`` (None for a story to forget). Stories a chunk holds with the
+        same stat keys are taken from its bytes; the chunk's other stories are forgotten
+        again in this process's own chunk, which comes last."""
+        held: dict[str, tuple] = {}
+        for _, keys in chunks:
+            held.update(keys)
+        records = {}
+        for i, e in entries.items():
+            if e is None or held.get(i) != (e[0], e[1]):
+                records[i] = None if e is None else (e[0], e[1], story_record(e[2]))
+        records.update((i, None) for i in held if i not in entries)
         try:
             # version 2: no back-references, quickest to write and read at this size
-            data = marshal.dumps((self.key, records), 2)
+            pieces = [data for data, _ in chunks] + [marshal.dumps(records, 2)]
+            head = marshal.dumps((self.key, [len(piece) for piece in pieces]), 2)
+            data = b"".join([len(head).to_bytes(8, "little"), head, *pieces])
             make_dirs(path.parent)
             replace_file(path, data, 0o600)  # whole or not at all; no fsync: only a cache
         except (StorykitError, OSError, ValueError):
             return False
         return True
+
+
+#: Entries in marshal's bytes (``{id: (story keys, consent keys, record)}``) and the stat
+#: keys of each story they hold.
+Chunk = tuple[bytes, dict[str, tuple[Any, Any]]]
 
 
 def _settled(entry: Any, cutoff: int) -> bool:

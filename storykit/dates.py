@@ -43,12 +43,17 @@ def parse_date(text: str, *, day_first: bool = False) -> dt.date:
     """``text`` as a date: ``2027-03-01`` (year-month-day, as date boxes, files and the
     command line write it) or, with ``day_first``, ``1/3/2027`` (day/month/year, as people
     in the UK type it). Raises :class:`DateError`."""
-    value = text.strip() if isinstance(text, str) else ""
+    if not isinstance(text, str):
+        text = ""
+    known = _KNOWN_DATES.get(text)
+    if known is not None:
+        return known
+    value = text.strip()
     found = _ISO.fullmatch(value) if len(value) <= MAX_LENGTH else None
     if found:
-        year, month, day = (int(found.group(i)) for i in (1, 2, 3))
+        year, month, day = map(int, found.groups())
     elif day_first and (found := _DAY_FIRST.fullmatch(value)) is not None:
-        day, month, year = (int(found.group(i)) for i in (1, 2, 3))
+        day, month, year = map(int, found.groups())
     else:
         also = " or 1/3/2027 (day/month/year)" if day_first else ""
         raise DateError(f"write the date as year-month-day, for example {ISO_EXAMPLE}{also}")
@@ -56,13 +61,21 @@ def parse_date(text: str, *, day_first: bool = False) -> dt.date:
         when = dt.date(year, month, day)
     except ValueError:
         raise DateError(f"{value} is not a real date: check the day and the month") from None
-    return in_range(when)
+    in_range(when)
+    if found.re is _ISO:  # the same text means the same date whatever day_first says
+        _remember(_KNOWN_DATES, text, when)
+    return when
 
 
 def parse_datetime(text: str) -> dt.datetime:
     """``text`` as a time with a time zone (``2026-09-02T14:10:00Z``), in UTC. Raises
     :class:`DateError`."""
-    value = text.strip() if isinstance(text, str) else ""
+    if not isinstance(text, str):
+        text = ""
+    known = _KNOWN_TIMES.get(text)
+    if known is not None:
+        return known
+    value = text.strip()
     if len(value) > MAX_LENGTH or not _ISO_TIME.fullmatch(value):
         raise DateError("write a date and time such as 2026-09-02T14:10:00Z")
     try:
@@ -72,7 +85,23 @@ def parse_datetime(text: str) -> dt.datetime:
     if when.tzinfo is None:
         raise DateError(f"{value} needs a time zone: add Z for UTC, e.g. {value}Z")
     in_range(when.date())  # before converting: near year 1 or 9999 that overflows
-    return when.astimezone(dt.UTC)
+    return _remember(_KNOWN_TIMES, text, when.astimezone(dt.UTC))
+
+
+#: Text already read as a valid date or time, and what it was read as: loading a big site
+#: reads the same few hundred dates tens of thousands of times. Dates and times cannot be
+#: changed, so sharing them is safe; only valid text is kept (a refusal is worked out again,
+#: message and all), and no more than _KNOWN_MAX of each.
+_KNOWN_DATES: dict[str, dt.date] = {}
+_KNOWN_TIMES: dict[str, dt.datetime] = {}
+_KNOWN_MAX = 20_000
+
+
+def _remember(known: dict, text: str, value: Any) -> Any:
+    if len(known) >= _KNOWN_MAX:
+        known.clear()
+    known[text] = value
+    return value
 
 
 def in_range(day: dt.date) -> dt.date:

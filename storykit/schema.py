@@ -594,7 +594,28 @@ def _literal(lines: list[str], at: int, indent: int, keep_end: bool) -> tuple[_Q
 
 
 def _inline(text: str) -> Any:
-    """A value written on its line: quoted, ``[...]``, ``{...}`` or plain."""
+    """A value written on its line: quoted, ``[...]``, ``{...}`` or plain (short ones read
+    once: statuses, dates, ``[board, print]`` and the like recur in file after file)."""
+    value = _INLINE.get(text, _UNSEEN)
+    if value is _UNSEEN:
+        value = _read_inline(text)
+        if len(text) <= _INLINE_LONGEST:
+            if len(_INLINE) >= _INLINE_MAX:
+                _INLINE.clear()
+            _INLINE[text] = value
+    return value
+
+
+#: Values read by :func:`_inline`. Safe to share: the converters below build new lists and
+#: sections from them, so these are never handed out or changed. Only what was read is kept
+#: (text the quick way gives up on is looked at again each time).
+_INLINE: dict[str, Any] = {}
+_INLINE_LONGEST = 100
+_INLINE_MAX = 50_000
+_UNSEEN = object()
+
+
+def _read_inline(text: str) -> Any:
     text = text.rstrip(" ")
     first = text[0]
     if first == '"' or first == "'":

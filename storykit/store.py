@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from . import model as m
-from .cache import ParseCache, story_from_record, story_record
+from .cache import Chunk, ParseCache, story_from_record, story_record
 from .errors import ConflictError, GoneError, NotFoundError, Problem, StorykitError, ValidationError
 from .fsio import RACY_NS, atomic_write, make_dirs, stat_key, temp_files
 from .slugs import is_valid_id, new_id, normalise, slug_key, slug_problem, slugify
@@ -178,7 +178,7 @@ class FileStore:
         from .storyfile import etag_of, parse_consent, parse_story
 
         try:
-            data = story_path.read_bytes()
+            data = _read_file(story_path)
         except FileNotFoundError:
             raise NotFoundError(f"no story {story_id!r}") from None
         problems: list[Problem] = []
@@ -187,7 +187,7 @@ class FileStore:
         except ValidationError as exc:
             problems += exc.problems
         try:
-            cdata = consent_path.read_bytes()
+            cdata = _read_file(consent_path)
         except FileNotFoundError:
             cdata = None
         consent: list[m.ConsentVersion] = []
@@ -213,7 +213,8 @@ class FileStore:
             self.catch_up()
             parsed_before, ids = self._parsed, self.ids()
             keys = self._stat_keys(ids)
-            self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])])
+            chunks = self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])],
+                                             keys)
             for story_id in ids:
                 try:
                     result.stories.append(self._get(story_id, *keys[story_id]))
@@ -226,7 +227,7 @@ class FileStore:
             if self._parsed != parsed_before or len(self._cache) != len(ids):
                 for gone in set(self._cache) - set(ids):
                     del self._cache[gone]
-                self._disk.save(self._cache)
+                self._disk.save(self._cache, chunks)
         return result
 
     def fingerprint(self) -> dict[str, object]:
@@ -250,39 +251,45 @@ class FileStore:
         return {i: (stat_key(f"{root}/{i}/{STORY_FILE}"), stat_key(f"{root}/{i}/{CONSENT_FILE}"))
                 for i in ids}
 
-    def _parse_in_parallel(self, stale: list[str]) -> None:
+    def _parse_in_parallel(self, stale: list[str], keys: dict[str, tuple]) -> list[Chunk]:
         """Parse many changed stories on every core first (a cold start on a big site).
 
         Forked workers parse a share each and return the parsed stories, while this process
         parses its own share; anything that fails is left for the normal one-by-one pass,
-        which reports it."""
+        which reports it. Returns the workers' stories in marshal's bytes, for the parse
+        cache to write as they are."""
         cores = min(os.cpu_count() or 1, 4)
         if len(stale) < PARALLEL_PARSE_MIN or cores < 2 or not hasattr(os, "fork"):
-            return
+            return []
         import concurrent.futures
         import multiprocessing
 
         global _PARSING
-        _PARSING = self
+        _PARSING = (self, keys)
         # This process's share is smaller: it also unpacks the others' stories and then
         # writes the cache, so an equal share would leave the workers idle at the end.
         cut = len(stale) * 2 // (2 * cores + 1)
         shares = [stale[:cut]] + [stale[cut + i::cores - 1] for i in range(cores - 1)]
+        chunks: list[Chunk] = []
         try:
             ctx = multiprocessing.get_context("fork")
             with concurrent.futures.ProcessPoolExecutor(cores - 1, mp_context=ctx) as pool:
                 theirs = [pool.submit(_parse_chunk, share) for share in shares[1:]]
                 parsed = _parse_chunk(shares[0], in_worker=False)  # this process's share
                 for future in theirs:
-                    parsed += marshal.loads(future.result())  # noqa: S302 - our own worker
+                    data = future.result()
+                    records = marshal.loads(data)  # noqa: S302 - our own worker
+                    parsed.update(records)
+                    chunks.append((data, {i: (r[0], r[1]) for i, r in records.items()}))
         except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
-            return  # fall back to parsing one by one
+            return []  # fall back to parsing one by one
         finally:
             _PARSING = None
-        for story_id, (skey, ckey, record) in parsed:
+        for story_id, (skey, ckey, record) in parsed.items():
             self._cache[story_id] = (skey, ckey, record if isinstance(record, m.Story)
                                      else story_from_record(record))
             self._parsed += 1
+        return chunks
 
     def _fresh(self, story_id: str, keys: tuple[tuple | None, tuple | None]) -> bool:
         cached = self._cache.get(story_id)
@@ -697,6 +704,11 @@ def _gc_paused() -> Iterator[None]:
     up: about a sixth of a 10,000-story load. Reference counting still frees everything
     parsing throws away. Nested and concurrent pauses (threads of the web app) are counted,
     so the collector comes back on exactly when the last one ends, as it was before.
+
+    On the way out, what was made meanwhile goes straight to the oldest generation (the
+    collector's freeze and unfreeze move it there without looking at it): otherwise the next
+    young collection walks every story just loaded, another quarter of a second at 10,000,
+    and the one after that again. A later full collection still looks at them as usual.
     """
     global _gc_pauses, _gc_was_enabled
     with _gc_lock:
@@ -710,7 +722,14 @@ def _gc_paused() -> Iterator[None]:
         with _gc_lock:
             _gc_pauses -= 1
             if _gc_pauses == 0 and _gc_was_enabled:
+                if gc.get_freeze_count() == 0:  # nobody else holds objects frozen
+                    gc.freeze()
+                    gc.unfreeze()
                 gc.enable()
+
+
+#: The pause, for other modules that make many objects at once (``storykit check``).
+gc_paused = _gc_paused
 
 
 def _check_new(text: str, story_id: str) -> None:
@@ -725,25 +744,32 @@ def _check_new(text: str, story_id: str) -> None:
 
 
 PARALLEL_PARSE_MIN = 800
-_PARSING: FileStore | None = None
+_PARSING: tuple[FileStore, dict[str, tuple]] | None = None
 
 
 def _parse_chunk(ids: list[str], in_worker: bool = True) -> Any:
-    """Parse these stories (skipping, for the one-by-one pass, any that fail). A worker
-    hands them back as plain records in marshal's bytes: far quicker to send than pickled
-    objects."""
-    store = _PARSING
-    assert store is not None
-    out = []
+    """Parse these stories (skipping, for the one-by-one pass, any that fail), each with
+    the stat keys its files had before it was read. A worker hands them back as plain
+    records in marshal's bytes (``{id: (keys, keys, record)}``): far quicker to send than
+    pickled objects, and what the parse cache writes."""
+    assert _PARSING is not None
+    store, keys = _PARSING
+    out = {}
     for story_id in ids:
         folder = store.root / story_id
-        skey, ckey = stat_key(folder / STORY_FILE), stat_key(folder / CONSENT_FILE)
         try:
             story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
         except (ValidationError, NotFoundError, OSError):
             continue
-        out.append((story_id, (skey, ckey, story_record(story) if in_worker else story)))
+        skey, ckey = keys[story_id]
+        out[story_id] = (skey, ckey, story_record(story) if in_worker else story)
     return marshal.dumps(out, 2) if in_worker else out
+
+
+def _read_file(path: Path) -> bytes:
+    """``path.read_bytes()`` with less overhead (twice a story in a load)."""
+    with open(path, "rb", buffering=0) as f:
+        return f.readall()
 
 
 def _read_or_none(path: Path) -> bytes | None:

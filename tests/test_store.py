@@ -725,6 +725,21 @@ def test_loading_leaves_the_garbage_collector_as_it_was(store):
         gc.enable()
 
 
+def test_loading_and_checking_leave_the_collector_on_and_nothing_frozen(site_root):
+    """The pause moves what was loaded to the collector's oldest generation (a freeze and an
+    unfreeze): afterwards it is on, and nothing is left frozen, so cycles are still freed."""
+    import gc
+
+    from storykit.checks import check_site
+
+    write_story(site_root, SID)
+    site = Site.open(site_root)
+    site.store.load_all()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert check_site(site, ON).stories == 1
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+
+
 # --- the parse cache in the instance folder --------------------------------------------------
 
 def settled_site(site_root: Path, count: int) -> list[str]:
@@ -910,3 +925,34 @@ def test_a_cold_load_on_every_core_gives_the_same_stories_and_problems(site_root
     assert [(p.file, p.line, p.message) for p in loaded.problems] == [
         (p.file, p.line, p.message) for p in expected.problems]
     assert loaded.problems and loaded.problems[0].line is not None
+
+
+def test_a_cold_load_on_every_core_gives_what_one_process_gives(site_root, monkeypatch):
+    """The parallel first load of a big site (forked workers, lowered here to a few stories)
+    gives the same stories, every field, and the same problems as parsing one by one; the
+    parse cache it writes (the workers' bytes as they sent them) gives them again without
+    parsing, except a story changed too recently to be kept."""
+    from storykit import store as store_module
+
+    ids = settled_site(site_root, 9)
+    write_story(site_root, "st-broken1", story_front(slug="broken", status="finished"))
+    for path in (site_root / "stories" / "st-broken1").iterdir():
+        os.utime(path, (time.time() - 60, time.time() - 60))
+    (site_root / "stories" / ids[7] / "story.md").touch()  # changed now: not cached
+
+    def load() -> tuple[int, list[dict], list]:
+        store = Site.open(site_root).store
+        loaded = store.load_all()
+        return store._parsed, [_every_field(s) | {"_": (s.source_fields, s.path)}
+                               for s in loaded.stories], loaded.problems
+
+    monkeypatch.setattr(store_module, "PARALLEL_PARSE_MIN", 10**9)
+    parsed, alone, problems = load()
+    assert parsed == 9 and len(alone) == 9
+    assert [(p.line, p.code) for p in problems] == [(4, "enum")]
+    shutil.rmtree(site_root / "instance" / "cache")
+    monkeypatch.setattr(store_module, "PARALLEL_PARSE_MIN", 2)
+    assert load() == (9, alone, problems)
+    main, _ = cache_files(site_root)
+    assert main.is_file() and b"Cached 1" in main.read_bytes()
+    assert load() == (1, alone, problems)  # only the story changed just now is read again

@@ -855,3 +855,92 @@ def test_the_quick_reader_reads_ordinary_files_and_leaves_the_rest():
                     "summary: two\n  lines\n", "status: yes\n", "title: Again\n",
                     "tags: [a, [b]]\n", "summary: ~\n"):
         assert quick_read(ordinary + unusual, STORY_SCHEMA) is None, unusual
+
+
+# --- the quick way on the bad-input catalogue and on the benchmark's stories ----------------------
+
+def _problems(parse) -> list[tuple]:
+    try:
+        parse()
+    except ValidationError as exc:
+        return [(p.file, p.line, p.message, p.code) for p in exc.problems]
+    return []
+
+
+def _warm_the_quick_way() -> None:
+    """Read valid files first, so the values the quick reader keeps between files (short
+    values, dates) are there when the bad file is read, as in a real load."""
+    parse_story(story_text().encode(), "story.md", "st-warm01")
+    parse_consent(consent_yml().encode(), "consent.yml", tuple(m.DEFAULT_USES))
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+@pytest.mark.parametrize(("text", "line", "fragments"), STORY_CASES)
+def test_every_bad_story_gets_the_careful_readers_problems_exactly(text, line, fragments, warm):
+    """parse_story tries the quick way first; for every kind of bad file its result is
+    exactly what the careful node-by-node reader reports: the same problems, lines and
+    words, in the same order."""
+    from storykit.storyfile import decode, parse_story_strictly, split_front_matter
+
+    if warm:
+        _warm_the_quick_way()
+    data = text.encode("utf-8")
+    quick = _problems(lambda: parse_story(data, "story.md", "st-test01"))
+
+    def strictly():
+        whole = decode(data, "story.md", 2 * 1024 * 1024)
+        front, body = split_front_matter(whole, "story.md")
+        return parse_story_strictly(whole, front, body, "story.md", "st-test01", data)
+
+    assert quick and quick == _problems(strictly)
+
+
+@pytest.mark.parametrize("warm", [False, True], ids=["cold", "warm"])
+@pytest.mark.parametrize(("text", "line", "fragments"), CONSENT_CASES)
+def test_every_bad_consent_file_gets_the_careful_readers_problems_exactly(text, line, fragments,
+                                                                          warm):
+    from storykit.storyfile import decode, parse_consent_strictly
+
+    if warm:
+        _warm_the_quick_way()
+    data, uses = text.encode("utf-8"), tuple(m.DEFAULT_USES)
+    quick = _problems(lambda: parse_consent(data, "consent.yml", uses))
+    strict = _problems(lambda: parse_consent_strictly(decode(data, "consent.yml", 10**6),
+                                                      "consent.yml", uses))
+    assert quick and quick == strict
+
+
+def test_the_benchmarks_stories_are_read_the_quick_way_and_the_same_as_the_careful_way():
+    """bench/bench_load.py's generated stories (the files the speed figures are measured
+    on) are ordinary files: the quick reader takes every one of them, and what it gives is
+    exactly what the careful reader gives."""
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "bench"))
+    import bench_load
+
+    from storykit.schema import quick_read
+    from storykit.storyfile import (
+        STORY_SCHEMA,
+        consent_schema,
+        decode,
+        parse_consent_strictly,
+        parse_story_strictly,
+        split_front_matter,
+    )
+
+    rng, uses = random.Random(11), tuple(m.DEFAULT_USES)
+    for n in range(150):
+        text, revision = bench_load.story_md(rng, n)
+        data = text.encode()
+        front, body = split_front_matter(decode(data, "story.md", 10**7), "story.md")
+        assert quick_read(front, STORY_SCHEMA) is not None, text
+        quick = parse_story(data, "story.md", f"st-b{n:06d}")
+        strict = parse_story_strictly(text, front, body, "story.md", f"st-b{n:06d}", data)
+        assert quick == strict and quick.source_fields == strict.source_fields
+        consent = bench_load.consent_yml(rng, int(revision))
+        assert quick_read(consent, consent_schema(uses)) is not None, consent
+        assert parse_consent(consent.encode(), "consent.yml", uses) == \
+            parse_consent_strictly(consent, "consent.yml", uses)
