@@ -326,6 +326,33 @@ def test_withdrawal_pages_name_who_made_each_copy_by_their_name_not_their_accoun
         assert f"{ada} (who made it)" in pages[name], name
 
 
+def test_the_people_taking_copies_down_can_read_the_text_until_it_is_deleted(world):
+    sentence = "I was there for three nights, and I wanted the ward to know what helped."
+    pete = world.client("pete")
+    # while consent is in force there is nothing to take down, so no such page
+    assert pete.get("/stories/st-approved1/takedown/text").status_code == 404
+    world.site.withdraw("st-approved1", "stop_future_use", "She asked us to stop.", by="ada")
+    assert "Read the story's text" in words(pete.get("/stories/st-approved1/takedown"))
+    for who in ("pete", "ann", "ada"):
+        response = world.client(who).get("/stories/st-approved1/takedown/text")
+        page = words(response)
+        assert response.status_code == 200, who
+        assert "Do not use this story." in page and "withdrew their consent" in page, who
+        assert sentence in page, who
+    entries = world.audit("takedown.text_read")
+    assert len(entries) == 3 and all(e.story_id == "st-approved1" for e in entries)
+    assert all("three nights" not in (e.detail or "") for e in entries)
+    # a reviewer does not see withdrawn stories; another advocate does not work on it
+    assert world.client("rita").get("/stories/st-approved1/takedown/text").status_code == 404
+    assert world.client("bob").get("/stories/st-approved1/takedown/text").status_code == 404
+    # everything deleted: nothing of the text is kept to show
+    world.site.withdraw("st-published1", "delete_everything", "Delete it all.", by="ada")
+    response = pete.get("/stories/st-published1/takedown/text")
+    page = words(response)
+    assert response.status_code == 200 and "keeps none of the story's text" in page
+    assert sentence not in page and "Midwife" not in page
+
+
 def test_takedown_checklist_ticks_are_kept_with_notes_and_audited_without_them(world):
     # withdrawals are dated by the real clock: one meeting before it, one after
     met = (dt.date.today() - dt.timedelta(days=10)).isoformat()
