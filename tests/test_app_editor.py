@@ -276,7 +276,7 @@ def test_a_story_whose_consent_ended_has_no_preview_in_the_editor_or_for_review(
         write_story(world.root, story_id, story_front(
             title=story_id, slug=story_id.removeprefix("st-"), status=status),
             consent=[ended])
-    said = f"the storyteller\u2019s consent ended on {yesterday.day} {yesterday:%B %Y}"
+    said = f"the consent ended on {yesterday.day} {yesterday:%B %Y}"
     for who, url in (("ann", "/stories/st-draft1/preview"), ("ann", "/stories/st-draft1/edit"),
                      ("rita", "/stories/st-review1/preview"), ("rita", "/review/st-review1")):
         response = world.client(who).get(url)

@@ -82,23 +82,25 @@ def preview_notes(story: Story) -> list[str]:
     return notes
 
 
-def ended_words(story: Story) -> str | None:
-    """Why the story may no longer be used at all, in words, once its consent was withdrawn
-    or ended (None while it has not): its preview then shows none of its text."""
+#: The consent decision's reasons that mean the story may no longer be used at all.
+ENDED = ("withdrawn", "expired", "reconsent_due")
+
+
+def ended_words(site: Site, story: Story) -> str | None:
+    """Why the story may no longer be used at all, in the app's words, once its consent was
+    withdrawn or ended (None while it has not): its preview then shows none of its text."""
+    from dataclasses import replace
+
     from ..consent import consent_ended
-    from ..dates import nice_date, today
+    from ..dates import today
+    from .words import reasons
 
     consent = story.current_consent
     if consent is None or not consent_ended(consent, today()):
         return None
-    if consent.status == "withdrawn":
-        when = consent.withdrawal.requested if consent.withdrawal else None
-        why = "the storyteller withdrew their consent" + (f" on {nice_date(when)}" if when
-                                                          else "")
-    elif today() > consent.expires:
-        why = f"the storyteller's consent ended on {nice_date(consent.expires)}"
-    else:
-        why = f"the storyteller had to be asked again by {nice_date(consent.reconsent_due)}"
+    decision = site.decide(story, preview_use(site), preview=True)
+    ended = replace(decision, reasons=tuple(r for r in decision.reasons if r.code in ENDED))
+    why = "; ".join(reasons(story, ended, site.config.label)) or "its consent ended"
     return (f"This story can no longer be used for anything: {why}. So the preview shows "
             "none of its text.")
 
@@ -106,7 +108,7 @@ def ended_words(story: Story) -> str | None:
 def render_preview(site: Site, story: Story, theme: str) -> Preview:
     """The preview page of ``story`` (saved or not) in ``theme``; none, with words saying
     why, once its consent was withdrawn or ended."""
-    ended = ended_words(story)
+    ended = ended_words(site, story)
     if ended is not None:
         return Preview(None, (), ended)
     notes = tuple(preview_notes(story))

@@ -450,7 +450,8 @@ def _takedown_text(story: Story) -> str | None:
     withdrawn or ended (the preview then shows none of it)."""
     from .copies import may_act
 
-    if preview.ended_words(story) is None or not may_act(current_user(), story):
+    if preview.ended_words(state().site, story) is None or \
+            not may_act(current_user(), story):
         return None
     return url_for("copies.text", story_id=story.id)
 
