@@ -290,15 +290,26 @@ def reduce(story: Story, consent: ConsentVersion, use: str, *,
     )
 
 
-def draft_view(story: Story, use: str) -> StoryView | None:
+def draft_view(story: Story, use: str, on: dt.date | None = None) -> StoryView | None:
     """The story as a draft preview shows it to the people working on it: reduced as its
-    current consent says, or, when there is no usable consent yet (none, or withdrawn), as
-    the strictest consent would (naming nobody, hiding the people in it); always a draft.
-    None when the consent lets nothing be shown."""
+    current consent says, or, when there is no consent yet, as the strictest consent would
+    (naming nobody, hiding the people in it); always a draft. None when the consent lets
+    nothing be shown, and once it has ended on ``on`` (withdrawn, expired, or a child's
+    re-consent overdue): a story that may no longer be used is previewed for no use."""
     consent = story.current_consent
-    if consent is None or consent.status == "withdrawn":
+    if consent is not None and consent_ended(consent, on or dt.date.today()):
+        return None
+    if consent is None:
         consent = _strictest(story)
     return reduce(story, consent, use, draft=True)
+
+
+def consent_ended(consent: ConsentVersion, on: dt.date) -> bool:
+    """Whether the consent no longer lets the story be used at all on ``on``: withdrawn,
+    expired, or a child's re-consent overdue."""
+    return (consent.status == "withdrawn" or on > consent.expires
+            or (consent.age_band != "adult" and consent.reconsent_due is not None
+                and on > consent.reconsent_due))
 
 
 def _strictest(story: Story) -> ConsentVersion:

@@ -384,14 +384,15 @@ def render_draft(site: Site, story: Story, fmt_name: str, out_dir: Path, *, use:
     ``fmt_name`` in ``out_dir``: reduced as its current consent says (or, without usable
     consent, naming nobody: :func:`~storykit.consent.draft_view`), marked as a draft on every
     page, its pictures checked by the media rule, never recorded and never passed to
-    ``after_render``. Nothing is written when the consent lets nothing be shown."""
+    ``after_render``. Nothing is written when the consent lets nothing be shown or has
+    ended (withdrawn, expired)."""
     from .consent import draft_view
     from .themes import load_theme
 
     fmt = site.formats().get(fmt_name)
     if fmt is None:
         raise StorykitError(f"unknown format {fmt_name!r}")
-    view = draft_view(story, use)
+    view = draft_view(story, use, today())
     if view is None:
         return []
     job = make_job(site, fmt, use, [checked_pictures(view.without_notes())], out_dir,

@@ -96,7 +96,10 @@ def _make_huey(site: Site) -> Huey:
 
     def run(job_id: int) -> None:
         worker = site.__dict__.get("_worker_token") or token()
-        J.run_job(site, job_id, worker)
+        done = J.run_job(site, job_id, worker)
+        if done is not None and done.state == J.FAILED:  # its error is already in words
+            print(f"storykit worker: job {done.id} ({done.kind}) failed: {done.error}",
+                  file=sys.stderr)
 
     def sweep() -> None:
         add_sweep(site)

@@ -5,13 +5,16 @@ text kept), XSS payloads in every field, and CSRF on every form. CSRF protection
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import json
 import os
+import re
 import socket
 
 import pytest
 from app_support import csrf_token, make_world, post
+from conftest import BODY, consent_version, story_front, write_story
 from editor_support import (
     NHS_NUMBER,
     editor_data,
@@ -240,6 +243,59 @@ def test_without_consent_the_preview_names_nobody(world, ann):
     inner = srcdoc_of(page)
     assert "No consent is recorded yet" in page
     assert "Aisha" not in inner and "Leila" not in inner and "a patient" in inner.lower()
+
+
+SENTENCES = [line for line in BODY.splitlines() if len(line) > 40]
+
+
+def test_a_withdrawn_story_has_no_preview_only_words_saying_why(world):
+    """After a withdrawal the preview shows none of the story's text, for anyone, in any
+    style: it says in words that the story may no longer be used. The people who take its
+    copies down are pointed to its text for that; others are not."""
+    world.site.withdraw("st-approved1", "stop_future_use", "She asked us to stop.",
+                        by="ada")
+    when = world.site.store.get("st-approved1").current_consent.withdrawal.requested
+    for who in ("ann", "pete", "ada"):
+        for theme in ("nhs", "large-print"):
+            response = world.client(who).get(f"/stories/st-approved1/preview?theme={theme}")
+            page = text(response)
+            assert response.status_code == 200, who
+            assert "This story can no longer be used for anything: the storyteller " \
+                   f"withdrew their consent on {when.day} {when:%B %Y}" in page, who
+            assert "srcdoc" not in page and "<iframe" not in page, who
+            assert not any(s in page for s in SENTENCES), who
+            assert "Read the story's text for the takedown" in page, who
+    # the editor stays closed: a withdrawn story is never changed
+    assert world.client("ann").get("/stories/st-approved1/edit").status_code == 410
+
+
+def test_a_story_whose_consent_ended_has_no_preview_in_the_editor_or_for_review(world, ann):
+    yesterday = dt.date.today() - dt.timedelta(days=1)
+    ended = consent_version(granted=yesterday - dt.timedelta(days=400), expires=yesterday)
+    for story_id, status in (("st-draft1", "draft"), ("st-review1", "in_review")):
+        write_story(world.root, story_id, story_front(
+            title=story_id, slug=story_id.removeprefix("st-"), status=status),
+            consent=[ended])
+    said = f"the consent ended on {yesterday.day} {yesterday:%B %Y}"
+    for who, url in (("ann", "/stories/st-draft1/preview"), ("ann", "/stories/st-draft1/edit"),
+                     ("rita", "/stories/st-review1/preview"), ("rita", "/review/st-review1")):
+        response = world.client(who).get(url)
+        page = text(response).replace("&#39;", "\u2019").replace("'", "\u2019")
+        assert response.status_code == 200, url
+        assert "This story can no longer be used for anything" in page and said in page, url
+        assert not re.search(r'srcdoc="[^"]', page), url  # an empty frame at most
+        # the preview shows none of it; the editor's own boxes still hold the text to change
+        if not url.endswith("/edit"):
+            assert not any(s in page for s in SENTENCES), url
+    # the live check, as the editor asks for it while typing
+    story = world.site.store.get("st-draft1")
+    response = post_form(ann, "/stories/st-draft1/check", editor_data(story),
+                         page="/stories/st-draft1/edit")
+    result = response.get_json()
+    assert response.status_code == 200 and result["preview"] is None
+    assert "can no longer be used for anything" in result["notes"]
+    # a reviewer does not take copies down: no way to the text
+    assert "for the takedown" not in text(world.client("rita").get("/stories/st-review1/preview"))
 
 
 def test_the_live_check_returns_preview_counts_and_findings(world, ann):

@@ -389,14 +389,71 @@ def test_the_demo_has_an_account_for_each_role_that_can_sign_in(demo):
     # the advocate owns the demo stories: every state is there to walk through
     for status in ("Draft", "Changes asked for", "Waiting for review", "Approved"):
         assert status in section(home, "drafts"), status
-    assert "The ramp at the back door" in section(home, "expiring") or \
-        "The ramp at the back door" in section(home, "takedown")
+    # the demo's dates stand on today: the story whose consent ends soon is still ending
+    assert "The ramp at the back door" in section(home, "expiring")
+    assert "The ramp at the back door" not in section(home, "takedown")
     assert "Dad&#39;s last weeks at home" in section(home, "takedown")
     assert "Tuesdays at the day unit" in text(amy.get("/stories?status=withdrawn"))
     assert "Please say roughly when this happened" in text(amy.get("/stories/st-8cv3wz"))
     rob = app.test_client()
     sign_in(rob, "rob", DEMO_ACCOUNTS[1].password)
     assert "Hearing my granddaughter again" in section(text(rob.get("/")), "review")
+
+
+def test_the_demo_stands_on_the_day_it_is_opened_even_years_later(demo, monkeypatch):
+    """Opened on 1 June 2030, the demo still has one story whose consent ends within the
+    warning window, the story whose consent ended and the withdrawn one, and every other
+    story's consent in force: its dates moved with the day, not fixed in the files."""
+    from storykit import dates
+    from storykit.expiry import story_endings
+
+    later = dt.date(2030, 6, 1)
+    result = CliRunner().invoke(cli, ["--site", str(demo), "user", "demo", "--today",
+                                      "2030-06-01"])
+    assert result.exit_code == 0, result.output
+    assert "The demo stories' dates now stand on 1 June 2030." in result.output
+    monkeypatch.setattr(dates, "FIXED_TODAY", later)
+    site = Site.open(demo)
+    loaded = site.store.load_all()
+    assert not loaded.problems and len(loaded.stories) == 15
+    by_id = {s.id: s for s in loaded.stories}
+    soon = {s.id for s in by_id.values() if any(
+        not e.ended for e in story_endings(s, within=60, on=later))}
+    ended = {s.id for s in by_id.values() if any(
+        e.ended for e in story_endings(s, within=0, on=later))}
+    assert soon == {"st-t5jw3n"}
+    assert ended == {"st-x8gj4s"}
+    withdrawn = {s.id for s in by_id.values() if s.current_consent
+                 and s.current_consent.status == "withdrawn"}
+    assert withdrawn == {"st-m2ck7r"}
+    for story in by_id.values():
+        consent = story.current_consent
+        if story.id in ended | withdrawn or consent is None:
+            continue
+        assert consent.granted <= later <= consent.expires, story.id
+        assert story.created is None or story.created <= later, story.id
+    # the dashboard says so as well, and a second run on the same day moves nothing
+    from app_support import FAST_HASH
+
+    app = create_app(site, STORYKIT_INDEX_TTL=0, STORYKIT_ARGON2=FAST_HASH)
+    amy = app.test_client()
+    sign_in(amy, OWNER, DEMO_ACCOUNTS[0].password)
+    home = text(amy.get("/"))
+    assert "The ramp at the back door" in section(home, "expiring")
+    assert "Dad&#39;s last weeks at home" in section(home, "takedown")
+    before = (demo / "stories" / "st-t5jw3n" / "consent.yml").read_bytes()
+    again = CliRunner().invoke(cli, ["--site", str(demo), "user", "demo", "--today",
+                                     "2030-06-01"])
+    assert again.exit_code == 0 and "dates now stand" not in again.output
+    assert (demo / "stories" / "st-t5jw3n" / "consent.yml").read_bytes() == before
+
+
+@pytest.mark.parametrize("bad", ["tomorrow", "2030-02-30", "01/06/2030", ""])
+def test_a_demo_day_that_is_not_a_date_is_refused_and_nothing_moves(demo, bad):
+    before = (demo / "stories" / "st-t5jw3n" / "consent.yml").read_bytes()
+    result = CliRunner().invoke(cli, ["--site", str(demo), "user", "demo", "--today", bad])
+    assert result.exit_code == 2 and "--today" in result.output
+    assert (demo / "stories" / "st-t5jw3n" / "consent.yml").read_bytes() == before
 
 
 def test_demo_accounts_are_added_once_and_never_on_a_site_with_its_own(demo):

@@ -181,6 +181,9 @@ MATRIX: dict[tuple[str, str], tuple[str, dict, dict, str | None]] = {
                                   row(bob=404, rita=403), None),
     ("copies.letter", "GET"): ("/stories/st-published1/takedown/letter", {},
                                row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
+    # consent still in force: there is no text to read for a takedown
+    ("copies.text", "GET"): ("/stories/st-published1/takedown/text", {},
+                             row(ann=404, bob=404, rita=404, pete=404, ada=404), None),
     # outcomes (tests/test_app_outcomes.py): oc-matrix01 is about Ann's draft
     ("outcomes.index", "GET"): ("/outcomes", {}, EVERYONE_SIGNED_IN, None),
     ("outcomes.measures_page", "GET"): ("/outcomes/measures", {}, EVERYONE_SIGNED_IN, None),

@@ -128,6 +128,31 @@ def test_a_pack_is_checked_built_by_a_job_and_downloaded_and_the_download_record
     assert [e.action for e in world.audit("pack.downloaded")] == ["pack.downloaded"]
 
 
+def test_the_check_says_in_plain_words_why_stories_are_left_out(world):
+    """Staff read the same words as on the rest of the app: the use by its label and dates
+    as people write them, never a use's code or an ISO date."""
+    write_story(world.root, "st-ended1", story_front(title="Consent that ran out",
+                                                     slug="ended1"),
+                consent=[consent_version(granted=dt.date(2024, 1, 22),
+                                         expires=dt.date(2027, 1, 22))])
+    write_story(world.root, "st-boardonly1", story_front(title="Only for the board",
+                                                         slug="boardonly1"),
+                consent=[consent_version(uses=["board"])])
+    world.site.withdraw("st-approved1", "stop_future_use", "She asked us to stop.", by="ada")
+    checked = ask(world.client("pete"), {
+        **GOOD, "use": "public_website", "format": ["web"],
+        "story": ["st-published1", "st-ended1", "st-boardonly1", "st-approved1"]})
+    said = words(checked)
+    assert checked.status_code == 200, said
+    assert "Stories that will be left out (3)" in said, said
+    left_out = said.split("Stories that will be left out")[1]
+    assert "Consent that ran out : the consent ended on 22 January 2027" in left_out
+    assert "Only for the board : the consent does not cover Public website" in left_out
+    assert "the storyteller withdrew their consent on " in left_out
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", left_out), left_out
+    assert "public_website" not in left_out and "staff_training" not in left_out
+
+
 def test_a_saved_pack_made_again_decides_consent_again(world):
     make_pack(world, save_as="Board stories")
     [saved] = PackLog(world.site.database).definitions()
@@ -269,6 +294,63 @@ def test_where_has_this_story_gone_describes_each_copy_in_words(world):
     assert "Trust board pack" in page and "Consent version" in page
     assert "2027-" not in page and "instance" not in page and ".zip" not in page
     assert world.client("bob").get("/stories/st-approved1/copies").status_code == 404
+
+
+def test_withdrawal_pages_name_who_made_each_copy_by_their_name_not_their_account(world):
+    """The withdrawal page, where the story has gone and the takedown checklist say who
+    published or made a copy as people know them ("Pete Example"), never "by pete"."""
+    make_pack(world)
+    world.site.distributions.record(
+        story_id="st-approved1", consent_version=1, use="public_website", format="web",
+        sha256="0" * 64, path="stories/finding/index.html", job="site-build",
+        url="https://stories.example.nhs.test/stories/finding/", created_by="pete")
+    world.site.distributions.record(
+        story_id="st-approved1", consent_version=1, use="staff_training", format="pdf",
+        sha256="1" * 64, path="out/finding.pdf", created_by="ada")
+    ann = world.client("ann")
+    response = post(ann, "/stories/st-approved1/consent/withdraw",
+                    {"scope": "stop_future_use", "reason": "Asked by phone to stop"},
+                    page="/stories/st-approved1/consent/withdraw")
+    assert response.status_code == 200, words(response)
+    pages = {"withdrawal": words(response),
+             "where": words(ann.get("/stories/st-approved1/copies")),
+             "takedown": words(world.client("pete").get("/stories/st-approved1/takedown"))}
+    ada = world.users["ada"].display_name
+    for name, page in pages.items():
+        assert "by pete" not in page and "by ada" not in page, name
+        assert "pete (who made it)" not in page and "ada (who made it)" not in page, name
+    for name in ("withdrawal", "takedown"):
+        assert "published on" in pages[name] and "by Pete Example." in pages[name], name
+        assert f"by {ada}, for staff training" in pages[name], name
+    for name in ("where", "takedown"):
+        assert f"{ada} (who made it)" in pages[name], name
+
+
+def test_the_people_taking_copies_down_can_read_the_text_until_it_is_deleted(world):
+    sentence = "I was there for three nights, and I wanted the ward to know what helped."
+    pete = world.client("pete")
+    # while consent is in force there is nothing to take down, so no such page
+    assert pete.get("/stories/st-approved1/takedown/text").status_code == 404
+    world.site.withdraw("st-approved1", "stop_future_use", "She asked us to stop.", by="ada")
+    assert "Read the story's text" in words(pete.get("/stories/st-approved1/takedown"))
+    for who in ("pete", "ann", "ada"):
+        response = world.client(who).get("/stories/st-approved1/takedown/text")
+        page = words(response)
+        assert response.status_code == 200, who
+        assert "Do not use this story." in page and "withdrew their consent" in page, who
+        assert sentence in page, who
+    entries = world.audit("takedown.text_read")
+    assert len(entries) == 3 and all(e.story_id == "st-approved1" for e in entries)
+    assert all("three nights" not in (e.detail or "") for e in entries)
+    # a reviewer does not see withdrawn stories; another advocate does not work on it
+    assert world.client("rita").get("/stories/st-approved1/takedown/text").status_code == 404
+    assert world.client("bob").get("/stories/st-approved1/takedown/text").status_code == 404
+    # everything deleted: nothing of the text is kept to show
+    world.site.withdraw("st-published1", "delete_everything", "Delete it all.", by="ada")
+    response = pete.get("/stories/st-published1/takedown/text")
+    page = words(response)
+    assert response.status_code == 200 and "keeps none of the story's text" in page
+    assert sentence not in page and "Midwife" not in page
 
 
 def test_takedown_checklist_ticks_are_kept_with_notes_and_audited_without_them(world):

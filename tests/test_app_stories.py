@@ -352,8 +352,15 @@ def test_fast_lists_agree_with_the_rule_book_for_everyone(world):
 
     for n in range(0, 40, 3):
         grant(conn, f"st-extra{n:02d}", world.users["val"], "shared", "test")
+    # a deactivated publisher and a reviewer who is also an admin (who sees everything)
+    accounts.add_user(conn, st.hasher, "gone", "harbour lantern pebble", ["publisher"],
+                      "Gone Example")
+    grant(conn, "st-extra03", accounts.by_name(conn, "gone"), "shared", "test")
+    accounts.set_active(conn, accounts.by_name(conn, "gone"), False)
+    accounts.add_user(conn, st.hasher, "both", "harbour lantern pebble",
+                      ["reviewer", "admin"], "Both Example")
     snap = st.index.snapshot()
-    for name in world.users:
+    for name in [*world.users, "gone", "both"]:
         user = accounts.by_name(conn, name)
         for statuses in (None, *((s,) for s in STORY_STATUSES), ("draft", "approved")):
             expected = [snap.stories[i] for i in snap.order if can(user, VIEW, snap.stories[i])

@@ -352,6 +352,65 @@ def test_storykit_worker_runs_jobs_and_stops_on_sigint(make_site):
 
 
 
+def test_the_served_apps_log_has_no_queue_notes_but_says_which_jobs_failed(make_site):
+    """storykit serve with one thread: requests wait for it, and waitress notes each wait
+    ("Task queue depth is 1"). The log holds none of those notes, but a job that fails says
+    so in one line, in words (never the text of an unexpected error, which could quote a
+    story)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storykit.taskqueue import enqueue
+
+    site = spy_site(make_site)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "STORYKIT_DEBUG"}
+    proc = subprocess.Popen([sys.executable, "-m", "storykit", "--site", str(site.root),
+                             "serve", "--port", str(port), "--threads", "1",
+                             "--public-port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    base = f"http://127.0.0.1:{port}"
+
+    def get(path: str) -> int:
+        try:
+            with urllib.request.urlopen(base + path, timeout=30) as response:  # noqa: S310
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    try:
+        wait_for(lambda: _answers(get), timeout=60)
+        good = enqueue(site, "echo", {}, by="pete")
+        words = enqueue(site, "echo", {"fail": "words"}, by="pete")
+        crash = enqueue(site, "echo", {"fail": "crash"}, by="pete")
+        with ThreadPoolExecutor(12) as pool:  # more at once than the one thread serves
+            statuses = list(pool.map(get, ["/setup"] * 36))
+        assert set(statuses) <= {200, 303, 404}, statuses
+        jobs = Jobs(site)
+        wait_for(lambda: all(jobs.get(j.id).finished for j in (good, words, crash)),
+                 timeout=60)
+    finally:
+        proc.terminate()
+        _out, err = proc.communicate(timeout=30)
+    assert "Task queue depth" not in err, err
+    assert f"job {words.id} (echo) failed: the printer is out of paper" in err, err
+    assert f"job {crash.id} (echo) failed: The job stopped unexpectedly (ValueError)" in err
+    assert f"job {good.id} " not in err and "Aisha" not in err and "Traceback" not in err
+
+
+def _answers(get) -> bool:
+    try:
+        return get("/setup") in (200, 303, 404)
+    except OSError:
+        return False
+
+
 # --- import cost: only what queues or runs jobs imports Huey ------------------------------------
 
 def loaded_by(root: Path, tmp_path: Path, *args: str) -> list[str]:

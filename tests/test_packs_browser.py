@@ -122,4 +122,11 @@ def test_a_pack_is_made_downloaded_and_opened_and_its_copies_taken_down(browser,
     expect(pete.locator("main")).to_contain_text("1 of 2 done.")
     expect(pete.locator("main")).to_contain_text("Emailed the board secretary")
     problems += audit_page(pete, "takedown checklist, one ticked")
+    pete.get_by_role("link", name="Read the story's text").click()
+    expect(pete.locator("main")).to_contain_text("Do not use this story.")
+    problems += audit_page(pete, "the story's text, for the takedown")
+    pete.goto(f"{base}/stories/st-approved1/preview")
+    expect(pete.locator("main")).to_contain_text("This story can no longer be used")
+    expect(pete.locator("iframe")).to_have_count(0)
+    problems += audit_page(pete, "the preview of a withdrawn story")
     assert problems == []

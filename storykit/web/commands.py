@@ -73,6 +73,8 @@ def serve_command(host: str, port: int, threads: int, workers: int, public_port:
     from .app import create_app
     from .settings import new_setup_token
 
+    quiet_queue_notes()
+
     site = _site()
     app = create_app(site)
     worker = _start_worker(site, workers)
@@ -96,6 +98,15 @@ def serve_command(host: str, port: int, threads: int, workers: int, public_port:
             worker.stop(graceful=False)
         if preview is not None:
             preview.shutdown()
+
+
+def quiet_queue_notes() -> None:
+    """Waitress notes each request that waits for a free thread ("Task queue depth is 2")
+    as a warning: on a busy server, one line a request in the app's and worker's log. Only
+    that note is silenced; waitress's errors and the worker's lines still show."""
+    import logging
+
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 def _start_worker(site, threads: int):
@@ -271,11 +282,15 @@ def user_password(name: str, password_stdin: bool) -> None:
 
 
 @user_group.command("demo")
-def user_demo() -> None:
-    """Add the demo site's accounts (one per role; passwords in the README) and make the
-    advocate own every story nobody owns. For trying storykit out: refused on a site with
-    accounts of its own."""
-    from .demo import DemoRefused, add_demo_accounts
+@click.option("--today", "on", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD",
+              help="Set the demo stories' dates as if today were this day (default: today).")
+def user_demo(on) -> None:
+    """Add the demo site's accounts (one per role; passwords in the README), make the
+    advocate own every story nobody owns, and move the demo stories' dates to today (one
+    consent ends soon, the others are in force). For trying storykit out: refused on a site
+    with accounts of its own."""
+    from ..dates import nice_date, today
+    from .demo import DemoRefused, add_demo_accounts, set_demo_dates
     from .passwords import Hasher
 
     site = _site()
@@ -284,6 +299,9 @@ def user_demo() -> None:
         done = add_demo_accounts(_conn(site), Hasher(), ids)
     except DemoRefused as exc:
         raise click.ClickException(str(exc)) from None
+    day = on.date() if on else today()
+    if set_demo_dates(site.config.path("stories"), day):
+        click.echo(f"The demo stories' dates now stand on {nice_date(day)}.")
     if done:
         from .. import audit
 

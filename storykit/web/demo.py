@@ -5,11 +5,19 @@ and walk a story from draft to the website and back (``storykit user demo``, whi
 
 Known passwords have no place on a real site: :func:`add_demo_accounts` refuses when the
 site has any account that is not one of these. All the people are invented.
+
+The demo stories' files are written as on :data:`DEMO_DAY`. :func:`set_demo_dates` moves
+every date in them by the same number of days so that the demo stands on today as it stood
+then (one consent ending within the warning window, one ended, the others in force), however
+long after the files were written it is opened (``storykit user demo`` does it).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..db import Connection
 from . import accounts
@@ -37,6 +45,13 @@ OWNER = "amy"
 #: A reviewer's note on the demo story sent back for changes (its id and the note).
 NOTE = ("st-8cv3wz", "Please say roughly when this happened (the month is enough), and "
         "check that the nurse is not named.")
+#: The day the demo stories' files are written for.
+DEMO_DAY = dt.date(2026, 12, 1)
+#: The demo story whose consent ends soon, and the day its first consent version ends in
+#: the files as written (DEMO_DAY + 52 days): where the files stand now is read from it.
+ANCHOR = ("st-t5jw3n", dt.date(2027, 1, 22))
+_DATE = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?!\d)")
+_FRONT = re.compile(r"\A(---\n.*?\n---\n)", re.S)
 
 
 class DemoRefused(Exception):
@@ -78,3 +93,57 @@ def _leave_note(conn: Connection, story_ids: list[str]) -> None:
     story_id, text = NOTE
     if story_id in story_ids and not notes(conn, story_id):
         add_note(conn, story_id, "rob", "request_changes", text)
+
+
+def set_demo_dates(stories: Path, today: dt.date) -> int:
+    """Move every date in the demo site's story files (in the folder ``stories``:
+    ``story.md`` front matter and ``consent.yml``) by the same number of days, so that the
+    stories stand on ``today`` as they stood on :data:`DEMO_DAY`. Returns the days moved
+    (0: already there, or not the demo site, which is left alone)."""
+    now = _anchor_day(stories / ANCHOR[0] / "consent.yml")
+    if now is None:
+        return 0
+    days = (today - DEMO_DAY).days - (now - ANCHOR[1]).days
+    if days == 0:
+        return 0
+    moved = dt.timedelta(days=days)
+    for folder in sorted(p for p in stories.iterdir() if p.is_dir()):
+        _move(folder / "consent.yml", moved, whole=True)
+        _move(folder / "story.md", moved, whole=False)
+    return days
+
+
+def _anchor_day(path: Path) -> dt.date | None:
+    """The first consent version's end date in the anchor story's file (None without it)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    found = re.search(r"^[ \t]+expires:[ \t]*(\d{4}-\d{2}-\d{2})[ \t]*$", text, re.M)
+    return dt.date.fromisoformat(found.group(1)) if found else None
+
+
+def _move(path: Path, moved: dt.timedelta, *, whole: bool) -> None:
+    """Move the dates in ``path`` (only in its front matter unless ``whole``): the text is
+    kept as it is written, so comments and layout stay."""
+    from ..fsio import atomic_write
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return
+    if whole:
+        new = _DATE.sub(lambda m: _later(m, moved), text)
+    else:
+        new = _FRONT.sub(lambda f: _DATE.sub(lambda m: _later(m, moved), f.group(1)), text,
+                         count=1)
+    if new != text:
+        atomic_write(path, new)
+
+
+def _later(match: re.Match, moved: dt.timedelta) -> str:
+    try:
+        day = dt.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return match.group(0)
+    return (day + moved).isoformat()

@@ -68,6 +68,21 @@ class Snapshot:
     def position(self) -> dict[str, int]:
         return {story_id: n for n, story_id in enumerate(self.order)}
 
+    def in_statuses(self, statuses: frozenset[str]) -> tuple[str, ...]:
+        """Ids newest-first of the stories with any of ``statuses``, worked out once per
+        snapshot for each set (lists ask the same few sets again and again)."""
+        found = self._in_statuses.get(statuses)
+        if found is None:
+            groups = [self.by_status.get(s, ()) for s in statuses]
+            found = groups[0] if len(groups) == 1 else tuple(
+                sorted((i for g in groups for i in g), key=self.position.__getitem__))
+            self._in_statuses[statuses] = found
+        return found
+
+    @cached_property
+    def _in_statuses(self) -> dict[frozenset[str], tuple[str, ...]]:
+        return {}
+
 
 def _sort_key(story: Story) -> tuple:
     """Newest first, then by title, then id (ids are unique, so no two keys are equal)."""

@@ -68,7 +68,7 @@ def preview_notes(story: Story) -> list[str]:
     """What the consent leaves out of the preview, in words."""
     consent = story.current_consent
     notes: list[str] = []
-    if consent is None or consent.status == "withdrawn":
+    if consent is None:
         notes.append("No consent is recorded yet, so the preview does not name the "
                      "storyteller and hides the names of people in the story.")
         return notes  # the strictest reading shows every kind of content, named by no one
@@ -82,8 +82,35 @@ def preview_notes(story: Story) -> list[str]:
     return notes
 
 
+#: The consent decision's reasons that mean the story may no longer be used at all.
+ENDED = ("withdrawn", "expired", "reconsent_due")
+
+
+def ended_words(site: Site, story: Story) -> str | None:
+    """Why the story may no longer be used at all, in the app's words, once its consent was
+    withdrawn or ended (None while it has not): its preview then shows none of its text."""
+    from dataclasses import replace
+
+    from ..consent import consent_ended
+    from ..dates import today
+    from .words import reasons
+
+    consent = story.current_consent
+    if consent is None or not consent_ended(consent, today()):
+        return None
+    decision = site.decide(story, preview_use(site), preview=True)
+    ended = replace(decision, reasons=tuple(r for r in decision.reasons if r.code in ENDED))
+    why = "; ".join(reasons(story, ended, site.config.label)) or "its consent ended"
+    return (f"This story can no longer be used for anything: {why}. So the preview shows "
+            "none of its text.")
+
+
 def render_preview(site: Site, story: Story, theme: str) -> Preview:
-    """The preview page of ``story`` (saved or not) in ``theme``."""
+    """The preview page of ``story`` (saved or not) in ``theme``; none, with words saying
+    why, once its consent was withdrawn or ended."""
+    ended = ended_words(site, story)
+    if ended is not None:
+        return Preview(None, (), ended)
     notes = tuple(preview_notes(story))
     if site.formats().get(FORMAT) is None:
         return Preview(None, notes, "The web page format is not installed, so the preview "

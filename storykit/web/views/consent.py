@@ -405,8 +405,10 @@ def withdraw(story_id: str):
                                scopes=words.SCOPES), 503
     state().index.put(withdrawn)
     from ...copies import story_copies
+    from ..takedown import with_names
+    from ..words import people
 
-    live = [c for c in story_copies(site, story.id) if c.live]
+    live = with_names([c for c in story_copies(site, story.id) if c.live], people())
     letter = _erased_letter(withdrawn, story) if scope == "delete_everything" else None
     return render_template("consent/withdrawn.html", story=withdrawn, scope=scope, live=live,
                            use_label=site.config.label, today=dt.date.today().isoformat(),

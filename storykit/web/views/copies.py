@@ -28,6 +28,8 @@ from .stories import viewable
 
 bp = Blueprint("copies", __name__, url_prefix="/stories")
 STAFF = ("publisher", "admin")
+#: Audited when someone reads a withdrawn story's text for its takedown.
+TEXT_READ = "takedown.text_read"
 
 
 def may_act(user, story) -> bool:
@@ -97,6 +99,24 @@ def _tick(story, form: Form, since) -> str | None:
     flash("Saved." if done == "yes" else "Saved: still to do.")
     return f"item-{item.copy.entries[0]}"
 
+
+
+@bp.route("/<story_id>/takedown/text")
+def text(story_id: str):
+    """The story's saved text, read only, for the people who take its copies down once its
+    consent was withdrawn or ended (to recognise the copies): never a preview of it for any
+    use. Nothing of it is kept once everything was deleted. Each reading is audited (the
+    story's id only)."""
+    story = viewable(story_id, "takedown text")
+    user = current_user()
+    assert user is not None
+    if withdrawn_on(story) is None:
+        deny(404, "takedown text (consent in force)", story.id)
+    if not may_act(user, story):
+        deny(403, "takedown text", story.id)
+    if not story.erased:
+        record(TEXT_READ, story_id=story.id)
+    return render_template("copies/text.html", story=story)
 
 
 @bp.route("/<story_id>/takedown/letter")

@@ -442,7 +442,18 @@ def preview_page(story_id: str):
     except Busy as exc:
         shown = preview.Preview(None, (), exc.message)
     return render_template("editor/preview.html", story=story, shown=shown, theme=theme,
-                           theme_options=theme_options())
+                           theme_options=theme_options(), takedown_text=_takedown_text(story))
+
+
+def _takedown_text(story: Story) -> str | None:
+    """Where the people who take a story's copies down read its text, once its consent was
+    withdrawn or ended (the preview then shows none of it)."""
+    from .copies import may_act
+
+    if preview.ended_words(state().site, story) is None or \
+            not may_act(current_user(), story):
+        return None
+    return url_for("copies.text", story_id=story.id)
 
 
 @bp.route("/themes/<name>/preview.css")

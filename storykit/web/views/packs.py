@@ -32,7 +32,7 @@ from ..packorders import find_order, order_pack
 from ..state import db, state
 from ..storyform import clean
 from ..templating import STATUS_LABELS
-from ..words import people
+from ..words import people, reasons
 
 bp = Blueprint("packs", __name__, url_prefix="/packs")
 STAFF = ("publisher", "admin")
@@ -279,7 +279,8 @@ def check():
         return _form_page(form, Filters(), Form())[0], 422
     decisions = decide_all(site, stories, definition.use)
     allowed = [s for s, d in zip(stories, decisions, strict=True) if d.allowed]
-    refused = [(s, d.messages) for s, d in zip(stories, decisions, strict=True)
+    label = site.config.label
+    refused = [(s, reasons(s, d, label)) for s, d in zip(stories, decisions, strict=True)
                if not d.allowed]
     return render_template("packs/check.html", form=form, definition=definition,
                            allowed=allowed, refused=refused,
