@@ -144,6 +144,9 @@ def test_a_response_is_recorded_and_shown_to_the_team(world):
     assert response.status_code == 303
     page = text(client.get(f"/outcomes/{oid}"))
     assert said in page and "by phone, 27 February 2027" in page
+    # who recorded it, and who recorded the outcome, by the names people know them by
+    assert "(recorded by Ann Example)" in page and "by Ann Example" in page
+    assert "recorded by ann)" not in page
     assert not any(said in (e.detail or "") for e in world.audit())
     for field, data, words in [
             ("story", {"story": ""}, "Choose whose storyteller answered"),

@@ -243,7 +243,11 @@ def test_staff_can_revoke_a_request(world):
     response = post(ann, f"{PAGE}/{link.id}/revoke", page=PAGE)
     assert response.status_code == 303
     assert world.app.test_client().get(path).status_code == 404
-    assert "Stopped" in text(ann.get(PAGE))
+    page = text(ann.get(PAGE))
+    assert "Stopped" in page
+    # who sent it and when, in the words people use: no account name, no written-out ISO date
+    assert "by Ann Example" in page and "by ann" not in page
+    assert not re.search(r"\d{4}[/-]\d{2}[/-]\d{2}", page)
 
 
 def test_sending_is_refused_unless_the_story_is_approved_and_needs_sign_off(world):
