@@ -157,6 +157,10 @@ def test_the_storyteller_sees_the_words_as_they_will_be_used_and_asks_for_change
     story = world.site.store.get(STORY)
     assert story.status == "changes_requested" and story.current_consent.signed_off is None
     assert comment in text(ann.get(PAGE))  # staff see it on the sign-off page
+    # the story's next step says who asked: the storyteller, not a reviewer
+    story_page = text(ann.get(f"/stories/{STORY}"))
+    assert "The storyteller asked for changes" in story_page
+    assert "A reviewer asked for changes" not in story_page
     details = " ".join(str(e.detail) for e in world.audit())
     assert comment not in details and REAL_NAME not in details
     assert "revision 3: changes (link)" in details

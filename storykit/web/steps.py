@@ -28,9 +28,11 @@ class Step:
 
 
 def next_step(user: User, story: Story, *, website_allowed: bool = True,
-              ended: str | None = None) -> Step:
+              ended: str | None = None, storyteller_asked: bool = False) -> Step:
     """What happens next to ``story``, for ``user``. ``website_allowed``: consent lets it go
-    on the public website today; ``ended``: consent has ended, in words, if it has."""
+    on the public website today; ``ended``: consent has ended, in words, if it has;
+    ``storyteller_asked``: the last request for changes came from the storyteller (their
+    sign-off answer), not a reviewer."""
     status = story.status
     consent = story.current_consent
     if is_withdrawn(story):
@@ -50,7 +52,8 @@ def next_step(user: User, story: Story, *, website_allowed: bool = True,
         return Step("Its writer is still working on it.")
     if status == "changes_requested":
         if writer:
-            return Step("A reviewer asked for changes. Read their note below, change the "
+            who = "The storyteller" if storyteller_asked else "A reviewer"
+            return Step(f"{who} asked for changes. Read their note below, change the "
                         "story, then send it for review again.",
                         (url_for("editor.edit", story_id=story.id), "Edit the story"), SUBMIT)
         return Step("It is back with its writer for changes.")

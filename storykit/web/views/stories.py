@@ -85,14 +85,25 @@ def _page(story: Story, form: Form | None = None, refused: list[str] | None = No
     users = accounts.choices(db()) if admin else []
     decisions = [(u, st.index.decision(story, u)) for u in uses]
     website_ok = st.index.decision(story, lifecycle.PUBLIC_USE)
+    notes = workflow.notes(db(), story.id)
     return render_template(
         "stories/show.html", story=story, consent=story.current_consent,
         website=status_for(story) if builds_enabled() else None, website_ok=website_ok,
-        step=next_step(user, story, website_allowed=website_ok.allowed, ended=ended(story)),
+        step=next_step(user, story, website_allowed=website_ok.allowed, ended=ended(story),
+                       storyteller_asked=_storyteller_asked(notes)),
         decisions=decisions, actions=actions,
-        notes=workflow.notes(db(), story.id), people=people, user_options=users,
+        notes=notes, people=people, user_options=users,
         form=form, refused=refused, share_form=share_form,
         findings=findings_of(story), widened=widened_words(story))
+
+
+def _storyteller_asked(notes: list) -> bool:
+    """Whether the newest request for changes (notes come newest first) is the storyteller's
+    sign-off answer rather than a reviewer's."""
+    for note in notes:
+        if note["kind"] in ("request_changes", "storyteller_changes"):
+            return note["kind"] == "storyteller_changes"
+    return False
 
 
 def ended(story: Story) -> str | None:
