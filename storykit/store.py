@@ -254,10 +254,13 @@ class FileStore:
     def _parse_in_parallel(self, stale: list[str], keys: dict[str, tuple]) -> list[Chunk]:
         """Parse many changed stories on every core first (a cold start on a big site).
 
-        Forked workers parse a share each and return the parsed stories, while this process
-        parses its own share; anything that fails is left for the normal one-by-one pass,
-        which reports it. Returns the workers' stories in marshal's bytes, for the parse
-        cache to write as they are."""
+        Each forked worker parses a share of its own first (so it gets work however late it
+        starts), then workers and this process take the next few stories from a shared
+        counter until none are left: every core stays busy to the end whatever else the
+        machine runs (a worker is slower to start, and this process has more to do after,
+        so fixed shares left one or the other idle for a third of a second). Anything that
+        fails is left for the normal one-by-one pass, which reports it. Returns the workers'
+        stories in marshal's bytes, for the parse cache to write as they are."""
         cores = min(os.cpu_count() or 1, 4)
         if len(stale) < PARALLEL_PARSE_MIN or cores < 2 or not hasattr(os, "fork"):
             return []
@@ -265,17 +268,13 @@ class FileStore:
         import multiprocessing
 
         global _PARSING
-        _PARSING = (self, keys)
-        # This process's share is smaller: it also unpacks the others' stories and then
-        # writes the cache, so an equal share would leave the workers idle at the end.
-        cut = len(stale) * 2 // (2 * cores + 1)
-        shares = [stale[:cut]] + [stale[cut + i::cores - 1] for i in range(cores - 1)]
         chunks: list[Chunk] = []
         try:
             ctx = multiprocessing.get_context("fork")
+            _PARSING = (self, keys, stale, ctx.Value("q", 0), cores)  # the forked workers see it
             with concurrent.futures.ProcessPoolExecutor(cores - 1, mp_context=ctx) as pool:
-                theirs = [pool.submit(_parse_chunk, share) for share in shares[1:]]
-                parsed = _parse_chunk(shares[0], in_worker=False)  # this process's share
+                theirs = [pool.submit(_parse_chunk, n) for n in range(1, cores)]
+                parsed = _parse_chunk(0)  # this process's share
                 for future in theirs:
                     data = future.result()
                     records = marshal.loads(data)  # noqa: S302 - our own worker
@@ -744,26 +743,39 @@ def _check_new(text: str, story_id: str) -> None:
 
 
 PARALLEL_PARSE_MIN = 800
-_PARSING: tuple[FileStore, dict[str, tuple]] | None = None
+PARSE_BATCH = 32  # stories taken from the shared counter at a time
+_PARSING: tuple[FileStore, dict[str, tuple], list[str], Any, int] | None = None
 
 
-def _parse_chunk(ids: list[str], in_worker: bool = True) -> Any:
-    """Parse these stories (skipping, for the one-by-one pass, any that fail), each with
-    the stat keys its files had before it was read. A worker hands them back as plain
-    records in marshal's bytes (``{id: (keys, keys, record)}``): far quicker to send than
-    pickled objects, and what the parse cache writes."""
+def _parse_chunk(worker: int) -> Any:
+    """Parse worker ``worker``'s own share (none for this process, number 0), then stories
+    taken a batch at a time from the shared counter until none are left (skipping, for the
+    one-by-one pass, any that fail), each with the stat keys its files had before it was
+    read. A worker hands them back as plain records in marshal's bytes (``{id: (keys, keys,
+    record)}``): far quicker to send than pickled objects, and what the parse cache writes."""
     assert _PARSING is not None
-    store, keys = _PARSING
+    store, keys, stale, counter, cores = _PARSING
+    own = len(stale) * 4 // (5 * cores)  # each worker's share: two fifths of all on 2 cores
+    shared = len(stale) - own * (cores - 1)  # the first ones; the workers' shares follow
     out = {}
-    for story_id in ids:
-        folder = store.root / story_id
-        try:
-            story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
-        except (ValidationError, NotFoundError, OSError):
-            continue
-        skey, ckey = keys[story_id]
-        out[story_id] = (skey, ckey, story_record(story) if in_worker else story)
-    return marshal.dumps(out, 2) if in_worker else out
+    start = shared + own * (worker - 1) if worker else shared
+    end = start + own if worker else shared
+    while True:
+        for story_id in stale[start:end]:
+            folder = store.root / story_id
+            try:
+                story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
+            except (ValidationError, NotFoundError, OSError):
+                continue
+            skey, ckey = keys[story_id]
+            out[story_id] = (skey, ckey, story_record(story) if worker else story)
+        with counter.get_lock():
+            start = counter.value
+            counter.value = start + PARSE_BATCH
+        if start >= shared:
+            break
+        end = min(start + PARSE_BATCH, shared)
+    return marshal.dumps(out, 2) if worker else out
 
 
 def _read_file(path: Path) -> bytes:
