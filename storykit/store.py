@@ -255,12 +255,12 @@ class FileStore:
         """Parse many changed stories on every core first (a cold start on a big site).
 
         Each forked worker parses a share of its own first (so it gets work however late it
-        starts), then workers and this process take the next few stories from a shared
-        counter until none are left: every core stays busy to the end whatever else the
-        machine runs (a worker is slower to start, and this process has more to do after,
-        so fixed shares left one or the other idle for a third of a second). Anything that
-        fails is left for the normal one-by-one pass, which reports it. Returns the workers'
-        stories in marshal's bytes, for the parse cache to write as they are."""
+        starts) and sends it, then workers and this process take the next few stories from
+        a shared counter until none are left. This process unpacks the workers' own shares
+        between its batches, so every core stays busy to the end whatever else the machine
+        runs (fixed shares left one core or the other idle for most of a second). Anything
+        that fails is left for the normal one-by-one pass, which reports it. Returns the
+        workers' stories in marshal's bytes, for the parse cache to write as they are."""
         cores = min(os.cpu_count() or 1, 4)
         if len(stale) < PARALLEL_PARSE_MIN or cores < 2 or not hasattr(os, "fork"):
             return []
@@ -269,25 +269,33 @@ class FileStore:
 
         global _PARSING
         chunks: list[Chunk] = []
+
+        def unpack(data: bytes) -> None:
+            records = marshal.loads(data)  # noqa: S302 - our own worker
+            for story_id, (skey, ckey, record) in records.items():
+                self._cache[story_id] = (skey, ckey, story_from_record(record))
+            self._parsed += len(records)
+            chunks.append((data, {i: (r[0], r[1]) for i, r in records.items()}))
+
         try:
             ctx = multiprocessing.get_context("fork")
             _PARSING = (self, keys, stale, ctx.Value("q", 0), cores)  # the forked workers see it
             with concurrent.futures.ProcessPoolExecutor(cores - 1, mp_context=ctx) as pool:
-                theirs = [pool.submit(_parse_chunk, n) for n in range(1, cores)]
-                parsed = _parse_chunk(0)  # this process's share
-                for future in theirs:
-                    data = future.result()
-                    records = marshal.loads(data)  # noqa: S302 - our own worker
-                    parsed.update(records)
-                    chunks.append((data, {i: (r[0], r[1]) for i, r in records.items()}))
+                own = [pool.submit(_parse_share, n) for n in range(1, cores)]
+                shared = [pool.submit(_parse_shared) for _ in range(1, cores)]
+                for batch in _batches():  # this process's share
+                    for story_id, (skey, ckey, story) in _parse(batch, False).items():
+                        self._cache[story_id] = (skey, ckey, story)
+                        self._parsed += 1
+                    for future in [f for f in own if f.done()]:
+                        own.remove(future)
+                        unpack(future.result())
+                for future in own + shared:
+                    unpack(future.result())
         except (OSError, ValueError, concurrent.futures.process.BrokenProcessPool):
             return []  # fall back to parsing one by one
         finally:
             _PARSING = None
-        for story_id, (skey, ckey, record) in parsed.items():
-            self._cache[story_id] = (skey, ckey, record if isinstance(record, m.Story)
-                                     else story_from_record(record))
-            self._parsed += 1
         return chunks
 
     def _fresh(self, story_id: str, keys: tuple[tuple | None, tuple | None]) -> bool:
@@ -747,35 +755,60 @@ PARSE_BATCH = 32  # stories taken from the shared counter at a time
 _PARSING: tuple[FileStore, dict[str, tuple], list[str], Any, int] | None = None
 
 
-def _parse_chunk(worker: int) -> Any:
-    """Parse worker ``worker``'s own share (none for this process, number 0), then stories
-    taken a batch at a time from the shared counter until none are left (skipping, for the
-    one-by-one pass, any that fail), each with the stat keys its files had before it was
-    read. A worker hands them back as plain records in marshal's bytes (``{id: (keys, keys,
-    record)}``): far quicker to send than pickled objects, and what the parse cache writes."""
+def _parse_share(worker: int) -> bytes:
+    """Worker number ``worker``'s own share of the stories (see :func:`_parse`)."""
     assert _PARSING is not None
-    store, keys, stale, counter, cores = _PARSING
-    own = len(stale) * 4 // (5 * cores)  # each worker's share: two fifths of all on 2 cores
-    shared = len(stale) - own * (cores - 1)  # the first ones; the workers' shares follow
-    out = {}
-    start = shared + own * (worker - 1) if worker else shared
-    end = start + own if worker else shared
+    _, _, stale, _, cores = _PARSING
+    own, shared = _shares(len(stale), cores)
+    return marshal.dumps(_parse(stale[shared + own * (worker - 1):shared + own * worker]), 2)
+
+
+def _parse_shared() -> bytes:
+    """Stories from the shared counter until none are left, in a worker."""
+    parsed: dict[str, tuple] = {}
+    for batch in _batches():
+        parsed.update(_parse(batch))
+    return marshal.dumps(parsed, 2)
+
+
+def _shares(count: int, cores: int) -> tuple[int, int]:
+    """How many stories each worker parses first, and how many (the first ones) are
+    shared through the counter: each worker two fifths of all on 2 cores."""
+    own = count * 4 // (5 * cores)
+    return own, count - own * (cores - 1)
+
+
+def _batches() -> Iterator[list[str]]:
+    """The next few stories from the shared counter, until none are left."""
+    assert _PARSING is not None
+    _, _, stale, counter, cores = _PARSING
+    _, shared = _shares(len(stale), cores)
     while True:
-        for story_id in stale[start:end]:
-            folder = store.root / story_id
-            try:
-                story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
-            except (ValidationError, NotFoundError, OSError):
-                continue
-            skey, ckey = keys[story_id]
-            out[story_id] = (skey, ckey, story_record(story) if worker else story)
         with counter.get_lock():
             start = counter.value
             counter.value = start + PARSE_BATCH
         if start >= shared:
-            break
-        end = min(start + PARSE_BATCH, shared)
-    return marshal.dumps(out, 2) if worker else out
+            return
+        yield stale[start:min(start + PARSE_BATCH, shared)]
+
+
+def _parse(ids: list[str], as_records: bool = True) -> dict[str, tuple]:
+    """Parse these stories (skipping, for the one-by-one pass, any that fail), each with
+    the stat keys its files had before it was read. Workers hand them back as plain
+    records in marshal's bytes (``{id: (keys, keys, record)}``): far quicker to send than
+    pickled objects, and what the parse cache writes."""
+    assert _PARSING is not None
+    store, keys = _PARSING[:2]
+    out = {}
+    for story_id in ids:
+        folder = store.root / story_id
+        try:
+            story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
+        except (ValidationError, NotFoundError, OSError):
+            continue
+        skey, ckey = keys[story_id]
+        out[story_id] = (skey, ckey, story_record(story) if as_records else story)
+    return out
 
 
 def _read_file(path: Path) -> bytes:
