@@ -258,9 +258,10 @@ class FileStore:
         starts) and sends it, then workers and this process take the next few stories from
         a shared counter until none are left. This process unpacks the workers' own shares
         between its batches, so every core stays busy to the end whatever else the machine
-        runs (fixed shares left one core or the other idle for most of a second). Anything
-        that fails is left for the normal one-by-one pass, which reports it. Returns the
-        workers' stories in marshal's bytes, for the parse cache to write as they are."""
+        runs (fixed shares left one core or the other idle for most of a second); it also
+        turns its own batches into the parse cache's records then. Anything that fails is
+        left for the normal one-by-one pass, which reports it. Returns the stories in
+        marshal's bytes, for the parse cache to write as they are."""
         cores = min(os.cpu_count() or 1, 4)
         if len(stale) < PARALLEL_PARSE_MIN or cores < 2 or not hasattr(os, "fork"):
             return []
@@ -284,9 +285,11 @@ class FileStore:
                 own = [pool.submit(_parse_share, n) for n in range(1, cores)]
                 shared = [pool.submit(_parse_shared) for _ in range(1, cores)]
                 for batch in _batches():  # this process's share
-                    for story_id, (skey, ckey, story) in _parse(batch, False).items():
+                    parsed = _parse(batch, False)
+                    for story_id, (skey, ckey, story) in parsed.items():
                         self._cache[story_id] = (skey, ckey, story)
-                        self._parsed += 1
+                    self._parsed += len(parsed)
+                    chunks += _chunk(parsed)
                     for future in [f for f in own if f.done()]:
                         own.remove(future)
                         unpack(future.result())
@@ -776,6 +779,17 @@ def _shares(count: int, cores: int) -> tuple[int, int]:
     shared through the counter: each worker two fifths of all on 2 cores."""
     own = count * 4 // (5 * cores)
     return own, count - own * (cores - 1)
+
+
+def _chunk(parsed: dict[str, tuple]) -> list[Chunk]:
+    """These stories as a chunk of the parse cache (none if marshal cannot write one: the
+    cache then tries them again, and is not written)."""
+    try:
+        data = marshal.dumps({i: (sk, ck, story_record(story))
+                              for i, (sk, ck, story) in parsed.items()}, 2)
+    except ValueError:
+        return []
+    return [(data, {i: (sk, ck) for i, (sk, ck, _) in parsed.items()})]
 
 
 def _batches() -> Iterator[list[str]]:
