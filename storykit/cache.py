@@ -16,10 +16,11 @@ pickled objects: five times quicker to write and twice as quick to read back at 
 stories, which is most of a first load's time after parsing. The same records carry parsed
 stories from the worker processes of a cold load (:mod:`storykit.store`), and a file is a
 list of *chunks*, each the marshal bytes of ``{id: entry or None}`` (None: forget that
-story), read in order: so the bytes a worker sent are written as they are, and only this
-process's own share is turned into records again. The file is the length of a header (8
-bytes), the header (the cache's key and each chunk's length, in marshal's bytes), then the
-chunks one after another, so reading takes each chunk where it lies in the file's bytes.
+story), read in order: so the bytes a worker sent are written as they are, as are the
+chunks this process makes of its own batches while the workers still parse. The file is
+the length of a header (8 bytes), the header (the cache's key and each chunk's length, in
+marshal's bytes), then the chunks one after another, so reading takes each chunk where it
+lies in the file's bytes.
 """
 
 from __future__ import annotations
