@@ -144,9 +144,9 @@ class ParseCache:
             # version 2: no back-references, quickest to write and read at this size
             pieces = [data for data, _ in chunks] + [marshal.dumps(records, 2)]
             head = marshal.dumps((self.key, [len(piece) for piece in pieces]), 2)
-            data = b"".join([len(head).to_bytes(8, "little"), head, *pieces])
             make_dirs(path.parent)
-            replace_file(path, data, 0o600)  # whole or not at all; no fsync: only a cache
+            # whole or not at all; no fsync: only a cache; the pieces written without a join
+            replace_file(path, [len(head).to_bytes(8, "little"), head, *pieces], 0o600)
         except (StorykitError, OSError, ValueError):
             return False
         return True
