@@ -16,10 +16,11 @@ pickled objects: five times quicker to write and twice as quick to read back at 
 stories, which is most of a first load's time after parsing. The same records carry parsed
 stories from the worker processes of a cold load (:mod:`storykit.store`), and a file is a
 list of *chunks*, each the marshal bytes of ``{id: entry or None}`` (None: forget that
-story), read in order: so the bytes a worker sent are written as they are, and only this
-process's own share is turned into records again. The file is the length of a header (8
-bytes), the header (the cache's key and each chunk's length, in marshal's bytes), then the
-chunks one after another, so reading takes each chunk where it lies in the file's bytes.
+story), read in order: so the bytes a worker sent are written as they are, as are the
+chunks this process makes of its own batches while the workers still parse. The file is
+the length of a header (8 bytes), the header (the cache's key and each chunk's length, in
+marshal's bytes), then the chunks one after another, so reading takes each chunk where it
+lies in the file's bytes.
 """
 
 from __future__ import annotations
@@ -143,9 +144,9 @@ class ParseCache:
             # version 2: no back-references, quickest to write and read at this size
             pieces = [data for data, _ in chunks] + [marshal.dumps(records, 2)]
             head = marshal.dumps((self.key, [len(piece) for piece in pieces]), 2)
-            data = b"".join([len(head).to_bytes(8, "little"), head, *pieces])
             make_dirs(path.parent)
-            replace_file(path, data, 0o600)  # whole or not at all; no fsync: only a cache
+            # whole or not at all; no fsync: only a cache; the pieces written without a join
+            replace_file(path, [len(head).to_bytes(8, "little"), head, *pieces], 0o600)
         except (StorykitError, OSError, ValueError):
             return False
         return True

@@ -87,15 +87,17 @@ def write_atomic(out: Path, write: Callable[[Any], Any]) -> None:
                 os.unlink(tmp)
 
 
-def replace_file(path: Path | str, data: bytes, mode: int = 0o644) -> None:
-    """Replace ``path`` with ``data``: readers see the old file or the new, never half of
-    one. No fsync, unlike :func:`atomic_write`: for outputs that can be made again (pages,
-    pictures), where thousands of syncs would cost more than a rebuild after a crash."""
+def replace_file(path: Path | str, data: bytes | list[bytes], mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` (or these pieces one after another, which saves
+    joining them first): readers see the old file or the new, never half of one. No fsync,
+    unlike :func:`atomic_write`: for outputs that can be made again (pages, pictures),
+    where thousands of syncs would cost more than a rebuild after a crash."""
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(path))
     try:
         with os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), mode)
-            f.write(data)
+            for piece in data if isinstance(data, list) else [data]:
+                f.write(piece)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
