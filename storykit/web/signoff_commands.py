@@ -86,6 +86,7 @@ def request_command(story: str, who: str, by_email: bool, style: str | None, out
     """Ask STORY's storyteller to check the final words and say yes or ask for changes.
     The story must be approved and its consent must ask for sign-off. The link or code is
     never printed: it goes by email, or only into the letter."""
+    from ..dates import nice_date
     from ..letters import STYLE_WORDS, LetterError, write_letter
     from ..letters.signoff import signoff_letter
     from ..links import Links, format_code
@@ -115,7 +116,7 @@ def request_command(story: str, who: str, by_email: bool, style: str | None, out
                                    "Nothing was sent.")
     issued = requests_.issue(site, found, by=user.name, code=bool(style), ip=COMMAND_LINE,
                              log=site.audit)
-    until = requests_.nice_date(issued.link.expires)
+    until = nice_date(issued.link.expires)
     if by_email:
         link = requests_.address(site, requests_.LINK_PATH.format(token=issued.token))
         requests_.email_link(site, found, link, until=until, event="signoff_request",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .. import lifecycle, mail
+from ..dates import nice_date
 from ..errors import StorykitError
 from ..links import Issued, Link, Links
 
@@ -176,11 +177,6 @@ def record_answer(site: Site, conn: Connection, story: Story, answer: Answer, *,
         add_note(conn, story.id, by, "storyteller_changes" if answer.choice == "changes"
                  else "storyteller_comment", answer.comment)
     return saved
-
-
-def nice_date(when: dt.datetime | dt.date) -> str:
-    """``19 December 2026``: how people read a date."""
-    return f"{when.day} {when:%B %Y}"
 
 
 def _when(text: str | None) -> str | None:

@@ -13,6 +13,7 @@ from io import BytesIO
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 
 from ... import mail, storyteller
+from ...dates import nice_date
 from ...errors import StorykitError
 from ...letters import STYLE_WORDS, STYLES, reconsent_letter
 from ...lifecycle import MEDIA_WORDS
@@ -21,7 +22,6 @@ from ...model import Story
 from ..access import RECORD_CONSENT
 from ..auth import client_ip, current_user, record
 from ..forms import Form
-from ..signoff_requests import nice_date
 from ..state import audit_log, state
 from .editor import editable
 from .signoff import STATE_WORDS, letter_pdf, public_address, revoke_request, send_link

@@ -17,6 +17,7 @@ from io import BytesIO
 from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 
 from ... import lifecycle, mail
+from ...dates import nice_date
 from ...errors import ConflictError, StorykitError
 from ...letters import STYLE_WORDS, STYLES, LetterError, write_letter
 from ...letters.signoff import signoff_letter
@@ -26,7 +27,7 @@ from .. import signoff_requests as requests_
 from ..access import RECORD_CONSENT
 from ..auth import client_ip, current_user
 from ..forms import Form
-from ..signoff_requests import ANSWER_WORDS, STATE_WORDS, VIA_WORDS, Answer, nice_date
+from ..signoff_requests import ANSWER_WORDS, STATE_WORDS, VIA_WORDS, Answer
 from ..state import audit_log, db, state
 from ..storyform import clean
 from ..workflow import notes

@@ -101,7 +101,7 @@ def _storyteller_asked(notes: list) -> bool:
     """Whether the newest request for changes (notes come newest first) is the storyteller's
     sign-off answer rather than a reviewer's."""
     for note in notes:
-        if note["kind"] in ("request_changes", "storyteller_changes"):
+        if note["kind"] in (lifecycle.REQUEST_CHANGES, "storyteller_changes"):
             return note["kind"] == "storyteller_changes"
     return False
 
