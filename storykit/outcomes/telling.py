@@ -38,7 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: The one-time link's purpose (the app's storyteller outcome page answers it), and its life.
 OUTCOME_LINK = "outcome"
 LINK_DAYS = 28
-#: Where the browser app serves the storyteller's pages (docs/storyteller.md):
+#: Where the browser app serves the storyteller's pages (docs/storyteller.md; the app takes it
+#: from here):
 #: ``/s/<token>`` opens a link, ``/s/code`` takes a letter's code.
 STORYTELLER_PAGES = "/s/"
 

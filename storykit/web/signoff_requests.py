@@ -19,6 +19,7 @@ from .. import lifecycle, mail
 from ..dates import nice_date
 from ..errors import StorykitError
 from ..links import Issued, Link, Links
+from ..outcomes.telling import STORYTELLER_PAGES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..audit import AuditLog
@@ -31,9 +32,9 @@ VIA_WORDS = {"link": "through their link", "code": "with the code from their let
              "paper": "on paper", "spoken": "in person or by phone"}
 STATE_WORDS = {"waiting": "Not opened yet", "opened": "Opened, no answer yet",
                "used": "Answered", "revoked": "Stopped", "expired": "Ran out"}
-#: Where the storyteller's pages are (storykit.web.views.teller): a link, and the page to
-#: type a letter's code at.
-LINK_PATH, CODE_PATH = "/s/{token}", "/s/code"
+#: Where the storyteller's pages are (storykit.web.views.teller, at the address the core's
+#: letters name): a link, and the page to type a letter's code at.
+LINK_PATH, CODE_PATH = f"{STORYTELLER_PAGES}{{token}}", f"{STORYTELLER_PAGES}code"
 TAKEN_BY_MAX = 200
 
 

@@ -26,6 +26,7 @@ from ...errors import ConflictError, NotFoundError, StorykitError
 from ...letters.signoff import signoff_easy_read, signoff_text
 from ...links import LinkRefused, Links
 from ...markup import render_markdown
+from ...outcomes.telling import STORYTELLER_PAGES
 from ...storyteller import CONSENT
 from ..auth import client_ip, public
 from ..forms import Form
@@ -34,7 +35,7 @@ from ..storyform import clean
 from ..throttle import Limits, release, reserve
 from ..workflow import add_note
 
-bp = Blueprint("teller", __name__, url_prefix="/s")
+bp = Blueprint("teller", __name__, url_prefix=STORYTELLER_PAGES.rstrip("/"))
 
 STRICT_CSP = ("default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self'; "
               "object-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
