@@ -220,6 +220,8 @@ def _errors(dialect: str) -> Iterator[None]:
         raise IntegrityError(_first_line(exc)) from exc
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"the database could not do this: {_first_line(exc)}") from exc
+    except sqlite3.DatabaseError as exc:  # e.g. damaged: "database disk image is malformed"
+        raise DatabaseError(f"the database cannot be read: {_first_line(exc)}") from exc
     except Exception as exc:
         if dialect != "postgresql":
             raise
@@ -365,14 +367,22 @@ def _sqlite(path: Path, private_folder: bool) -> sqlite3.Connection:
     if private_folder:
         private(path.parent, 0o700)
     private_file(path)
-    with _errors("sqlite"):
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
-                               check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
+    try:
+        with _errors("sqlite"):
+            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+    except DatabaseError as exc:
+        if isinstance(exc.__cause__, sqlite3.OperationalError):
+            raise
+        # another program's file, or a damaged one: it is left as it is
+        raise DatabaseError(f"{path} is not a storykit database, or it is damaged "
+                            f"({_first_line(exc.__cause__)}): nothing was changed in it. "
+                            "Move it away, or restore it from a backup.") from None
     return conn
 
 
@@ -448,18 +458,21 @@ def read_revisions(folders: Iterable[Path]) -> dict[str, tuple[str, ...]]:
     """Every migration in ``folders``: revision -> the revisions it follows. Read from the
     files' text (as Alembic finds them) without importing Alembic."""
     found: dict[str, tuple[str, ...]] = {}
-    for folder in folders:
-        for file in sorted(Path(folder).glob("*.py")):
-            if file.name.startswith(("__init__", ".#")):
-                continue
-            values = _assignments(file)
-            revision = values.get("revision")
-            if not isinstance(revision, str):
-                raise DatabaseError(f"{file}: a migration needs revision = \"...\"")
-            down = values.get("down_revision")
-            found[revision] = (() if down is None else (down,) if isinstance(down, str)
-                               else tuple(down))
+    for file in migration_files(folders):
+        values = _assignments(file)
+        revision = values.get("revision")
+        if not isinstance(revision, str):
+            raise DatabaseError(f"{file}: a migration needs revision = \"...\"")
+        down = values.get("down_revision")
+        found[revision] = (() if down is None else (down,) if isinstance(down, str)
+                           else tuple(down))
     return found
+
+
+def migration_files(folders: Iterable[Path]) -> list[Path]:
+    """The migration files of ``folders``, as Alembic finds them."""
+    return [file for folder in folders for file in sorted(Path(folder).glob("*.py"))
+            if not file.name.startswith(("__init__", ".#"))]
 
 
 _ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
@@ -495,6 +508,27 @@ def heads_of(revisions: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
     """Revisions no other revision follows."""
     followed = {down for downs in revisions.values() for down in downs}
     return frozenset(set(revisions) - followed)
+
+
+#: How long making or upgrading a SQLite file waits for another one doing it, in seconds.
+UPGRADE_WAIT = 300
+
+
+@contextlib.contextmanager
+def upgrade_lock(database: Database) -> Iterator[None]:
+    """SQLite: a lock file beside the database, held from reading where the database is to
+    the last change of its schema (two upgrades started at once could both read an empty
+    database before either took the write lock, and both make the tables). PostgreSQL:
+    nothing here; each upgrade's transaction takes the advisory lock."""
+    if not database.url.is_sqlite or database.url.path is None:
+        yield
+        return
+    from .fsio import locked
+
+    path = database.url.path
+    with locked(path.with_name(path.name + ".upgrade.lock"), timeout=UPGRADE_WAIT,
+                what="the database (another storykit db upgrade is running)"):
+        yield
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -616,9 +650,9 @@ class Database:
             self._wait_for_creation()
             status = self.status(conn)
             if status.empty and self.url.is_sqlite:
-                from .migrate import upgrade  # imports Alembic: only for a new database
+                from .schema_snapshot import create_new  # Alembic only if no snapshot fits
 
-                upgrade(self)
+                create_new(self)
                 status = self.status(conn)
             if not status.up_to_date:
                 raise NotReadyError(f"{status.words()} (database: {self.url.shown})")
