@@ -573,8 +573,7 @@ def test_the_committed_schema_snapshot_is_what_the_migrations_make(folders, tmp_
     assert master(tmp_path / "snap.db") == master(tmp_path / "alembic.db")
 
 
-def test_the_snapshot_covers_what_a_site_with_storykits_own_plugins_has(make_site,
-                                                                          monkeypatch):
+def test_the_snapshot_covers_what_a_site_with_storykits_own_plugins_has(make_site):
     assert schema_snapshot.shipped_sets() == SHIPPED
     assert Site.open(make_site()).database.migrations == SHIPPED[1]
 
