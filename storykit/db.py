@@ -16,7 +16,8 @@ list of tables is read.
 Each owner of tables (the core, the browser app, any plugin) keeps its own folder of Alembic
 migrations, registered with the ``register_migrations`` hook (docs/database.md). Before the
 first query, :meth:`Database.connection` checks that the database is at the head of every
-folder: a brand-new SQLite database is created at head; anything else that is behind (or was
+folder: a brand-new SQLite database is created at head (from the schema snapshot the package
+keeps, storykit.schema_snapshot, without Alembic); anything else that is behind (or was
 made by the old ``PRAGMA user_version`` scheme) stops storykit with a message telling the
 person to run ``storykit db upgrade``. PostgreSQL is never migrated implicitly.
 """
@@ -367,16 +368,18 @@ def _sqlite(path: Path, private_folder: bool) -> sqlite3.Connection:
     if private_folder:
         private(path.parent, 0o700)
     private_file(path)
+    with _errors("sqlite"):
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
+                               check_same_thread=False)
     try:
         with _errors("sqlite"):
-            conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
-                                   check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA foreign_keys=ON")
     except DatabaseError as exc:
+        conn.close()
         if isinstance(exc.__cause__, sqlite3.OperationalError):
             raise
         # another program's file, or a damaged one: it is left as it is
@@ -614,8 +617,9 @@ class Database:
 
     def create_in_background(self) -> bool:
         """Start making a SQLite database that does not exist yet in a forked process, so
-        that Alembic's import and the migrations (a third of a second) overlap other work,
-        such as a clean build's pages; :meth:`ensure_ready` waits for it (and meets, and
+        that the work (a few milliseconds from the schema snapshot; a third of a second
+        when Alembic must run the migrations) overlaps other work, such as a clean build's
+        pages; :meth:`ensure_ready` waits for it (and meets, and
         reports, any failure itself). Only from a process with one thread (a fork copies
         no other thread, nor any lock one holds). True when a process was started."""
         path = self.url.path

@@ -1,7 +1,8 @@
 """Running every owner's migrations with Alembic: ``storykit db upgrade``.
 
 This module imports SQLAlchemy and Alembic (about 150 ms), so only the ``storykit db`` commands
-and the making of a brand-new SQLite database import it; everything else reads the schema's
+and the making of a brand-new SQLite database whose migrations the schema snapshot does not
+cover (storykit.schema_snapshot) import it; everything else reads the schema's
 state with storykit.db. Each owner of tables (the core, the browser app, a plugin) has its own
 folder of migrations, an Alembic version location whose first migration carries the owner's
 branch label; ``upgrade`` takes every branch to its head in one transaction.
