@@ -7,9 +7,14 @@ Run: ``python bench/bench_db.py``. Prints medians (wall and CPU seconds) of:
   line's one-edit rebuild must stay under 0.3 s);
 - opening a site's database and checking it is at head (what every command that uses the
   database pays once);
+- making a brand-new site's SQLite database in a fresh process: from the schema snapshot
+  (storykit.schema_snapshot: what a clean build pays), with the real Alembic upgrade (what it
+  paid before, and still pays for migrations the snapshot does not cover), and the same
+  process opening the site without its database, to subtract;
 - one audit-log append, one sign-in throttle reservation, and recording 100 distributions in
-  one transaction, on SQLite (``instance/storykit.db``) and on a throwaway PostgreSQL server
-  (Debian's, started as the tests start it: tests/database_support.py).
+  one transaction, then 1,000 one by one against one batch (``record_many``: a site build),
+  on SQLite (``instance/storykit.db``) and on a throwaway PostgreSQL server (Debian's,
+  started as the tests start it: tests/database_support.py).
 
 The machine is noisy (2 shared cores), so only medians mean anything.
 """
@@ -35,6 +40,21 @@ from storykit.site import Site  # noqa: E402
 from storykit.web.throttle import Limits, reserve  # noqa: E402
 
 TOML = '[site]\ntitle = "Bench"\n'
+#: A fresh process opening a new, empty site (its folder removed at exit); then the lines
+#: of each measure.
+NEW_SITE = ("import atexit, pathlib, shutil, tempfile\n"
+            "from storykit.site import Site\n"
+            "root = pathlib.Path(tempfile.mkdtemp(prefix='bench-db-new-'))\n"
+            "atexit.register(shutil.rmtree, root)\n"
+            "(root / 'stories').mkdir()\n"
+            f"(root / 'storykit.toml').write_text({TOML!r})\n"
+            "database = Site.open(root).database\n")
+NEW_DATABASE = (
+    ("open a new site, no database (fresh process)", ""),
+    ("new SQLite database from the snapshot (fresh process)", "database.connection()\n"),
+    ("new SQLite database with Alembic (fresh process)",
+     "from storykit.migrate import upgrade\nupgrade(database)\ndatabase.connection()\n"),
+)
 
 
 def fresh_process(code: str, runs: int) -> tuple[float, float]:
@@ -90,9 +110,26 @@ def engine_rows(name: str, make_site, runs: int) -> list[tuple[str, float, float
                 log.record(story_id=f"st-{n}", consent_version=1, use="board", format="pdf",
                            sha256="ab" * 32, path=f"/packs/{n}.pdf", created_by="bench")
 
+    def entries(n: int) -> list[dict]:
+        return [{"story_id": f"st-{n}-{i}", "consent_version": 1, "use": "public_website",
+                 "format": "web", "sha256": "ab" * 32, "path": f"/site/out/{n}/{i}.html",
+                 "url": f"https://example.org/{i}.html", "job": "web-build",
+                 "created_by": "bench"} for i in range(1000)]
+
+    def thousand_one_by_one() -> None:
+        log = site.distributions
+        with log.transaction():
+            for entry in entries(next(counter)):
+                log.record(**entry)
+
+    def thousand_batch() -> None:
+        site.distributions.record_many(entries(next(counter)))
+
     return [(f"{name}: {label}", *timed(work, runs)) for label, work in (
         ("connect and check the schema is at head", ready), ("one audit append", append),
-        ("one throttle reservation", throttle), ("100 distributions, one transaction", hundred))]
+        ("one throttle reservation", throttle), ("100 distributions, one transaction", hundred),
+        ("1,000 distributions, one by one, one transaction", thousand_one_by_one),
+        ("1,000 distributions, one batch (record_many)", thousand_batch))]
 
 
 def server_programs() -> bool:
@@ -113,6 +150,7 @@ def main() -> None:
              *fresh_process("import sqlalchemy, alembic.command", 5)),
             ("import storykit.db (fresh process)", *fresh_process("import storykit.db", 5)),
             ("python -c pass (fresh process)", *fresh_process("pass", 5))]
+    rows += [(label, *fresh_process(NEW_SITE + code, 5)) for label, code in NEW_DATABASE]
     work = Path(tempfile.mkdtemp(prefix="bench-db-"))
     sites = iter(range(1000))
     rows += engine_rows("sqlite", lambda: site_on(work / f"s{next(sites)}", None), args.runs)
@@ -127,9 +165,9 @@ def main() -> None:
         finally:
             cluster.stop()
     print(f"\nmedians ({args.runs} runs; fresh processes: 5), machine shared")
-    print(f"{'measure':52} {'wall ms':>9} {'cpu ms':>9}")
+    print(f"{'measure':60} {'wall ms':>9} {'cpu ms':>9}")
     for label, wall, cpu in rows:
-        print(f"{label:52} {wall * 1000:9.2f} {cpu * 1000:9.2f}")
+        print(f"{label:60} {wall * 1000:9.2f} {cpu * 1000:9.2f}")
     print(f"load average while measuring: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 
 

@@ -16,7 +16,8 @@ list of tables is read.
 Each owner of tables (the core, the browser app, any plugin) keeps its own folder of Alembic
 migrations, registered with the ``register_migrations`` hook (docs/database.md). Before the
 first query, :meth:`Database.connection` checks that the database is at the head of every
-folder: a brand-new SQLite database is created at head; anything else that is behind (or was
+folder: a brand-new SQLite database is created at head (from the schema snapshot the package
+keeps, storykit.schema_snapshot, without Alembic); anything else that is behind (or was
 made by the old ``PRAGMA user_version`` scheme) stops storykit with a message telling the
 person to run ``storykit db upgrade``. PostgreSQL is never migrated implicitly.
 """
@@ -220,6 +221,8 @@ def _errors(dialect: str) -> Iterator[None]:
         raise IntegrityError(_first_line(exc)) from exc
     except sqlite3.OperationalError as exc:
         raise DatabaseError(f"the database could not do this: {_first_line(exc)}") from exc
+    except sqlite3.DatabaseError as exc:  # e.g. damaged: "database disk image is malformed"
+        raise DatabaseError(f"the database cannot be read: {_first_line(exc)}") from exc
     except Exception as exc:
         if dialect != "postgresql":
             raise
@@ -368,11 +371,21 @@ def _sqlite(path: Path, private_folder: bool) -> sqlite3.Connection:
     with _errors("sqlite"):
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None,
                                check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-        conn.execute("PRAGMA foreign_keys=ON")
+    try:
+        with _errors("sqlite"):
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT * 1000}")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+    except DatabaseError as exc:
+        conn.close()
+        if isinstance(exc.__cause__, sqlite3.OperationalError):
+            raise
+        # another program's file, or a damaged one: it is left as it is
+        raise DatabaseError(f"{path} is not a storykit database, or it is damaged "
+                            f"({_first_line(exc.__cause__)}): nothing was changed in it. "
+                            "Move it away, or restore it from a backup.") from None
     return conn
 
 
@@ -448,18 +461,21 @@ def read_revisions(folders: Iterable[Path]) -> dict[str, tuple[str, ...]]:
     """Every migration in ``folders``: revision -> the revisions it follows. Read from the
     files' text (as Alembic finds them) without importing Alembic."""
     found: dict[str, tuple[str, ...]] = {}
-    for folder in folders:
-        for file in sorted(Path(folder).glob("*.py")):
-            if file.name.startswith(("__init__", ".#")):
-                continue
-            values = _assignments(file)
-            revision = values.get("revision")
-            if not isinstance(revision, str):
-                raise DatabaseError(f"{file}: a migration needs revision = \"...\"")
-            down = values.get("down_revision")
-            found[revision] = (() if down is None else (down,) if isinstance(down, str)
-                               else tuple(down))
+    for file in migration_files(folders):
+        values = _assignments(file)
+        revision = values.get("revision")
+        if not isinstance(revision, str):
+            raise DatabaseError(f"{file}: a migration needs revision = \"...\"")
+        down = values.get("down_revision")
+        found[revision] = (() if down is None else (down,) if isinstance(down, str)
+                           else tuple(down))
     return found
+
+
+def migration_files(folders: Iterable[Path]) -> list[Path]:
+    """The migration files of ``folders``, as Alembic finds them."""
+    return [file for folder in folders for file in sorted(Path(folder).glob("*.py"))
+            if not file.name.startswith(("__init__", ".#"))]
 
 
 _ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=\n]*)?=\s*(.+?)\s*(?:#.*)?$", re.M)
@@ -495,6 +511,27 @@ def heads_of(revisions: Mapping[str, tuple[str, ...]]) -> frozenset[str]:
     """Revisions no other revision follows."""
     followed = {down for downs in revisions.values() for down in downs}
     return frozenset(set(revisions) - followed)
+
+
+#: How long making or upgrading a SQLite file waits for another one doing it, in seconds.
+UPGRADE_WAIT = 300
+
+
+@contextlib.contextmanager
+def upgrade_lock(database: Database) -> Iterator[None]:
+    """SQLite: a lock file beside the database, held from reading where the database is to
+    the last change of its schema (two upgrades started at once could both read an empty
+    database before either took the write lock, and both make the tables). PostgreSQL:
+    nothing here; each upgrade's transaction takes the advisory lock."""
+    if not database.url.is_sqlite or database.url.path is None:
+        yield
+        return
+    from .fsio import locked
+
+    path = database.url.path
+    with locked(path.with_name(path.name + ".upgrade.lock"), timeout=UPGRADE_WAIT,
+                what="the database (another storykit db upgrade is running)"):
+        yield
 
 
 # --- the database ----------------------------------------------------------------------------
@@ -580,8 +617,9 @@ class Database:
 
     def create_in_background(self) -> bool:
         """Start making a SQLite database that does not exist yet in a forked process, so
-        that Alembic's import and the migrations (a third of a second) overlap other work,
-        such as a clean build's pages; :meth:`ensure_ready` waits for it (and meets, and
+        that the work (a few milliseconds from the schema snapshot; a third of a second
+        when Alembic must run the migrations) overlaps other work, such as a clean build's
+        pages; :meth:`ensure_ready` waits for it (and meets, and
         reports, any failure itself). Only from a process with one thread (a fork copies
         no other thread, nor any lock one holds). True when a process was started."""
         path = self.url.path
@@ -616,9 +654,9 @@ class Database:
             self._wait_for_creation()
             status = self.status(conn)
             if status.empty and self.url.is_sqlite:
-                from .migrate import upgrade  # imports Alembic: only for a new database
+                from .schema_snapshot import create_new  # Alembic only if no snapshot fits
 
-                upgrade(self)
+                create_new(self)
                 status = self.status(conn)
             if not status.up_to_date:
                 raise NotReadyError(f"{status.words()} (database: {self.url.shown})")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,22 @@ class Distribution:
     pack_id: str | None = None
 
 
+_INSERT = ("INSERT INTO distributions (story_id, consent_version, use, format, sha256, path, "
+           "url, job, created_at, created_by, removable, pack_id) VALUES (:story_id, "
+           ":consent_version, :use, :format, :sha256, :path, :url, :job, :created_at, "
+           ":created_by, :removable, :pack_id)")
+
+
+def _entry(now: str, *, story_id: str, consent_version: int, use: str, format: str,
+           sha256: str, path: str, created_by: str, url: str | None = None,
+           job: str | None = None, removable: bool = True,
+           pack_id: str | None = None) -> dict[str, Any]:
+    return {"story_id": story_id, "consent_version": consent_version, "use": use,
+            "format": format, "sha256": sha256, "path": path, "url": url, "job": job,
+            "created_at": now, "created_by": created_by, "removable": int(removable),
+            "pack_id": pack_id}
+
+
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -68,15 +84,21 @@ class DistributionLog:
                pack_id: str | None = None) -> int:
         """Log one artefact carrying ``story_id``; returns the entry's id. ``pack_id``
         names the pack (storykit.packs) the artefact went out in."""
-        return int(self.conn.value(
-            "INSERT INTO distributions (story_id, consent_version, use, format, sha256, path, "
-            "url, job, created_at, created_by, removable, pack_id) VALUES (:story_id, "
-            ":consent_version, :use, :format, :sha256, :path, :url, :job, :created_at, "
-            ":created_by, :removable, :pack_id) RETURNING id",
-            {"story_id": story_id, "consent_version": consent_version, "use": use,
-             "format": format, "sha256": sha256, "path": path, "url": url, "job": job,
-             "created_at": _now(), "created_by": created_by, "removable": int(removable),
-             "pack_id": pack_id}))
+        return int(self.conn.value(_INSERT + " RETURNING id", _entry(
+            _now(), story_id=story_id, consent_version=consent_version, use=use,
+            format=format, sha256=sha256, path=path, created_by=created_by, url=url, job=job,
+            removable=removable, pack_id=pack_id)))
+
+    def record_many(self, entries: Iterable[Mapping[str, Any]]) -> int:
+        """Log many artefacts in one batch of statements (a site build's thousand pages),
+        all or none: each entry holds :meth:`record`'s keyword arguments. Returns how many
+        were logged. (Inside :meth:`transaction`, they are kept with its other changes.)"""
+        now = _now()
+        rows = [_entry(now, **entry) for entry in entries]
+        if rows:
+            with self.conn.transaction():
+                self.conn.executemany(_INSERT, rows)
+        return len(rows)
 
     def current(self, story_id: str, path: str) -> Distribution | None:
         """The live (not removed) entry for ``story_id`` at ``path``, if any."""

@@ -1,7 +1,8 @@
 """Running every owner's migrations with Alembic: ``storykit db upgrade``.
 
 This module imports SQLAlchemy and Alembic (about 150 ms), so only the ``storykit db`` commands
-and the making of a brand-new SQLite database import it; everything else reads the schema's
+and the making of a brand-new SQLite database whose migrations the schema snapshot does not
+cover (storykit.schema_snapshot) import it; everything else reads the schema's
 state with storykit.db. Each owner of tables (the core, the browser app, a plugin) has its own
 folder of migrations, an Alembic version location whose first migration carries the owner's
 branch label; ``upgrade`` takes every branch to its head in one transaction.
@@ -13,9 +14,7 @@ row is touched.
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,8 +22,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.util import CommandError
 
-from .db import _LOCK_KEY, Database, DatabaseError, connect
-from .fsio import locked
+from .db import _LOCK_KEY, UPGRADE_WAIT, Database, DatabaseError, connect, upgrade_lock
 
 SCRIPT_LOCATION = Path(__file__).parent / "migrations"
 #: What the old ``PRAGMA user_version`` numbers had made, as the migrations that make it now.
@@ -40,10 +38,6 @@ def alembic_config(database: Database) -> Config:
                         os.pathsep.join(str(folder) for folder in database.migrations))
     cfg.attributes["storykit_database"] = database
     return cfg
-
-
-#: How long an upgrade waits for another one on the same SQLite file, in seconds.
-UPGRADE_WAIT = 300
 
 
 def engine_for(database: Database) -> sa.Engine:
@@ -82,23 +76,8 @@ def upgrade(database: Database, targets: tuple[str, ...] = ()) -> None:
     """Bring every owner's tables to the newest migration (adopting an old database first),
     or only to the revisions ``targets`` (a restore loads rows into the tables as they were
     when the backup was made)."""
-    with _one_upgrade_at_a_time(database):
+    with upgrade_lock(database):
         _upgrade(database, targets)
-
-
-@contextlib.contextmanager
-def _one_upgrade_at_a_time(database: Database) -> Iterator[None]:
-    """SQLite: a lock file beside the database, held from reading where the database is to
-    the last migration (two upgrades started at once could both read an empty database
-    before either took the write lock, and both make the tables). PostgreSQL: each upgrade's
-    transaction takes the advisory lock (lock_for_migration)."""
-    if not database.url.is_sqlite or database.url.path is None:
-        yield
-        return
-    path = database.url.path
-    with locked(path.with_name(path.name + ".upgrade.lock"), timeout=UPGRADE_WAIT,
-                what="the database (another storykit db upgrade is running)"):
-        yield
 
 
 def _upgrade(database: Database, targets: tuple[str, ...]) -> None:

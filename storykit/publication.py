@@ -133,10 +133,10 @@ class PublicationSet:
         who = by or current_user()
         with log.transaction():
             log.mark_removed(stale)
-            for page, story in new:
-                log.record(story_id=page.story_id, consent_version=story.consent_version,
-                           use=self.use, format=format, sha256=page.sha256, path=page.path,
-                           url=page.url, job=job, created_by=who)
+            log.record_many({"story_id": page.story_id, "consent_version": story.consent_version,
+                             "use": self.use, "format": format, "sha256": page.sha256,
+                             "path": page.path, "url": page.url, "job": job, "created_by": who}
+                            for page, story in new)
         gone = {d.story_id for d in live if d.id in set(stale)} - set(self._by_id)
         for story_id in sorted(gone):
             if self._erased(story_id):  # its pages are gone now: so are their addresses

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ast
 import os
 import re
+import shutil
 import sqlite3
 import stat
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from conftest import modules_loaded_by, story_front, write_story
 from database_support import PASSWORD_ROLE
 
+from storykit import schema_snapshot
 from storykit.db import (
     CORE_MIGRATIONS,
     URL_ENV,
@@ -366,16 +368,16 @@ def test_a_new_sqlite_database_made_in_the_background_is_ready_at_first_use(site
 def test_a_background_database_that_fails_is_made_again_at_first_use(site, monkeypatch):
     """If making the database aside fails (here: only in the forked process), the first
     connection makes it itself, or reports why it cannot."""
-    import storykit.migrate
+    import storykit.schema_snapshot
 
-    parent, real = os.getpid(), storykit.migrate.upgrade
+    parent, real = os.getpid(), storykit.schema_snapshot.create_new
 
-    def upgrade(database, targets=()):
+    def create_new(database):
         if os.getpid() != parent:
             raise RuntimeError("the disk went away")
-        real(database, targets)
+        real(database)
 
-    monkeypatch.setattr(storykit.migrate, "upgrade", upgrade)
+    monkeypatch.setattr(storykit.schema_snapshot, "create_new", create_new)
     monkeypatch.setattr(threading, "active_count", lambda: 1)  # see the test above
     assert site.database.create_in_background()
     assert site.database.connection().tables() >= CORE_TABLES
@@ -521,6 +523,213 @@ def test_heads_read_from_the_files_match_alembics():
             assert file.name.startswith(values["revision"]), file.name
             if values["down_revision"] is None:
                 assert values["branch_labels"], f"{file.name}: a first migration names its owner"
+
+
+# --- a new SQLite database from the schema snapshot (storykit.schema_snapshot) ------------------
+
+#: The sets of migration folders a site has with storykit's own plugins.
+SHIPPED = [(CORE_MIGRATIONS,), (CORE_MIGRATIONS, APP_MIGRATIONS)]
+MAKE_IT = ("import sys; from storykit.site import Site; Site.open(sys.argv[1]).database"
+           ".connection(); print(' '.join(sorted({'alembic', 'sqlalchemy'} & set(sys.modules))))")
+
+
+def master(path: Path) -> tuple[list, list, list]:
+    """Everything a SQLite file's schema holds (SQLite's own entries too), its versions and
+    the settings kept in the file."""
+    conn = sqlite3.connect(path)
+    try:
+        schema = sorted(conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_master"),
+                        key=repr)
+        versions = sorted(r[0] for r in conn.execute("SELECT version_num FROM alembic_version"))
+        settings = [conn.execute(f"PRAGMA {name}").fetchone()[0] for name in
+                    ("journal_mode", "user_version", "application_id", "auto_vacuum",
+                     "encoding", "page_size")]
+    finally:
+        conn.close()
+    return schema, versions, settings
+
+
+def make_in_processes(root: Path, envs: list[dict]) -> list[str]:
+    """Open the site's database in one new process per ``envs``, all at once; what each
+    printed (the heavy modules it imported)."""
+    runs = [subprocess.Popen([sys.executable, "-c", MAKE_IT, str(root)], text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env={**os.environ, **env}) for env in envs]
+    outs = [p.communicate(timeout=120) for p in runs]
+    assert [p.returncode for p in runs] == [0] * len(runs), outs
+    return [out.strip() for out, _err in outs]
+
+
+@pytest.mark.parametrize("folders", SHIPPED, ids=["core", "core-and-app"])
+def test_the_committed_schema_snapshot_is_what_the_migrations_make(folders, tmp_path):
+    """Fails once a migration is added or changed, until the snapshot is made again."""
+    committed = schema_snapshot.find(folders)
+    assert committed is not None, "no schema snapshot for these migrations: run ./dev schema"
+    made = schema_snapshot.made_by_alembic(folders, tmp_path / "alembic.db")
+    assert committed == made, "the schema snapshot is out of date: run ./dev schema"
+    database = Database(parse_url(f"sqlite:///{tmp_path}/snap.db", tmp_path), folders)
+    database.connection()
+    database.close()
+    assert master(tmp_path / "snap.db") == master(tmp_path / "alembic.db")
+
+
+def test_the_snapshot_covers_what_a_site_with_storykits_own_plugins_has(make_site):
+    assert schema_snapshot.shipped_sets() == SHIPPED
+    assert Site.open(make_site()).database.migrations == SHIPPED[1]
+
+
+@pytest.mark.parametrize("allow", [None, ""], ids=["every-plugin", "no-package-plugin"])
+def test_a_new_sqlite_database_is_made_from_the_snapshot_without_alembic(make_site, allow,
+                                                                          monkeypatch):
+    """No SQLAlchemy, no Alembic; the same file mode; and storykit db sees it at head."""
+    root = make_site()
+    env = {} if allow is None else {"STORYKIT_LOAD_PLUGINS": allow}
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    old = os.umask(0o022)
+    try:
+        assert make_in_processes(root, [env]) == [""]
+    finally:
+        os.umask(old)
+    db = root / "instance" / "storykit.db"
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert stat.S_IMODE(db.parent.stat().st_mode) == 0o700
+    status = cli(root, "db", "status")
+    assert status.returncode == 0 and "The database is up to date." in status.stdout
+    again = cli(root, "db", "upgrade")
+    assert again.returncode == 0 and "Nothing to do" in again.stdout
+    folders = SHIPPED[0] if allow == "" else SHIPPED[1]
+    assert master(db)[1] == sorted(heads_of(read_revisions(folders)))
+    site = Site.open(root)  # the tables work, the audit log's triggers too
+    site.audit.record("test.start", actor="jo")
+    with pytest.raises(IntegrityError, match="append-only"):
+        site.database.connection().execute("DELETE FROM audit_log")
+    assert site.audit.verify() is None
+
+
+def test_migrations_added_later_apply_on_top_of_a_database_from_the_snapshot(make_site):
+    root = make_site()
+    write_story(root, "st-board1", story_front(title="A board story", slug="a-board-story"))
+    assert make_in_processes(root, [{}]) == [""]
+    add_thanks_plugin(root)
+    status = cli(root, "db", "status")
+    assert status.returncode == 1 and "behind" in status.stdout
+    upgraded = cli(root, "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    conn = Site.open(root).database.connection()
+    conn.execute("INSERT INTO thanks_notes (story_id, sent_on) VALUES ('st-board1', 'today')")
+    assert conn.value("SELECT count(*) FROM thanks_notes") == 1
+    assert "thanks_0001" in {r[0] for r in conn.execute("SELECT version_num FROM alembic_version")}
+
+
+def test_a_plugins_own_migrations_make_a_new_database_with_alembic(make_site, tmp_path):
+    """A folder the snapshot does not cover: the real upgrade, with every owner's tables
+    exactly as Alembic makes them."""
+    root = make_site()
+    add_thanks_plugin(root)
+    assert make_in_processes(root, [{}]) == ["alembic sqlalchemy"]
+    folders = (*SHIPPED[1], root / "plugins" / "thanks_migrations")
+    schema_snapshot.made_by_alembic(folders, tmp_path / "alembic.db")
+    assert master(root / "instance" / "storykit.db") == master(tmp_path / "alembic.db")
+    assert "thanks_0001" in master(tmp_path / "alembic.db")[1]
+
+
+def test_changed_or_added_migrations_are_never_taken_from_the_snapshot(tmp_path):
+    copy = tmp_path / "versions"
+    shutil.copytree(CORE_MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    found = schema_snapshot.find([CORE_MIGRATIONS])
+    assert found is not None and schema_snapshot.find([copy]) == found  # wherever installed
+    last = sorted(copy.glob("*.py"))[-1]
+    text = last.read_text(encoding="utf-8")
+    last.write_text(text.replace("nullable=False", "nullable=True", 1), encoding="utf-8")
+    assert schema_snapshot.find([copy]) is None
+    last.write_text(text, encoding="utf-8")
+    (copy / "storykit_0099_more.py").write_text(f'revision = "storykit_0099"\n'
+                                                f'down_revision = "{found.versions[0]}"\n')
+    assert schema_snapshot.find([copy]) is None
+    damaged = tmp_path / "snapshots.json"
+    damaged.write_text('{"half a file', encoding="utf-8")
+    assert schema_snapshot.find([CORE_MIGRATIONS], damaged) is None  # Alembic makes it then
+
+
+def test_processes_making_a_new_database_at_once_make_it_once(make_site):
+    """They wait for each other; whoever comes second finds the tables made."""
+    root = make_site()
+    assert make_in_processes(root, [{}] * 4) == [""] * 4
+    db = root / "instance" / "storykit.db"
+    assert master(db)[1] == sorted(heads_of(read_revisions(SHIPPED[1])))
+    assert Site.open(root).database.connection().tables() >= CORE_TABLES | APP_TABLES
+
+
+def test_a_snapshot_database_behind_another_owner_is_brought_to_head(tmp_path):
+    """What a process finds when another made the core's tables first: Alembic adds the
+    rest, and the file ends as a new one made with both."""
+    url = parse_url(f"sqlite:///{tmp_path}/storykit.db", tmp_path)
+    Database(url, SHIPPED[0]).connection()
+    schema_snapshot.create_new(Database(url, SHIPPED[1]))
+    assert Database(url, SHIPPED[1]).status().up_to_date
+    schema_snapshot.made_by_alembic(SHIPPED[1], tmp_path / "alembic.db")
+    assert master(tmp_path / "storykit.db")[:2] == master(tmp_path / "alembic.db")[:2]
+
+
+def test_a_file_that_is_not_a_storykit_database_is_left_alone_with_words(make_site):
+    root = make_site()
+    (root / "instance").mkdir(mode=0o700)
+    db = root / "instance" / "storykit.db"
+    notes = b"Meeting notes: not a database at all.\n" * 200
+    db.write_bytes(notes)
+    result = cli(root, "user", "list")
+    assert result.returncode == 1 and "is not a storykit database, or it is damaged" in \
+        result.stderr and "Traceback" not in result.stderr
+    assert db.read_bytes() == notes
+    db.unlink()  # another program's SQLite file: refused, not changed
+    other = sqlite3.connect(db)
+    other.execute("CREATE TABLE recipes (name TEXT)")
+    other.execute("INSERT INTO recipes VALUES ('soup')")
+    other.commit()
+    other.close()
+    result = cli(root, "user", "list")
+    assert result.returncode == 1 and "storykit db upgrade" in result.stderr
+    assert master_rows(db) == [("table", "recipes")]
+    db.unlink()  # no tables, but a name taken: nothing is made, the reason is given
+    other = sqlite3.connect(db)
+    other.execute("CREATE VIEW jobs AS SELECT 1 AS n")
+    other.close()
+    result = cli(root, "user", "list")
+    assert result.returncode == 1 and "could not be made (nothing was changed in it)" in \
+        result.stderr and "jobs already exists" in result.stderr
+    assert master_rows(db) == [("view", "jobs")]
+
+
+def master_rows(path: Path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("SELECT type, name FROM sqlite_master").fetchall()
+    finally:
+        conn.close()
+
+
+def test_a_damaged_database_is_a_clear_error(site):
+    site.database.connection()
+    site.database.close()
+    db = site.instance / "storykit.db"
+    with db.open("r+b") as f:  # keep the header, spoil the pages
+        f.seek(100)
+        f.write(b"\xff" * (db.stat().st_size - 100))
+    result = cli(site.root, "user", "list")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "damaged" in result.stderr or "cannot be read" in result.stderr
+
+
+def test_a_database_that_cannot_be_created_is_a_clear_error(make_site, tmp_path):
+    root = make_site()
+    if os.geteuid() == 0:  # root may write anywhere except where the system says no
+        env = {URL_ENV: "sqlite:////sys/kernel/storykit-test/storykit.db"}
+    else:
+        (root / "instance").mkdir(mode=0o500)
+        env = {}
+    result = cli(root, "user", "list", env=env)
+    assert result.returncode == 1 and "cannot create the database file" in result.stderr
 
 
 # --- an older database is adopted, not rebuilt ---------------------------------------------------
@@ -693,6 +902,36 @@ def test_the_distribution_log_records_finds_and_takes_down(root):
     log.mark_removed([one, two])
     assert [d.id for d in log.for_story("st-board1", live_only=True)] == []
     assert all(d.removed_at for d in log.for_story("st-board1"))
+
+
+def test_distribution_log_records_many_in_one_batch_as_one_by_one(root):
+    """record_many (a site build's pages) logs the same rows as record, in order; an entry
+    that breaks a rule or names an unknown field logs none of the batch."""
+    log = Site.open(root).distributions
+    entries = [{"story_id": f"st-board{n}", "consent_version": n, "use": "public_website",
+                "format": "web", "sha256": f"{n:064x}", "path": f"/site/out/{n}.html",
+                "url": f"https://example.org/{n}.html", "job": "web-build", "created_by": "jo"}
+               for n in range(1, 251)]
+    entries[3].update(removable=False, pack_id="pk-0001", url=None)
+    one = [log.record(**entries[0])]
+    with log.transaction():
+        assert log.record_many(entries[1:]) == 249
+    assert log.record_many([]) == 0
+    got = log.all()
+    assert [d.id for d in got][0] == one[0] and len({d.id for d in got}) == 250
+    fields = ("story_id", "consent_version", "use", "format", "sha256", "path", "url", "job",
+              "created_by", "removable", "pack_id", "removed_at")
+    assert [tuple(getattr(d, f) for f in fields) for d in got] == [
+        (e["story_id"], e["consent_version"], e["use"], e["format"], e["sha256"], e["path"],
+         e["url"], e["job"], e["created_by"], e.get("removable", True), e.get("pack_id"), None)
+        for e in entries]
+    assert len({d.created_at for d in got[1:]}) == 1
+    bad = dict(entries[0], sha256=None)
+    with pytest.raises(IntegrityError):
+        log.record_many([dict(entries[0], path="/site/out/new.html"), bad])
+    with pytest.raises(TypeError, match="colour"):
+        log.record_many([dict(entries[0], path="/site/out/new.html"), dict(bad, colour="red")])
+    assert len(log.all()) == 250 and log.current("st-board1", "/site/out/new.html") is None
 
 
 def test_distribution_log_transaction_keeps_all_or_nothing(root):

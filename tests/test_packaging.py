@@ -33,6 +33,7 @@ def test_the_wheel_ships_plugins_themes_and_entry_points(tmp_path):
                        "storykit/migrations/versions/storykit_0001_distributions.py",
                        "storykit/web/migrations/storykit_web_0001_accounts.py"):
         assert migrations in names  # storykit db upgrade works from an installed copy
+    assert "storykit/migrations/sqlite_snapshots.json" in names  # new databases: no Alembic
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "[storykit]" in text and "storykit_web = storykit_web" in text

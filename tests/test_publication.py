@@ -9,6 +9,7 @@ import pytest
 from conftest import BASIC_TOML, ON, consent_version, story_front, write_story
 
 from storykit import Site, StorykitError
+from storykit.db import IntegrityError
 from storykit.kit import PublishedPage, publication_set
 
 #: Decisions are made as if today were ON (conftest.test_day).
@@ -92,22 +93,17 @@ def test_a_story_outside_the_set_cannot_be_recorded(site):
     assert site.distributions.all() == []
 
 
-def test_recording_is_all_or_nothing(site, monkeypatch):
+def test_recording_is_all_or_nothing(site):
+    """A page the log cannot hold (no digest) stops the whole record: the entry it would
+    have replaced is still live, and no other page of the batch was logged."""
     found = publication_set(site, "public_website")
     found.record([page("st-public1")], format="web", job="site-build", folder="/srv/site")
-    log = site.distributions
-    calls = []
-
-    def failing(**values):
-        calls.append(values["story_id"])
-        raise OSError("disk full")
-
-    monkeypatch.setattr(log, "record", failing)
-    with pytest.raises(OSError):
-        found.record([page("st-ending1")], format="web", job="site-build", folder="/srv/site")
-    assert calls == ["st-ending1"]
-    monkeypatch.undo()
-    assert [(d.story_id, d.removed_at) for d in log.all()] == [("st-public1", None)]
+    broken = PublishedPage("st-ending1", "/srv/site/stories/st-ending1.html", None, None)
+    with pytest.raises(IntegrityError):
+        found.record([page("st-public1", "b" * 64), broken], format="web", job="site-build",
+                     folder="/srv/site")
+    assert [(d.story_id, d.sha256[0], d.removed_at) for d in site.distributions.all()] == [
+        ("st-public1", "a", None)]
 
 
 def test_findings_looked_for_on_every_core_hold_back_the_same_stories(site, monkeypatch):
