@@ -37,10 +37,14 @@ SITE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
             "font-src 'self'; connect-src 'none'; frame-src 'none'; object-src 'none'; "
             "base-uri 'none'; form-action 'self'")
 
-_TAG = re.compile(r"""<(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_TAG = re.compile(r"""<[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")  # a tag, quotes and all
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")  # _WORD for lower-case ASCII: quicker
+_BYTES_WORD = re.compile(rb"[a-z0-9]+(?:'[a-z0-9]+)*")
+#: ASCII bytes to lower case, with everything but letters, digits and ' made a space.
+_WORD_BYTES = bytes(c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57
+                                                       or c == 39) else 32 for c in range(256))
 _STOP_WORDS = """a about after again all also am an and any are as at be because been before
 being but by can could did do does doing down during each few for from further had has have
 having he her here hers him his how i if in into is it its just me more most my no nor not now
@@ -48,6 +52,7 @@ of off on once only or other our out over own same she should so some such than 
 them then there these they this those through to too under until up very was we were what when
 where which while who whom why will with would you your"""
 _STOP = frozenset(_STOP_WORDS.split())
+_STOP_BYTES = frozenset(w.encode() for w in _STOP)
 
 
 def story_page(slug: str) -> str:
@@ -127,6 +132,14 @@ def page_search_entry(page: Any) -> dict[str, Any]:
 
 def body_words(text: str, limit: int = SEARCH_WORDS) -> str:
     """Distinct lower-case words of the text (no common small words), in order of appearance."""
+    if text.isascii():  # as bytes, the same words in half the time
+        data = text.encode("ascii").translate(_WORD_BYTES)
+        tokens = data.split()
+        if b"'" in data:  # a word is never ' first or last, nor has two together
+            tokens = [w for t in tokens for w in (_BYTES_WORD.findall(t) if b"'" in t else (t,))]
+        found_bytes = dict.fromkeys(tokens)
+        return b" ".join([w for w in found_bytes if len(w) > 2 and w not in _STOP_BYTES][:limit]
+                         ).decode("ascii")
     text = text.lower().replace("\u2019", "'")
     words = (_ASCII_WORD if text.isascii() else _WORD).findall(text)  # the same words
     found = dict.fromkeys(words)  # in order, once
