@@ -1302,3 +1302,58 @@ def test_the_preview_server_sends_safe_headers(sites, served):
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(served + "nhs/stories/")  # noqa: S310 - no folder listings
     assert missing.value.code == 404
+
+
+def test_a_build_killed_while_writing_pages_leaves_no_half_written_file_behind(make_site):
+    """A build process killed (SIGKILL) between writing a page's temporary file and moving
+    it into place leaves that file; the next build deletes it and makes every page."""
+    import multiprocessing
+    import signal
+
+    from storykit import fsio
+
+    root = new_site(make_site)
+    for n in range(6):
+        write_story(root, f"st-kill{n:03d}", published(f"kill-{n}", f"Story {n}"))
+
+    def killed_build() -> None:
+        real_replace, moved = os.replace, []
+
+        def replace(src, dst):
+            if os.path.basename(src).startswith(fsio.TEMP_PREFIX) and str(dst).endswith(".html"):
+                moved.append(dst)
+                if len(moved) == 3:  # the third page is written but never moved into place
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return real_replace(src, dst)
+
+        os.replace = replace
+        build(root, workers=1)
+
+    process = multiprocessing.get_context("fork").Process(target=killed_build)
+    process.start()
+    process.join(60)
+    assert process.exitcode == -signal.SIGKILL
+    left = list((root / "out").rglob(f"{fsio.TEMP_PREFIX}*"))
+    assert len(left) == 1 and left[0].read_bytes().startswith(b"<!DOCTYPE html>")
+    report = build(root)
+    assert not list((root / "out").rglob(f"{fsio.TEMP_PREFIX}*"))
+    assert {f"stories/kill-{n}.html" for n in range(6)} <= set(report.written)
+    for n in range(6):
+        assert f"Story {n}" in (root / "out" / "stories" / f"kill-{n}.html").read_text()
+
+
+def test_a_temporary_file_left_by_a_killed_process_with_the_same_number_is_not_in_the_way(
+        tmp_path):
+    """replace_file names its temporary file after the process and thread; one left by a
+    killed process that had the same number does not stop the next write."""
+    import threading
+
+    from storykit import fsio
+
+    stale = tmp_path / f"{fsio.TEMP_PREFIX}w{os.getpid()}-{threading.get_ident()}"
+    stale.write_bytes(b"half a page")
+    fsio.replace_file(tmp_path / "page.html", b"<p>whole</p>")
+    assert (tmp_path / "page.html").read_bytes() == b"<p>whole</p>"
+    assert (tmp_path / "page.html").stat().st_mode & 0o777 == 0o644
+    assert stale.read_bytes() == b"half a page"  # the build's clean-up removes it, not this
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["page.html", stale.name])
