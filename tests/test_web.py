@@ -1357,3 +1357,30 @@ def test_a_temporary_file_left_by_a_killed_process_with_the_same_number_is_not_i
     assert (tmp_path / "page.html").stat().st_mode & 0o777 == 0o644
     assert stale.read_bytes() == b"half a page"  # the build's clean-up removes it, not this
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["page.html", stale.name])
+
+
+def test_a_themes_card_that_uses_the_page_is_made_for_each_page(make_site):
+    """Cards are made once per place and reused on every list page; a theme's card that
+    uses anything else of the page (here its path) is still made for each page."""
+    root = new_site(make_site)
+    for n in range(3):
+        write_story(root, f"st-card{n:03d}", published(f"card-{n}", f"Story {n}",
+                                                       tags=["night staff", "food"]))
+    plain = build(root)
+    assert plain.ok
+    cards = {rel: (root / "out" / rel).read_text(encoding="utf-8")
+             for rel in ("stories.html", "tags/night-staff.html", "tags/food.html")}
+    for rel, page in cards.items():  # the reused card links from where each page is
+        prefix = "../" if "/" in rel else ""
+        assert all(f'href="{prefix}stories/card-{n}.html">Story {n}</a>' in page
+                   for n in range(3)), rel
+    theme = root / "themes" / "ours"
+    (theme / "templates" / "web").mkdir(parents=True)
+    (theme / "theme.toml").write_text('name = "ours"\nparent = "nhs"\n', encoding="utf-8")
+    (theme / "templates" / "web" / "_card.html").write_text(
+        '{% macro card_item(card, level=2) %}<li class="card">{{ card.title }} on {{ path }}'
+        '</li>{% endmacro %}\n', encoding="utf-8")
+    build(root, theme="ours")
+    for rel in cards:
+        page = (root / "out" / rel).read_text(encoding="utf-8")
+        assert all(f'<li class="card">Story {n} on {rel}</li>' in page for n in range(3)), rel

@@ -261,7 +261,8 @@ class Builder:
         env.auto_reload = False  # no template changes during a build (the global key has them)
         env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
                            feed_id=pages.feed_id, nice_date=nice_date,
-                           service_page=pages.service_page, tag_page=pages.tag_page)
+                           service_page=pages.service_page, tag_page=pages.tag_page,
+                           card_once=pages.card_once(env))
         return env
 
     # --- inputs ----------------------------------------------------------------------------
@@ -666,6 +667,18 @@ class Builder:
     def _write_listings(self, records: dict[str, dict[str, Any]],
                         pool: concurrent.futures.Executor | None = None) -> set[str]:
         """Write each listing page whose cards (or template, or settings) changed."""
+        self._forget_cards()  # workers fork later: they start with none
+        try:
+            return self._write_listings_now(records, pool)
+        finally:
+            self._forget_cards()
+
+    def _forget_cards(self) -> None:
+        if "env" in self.__dict__:
+            self.env.globals["card_once"].forget()
+
+    def _write_listings_now(self, records: dict[str, dict[str, Any]],
+                            pool: concurrent.futures.Executor | None) -> set[str]:
         old = self.old.get("listings", {})
         cards = pages.sort_cards(r["card"] for r in records.values())
         self.extras, self.extras_digest = self.extra_pages(cards)

@@ -241,6 +241,32 @@ def _story_pages(ids: list[str], per_page: int) -> list[Listing]:
 
 # --- page helpers used by templates --------------------------------------------------------
 
+def card_once(env: Any):
+    """``card_once(card_item, card, level)`` for list templates: a story's card as the
+    ``card_item`` macro of ``web/_card.html`` makes it, made once for each place (``root``)
+    and heading level; a story is on four list pages on average. A theme's card that uses
+    any other value of the page than ``root`` is made every time. Cards are known by the
+    story's id: call ``forget()`` whenever the cards may change (each set of list pages)."""
+    from jinja2 import meta, pass_context
+
+    source = env.loader.get_source(env, "web/_card.html")[0]
+    reusable = meta.find_undeclared_variables(env.parse(source)) <= {"root"}
+    made: dict[tuple[str, str, int], Any] = {}
+
+    @pass_context
+    def once(context: Any, card_item: Any, card: dict[str, Any], level: int = 2) -> Any:
+        if not reusable:
+            return card_item(card, level)
+        key = (card["id"], context.get("root"), level)
+        html = made.get(key)
+        if html is None:
+            html = made[key] = card_item(card, level)
+        return html
+
+    once.forget = made.clear
+    return once
+
+
 def entry_id(story_id: str) -> str:
     """A permanent Atom id for a story (kept if its slug or the site's address changes)."""
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'storykit-story:' + story_id)}"
