@@ -58,7 +58,6 @@ _INLINE = re.compile(rf"\*\*(?P<strong>{_WORDS})\*\*|\*(?P<em>{_WORDS})\*"
 _BEFORE = frozenset(" ")  # what may stand just before an inline form (or the line's start)
 _AFTER = frozenset(" .,!?;:")  # what may follow one (or the line's end)
 _SPECIAL = re.compile(r"[*_\[\]]")
-_SPECIAL_OR_GT = re.compile(r"[*_\[\]>]")
 
 
 def plain_document(text: str) -> str | None:
@@ -179,11 +178,19 @@ def _plain(text: str) -> str | None:
 
 def _inline(text: str) -> str | None:
     """Text with the inline forms as HTML; None if any ``*``, ``_``, ``[`` or ``]`` is not
-    part of one, or one is not between spaces and punctuation."""
+    part of one, or one is not between spaces and punctuation. Each form starts at one of
+    those characters, so they are found by a quick search, then matched in place."""
+    if ">" in text:
+        return None
+    special = _SPECIAL.search(text)
     out = []
     at = 0
-    for match in _INLINE.finditer(text):
-        start, end = match.span()
+    while special is not None:
+        start = special.start()
+        match = _INLINE.match(text, start)
+        if match is None:
+            return None
+        end = match.end()
         if (start and text[start - 1] not in _BEFORE) or (end < len(text)
                                                          and text[end] not in _AFTER):
             return None
@@ -196,8 +203,6 @@ def _inline(text: str) -> str | None:
         else:
             out.append(f'<a href="{match.group("url")}">{match.group("label")}</a>')
         at = end
+        special = _SPECIAL.search(text, end)
     out.append(text[at:])
-    plain = "".join(out[::2])  # the text between the forms
-    if _SPECIAL_OR_GT.search(plain) is not None:
-        return None
     return "".join(out)

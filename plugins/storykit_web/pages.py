@@ -133,10 +133,10 @@ def page_search_entry(page: Any) -> dict[str, Any]:
 def body_words(text: str, limit: int = SEARCH_WORDS) -> str:
     """Distinct lower-case words of the text (no common small words), in order of appearance."""
     if text.isascii():  # as bytes, the same words in half the time
-        data = text.encode("ascii").translate(_WORD_BYTES)
-        tokens = data.split()
-        if b"'" in data:  # a word is never ' first or last, nor has two together
-            tokens = [w for t in tokens for w in (_BYTES_WORD.findall(t) if b"'" in t else (t,))]
+        data = b" " + text.encode("ascii").translate(_WORD_BYTES) + b" "
+        # Each ' between two letters or digits: the words are what lies between spaces.
+        odd = b"'" in data and (b" '" in data or b"' " in data or b"''" in data)
+        tokens = _BYTES_WORD.findall(data) if odd else data.split()
         found_bytes = dict.fromkeys(tokens)
         return b" ".join([w for w in found_bytes if len(w) > 2 and w not in _STOP_BYTES][:limit]
                          ).decode("ascii")
