@@ -41,7 +41,6 @@ _TAG = re.compile(r"""<[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")  # a tag, quo
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 _ASCII_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")  # _WORD for lower-case ASCII: quicker
-_BYTES_WORD = re.compile(rb"[a-z0-9]+(?:'[a-z0-9]+)*")
 #: ASCII bytes to lower case, with everything but letters, digits and ' made a space.
 _WORD_BYTES = bytes(c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57
                                                        or c == 39) else 32 for c in range(256))
@@ -134,9 +133,11 @@ def body_words(text: str, limit: int = SEARCH_WORDS) -> str:
     """Distinct lower-case words of the text (no common small words), in order of appearance."""
     if text.isascii():  # as bytes, the same words in half the time
         data = b" " + text.encode("ascii").translate(_WORD_BYTES) + b" "
-        # Each ' between two letters or digits: the words are what lies between spaces.
-        odd = b"'" in data and (b" '" in data or b"' " in data or b"''" in data)
-        tokens = _BYTES_WORD.findall(data) if odd else data.split()
+        # A ' is part of a word only between two letters or digits: others become spaces,
+        # then the words are what lies between spaces.
+        while b"'" in data and (b" '" in data or b"' " in data or b"''" in data):
+            data = data.replace(b"''", b"  ").replace(b" '", b"  ").replace(b"' ", b"  ")
+        tokens = data.split()
         found_bytes = dict.fromkeys(tokens)
         return b" ".join([w for w in found_bytes if len(w) > 2 and w not in _STOP_BYTES][:limit]
                          ).decode("ascii")
