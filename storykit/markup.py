@@ -123,7 +123,7 @@ def check_complexity(text: str) -> None:
         return
     _count_complexity(text)
     if len(_PASSED) >= _PASSED_KEEP:
-        del _PASSED[next(iter(_PASSED))]
+        _PASSED.clear()  # one step, so threads rendering at once never see it half-done
     _PASSED[text] = None
 
 

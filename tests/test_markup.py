@@ -679,3 +679,17 @@ def test_hostile_text_in_simple_stories_is_sanitised_or_left_to_the_sanitiser(ca
         assert plain_document(text) is None
         return
     assert_inert(render_markdown(text))
+
+
+def test_a_text_refused_once_is_refused_every_time():
+    """A text checked a moment ago is not counted again, but only one that passed: a text
+    over a limit is refused however often it comes, and others are still counted."""
+    from storykit.markup import _PASSED_KEEP, check_complexity
+
+    dense = "*a* " * 5_000  # over the emphasis limit
+    for n in range(_PASSED_KEEP + 3):
+        check_complexity(f"Story {n} is fine.")
+        with pytest.raises(MarkdownTooComplex):
+            check_complexity(dense)
+        with pytest.raises(MarkdownTooComplex):
+            render_markdown(dense)
