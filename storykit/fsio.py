@@ -12,6 +12,7 @@ import errno
 import fcntl
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -91,18 +92,37 @@ def replace_file(path: Path | str, data: bytes | list[bytes], mode: int = 0o644)
     """Replace ``path`` with ``data`` (or these pieces one after another, which saves
     joining them first): readers see the old file or the new, never half of one. No fsync,
     unlike :func:`atomic_write`: for outputs that can be made again (pages, pictures),
-    where thousands of syncs would cost more than a rebuild after a crash."""
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=os.path.dirname(path))
+    where thousands of syncs would cost more than a rebuild after a crash.
+
+    The temporary file is named after this process and thread (one file at a time each),
+    so no random name is drawn and no file object made: a build writes thousands."""
+    folder = os.path.dirname(path)
+    tmp = os.path.join(folder, f"{TEMP_PREFIX}w{os.getpid()}-{threading.get_ident()}")
     try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
+        fd = os.open(tmp, _NEW_FILE, 0o600)
+    except FileExistsError:  # left by a killed process that had this number
+        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+    try:
+        try:
+            os.fchmod(fd, mode)
             for piece in data if isinstance(data, list) else [data]:
-                f.write(piece)
+                _write_all(fd, piece)
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _existing_mode(path: Path) -> int | None:

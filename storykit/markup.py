@@ -108,11 +108,26 @@ _COUNTED = "".join(c for name, (c, _p, _m) in _MARKUP_KINDS.items() if name != "
 _FEWEST = min(p for name, (_c, p, _m) in _MARKUP_KINDS.items() if name != "quote")
 
 
+#: The last texts :func:`check_complexity` let through: a story's view is checked when it
+#: is made and each text again when it is rendered, just after, in the same process.
+_PASSED: dict[str, None] = {}
+_PASSED_KEEP = 64
+
+
 def check_complexity(text: str) -> None:
     """Raise :class:`MarkdownTooComplex` (saying what to change) for text that would take
     Python-Markdown too long to render. Linear time: counts characters, never parses; a
     typical story takes a few tens of microseconds (``storykit check`` runs it on every
-    story)."""
+    story), and a text checked a moment ago is not counted again."""
+    if text in _PASSED:
+        return
+    _count_complexity(text)
+    if len(_PASSED) >= _PASSED_KEEP:
+        _PASSED.clear()  # one step, so threads rendering at once never see it half-done
+    _PASSED[text] = None
+
+
+def _count_complexity(text: str) -> None:
     newlines = text.count("\n")
     if newlines >= MAX_LINES:
         raise MarkdownTooComplex(f"the text has more than {MAX_LINES:,} lines; split it into "
@@ -216,9 +231,22 @@ def _converter(extensions: tuple[Any, ...]) -> markdown.Markdown:
 
     from .quick_markdown import speed_up
 
-    md = markdown.Markdown(extensions=list(extensions), output_format="html")
+    md = markdown.Markdown(extensions=[_built_in(e) for e in extensions], output_format="html")
     speed_up(md)
     return md
+
+
+def _built_in(extension: Any) -> Any:
+    """One of Python-Markdown's own extensions by name, made here: found by name, it would
+    first be looked for among every installed package's entry points (about 15 ms in each
+    process that converts text)."""
+    if extension not in BASE_EXTENSIONS:
+        return extension
+    from markdown.extensions import attr_list, footnotes, sane_lists, tables
+
+    return {"tables": tables.TableExtension, "footnotes": footnotes.FootnoteExtension,
+            "attr_list": attr_list.AttrListExtension,
+            "sane_lists": sane_lists.SaneListExtension}[extension]()
 
 
 @lru_cache(maxsize=1)
@@ -286,17 +314,37 @@ def render_markdown(text: str, extensions: Iterable[Any] = (), *,
     check_complexity(text)
     extensions = tuple(extensions)
     html = None if extensions else plain_document(text)  # a plugin's extension may differ
-    if html is None:
+    if html is not None:
+        html = plain_sanitised(html)
+    else:
         md = _converter(BASE_EXTENSIONS + extensions)
         md.reset()
         try:
-            html = md.convert(text)
+            html = sanitise(md.convert(text))
         except RecursionError:
             raise MarkdownTooComplex("the text nests too deeply to show") from None
-    return Markup(_shift_headings(sanitise(html), top_level))  # noqa: S704 - sanitised
+    return Markup(_shift_headings(html, top_level))  # noqa: S704 - sanitised
+
+
+_PLAIN_LINK = re.compile(r'<a href="([^"<>]*)">')
+
+
+def plain_sanitised(html: str) -> str:
+    """What :func:`sanitise` makes of :func:`~storykit.plain_markdown.plain_document`'s
+    HTML, without parsing it again: that HTML has only allowed tags, links only to http(s)
+    addresses, and no ``<``, ``>``, ``&`` or control character in its text, so the cleaner
+    would only mark the links and write no-break spaces as ``&nbsp;`` (a property test
+    holds this to ``sanitise``'s own output for generated and hostile text)."""
+    if "\xa0" in html:
+        html = html.replace("\xa0", "&nbsp;")
+    if "<a " in html:
+        html = _PLAIN_LINK.sub(r'<a href="\1" rel="noopener noreferrer nofollow">', html)
+    return html
 
 
 def _shift_headings(html: str, top_level: int) -> str:
+    if top_level <= 2 and "<h1" not in html:  # no heading above top_level: nothing moves
+        return html
     levels = [int(m.group(2)) for m in _HEADING.finditer(html)]
     if not levels:
         return html

@@ -1,18 +1,20 @@
 """Simple stories to HTML without Python-Markdown: exactly the HTML it would make.
 
-Most stories are headings, paragraphs, short lists and quotes, with some *emphasis*,
-**bold** and links. For a text made only of those (see :func:`plain_document`), the HTML
-Python-Markdown makes is written here directly, without parsing into a tree, walking it and
-serialising it again: about a tenth of the time, and without importing Python-Markdown at
-all. :func:`storykit.markup.render_markdown` uses it only with storykit's own Markdown
-extensions (no plugin's), and sanitises the result as it does every other. Anything this
-module does not know for certain is left to Python-Markdown (``None``).
+Most stories are headings, paragraphs, short lists and quotes, with some *emphasis*
+(or _emphasis_), **bold** and links. For a text made only of those (see
+:func:`plain_document`), the HTML Python-Markdown makes is written here directly,
+without parsing into a tree, walking it and serialising it again: about a tenth of the
+time, and without importing Python-Markdown at all. :func:`storykit.markup.render_markdown`
+uses it only with storykit's own Markdown extensions (no plugin's); its HTML holds only
+what the sanitiser allows, so it is finished without parsing it again
+(:func:`storykit.markup.plain_sanitised`). Anything this module does not know for certain
+is left to Python-Markdown (``None``).
 
 The rules, each a reason Python-Markdown could do something else:
 
 * no character that an inline pattern, storykit's extensions (attribute lists, footnotes,
-  tables) or the HTML serialiser treats specially: `` ` \\ < > & _ { } | ``, tabs and
-  control characters; ``*``, ``[`` and ``]`` only in the three inline forms below;
+  tables) or the HTML serialiser treats specially: `` ` \\ < > & { } | ``, tabs and
+  control characters; ``*``, ``_``, ``[`` and ``]`` only in the inline forms below;
 * no line ending with a space (two make a line break);
 * blocks are separated by blank lines, and each is one kind throughout:
 
@@ -27,8 +29,9 @@ The rules, each a reason Python-Markdown could do something else:
   - a quote: every line ``> text``, the text as a paragraph's; never next to another quote
     (they would join);
 
-* inline, only ``*words*``, ``**words**`` and ``[words](https://address)``, each with plain
-  words inside, standing between spaces (or the line's ends) and punctuation.
+* inline, only ``*words*``, ``**words**``, ``_words_``, ``__words__`` and
+  ``[words](https://address)``, each with plain words inside, standing between spaces (or
+  the line's ends) and punctuation.
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ from __future__ import annotations
 import re
 
 #: Characters with a meaning to some inline pattern, block processor, the serialiser or
-#: the whitespace clean-up: a text with any of them takes the full way.
-_NOT_PLAIN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f`\\<&_{}|]")
+#: the whitespace clean-up, and control characters and lone surrogates (the sanitiser's
+#: parser would change or refuse them): a text with any of them takes the full way.
+_NOT_PLAIN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f`\\<&{}|\ud800-\udfff]")
 _HEADING_LINE = re.compile(r"(#{1,6})[ ]+([^#\s](?:[^#\n]*[^#\s])?)")
 #: The text of a paragraph line, list item or quote: a letter first (or an inline form).
-_TEXT_START = re.compile(r"[^\W\d_]|\*{1,2}[^\W\d_]|\[[^\W\d_]")
+_TEXT_START = re.compile(r"[^\W\d_]|\*{1,2}[^\W\d_]|_{1,2}[^\W\d_]|\[[^\W\d_]")
 _BULLET = re.compile(r"([-*+]) (.*)")
 _NUMBER = re.compile(r"([1-9][0-9]{0,8})\. (.*)")
 _QUOTE = re.compile(r"> (.*)")
@@ -49,11 +53,11 @@ _QUOTE = re.compile(r"> (.*)")
 _WORDS = r"[^\W_](?:[^\W_]|[ ',.!?;:-](?=[^\W_]|[ ',.!?;:-]))*[^\W_]|[^\W_]"
 _URL = r"https?://[A-Za-z0-9][A-Za-z0-9./:?#=%+~-]*"
 _INLINE = re.compile(rf"\*\*(?P<strong>{_WORDS})\*\*|\*(?P<em>{_WORDS})\*"
+                     rf"|__(?P<strong_>{_WORDS})__|_(?P<em_>{_WORDS})_"
                      rf"|\[(?P<label>{_WORDS})\]\((?P<url>{_URL})\)")
 _BEFORE = frozenset(" ")  # what may stand just before an inline form (or the line's start)
 _AFTER = frozenset(" .,!?;:")  # what may follow one (or the line's end)
-_SPECIAL = re.compile(r"[*\[\]]")
-_SPECIAL_OR_GT = re.compile(r"[*\[\]>]")
+_SPECIAL = re.compile(r"[*_\[\]]")
 
 
 def plain_document(text: str) -> str | None:
@@ -173,25 +177,32 @@ def _plain(text: str) -> str | None:
 
 
 def _inline(text: str) -> str | None:
-    """Text with the three inline forms as HTML; None if any ``*``, ``[`` or ``]`` is not
-    part of one, or one is not between spaces and punctuation."""
+    """Text with the inline forms as HTML; None if any ``*``, ``_``, ``[`` or ``]`` is not
+    part of one, or one is not between spaces and punctuation. Each form starts at one of
+    those characters, so they are found by a quick search, then matched in place."""
+    if ">" in text:
+        return None
+    special = _SPECIAL.search(text)
     out = []
     at = 0
-    for match in _INLINE.finditer(text):
-        start, end = match.span()
+    while special is not None:
+        start = special.start()
+        match = _INLINE.match(text, start)
+        if match is None:
+            return None
+        end = match.end()
         if (start and text[start - 1] not in _BEFORE) or (end < len(text)
                                                          and text[end] not in _AFTER):
             return None
         out.append(text[at:start])
-        if match.group("strong") is not None:
-            out.append(f"<strong>{match.group('strong')}</strong>")
-        elif match.group("em") is not None:
-            out.append(f"<em>{match.group('em')}</em>")
+        strong, em = match.group("strong", "em")
+        if strong is not None or (strong := match.group("strong_")) is not None:
+            out.append(f"<strong>{strong}</strong>")
+        elif em is not None or (em := match.group("em_")) is not None:
+            out.append(f"<em>{em}</em>")
         else:
             out.append(f'<a href="{match.group("url")}">{match.group("label")}</a>')
         at = end
+        special = _SPECIAL.search(text, end)
     out.append(text[at:])
-    plain = "".join(out[::2])  # the text between the forms
-    if _SPECIAL_OR_GT.search(plain) is not None:
-        return None
     return "".join(out)

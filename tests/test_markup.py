@@ -406,7 +406,9 @@ SIMPLE_TEXT = st.lists(st.sampled_from(
      "2", " *em*", "*em*", " *two words*", " **strong**", " **two words**", "**s**", " *",
      "*", "**", " [a link](https://www.nhs.uk/a/b?c=1#d)", "[l](http://x.example/)",
      " [l](https://x.example/ \"t\")", " ![i](https://x.example/i.png)", " [x]", "]", "[",
-     " [l](mailto:a@b.example)", " *it's*", " *a, b*", " *x.*", "*a*b", " >", "#"]),
+     " [l](mailto:a@b.example)", " *it's*", " *a, b*", " *x.*", "*a*b", " >", "#",
+     " _em_", "_em_", " __strong__", "__s__", " _two words_", "_a_b", " _", "__", " snake_case",
+     " _*a*_", " *a_*", " ___a___", " _a, b_"]),
     min_size=1, max_size=7).map("".join)
 SIMPLE_STARTS = st.sampled_from(
     ["", "", "", "Word ", "- ", "- ", "* ", "+ ", "1. ", "2. ", "10. ", "01. ", "1) ", "> ",
@@ -422,6 +424,7 @@ URLS = st.sampled_from(["https://www.nhs.uk/a/b?c=1#d", "http://x.example/", "ht
                         "https://x.example/a%20b+c~d:e"])
 PIECE = st.one_of(
     WORDS_, PHRASE.map(lambda p: f"*{p}*"), PHRASE.map(lambda p: f"**{p}**"),
+    PHRASE.map(lambda p: f"_{p}_"), PHRASE.map(lambda p: f"__{p}__"),
     st.tuples(PHRASE, URLS).map(lambda t: f"[{t[0]}]({t[1]})"),
     st.sampled_from([",", ".", "!", "?", ":", ";", "-", "'", "(a)", '"q"']))
 LINE = st.tuples(st.sampled_from(["Word", "nurse", "\u00c9t\u00e9", "I"]),
@@ -447,7 +450,8 @@ MISTAKES = st.sampled_from(
      "[x] (https://x.example/)", "*a *", "* a*", "**a*", "a*b*", "(*a*)", "\n", "\n\n- z",
      "\n\n> z", "\n- z", "\n> z", "\nz", "\n  z", "\n    z", "\n1. z", "\n\n1. z",
      "\n# z", "\n===", "\n---", " #", "\n\n    code", "!", "![i](https://x.example/i.png)",
-     "\n    - z", "\n        - z", "\n   - z", "\n     - z", "\n    z", "\n\n    - z"])
+     "\n    - z", "\n        - z", "\n   - z", "\n     - z", "\n    z", "\n\n    - z",
+     "_", "__", "_a _", "_ a_", "a_b_", "(_a_)", "___", "\n___", "\n_a_"])
 STORIES = st.tuples(
     st.lists(st.tuples(BLOCK, st.sampled_from(["\n\n"] * 8 + ["\n", "\n\n\n"])), max_size=8),
     st.one_of(st.none(), st.tuples(MISTAKES, st.integers(0, 10_000)))).map(
@@ -511,7 +515,7 @@ def test_a_simple_story_is_converted_without_python_markdown(monkeypatch):
                     'rel="noopener noreferrer nofollow">NHS 111</a>.</p>\n<ul>\n<li><strong>'
                     'Tea</strong></li>\n<li>Sleep</li>\n</ul>\n<blockquote>\n<p>Thank you.</p>'
                     '\n</blockquote>')
-    for other in ("A `code` span.", "- a\n    - b\n        - deeper", "An _underscore_ emphasis.",
+    for other in ("A `code` span.", "- a\n    - b\n        - deeper", "An under_score_ in a word.",
                   "Two lists\n\n- a\n\n- b"):
         with pytest.raises(AssertionError):  # anything else still goes to Python-Markdown
             markup.render_markdown(other)
@@ -626,3 +630,66 @@ def test_nesting_and_indent_limits_say_what_a_multi_line_regex_says(text):
     except MarkdownTooComplex as exc:
         got = "nested" if "nested" in str(exc) else "indented" if "indented" in str(exc) else str(exc)
     assert got == reference(text)
+
+
+# --- storykit's own HTML needs no second parse (markup.plain_sanitised) ----------------------
+
+ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+HOSTILE_PLAIN = st.lists(FRAGMENTS | ANY_TEXT | st.sampled_from(
+    ["\u00a0", "&nbsp;", "&amp;", "\u2028", "\ufeff", "\ufffd", "\u0085", "\x9b", "\U0010fffe",
+     "[x](https://x.example/\"onmouseover=\"a)", "[x](https://x.example/a&b)", "_a_", "**b**",
+     "[l](https://x.example/a?b=1#c)", "[l](javascript:alert(1))", "# h", "- i", "> q",
+     "1. n", "\n    - z"]), max_size=20).map("".join)
+
+
+def _same_as_sanitised(text: str) -> None:
+    from storykit.markup import plain_sanitised, sanitise
+    from storykit.plain_markdown import plain_document
+
+    html = plain_document(text)
+    if html is not None:
+        assert plain_sanitised(html) == sanitise(html)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(STORIES)
+@example("Tea at\u00a0four, see [NHS 111](https://111.nhs.uk/a?b=1#c) and _this_.")
+def test_storykits_own_html_is_what_the_sanitiser_would_make_of_it(text):
+    """render_markdown skips the sanitiser for the HTML storykit writes itself: for every
+    text it writes, the sanitiser would have given exactly the same HTML."""
+    _same_as_sanitised(text)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.tuples(STORIES, HOSTILE_PLAIN, st.integers(0, 10_000)))
+@example(("Words.", "A lone \ud800 surrogate", 0))
+@example(("Words.", "C1 \x85 and \x9b controls", 0))
+@example(("Words.", "[x](https://x.example/<script>)", 0))
+def test_hostile_text_in_simple_stories_is_sanitised_or_left_to_the_sanitiser(case):
+    """Hostile text (the bad-input catalogue's raw HTML, scripts, javascript: links,
+    entities, odd characters) put anywhere in a simple story: either storykit writes it and
+    the sanitiser would not change a byte, or the text takes the full way."""
+    story, hostile, at = case
+    at = at % (len(story) + 1)
+    text = story[:at] + hostile + story[at:]
+    _same_as_sanitised(text)
+    if re.search("[\ud800-\udfff]", text):  # cannot be encoded: the sanitiser refuses it
+        from storykit.plain_markdown import plain_document
+
+        assert plain_document(text) is None
+        return
+    assert_inert(render_markdown(text))
+
+
+def test_a_text_refused_once_is_refused_every_time():
+    """A text checked a moment ago is not counted again, but only one that passed: a text
+    over a limit is refused however often it comes, and others are still counted."""
+    from storykit.markup import _PASSED_KEEP, check_complexity
+
+    dense = "*a* " * 5_000  # over the emphasis limit
+    for n in range(_PASSED_KEEP + 3):
+        check_complexity(f"Story {n} is fine.")
+        with pytest.raises(MarkdownTooComplex):
+            check_complexity(dense)
+        with pytest.raises(MarkdownTooComplex):
+            render_markdown(dense)

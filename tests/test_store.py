@@ -448,26 +448,13 @@ def test_replacing_an_output_file_leaves_old_or_new_never_half(tmp_path, monkeyp
     assert page.stat().st_mode & 0o777 == 0o644
     enospc = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
     if fail == "write":
-        real_fdopen = os.fdopen
+        real_write = os.write
 
-        class Full:  # a file on a disk that fills up half-way through
-            def __init__(self, *args, **kwargs):
-                self.file = real_fdopen(*args, **kwargs)
+        def write(fd, data):  # a disk that fills up half-way through the new page
+            real_write(fd, bytes(data[: len(data) // 2]))
+            raise enospc
 
-            def __enter__(self):
-                return self
-
-            def __exit__(self, *exc):
-                self.file.close()
-
-            def fileno(self):
-                return self.file.fileno()
-
-            def write(self, data):
-                self.file.write(data[: len(data) // 2])
-                raise enospc
-
-        monkeypatch.setattr(os, "fdopen", Full)
+        monkeypatch.setattr(os, "write", write)
     else:
         monkeypatch.setattr(os, "replace", lambda *a: (_ for _ in ()).throw(enospc))
     with pytest.raises(OSError):

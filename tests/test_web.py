@@ -1302,3 +1302,85 @@ def test_the_preview_server_sends_safe_headers(sites, served):
     with pytest.raises(urllib.error.HTTPError) as missing:
         urllib.request.urlopen(served + "nhs/stories/")  # noqa: S310 - no folder listings
     assert missing.value.code == 404
+
+
+def test_a_build_killed_while_writing_pages_leaves_no_half_written_file_behind(make_site):
+    """A build process killed (SIGKILL) between writing a page's temporary file and moving
+    it into place leaves that file; the next build deletes it and makes every page."""
+    import multiprocessing
+    import signal
+
+    from storykit import fsio
+
+    root = new_site(make_site)
+    for n in range(6):
+        write_story(root, f"st-kill{n:03d}", published(f"kill-{n}", f"Story {n}"))
+
+    def killed_build() -> None:
+        real_replace, moved = os.replace, []
+
+        def replace(src, dst):
+            if os.path.basename(src).startswith(fsio.TEMP_PREFIX) and str(dst).endswith(".html"):
+                moved.append(dst)
+                if len(moved) == 3:  # the third page is written but never moved into place
+                    os.kill(os.getpid(), signal.SIGKILL)
+            return real_replace(src, dst)
+
+        os.replace = replace
+        build(root, workers=1)
+
+    process = multiprocessing.get_context("fork").Process(target=killed_build)
+    process.start()
+    process.join(60)
+    assert process.exitcode == -signal.SIGKILL
+    left = list((root / "out").rglob(f"{fsio.TEMP_PREFIX}*"))
+    assert len(left) == 1 and left[0].read_bytes().startswith(b"<!DOCTYPE html>")
+    report = build(root)
+    assert not list((root / "out").rglob(f"{fsio.TEMP_PREFIX}*"))
+    assert {f"stories/kill-{n}.html" for n in range(6)} <= set(report.written)
+    for n in range(6):
+        assert f"Story {n}" in (root / "out" / "stories" / f"kill-{n}.html").read_text()
+
+
+def test_a_temporary_file_left_by_a_killed_process_with_the_same_number_is_not_in_the_way(
+        tmp_path):
+    """replace_file names its temporary file after the process and thread; one left by a
+    killed process that had the same number does not stop the next write."""
+    import threading
+
+    from storykit import fsio
+
+    stale = tmp_path / f"{fsio.TEMP_PREFIX}w{os.getpid()}-{threading.get_ident()}"
+    stale.write_bytes(b"half a page")
+    fsio.replace_file(tmp_path / "page.html", b"<p>whole</p>")
+    assert (tmp_path / "page.html").read_bytes() == b"<p>whole</p>"
+    assert (tmp_path / "page.html").stat().st_mode & 0o777 == 0o644
+    assert stale.read_bytes() == b"half a page"  # the build's clean-up removes it, not this
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["page.html", stale.name])
+
+
+def test_a_themes_card_that_uses_the_page_is_made_for_each_page(make_site):
+    """Cards are made once per place and reused on every list page; a theme's card that
+    uses anything else of the page (here its path) is still made for each page."""
+    root = new_site(make_site)
+    for n in range(3):
+        write_story(root, f"st-card{n:03d}", published(f"card-{n}", f"Story {n}",
+                                                       tags=["night staff", "food"]))
+    plain = build(root)
+    assert plain.ok
+    cards = {rel: (root / "out" / rel).read_text(encoding="utf-8")
+             for rel in ("stories.html", "tags/night-staff.html", "tags/food.html")}
+    for rel, page in cards.items():  # the reused card links from where each page is
+        prefix = "../" if "/" in rel else ""
+        assert all(f'href="{prefix}stories/card-{n}.html">Story {n}</a>' in page
+                   for n in range(3)), rel
+    theme = root / "themes" / "ours"
+    (theme / "templates" / "web").mkdir(parents=True)
+    (theme / "theme.toml").write_text('name = "ours"\nparent = "nhs"\n', encoding="utf-8")
+    (theme / "templates" / "web" / "_card.html").write_text(
+        '{% macro card_item(card, level=2) %}<li class="card">{{ card.title }} on {{ path }}'
+        '</li>{% endmacro %}\n', encoding="utf-8")
+    build(root, theme="ours")
+    for rel in cards:
+        page = (root / "out" / rel).read_text(encoding="utf-8")
+        assert all(f'<li class="card">Story {n} on {rel}</li>' in page for n in range(3)), rel

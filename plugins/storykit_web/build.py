@@ -227,7 +227,7 @@ class Builder:
         self.pictures: dict[str, int] = {}  # story id -> how many pictures (work to share out)
         self.stamp: dict[str, Any] | None = None  # what this build saw, for a quick next time
         self.only: set[str] | None = None  # the stories a build of a few changes loaded
-        self._dirs: set[Path] = set()
+        self._dirs: set[str] = set()  # output folders known to exist
         self.listing_state: dict[str, str] = {}
         self.static_state: dict[str, Any] = {}
         self.todo: list[tuple[Publishable, str]] = []
@@ -261,7 +261,8 @@ class Builder:
         env.auto_reload = False  # no template changes during a build (the global key has them)
         env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
                            feed_id=pages.feed_id, nice_date=nice_date,
-                           service_page=pages.service_page, tag_page=pages.tag_page)
+                           service_page=pages.service_page, tag_page=pages.tag_page,
+                           card_once=pages.card_once(env))
         return env
 
     # --- inputs ----------------------------------------------------------------------------
@@ -536,7 +537,7 @@ class Builder:
         finished = 0
         for done, pages_made, failures in pool.map(_render_chunk, chunks):
             for rel, data in pages_made:  # written here while workers go on
-                self.write(rel, data)
+                self._put(rel, data)
             records += done
             self.report.problems += failures
             finished += len(done) + len(failures)
@@ -624,16 +625,21 @@ class Builder:
     def write(self, rel: str, data: bytes) -> str:
         """Write ``data`` to ``rel`` under the output folder (old or new, never half);
         return its SHA-256. In a worker, the page is handed to the parent instead."""
-        if self.deferred is not None:
+        if self.deferred is None:
+            self._put(rel, data)
+        else:
             self.deferred.append((rel, data))
-            return hashlib.sha256(data).hexdigest()
-        target = self.out / rel
-        if target.parent not in self._dirs:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._dirs.add(target.parent)
+        return hashlib.sha256(data).hexdigest()
+
+    def _put(self, rel: str, data: bytes) -> None:
+        """Write one file of the output folder (strings, not Paths: thousands of pages)."""
+        target = self._path(rel)
+        folder = os.path.dirname(target)
+        if folder not in self._dirs:
+            os.makedirs(folder, exist_ok=True)
+            self._dirs.add(folder)
         replace_file(target, data)
         self.report.written.append(rel)
-        return hashlib.sha256(data).hexdigest()
 
     def _write_static(self) -> set[str]:
         """Copy the theme's static files (and the CSS bundle) when they changed."""
@@ -661,6 +667,18 @@ class Builder:
     def _write_listings(self, records: dict[str, dict[str, Any]],
                         pool: concurrent.futures.Executor | None = None) -> set[str]:
         """Write each listing page whose cards (or template, or settings) changed."""
+        self._forget_cards()  # workers fork later: they start with none
+        try:
+            return self._write_listings_now(records, pool)
+        finally:
+            self._forget_cards()
+
+    def _forget_cards(self) -> None:
+        if "env" in self.__dict__:
+            self.env.globals["card_once"].forget()
+
+    def _write_listings_now(self, records: dict[str, dict[str, Any]],
+                            pool: concurrent.futures.Executor | None) -> set[str]:
         old = self.old.get("listings", {})
         cards = pages.sort_cards(r["card"] for r in records.values())
         self.extras, self.extras_digest = self.extra_pages(cards)
