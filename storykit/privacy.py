@@ -118,6 +118,8 @@ def scan_text(text: str, field: str = "body", *, names: NameRules | None = None,
     if not text:
         return []
     hits = list(_detect(text, names))
+    if not hits:
+        return []
     if allowed:
         hits = [h for h in hits if normal_value(text[h.start:h.end]) not in allowed]
     lines = _LineIndex(text)
@@ -302,7 +304,9 @@ _POSTCODE = re.compile(
     r"|[A-PR-UWYZ][A-HK-Y][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2})" + _END,
     re.IGNORECASE,
 )
-_INWARD = re.compile(r"[0-9][ABD-HJLNP-UW-Z]{2}" + _END, re.IGNORECASE)
+#: Case is ignored after the digit only (digits have none): the engine can then jump from
+#: digit to digit, where a pattern ignoring case throughout tries every character.
+_INWARD = re.compile(r"[0-9](?i:[ABD-HJLNP-UW-Z]{2})" + _END)
 #: Lower-case endings that look like an inward code but are ordinals or units ("B12 2nd").
 _NOT_INWARD = {"st", "nd", "rd", "th", "hr", "lb"}
 _MONTH_RE = (r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
@@ -328,12 +332,31 @@ _REACH = 1000  # characters: a longer sentence is cut here
 _FIXED = re.compile(r"\[[a-zA-Z ]+ removed\]")
 
 
-def _detect(text: str, names: NameRules | None) -> Iterator[_Hit]:
-    if _ANY_DIGIT.search(text):  # every kind but names and emails holds a digit
-        yield from _numbers(text)
-        yield from _phones(text)
+#: What every NHS number, long number, phone number and date holds somewhere in it (so a
+#: text without it has none of them, and they are not looked for one by one): seven digits
+#: with at most one space or dash between each two (the numbers), or the end of a date from
+#: the last digit of its day (each pattern of :data:`_DATES` without what it checks around
+#: the date, and one written month first from its day). One search where there were five.
+_NUMBER_HINT = re.compile(
+    r"[0-9](?:(?:[ -]?[0-9]){6}"
+    r"|[/.-][0-9]{1,2}[/.-][0-9]{2}"  # 12/03/1984, 1.3.84, and 1984-03-12 from its 4
+    r"|(?i:(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE + r",? '?[0-9]{2}"  # 12th of March 1984
+    r"|(?:st|nd|rd|th)?,? [0-9]{4}))",  # (March) 12th, 1984
+    re.ASCII)
+
+
+def _detect(text: str, names: NameRules | None, every: bool = False) -> Iterator[_Hit]:
+    """Every hit in ``text``. Every kind but names and emails holds a digit; all but
+    postcodes :data:`_NUMBER_HINT` too (``every``: look for them all the same, for tests)."""
+    first = _ANY_DIGIT.search(text)
+    if first is not None:
+        hinted = every or _NUMBER_HINT.search(text, first.start()) is not None
+        if hinted:
+            yield from _numbers(text)
+            yield from _phones(text)
         yield from _postcodes(text)
-        yield from _dates_of_birth(text)
+        if hinted:
+            yield from _dates_of_birth(text)
     if "@" in text:
         yield from _emails(text)
     yield from _names(text, names)
