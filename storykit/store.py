@@ -279,6 +279,8 @@ class FileStore:
         import concurrent.futures
         import multiprocessing
 
+        from . import storyfile  # noqa: F401 - and YAML: once, before the workers fork
+
         global _PARSING
         chunks: list[Chunk] = []
 
