@@ -168,7 +168,7 @@ def decision_window(story: Story, on: dt.date) -> tuple[dt.date, dt.date]:
     edges: set[dt.date] = set()
     consent = story.current_consent
     for holder in (story, consent, consent.withdrawal if consent else None):
-        for name in _field_names(type(holder)) if holder is not None else ():
+        for name in _date_fields(type(holder)) if holder is not None else ():
             value = getattr(holder, name)
             if isinstance(value, dt.date):
                 day = value.date() if isinstance(value, dt.datetime) else value
@@ -181,8 +181,11 @@ def decision_window(story: Story, on: dt.date) -> tuple[dt.date, dt.date]:
 
 
 @cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(kind))
+def _date_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a model class that may hold a day: those annotated with a date or
+    time, or with anything at all (a list, a dict or a string is never a date)."""
+    return tuple(f.name for f in fields(kind)
+                 if "date" in str(f.type) or str(f.type) in ("Any", "typing.Any", "object"))
 
 
 def _has_content(story: Story, consent: ConsentVersion) -> bool:
