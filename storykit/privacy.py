@@ -290,7 +290,6 @@ _PHONE = re.compile(
     r"(?: ?\(0\))? ?[0-9](?:[ -]?[0-9]){6,11}" + _AFTER_NUMBER
 )
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_ANY_DIGIT = re.compile(r"[0-9]")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
@@ -336,27 +335,32 @@ _FIXED = re.compile(r"\[[a-zA-Z ]+ removed\]")
 #: text without it has none of them, and they are not looked for one by one): seven digits
 #: with at most one space or dash between each two (the numbers), or the end of a date from
 #: the last digit of its day (each pattern of :data:`_DATES` without what it checks around
-#: the date, and one written month first from its day). One search where there were five.
-_NUMBER_HINT = re.compile(
-    r"[0-9](?:(?:[ -]?[0-9]){6}"
+#: the date, and one written month first from its day); or what every postcode ends with,
+#: its inward code (:data:`_INWARD`). One search where there were six. (Case is ignored in
+#: the Unicode way, the number part a little more widely than the dates do: a hint may find
+#: more, never less.)
+_HINTS = re.compile(
+    r"[0-9](?:(?P<number>(?:[ -]?[0-9]){6}"
     r"|[/.-][0-9]{1,2}[/.-][0-9]{2}"  # 12/03/1984, 1.3.84, and 1984-03-12 from its 4
-    r"|(?i:(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE + r",? '?[0-9]{2}"  # 12th of March 1984
-    r"|(?:st|nd|rd|th)?,? [0-9]{4}))",  # (March) 12th, 1984
-    re.ASCII)
+    r"|(?i:(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE.replace("?P<month>", "?:")
+    + r",? '?[0-9]{2}"  # 12th of March 1984
+    r"|(?:st|nd|rd|th)?,? [0-9]{4}))"  # (March) 12th, 1984
+    r"|(?P<inward>(?i:[ABD-HJLNP-UW-Z]{2})" + _END + "))")
 
 
 def _detect(text: str, names: NameRules | None, every: bool = False) -> Iterator[_Hit]:
-    """Every hit in ``text``. Every kind but names and emails holds a digit; all but
-    postcodes :data:`_NUMBER_HINT` too (``every``: look for them all the same, for tests)."""
-    first = _ANY_DIGIT.search(text)
-    if first is not None:
-        hinted = every or _NUMBER_HINT.search(text, first.start()) is not None
-        if hinted:
-            yield from _numbers(text)
-            yield from _phones(text)
+    """Every hit in ``text``. Every kind but names and emails holds :data:`_HINTS`
+    (``every``: look for them all the same, for tests). A number or date is looked for
+    when a number's hint is found; postcodes when any is (an inward code inside a number
+    found first may be hidden by it)."""
+    hints = {m.lastgroup for m in _HINTS.finditer(text)} if not every else {"number"}
+    if "number" in hints:
+        yield from _numbers(text)
+        yield from _phones(text)
+    if hints:
         yield from _postcodes(text)
-        if hinted:
-            yield from _dates_of_birth(text)
+    if "number" in hints:
+        yield from _dates_of_birth(text)
     if "@" in text:
         yield from _emails(text)
     yield from _names(text, names)

@@ -746,7 +746,7 @@ def _hits_both_ways(text: str) -> None:
                 max_size=30))
 def test_the_number_hint_never_hides_a_finding(parts):
     """Numbers, phone numbers and dates of birth are looked for only in a text holding
-    what each of them holds (storykit.privacy._NUMBER_HINT): glued or apart, at the
+    what each of them holds (storykit.privacy._HINTS): glued or apart, at the
     start or end of the text, across lines, in other scripts' digits, nothing is lost."""
     _hits_both_ways("".join(piece + sep for piece, sep in parts))
 
