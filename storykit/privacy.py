@@ -353,7 +353,7 @@ def _detect(text: str, names: NameRules | None, every: bool = False) -> Iterator
     (``every``: look for them all the same, for tests). A number or date is looked for
     when a number's hint is found; postcodes when any is (an inward code inside a number
     found first may be hidden by it)."""
-    hints = {m.lastgroup for m in _HINTS.finditer(text)} if not every else {"number"}
+    hints = {"number"} if every else _hints(text)
     if "number" in hints:
         yield from _numbers(text)
         yield from _phones(text)
@@ -364,6 +364,17 @@ def _detect(text: str, names: NameRules | None, every: bool = False) -> Iterator
     if "@" in text:
         yield from _emails(text)
     yield from _names(text, names)
+
+
+def _hints(text: str) -> set[str | None]:
+    """The kinds of :data:`_HINTS` found in ``text``, up to the first number's (then every
+    kind is looked for: no need to read on)."""
+    found = set()
+    for m in _HINTS.finditer(text):
+        found.add(m.lastgroup)
+        if m.lastgroup == "number":
+            break
+    return found
 
 
 def _numbers(text: str) -> Iterator[_Hit]:
