@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .distribution import DistributionLog
     from .model import Story
     from .site import Site
+    from .store import LoadResult
 
 #: Only stories with this status are published (approved ones wait for a publisher).
 PUBLISHED = "published"
@@ -215,7 +216,7 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
                           first, last, wanted, site.distributions, site.store)
 
 
-def _load_and_check(site: Site, use: str, on: dt.date) -> Any:
+def _load_and_check(site: Site, use: str, on: dt.date) -> LoadResult:
     """Every story of the site (``load_all``), and each one that may be published looked
     for blocking findings where it is parsed (on a big cold site: in the workers that parse
     it, so only the answer, a few bytes, comes back): its ``found`` holds

@@ -858,7 +858,7 @@ def _parse(ids: list[str], as_records: bool, found: dict[str, Any]) -> dict[str,
         if each is not None:
             try:
                 found[story_id] = each(story)
-            except Exception:  # noqa: BLE001, S112 - the caller works it out again and sees
+            except Exception:  # noqa: BLE001, S112 - left out: the caller works it out itself
                 continue
     return out
 
