@@ -32,6 +32,7 @@ _HONORIFICS = ("Dr", "Doctor", "Mr", "Mrs", "Ms", "Miss", "Mx", "Prof", "Profess
                "Nan", "Grandma", "Grandad")
 _HON_RE = (r"(?:(?:" + "|".join(_HONORIFICS + tuple(h.upper() for h in _HONORIFICS))
            + r")\.?\s+)")
+_HONORIFIC_FIRST = re.compile("^" + _HON_RE)
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,7 @@ def decision_window(story: Story, on: dt.date) -> tuple[dt.date, dt.date]:
     edges: set[dt.date] = set()
     consent = story.current_consent
     for holder in (story, consent, consent.withdrawal if consent else None):
-        for name in _field_names(type(holder)) if holder is not None else ():
+        for name in _date_fields(type(holder)) if holder is not None else ():
             value = getattr(holder, name)
             if isinstance(value, dt.date):
                 day = value.date() if isinstance(value, dt.datetime) else value
@@ -181,8 +182,11 @@ def decision_window(story: Story, on: dt.date) -> tuple[dt.date, dt.date]:
 
 
 @cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(kind))
+def _date_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a model class that may hold a day: those annotated with a date or
+    time, or with anything at all (a list, a dict or a string is never a date)."""
+    return tuple(f.name for f in fields(kind)
+                 if "date" in str(f.type) or str(f.type) in ("Any", "typing.Any", "object"))
 
 
 def _has_content(story: Story, consent: ConsentVersion) -> bool:
@@ -376,7 +380,7 @@ def attribution(display: str, role: str, identification: str) -> str:
 
 
 def _strip_honorific(name: str) -> str:
-    return re.sub("^" + _HON_RE, "", name.strip()) or name.strip()
+    return _HONORIFIC_FIRST.sub("", name.strip(), count=1) or name.strip()
 
 
 def name_replacer(story: Story, identification: str):
@@ -410,8 +414,10 @@ def teller_swaps(story: Story, identification: str) -> dict[str, str]:
     return swaps
 
 
-def _variants(name: str, keep_first: bool = False) -> list[str]:
-    """Ways a name may appear: in full, without a title, a title and surname, first name."""
+@lru_cache(maxsize=4096)
+def _variants(name: str, keep_first: bool = False) -> tuple[str, ...]:
+    """Ways a name may appear: in full, without a title, a title and surname, first name
+    (remembered: a build asks for each story's names several times)."""
     core = _strip_honorific(name)
     parts = core.split()
     out = {name.strip(), core}
@@ -424,7 +430,7 @@ def _variants(name: str, keep_first: bool = False) -> list[str]:
             out.discard(first)
     elif parts and not keep_first:
         out.add(parts[0])
-    return sorted((v for v in out if v), key=len, reverse=True)
+    return tuple(sorted((v for v in out if v), key=len, reverse=True))
 
 
 def _key(name: str) -> str:

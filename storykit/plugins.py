@@ -32,6 +32,8 @@ from .errors import PluginError, StorykitError
 from .fsio import atomic_write, make_dirs, settled_before
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Collection
+
     from .site import Site
 
 ENTRY_POINT_GROUP = "storykit"
@@ -175,20 +177,23 @@ class Plugins:
         self.call("register_commands", cli=group)
         return dict(group.commands)
 
-    def story_findings(self, story, on, skip: str | None = None):
-        """Every plugin's findings for ``story`` (but those of the plugin named ``skip``)."""
+    def story_findings(self, story, on, skip: str | Collection[str] | None = None):
+        """Every plugin's findings for ``story`` (but those of the plugins named in
+        ``skip``)."""
         for _name, found in self.story_findings_by_plugin(story, on, skip=skip):
             yield from found
 
-    def story_findings_by_plugin(self, story, on, skip: str | None = None,
+    def story_findings_by_plugin(self, story, on, skip: str | Collection[str] | None = None,
                                  given: dict[str, list] | None = None):
-        """``(plugin name, its findings)`` for each ``story_checks`` plugin in order; a
-        plugin named in ``given`` is not asked again (its findings are those)."""
+        """``(plugin name, its findings)`` for each ``story_checks`` plugin in order (but
+        those named in ``skip``); a plugin named in ``given`` is not asked again (its
+        findings are those)."""
         from .checks import WARNING, Finding
 
+        skipped = {skip} if isinstance(skip, str) else set(skip or ())
         for impl in reversed(self.pm.hook.story_checks.get_hookimpls()):
             name = impl.plugin_name
-            if name == skip:
+            if name in skipped:
                 continue
             if given is not None and name in given:
                 yield name, given[name]

@@ -118,6 +118,8 @@ def scan_text(text: str, field: str = "body", *, names: NameRules | None = None,
     if not text:
         return []
     hits = list(_detect(text, names))
+    if not hits:
+        return []
     if allowed:
         hits = [h for h in hits if normal_value(text[h.start:h.end]) not in allowed]
     lines = _LineIndex(text)
@@ -288,7 +290,6 @@ _PHONE = re.compile(
     r"(?: ?\(0\))? ?[0-9](?:[ -]?[0-9]){6,11}" + _AFTER_NUMBER
 )
 _DIGIT_RUN = re.compile(r"[0-9]+")
-_ANY_DIGIT = re.compile(r"[0-9]")
 _EMAIL = re.compile(
     r"(?<![A-Za-z0-9.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
@@ -302,7 +303,9 @@ _POSTCODE = re.compile(
     r"|[A-PR-UWYZ][A-HK-Y][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2})" + _END,
     re.IGNORECASE,
 )
-_INWARD = re.compile(r"[0-9][ABD-HJLNP-UW-Z]{2}" + _END, re.IGNORECASE)
+#: Case is ignored after the digit only (digits have none): the engine can then jump from
+#: digit to digit, where a pattern ignoring case throughout tries every character.
+_INWARD = re.compile(r"[0-9](?i:[ABD-HJLNP-UW-Z]{2})" + _END)
 #: Lower-case endings that look like an inward code but are ordinals or units ("B12 2nd").
 _NOT_INWARD = {"st", "nd", "rd", "th", "hr", "lb"}
 _MONTH_RE = (r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
@@ -328,15 +331,50 @@ _REACH = 1000  # characters: a longer sentence is cut here
 _FIXED = re.compile(r"\[[a-zA-Z ]+ removed\]")
 
 
-def _detect(text: str, names: NameRules | None) -> Iterator[_Hit]:
-    if _ANY_DIGIT.search(text):  # every kind but names and emails holds a digit
+#: What every NHS number, long number, phone number and date holds somewhere in it (so a
+#: text without it has none of them, and they are not looked for one by one): seven digits
+#: with at most one space or dash between each two (the numbers), or the end of a date from
+#: the last digit of its day (each pattern of :data:`_DATES` without what it checks around
+#: the date, and one written month first from its day); or what every postcode ends with,
+#: its inward code (:data:`_INWARD`). One search where there were six. (Case is ignored in
+#: the Unicode way, the number part a little more widely than the dates do: a hint may find
+#: more, never less.)
+_HINTS = re.compile(
+    r"[0-9](?:(?P<number>(?:[ -]?[0-9]){6}"
+    r"|[/.-][0-9]{1,2}[/.-][0-9]{2}"  # 12/03/1984, 1.3.84, and 1984-03-12 from its 4
+    r"|(?i:(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE.replace("?P<month>", "?:")
+    + r",? '?[0-9]{2}"  # 12th of March 1984
+    r"|(?:st|nd|rd|th)?,? [0-9]{4}))"  # (March) 12th, 1984
+    r"|(?P<inward>(?i:[ABD-HJLNP-UW-Z]{2})" + _END + "))")
+
+
+def _detect(text: str, names: NameRules | None, every: bool = False) -> Iterator[_Hit]:
+    """Every hit in ``text``. Every kind but names and emails holds :data:`_HINTS`
+    (``every``: look for them all the same, for tests). A number or date is looked for
+    when a number's hint is found; postcodes when any is (an inward code inside a number
+    found first may be hidden by it)."""
+    hints = {"number"} if every else _hints(text)
+    if "number" in hints:
         yield from _numbers(text)
         yield from _phones(text)
+    if hints:
         yield from _postcodes(text)
+    if "number" in hints:
         yield from _dates_of_birth(text)
     if "@" in text:
         yield from _emails(text)
     yield from _names(text, names)
+
+
+def _hints(text: str) -> set[str | None]:
+    """The kinds of :data:`_HINTS` found in ``text``, up to the first number's (then every
+    kind is looked for: no need to read on)."""
+    found = set()
+    for m in _HINTS.finditer(text):
+        found.add(m.lastgroup)
+        if m.lastgroup == "number":
+            break
+    return found
 
 
 def _numbers(text: str) -> Iterator[_Hit]:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .distribution import DistributionLog
     from .model import Story
     from .site import Site
+    from .store import LoadResult
 
 #: Only stories with this status are published (approved ones wait for a publisher).
 PUBLISHED = "published"
@@ -168,9 +169,10 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
     on = today()
     wanted = None if ids is None else frozenset(ids)
     problems: list[str] = []
+    checked: dict[str, str | None | bool] = {}
     if wanted is None:
-        loaded = site.store.load_all()
-        stories = loaded.stories
+        loaded = _load_and_check(site, use, on)
+        stories, checked = loaded.stories, loaded.found
         problems += [str(p) for p in loaded.problems]
     else:
         stories = []
@@ -193,8 +195,13 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
         if not decision.allowed or decision.draft:
             continue
         allowed.append((story, decision))
-    blocking = _blocking_problems(site, [story for story, _ in allowed])
-    for (story, decision), blocked in zip(allowed, blocking, strict=True):
+    blocking = _blocking_problems(site, [story for story, _ in allowed
+                                         if checked.get(story.id, False) is False])
+    blocking.reverse()
+    for story, decision in allowed:
+        blocked = checked.get(story.id, False)
+        if blocked is False:  # not checked while loading: checked now
+            blocked = blocking.pop()
         problem = _media_problem(story, decision) or blocked
         if problem:
             problems.append(f"story {story.id} is not published: {problem}")
@@ -207,6 +214,26 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
         found[publishable.slug] = publishable
     return PublicationSet(use, on, sorted(found.values(), key=lambda p: p.id), problems,
                           first, last, wanted, site.distributions, site.store)
+
+
+def _load_and_check(site: Site, use: str, on: dt.date) -> LoadResult:
+    """Every story of the site (``load_all``), and each one that may be published looked
+    for blocking findings where it is parsed (on a big cold site: in the workers that parse
+    it, so only the answer, a few bytes, comes back): its ``found`` holds
+    :func:`_blocking_problem` or, for a story the load did not check, False."""
+    if threading.active_count() > 1:
+        return site.store.load_all()  # a fork copies no other thread (nor the locks one holds)
+    from . import findings  # noqa: F401 - once, before workers fork, not once in each
+
+    def each(story: Story) -> str | None | bool:
+        if story.status != PUBLISHED:
+            return False
+        decision = site.decide(story, use, on)
+        if not decision.allowed or decision.draft:
+            return False
+        return _blocking_problem(site, story)
+
+    return site.store.load_all(each=each)
 
 
 def _media_problem(story: Story, decision: Decision) -> str | None:

@@ -19,7 +19,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,10 +53,12 @@ class Revision:
 
 @dataclass
 class LoadResult:
-    """Every story that loaded, and a problem for each one that did not."""
+    """Every story that loaded, and a problem for each one that did not; ``found``: what
+    the load's ``each`` gave for the stories it parsed, by id."""
 
     stories: list[m.Story] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    found: dict[str, Any] = field(default_factory=dict)
 
 
 class Store(Protocol):
@@ -65,7 +67,7 @@ class Store(Protocol):
     def ids(self) -> list[str]: ...
     def get(self, story_id: str) -> m.Story: ...
     def find(self, ref: str) -> m.Story: ...
-    def load_all(self) -> LoadResult: ...
+    def load_all(self, each: Callable[[m.Story], Any] | None = None) -> LoadResult: ...
     def create(self, title: str, *, slug: str | None = None, storyteller: str = "",
                role: str = "patient", by: str | None = None) -> m.Story: ...
     def save(self, story: m.Story, *, by: str | None = None) -> m.Story: ...
@@ -203,8 +205,14 @@ class FileStore:
         story.consent_etag = etag_of(cdata) if cdata is not None else None
         return story
 
-    def load_all(self) -> LoadResult:
-        """Every story (parsed files reused from the instance cache while unchanged)."""
+    def load_all(self, each: Callable[[m.Story], Any] | None = None) -> LoadResult:
+        """Every story (parsed files reused from the instance cache while unchanged).
+
+        ``each``: a function of one story, run on stories as they are parsed by the workers
+        of a big load, in the worker (where the story's text already is: only its result,
+        a plain value marshal can send, comes back, in ``found``). It may run on some, all
+        or none of them, and on no story from the cache: the caller does the rest. An
+        exception it raises only leaves that story out of ``found``."""
         result = LoadResult()
         self._report_stray_folders(result)
         with _gc_paused():  # parsing makes millions of short-lived, acyclic objects
@@ -214,7 +222,7 @@ class FileStore:
             parsed_before, ids = self._parsed, self.ids()
             keys = self._stat_keys(ids)
             chunks = self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])],
-                                             keys)
+                                             keys, each, result.found)
             for story_id in ids:
                 try:
                     result.stories.append(self._get(story_id, *keys[story_id]))
@@ -251,7 +259,9 @@ class FileStore:
         return {i: (stat_key(f"{root}/{i}/{STORY_FILE}"), stat_key(f"{root}/{i}/{CONSENT_FILE}"))
                 for i in ids}
 
-    def _parse_in_parallel(self, stale: list[str], keys: dict[str, tuple]) -> list[Chunk]:
+    def _parse_in_parallel(self, stale: list[str], keys: dict[str, tuple],
+                           each: Callable[[m.Story], Any] | None = None,
+                           found: dict[str, Any] | None = None) -> list[Chunk]:
         """Parse many changed stories on every core first (a cold start on a big site).
 
         Each forked worker parses a share of its own first (so it gets work however late it
@@ -261,31 +271,39 @@ class FileStore:
         runs (fixed shares left one core or the other idle for most of a second); it also
         turns its own batches into the parse cache's records then. Anything that fails is
         left for the normal one-by-one pass, which reports it. Returns the stories in
-        marshal's bytes, for the parse cache to write as they are."""
+        marshal's bytes, for the parse cache to write as they are; what ``each`` gave for
+        them goes into ``found`` (see :meth:`load_all`)."""
         cores = min(os.cpu_count() or 1, 4)
         if len(stale) < PARALLEL_PARSE_MIN or cores < 2 or not hasattr(os, "fork"):
             return []
         import concurrent.futures
         import multiprocessing
 
+        from . import storyfile  # noqa: F401 - and YAML: once, before the workers fork
+
         global _PARSING
         chunks: list[Chunk] = []
 
-        def unpack(data: bytes) -> None:
+        found = found if found is not None else {}
+
+        def unpack(sent: tuple[bytes, bytes]) -> None:
+            data, results = sent
             records = marshal.loads(data)  # noqa: S302 - our own worker
             for story_id, (skey, ckey, record) in records.items():
                 self._cache[story_id] = (skey, ckey, story_from_record(record))
             self._parsed += len(records)
             chunks.append((data, {i: (r[0], r[1]) for i, r in records.items()}))
+            found.update(marshal.loads(results))  # noqa: S302
 
         try:
             ctx = multiprocessing.get_context("fork")
-            _PARSING = (self, keys, stale, ctx.Value("q", 0), cores)  # the forked workers see it
+            # the forked workers see it
+            _PARSING = (self, keys, stale, ctx.Value("q", 0), cores, each)
             with concurrent.futures.ProcessPoolExecutor(cores - 1, mp_context=ctx) as pool:
                 own = [pool.submit(_parse_share, n) for n in range(1, cores)]
                 shared = [pool.submit(_parse_shared) for _ in range(1, cores)]
                 for batch in _batches():  # this process's share
-                    parsed = _parse(batch, False)
+                    parsed = _parse(batch, False, found)
                     for story_id, (skey, ckey, story) in parsed.items():
                         self._cache[story_id] = (skey, ckey, story)
                     self._parsed += len(parsed)
@@ -755,23 +773,37 @@ def _check_new(text: str, story_id: str) -> None:
 
 PARALLEL_PARSE_MIN = 800
 PARSE_BATCH = 32  # stories taken from the shared counter at a time
-_PARSING: tuple[FileStore, dict[str, tuple], list[str], Any, int] | None = None
+_PARSING: tuple[FileStore, dict[str, tuple], list[str], Any, int,
+               Callable[[m.Story], Any] | None] | None = None
 
 
-def _parse_share(worker: int) -> bytes:
-    """Worker number ``worker``'s own share of the stories (see :func:`_parse`)."""
+def _parse_share(worker: int) -> tuple[bytes, bytes]:
+    """Worker number ``worker``'s own share of the stories (see :func:`_parse`), and what
+    ``each`` gave for them."""
     assert _PARSING is not None
-    _, _, stale, _, cores = _PARSING
+    stale, cores = _PARSING[2], _PARSING[4]
     own, shared = _shares(len(stale), cores)
-    return marshal.dumps(_parse(stale[shared + own * (worker - 1):shared + own * worker]), 2)
+    found: dict[str, Any] = {}
+    parsed = _parse(stale[shared + own * (worker - 1):shared + own * worker], True, found)
+    return marshal.dumps(parsed, 2), _dumps(found)
 
 
-def _parse_shared() -> bytes:
+def _parse_shared() -> tuple[bytes, bytes]:
     """Stories from the shared counter until none are left, in a worker."""
     parsed: dict[str, tuple] = {}
+    found: dict[str, Any] = {}
     for batch in _batches():
-        parsed.update(_parse(batch))
-    return marshal.dumps(parsed, 2)
+        parsed.update(_parse(batch, True, found))
+    return marshal.dumps(parsed, 2), _dumps(found)
+
+
+def _dumps(found: dict[str, Any]) -> bytes:
+    """``each``'s results in marshal's bytes; none if marshal cannot write them (this
+    process then works them out itself)."""
+    try:
+        return marshal.dumps(found, 2)
+    except ValueError:
+        return marshal.dumps({}, 2)
 
 
 def _shares(count: int, cores: int) -> tuple[int, int]:
@@ -795,7 +827,7 @@ def _chunk(parsed: dict[str, tuple]) -> list[Chunk]:
 def _batches() -> Iterator[list[str]]:
     """The next few stories from the shared counter, until none are left."""
     assert _PARSING is not None
-    _, _, stale, counter, cores = _PARSING
+    stale, counter, cores = _PARSING[2:5]
     _, shared = _shares(len(stale), cores)
     while True:
         with counter.get_lock():
@@ -806,13 +838,14 @@ def _batches() -> Iterator[list[str]]:
         yield stale[start:min(start + PARSE_BATCH, shared)]
 
 
-def _parse(ids: list[str], as_records: bool = True) -> dict[str, tuple]:
+def _parse(ids: list[str], as_records: bool, found: dict[str, Any]) -> dict[str, tuple]:
     """Parse these stories (skipping, for the one-by-one pass, any that fail), each with
-    the stat keys its files had before it was read. Workers hand them back as plain
-    records in marshal's bytes (``{id: (keys, keys, record)}``): far quicker to send than
-    pickled objects, and what the parse cache writes."""
+    the stat keys its files had before it was read, and put what the load's ``each`` gives
+    for each into ``found``. Workers hand them back as plain records in marshal's bytes
+    (``{id: (keys, keys, record)}``): far quicker to send than pickled objects, and what
+    the parse cache writes."""
     assert _PARSING is not None
-    store, keys = _PARSING[:2]
+    store, keys, each = _PARSING[0], _PARSING[1], _PARSING[5]
     out = {}
     for story_id in ids:
         folder = store.root / story_id
@@ -822,6 +855,11 @@ def _parse(ids: list[str], as_records: bool = True) -> dict[str, tuple]:
             continue
         skey, ckey = keys[story_id]
         out[story_id] = (skey, ckey, story_record(story) if as_records else story)
+        if each is not None:
+            try:
+                found[story_id] = each(story)
+            except Exception:  # noqa: BLE001, S112 - left out: the caller works it out itself
+                continue
     return out
 
 

@@ -538,6 +538,37 @@ def test_the_decision_is_the_same_on_every_day_of_its_window(granted, expires, r
             (before.allowed, [r.code for r in before.reasons])
 
 
+@settings(max_examples=200, deadline=None)
+@given(granted=NEAR, expires=NEAR, reconsent=st.one_of(st.none(), NEAR), signed=NEAR,
+       created=NEAR, requested=st.one_of(st.none(), NEAR), on=NEAR)
+def test_the_window_looks_at_every_day_the_story_and_its_consent_hold(
+        granted, expires, reconsent, signed, created, requested, on):
+    """Only fields that may hold a day are looked at (quicker): the window is the one that
+    looking at every field of the story, its consent and withdrawal gives."""
+    import dataclasses
+
+    from storykit.consent import decision_window
+
+    withdrawal = {"requested": requested, "scope": "stop_future_use", "reason": "moving away"}
+    consent = consent_version(granted=granted, expires=expires, reconsent_due=reconsent,
+                              signed_off=signed, status="withdrawn" if requested else "active",
+                              withdrawal=withdrawal if requested else None)
+    story = build_story(story_front(status="published", created=created, updated=signed),
+                        [consent], body=BODY)
+    days = set()
+    c = story.current_consent
+    for holder in (story, c, c.withdrawal):
+        for f in dataclasses.fields(holder) if holder is not None else ():
+            value = getattr(holder, f.name)
+            if isinstance(value, dt.date):
+                day = value.date() if isinstance(value, dt.datetime) else value
+                days |= {day, day + dt.timedelta(days=1)}
+    after = min((d for d in days if d > on), default=None)
+    assert decision_window(story, on) == (
+        max((d for d in days if d <= on), default=D.min),
+        after - dt.timedelta(days=1) if after else D.max)
+
+
 def test_the_window_ends_on_the_last_day_of_consent():
     from storykit.consent import decision_window
 

@@ -393,6 +393,44 @@ def test_advisory_findings_never_block(world, cli):
     assert cli("approve", "st-review1", "--as", "rita").code == 0
 
 
+def test_the_built_in_checks_never_block_so_deciding_need_not_ask_them(world):
+    """What blocks a story skips the built-in checks (findings.NEVER_BLOCKING): they give
+    errors and warnings a person should see in `storykit check`, never a blocking finding.
+    Each of their kinds is made here; none blocks, and deciding without them gives exactly
+    what asking every plugin gives."""
+    from storykit import default_checks
+    from storykit.checks import BLOCKING
+
+    assert (default_checks.__name__,) == findings.NEVER_BLOCKING
+    root = world.root
+    write_story(root, "st-complex", story_front(slug="complex", status="published"),
+                body="> " * 40 + "deep\n", consent=[consent_version(expires=ON)])
+    write_story(root, "st-picture", story_front(
+        slug="aisha-rahman", status="published", tags=["Aisha Rahman"],
+        images=[{"file": "media/gone.jpg", "alt": "A ward", "kind": "photo"}]),
+        consent=[consent_version(status="pending", age_band="13_15", project_class="research",
+                                 identification="anonymous", evidence="evidence/form.pdf",
+                                 signed_off=None, signed_off_revision=None)])
+    write_story(root, "st-gone", story_front(slug="gone", status="published"),
+                consent=[consent_version(status="withdrawn", withdrawal={
+                    "requested": ON, "scope": "stop_future_use", "reason": "changed my mind"})])
+    write_story(root, "st-none", story_front(slug="none", status="published"), consent=None)
+    site = Site.open(root)
+    codes = set()
+    loaded = site.store.load_all()
+    assert loaded.problems == []
+    for story in loaded.stories:
+        theirs = default_checks.story_checks(site, story, ON)
+        codes |= {f.code for f in theirs}
+        assert [f for f in theirs if f.severity == BLOCKING] == []
+        every_plugin = findings.plugin_findings_of(site, story, ON)
+        assert findings.story_findings(site, story, ON) == findings.story_findings(
+            site, story, ON, plugin_findings=every_plugin)
+    assert {"text_too_complex", "missing_image", "consent_pending", "no_reconsent_date",
+            "no_ethics_ref", "missing_evidence", "slug_names_someone", "tag_names_someone",
+            "withdrawn", "withdrawn_not_applied", "no_consent", "expiring"} <= codes, codes
+
+
 def test_a_recorded_render_is_refused_but_a_marked_draft_preview_is_not(world, tmp_path):
     """A preview of a draft is marked on every page and never recorded: its writer may see
     it with the findings still in (the app's editor preview too)."""

@@ -723,3 +723,71 @@ def test_a_text_full_of_phone_numbers_is_checked_in_bounded_time():
     found = find_privacy_issues(story)
     assert time.perf_counter() - started < 10
     assert sum(1 for f in found if f.kind == "phone") == 12_000
+
+
+# --- the hint that spares texts without numbers or dates five searches ---------------------
+
+HINT_PIECES = PIECES + ["9", "99", "0018", "1984", "84", "'84", "12th", "1st", "of", "March",
+                        "mar.", "SEPT", "June", "/", "-", "12.03.84", "1984-03-12",
+                        "0044", "+", "(0)", "020", "\u0669\u0669\u0669", "\uff10\uff17",
+                        "\u0661\u0662", "BORN", "birthday", "d.o.b", "ſ", "\u212a"]
+HINT_SEPARATORS = SEPARATORS + ["", "", "-", "/", ".", "\n", "'"]
+
+
+def _hits_both_ways(text: str) -> None:
+    from storykit.privacy import _detect
+
+    rules = NameRules.for_story(story(), "anonymous")
+    assert list(_detect(text, rules)) == list(_detect(text, rules, every=True)), text
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(HINT_PIECES), st.sampled_from(HINT_SEPARATORS)),
+                max_size=30))
+def test_the_number_hint_never_hides_a_finding(parts):
+    """Numbers, phone numbers and dates of birth are looked for only in a text holding
+    what each of them holds (storykit.privacy._HINTS): glued or apart, at the
+    start or end of the text, across lines, in other scripts' digits, nothing is lost."""
+    _hits_both_ways("".join(piece + sep for piece, sep in parts))
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("9990000018", "nhs_number"), ("999-000-0018 is mine", "nhs_number"),
+    ("mine: 999 000 0018", "nhs_number"), ("12345678", "long_number"),
+    ("07700 900123", "phone"), ("+44 (0) 20 7946 0018", "phone"), ("ring (020) 7946 0018", "phone"),
+    ("ring 0 7 7 0 0 9 0 0 1 2 3", "phone"),
+    ("12/03/1984 is when I was born", "date_of_birth"),
+    ("born on\n12.3.84", "date_of_birth"), ("Born 1984-03-12", "date_of_birth"),
+    ("BORN 12TH OF MAR 1984", "date_of_birth"), ("DOB March 12th, 1984", "date_of_birth"),
+    ("my birthday is 3 June '05", "date_of_birth"), ("born Sept 3, 2005", "date_of_birth"),
+    ("born March 12 1984", "date_of_birth"), ("born 1 may 84", "date_of_birth"),
+    ("LS1 4AP", "postcode"), ("near gir 0aa", "postcode"),
+])
+def test_a_detail_at_either_end_of_a_text_is_found(text, kind):
+    assert kind in {f.kind for f in scan_text(text)}, text
+    _hits_both_ways(text)
+
+
+@pytest.mark.parametrize("text", [
+    "\u0669\u0669\u0669 \u0660\u0660\u0660 \u0660\u0660\u0661\u0668",  # Arabic-Indic digits
+    "\uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10\uff11\uff12\uff13",  # full width
+    "born 12/03/\u0661\u0669\u0668\u0664", "999\n000\n0018", "0770\n0 900123", "NHS 111",
+    "run 0.", "in 2019 on Ward 7, £12.50 a day", "the 2nd and 3rd of them", "",
+])
+def test_text_with_digits_but_no_detail_finds_what_every_search_finds(text):
+    _hits_both_ways(text)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789 aAbBdDnNsStThHzZ_-.\u017f\u212a\u0131"
+                                        "\u0130\u00df\u0661\uff10\n"), max_size=30))
+def test_the_inward_code_ignores_case_as_it_did(text):
+    """_INWARD ignores case after its digit only (quicker): the same places as ignoring
+    case throughout, whatever letters (Kelvin sign, long s, dotless i...) are about."""
+    import re
+
+    from storykit.privacy import _END, _INWARD
+
+    before = re.compile(r"[0-9][ABD-HJLNP-UW-Z]{2}" + _END, re.IGNORECASE)
+    assert [m.span() for m in _INWARD.finditer(text)] == [
+        m.span() for m in before.finditer(text)], text

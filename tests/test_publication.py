@@ -131,3 +131,128 @@ def test_findings_looked_for_on_every_core_hold_back_the_same_stories(site, monk
     assert any(p.startswith("story st-many99 is not published: it has a finding")
                for p in many.problems)
     assert "999 000 0018" not in " ".join(many.problems)
+
+
+# --- a big cold site: stories checked where they are parsed -----------------------------------
+
+def _many(root) -> None:
+    """Stories enough for workers: clean ones, one holding an NHS number (999 test range),
+    a draft with one, one that may not go on the web site, and a broken file."""
+    for n in range(12):
+        write_story(root, f"st-many{n:02d}", story_front(slug=f"many-{n}", status="published"),
+                    body=f"A night on the ward, part {n}.\n")
+    write_story(root, "st-many99", story_front(slug="many-99", status="published"),
+                body="My NHS number is 999 000 0018, in case the ward needs it.\n")
+    write_story(root, "st-draft99", story_front(slug="draft-99", status="draft"),
+                body="My NHS number is 999 000 0018.\n")
+    (root / "stories" / "st-many05" / "story.md").write_text(
+        "---\ntitle: Broken\nslug: [unclosed\n---\nText.\n", encoding="utf-8")
+
+
+def _in_workers(monkeypatch) -> dict:
+    """Load the next cold site on two cores with workers for even a few stories; what the
+    load's checks gave is kept in the dict returned."""
+    import storykit.publication as publication
+    from storykit import store as store_module
+
+    monkeypatch.setattr(store_module, "PARALLEL_PARSE_MIN", 2)
+    monkeypatch.setattr(store_module.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(publication.threading, "active_count", lambda: 1)
+    seen: dict = {"found": {}, "checked_after": []}
+    load_all = store_module.FileStore.load_all
+    blocking = publication._blocking_problems
+
+    def spying_load_all(self, each=None):
+        result = load_all(self, each=each)
+        seen["found"] = dict(result.found)
+        return result
+
+    def spying_blocking(site, stories):
+        seen["checked_after"] += [s.id for s in stories]
+        return blocking(site, stories)
+
+    monkeypatch.setattr(store_module.FileStore, "load_all", spying_load_all)
+    monkeypatch.setattr(publication, "_blocking_problems", spying_blocking)
+    return seen
+
+
+def _alone(root) -> tuple[list[str], list[str]]:
+    import shutil
+
+    from storykit import store as store_module
+
+    old = store_module.PARALLEL_PARSE_MIN
+    store_module.PARALLEL_PARSE_MIN = 10**9
+    try:
+        found = publication_set(Site.open(root), "public_website")
+    finally:
+        store_module.PARALLEL_PARSE_MIN = old
+    shutil.rmtree(root / "instance" / "cache")  # the next load is cold again
+    return [p.id for p in found.stories], found.problems
+
+
+def test_a_cold_big_site_is_checked_where_it_is_parsed_with_the_same_decisions(site,
+                                                                                monkeypatch):
+    """Workers that parse a story also look for its blocking findings (only the answer comes
+    back): the same stories are published, the same ones held back with the same reasons,
+    each checked once, and a broken file is still named with its file and line."""
+    root = site.root
+    _many(root)
+    ids, problems = _alone(root)
+    seen = _in_workers(monkeypatch)
+    found = publication_set(Site.open(root), "public_website")
+    assert [p.id for p in found.stories] == ids and found.problems == problems
+    assert "st-many99" not in ids and "st-many03" in ids and "st-draft99" not in ids
+    assert any(p.startswith("story st-many99 is not published: it has a finding that must be")
+               for p in problems)
+    assert any(p.startswith(str(root / "stories" / "st-many05" / "story.md") + ":4: YAML")
+               for p in problems), problems
+    assert seen["found"]["st-many99"].startswith("it has a finding")
+    assert seen["found"]["st-many03"] is None and seen["found"]["st-draft99"] is False
+    assert not set(seen["checked_after"]) & {i for i, r in seen["found"].items()
+                                             if r is not False}
+    assert set(seen["checked_after"]) | {i for i, r in seen["found"].items()
+                                         if r is not False} >= set(ids) | {"st-many99"}
+
+
+def test_a_check_that_fails_in_a_worker_is_done_again_here(site, monkeypatch):
+    import os
+
+    import storykit.publication as publication
+
+    root = site.root
+    _many(root)
+    ids, problems = _alone(root)
+    seen = _in_workers(monkeypatch)
+    here, check = os.getpid(), publication._blocking_problem
+
+    def failing_in_workers(site, story):
+        if os.getpid() != here:
+            raise RuntimeError("a bug in a worker")
+        return check(site, story)
+
+    monkeypatch.setattr(publication, "_blocking_problem", failing_in_workers)
+    found = publication_set(Site.open(root), "public_website")
+    assert [p.id for p in found.stories] == ids and found.problems == problems
+    assert "st-many99" in seen["checked_after"]  # the worker's story was checked here
+
+
+def test_a_worker_that_dies_mid_parse_changes_no_decision(site, monkeypatch):
+    import os
+
+    from storykit import store as store_module
+
+    root = site.root
+    _many(root)
+    ids, problems = _alone(root)
+    _in_workers(monkeypatch)
+    here, read = os.getpid(), store_module.FileStore._read
+
+    def dying_in_workers(self, story_id, *paths):
+        if os.getpid() != here:
+            os._exit(3)
+        return read(self, story_id, *paths)
+
+    monkeypatch.setattr(store_module.FileStore, "_read", dying_in_workers)
+    found = publication_set(Site.open(root), "public_website")
+    assert [p.id for p in found.stories] == ids and found.problems == problems
