@@ -114,20 +114,26 @@ _PASSED: dict[str, None] = {}
 _PASSED_KEEP = 64
 
 
-def check_complexity(text: str) -> None:
+def check_complexity(text: str, *, plain: bool = False) -> None:
     """Raise :class:`MarkdownTooComplex` (saying what to change) for text that would take
     Python-Markdown too long to render. Linear time: counts characters, never parses; a
     typical story takes a few tens of microseconds (``storykit check`` runs it on every
-    story), and a text checked a moment ago is not counted again."""
+    story), and a text checked a moment ago is not counted again.
+
+    ``plain``: the text is one :func:`~storykit.plain_markdown.plain_document` converts. Its
+    lines are then never indented more than four spaces, each list item or quote line is one
+    level deep, and its only headings or rules are headings on lines of their own, so the
+    line-by-line limits can only be broken by a text with more lines than list items and
+    quote marks allowed: the answer is the same, found without looking at each line."""
     if text in _PASSED:
         return
-    _count_complexity(text)
+    _count_complexity(text, plain)
     if len(_PASSED) >= _PASSED_KEEP:
         _PASSED.clear()  # one step, so threads rendering at once never see it half-done
     _PASSED[text] = None
 
 
-def _count_complexity(text: str) -> None:
+def _count_complexity(text: str, plain: bool = False) -> None:
     newlines = text.count("\n")
     if newlines >= MAX_LINES:
         raise MarkdownTooComplex(f"the text has more than {MAX_LINES:,} lines; split it into "
@@ -163,6 +169,8 @@ def _count_complexity(text: str) -> None:
             len(p) > MAX_PARAGRAPH for p in paragraphs or _PARAGRAPHS.split(text)):
         raise MarkdownTooComplex(f"a paragraph is longer than {MAX_PARAGRAPH:,} characters; "
                                  "put blank lines between paragraphs")
+    if plain and newlines < MAX_MARKERS and len(text) < MAX_SPLITTING // 2:
+        return  # nothing left that could be too much (see check_complexity)
     _check_lines(text.split("\n"))  # line by line: a multi-line regex tries every position
 
 
@@ -311,9 +319,10 @@ def render_markdown(text: str, extensions: Iterable[Any] = (), *,
     ``<h{top_level}>`` (the page title is the ``<h1>``)."""
     if len(text) > MAX_MARKDOWN:
         raise MarkdownTooLong(f"the text is longer than {MAX_MARKDOWN:,} characters")
-    check_complexity(text)
     extensions = tuple(extensions)
-    html = None if extensions else plain_document(text)  # a plugin's extension may differ
+    # A plugin's extension may differ. Linear time, so it may come before the check.
+    html = None if extensions else plain_document(text)
+    check_complexity(text, plain=html is not None)
     if html is not None:
         html = plain_sanitised(html)
     else:

@@ -42,107 +42,137 @@ import re
 #: the whitespace clean-up, and control characters and lone surrogates (the sanitiser's
 #: parser would change or refuse them): a text with any of them takes the full way.
 _NOT_PLAIN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f`\\<&{}|\ud800-\udfff]")
+_NOT_PLAIN_ASCII = bytes([*range(0x0A), *range(0x0B, 0x20), 0x7F]) + b"`\\<&{}|"  # the same
+_BLANK_LINES = re.compile(r"\n\n+")
 _HEADING_LINE = re.compile(r"(#{1,6})[ ]+([^#\s](?:[^#\n]*[^#\s])?)")
 #: The text of a paragraph line, list item or quote: a letter first (or an inline form).
 _TEXT_START = re.compile(r"[^\W\d_]|\*{1,2}[^\W\d_]|_{1,2}[^\W\d_]|\[[^\W\d_]")
+#: A line (not the first) of a block whose text does not start as :data:`_TEXT_START` says.
+_BAD_LINE = re.compile(rf"\n(?!{_TEXT_START.pattern})")
+_BULLETS = {marker: re.compile(re.escape(marker) + " (.*)") for marker in "-*+"}
 _BULLET = re.compile(r"([-*+]) (.*)")
 _NUMBER = re.compile(r"([1-9][0-9]{0,8})\. (.*)")
-_QUOTE = re.compile(r"> (.*)")
 #: What may be inside emphasis or a link's words: letters, digits, spaces and a little
-#: punctuation, starting and ending with a letter or digit.
-_WORDS = r"[^\W_](?:[^\W_]|[ ',.!?;:-](?=[^\W_]|[ ',.!?;:-]))*[^\W_]|[^\W_]"
-_URL = r"https?://[A-Za-z0-9][A-Za-z0-9./:?#=%+~-]*"
-_INLINE = re.compile(rf"\*\*(?P<strong>{_WORDS})\*\*|\*(?P<em>{_WORDS})\*"
-                     rf"|__(?P<strong_>{_WORDS})__|_(?P<em_>{_WORDS})_"
-                     rf"|\[(?P<label>{_WORDS})\]\((?P<url>{_URL})\)")
-_BEFORE = frozenset(" ")  # what may stand just before an inline form (or the line's start)
-_AFTER = frozenset(" .,!?;:")  # what may follow one (or the line's end)
+#: punctuation, starting and ending with a letter or digit. Possessive, so a form that does
+#: not close costs one look along its words, never a search back through them.
+_WORDS = r"[^\W_](?:[ ',.!?;:-]*+[^\W_])*+"
+_URL = r"https?://[A-Za-z0-9][A-Za-z0-9./:?#=%+~-]*+"
+_STARTS = r"(?<![^ >\n].)"  # after its first character: what stands before that one
+#: An inline form in the blocks' HTML, standing where Python-Markdown makes it: after a
+#: space or the start of its text (a line's start, or a tag's ">": text holds no "<" or ">"),
+#: and before a space, some punctuation or the end of its text (a line's end, or a "<").
+#: Each form starts with its own character, so the search skips along to the next one.
+_FORM = re.compile(rf"(?:\*{_STARTS}(?:\*(?P<strong>{_WORDS})\*\*|(?P<em>{_WORDS})\*)"
+                   rf"|_{_STARTS}(?:_(?P<strong_>{_WORDS})__|(?P<em_>{_WORDS})_)"
+                   rf"|\[{_STARTS}(?P<label>{_WORDS})\]\((?P<url>{_URL})\))(?=[ .,!?;:<\n])")
 _SPECIAL = re.compile(r"[*_\[\]]")
+#: Kinds of block that Python-Markdown joins with one of the same kind just before.
+_JOINING = frozenset({"ul", "ol", "quote"})
 
 
 def plain_document(text: str) -> str | None:
     """The HTML Python-Markdown (with storykit's extensions) makes of ``text`` when the text
     is only the simple blocks and inline forms this module knows (see its docstring);
-    None for any other text (then convert it the usual way)."""
+    None for any other text (then convert it the usual way).
+
+    The blocks are made first with their text as written, then every inline form in one
+    pass over the whole HTML: each form stands inside one line's text, so where it may
+    stand is told by the characters around it (see :data:`_FORM`), and any ``*``, ``_``,
+    ``[`` or ``]`` left over was not part of a form."""
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if _NOT_PLAIN.search(text) is not None or " \n" in text or text.endswith(" "):
+    if " \n" in text or text.endswith(" ") or _not_plain(text):
         return None
-    inline = _inline if _SPECIAL.search(text) is not None else _plain
+    if ">" in text and text.count(">") != text.startswith("> ") + text.count("\n> "):
+        return None  # a ">" in some text, not a quote's mark
     html: list[str] = []
-    block: list[str] = []
     previous = ""
-    for line in [*text.split("\n"), ""]:
-        if line:
-            block.append(line)
-            continue
+    for block in _BLANK_LINES.split(text.strip("\n")):
         if not block:
             continue
-        kind, made = _block(block, inline)
-        if made is None or (kind == previous and kind in ("ul", "ol", "quote")):
+        kind, made = _block(block)
+        if made is None or (kind == previous and kind in _JOINING):
             return None
         html.append(made)
-        previous, block = kind, []
-    return "\n".join(html)
+        previous = kind
+    out = "\n".join(html)
+    if _SPECIAL.search(out) is None:
+        return out
+    out = _FORM.sub(_form, out)
+    return None if _SPECIAL.search(out) is not None else out
 
 
-def _block(lines: list[str], inline) -> tuple[str, str | None]:
-    """(kind, HTML) of one block; HTML None when the block is not one this module knows."""
-    first = lines[0]
-    start = first[0]
-    if start == "#":
-        heading = _HEADING_LINE.fullmatch(first)
-        if heading is None or len(lines) > 1:
+def _not_plain(text: str) -> bool:
+    """Whether the text has a character of :data:`_NOT_PLAIN` (for ASCII text, found by
+    bytes: a few times quicker than a search)."""
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _NOT_PLAIN_ASCII)) != len(text)
+    return _NOT_PLAIN.search(text) is not None
+
+
+def _block(block: str) -> tuple[str, str | None]:
+    """(kind, HTML with the inline forms still as written) of one block of lines; HTML None
+    when the block is not one this module knows."""
+    start = block[0]
+    if start == "#":  # one line: the pattern never takes a line's end
+        heading = _HEADING_LINE.fullmatch(block)
+        if heading is None:
             return "h", None
         level = len(heading.group(1))
-        words = inline(heading.group(2))
-        return "h", None if words is None else f"<h{level}>{words}</h{level}>"
+        return "h", f"<h{level}>{heading.group(2)}</h{level}>"
     if start == ">":
-        body = _items(lines, _QUOTE, inline)
-        return "quote", None if body is None else ("<blockquote>\n<p>" + "\n".join(body)
-                                                   + "</p>\n</blockquote>")
-    if start in "-+" or (start == "*" and first[1:2] == " ") or start.isdigit():
-        return _list_block(lines, inline)
-    body = []
-    for line in lines:
-        made = inline(line) if _TEXT_START.match(line) else None
-        if made is None:
-            return "p", None
-        body.append(made)
-    return "p", "<p>" + "\n".join(body) + "</p>"
+        lines = block.count("\n")
+        if not block.startswith("> ") or block.count("\n> ") != lines:
+            return "quote", None
+        body = block[2:].replace("\n> ", "\n") if lines else block[2:]
+        if not _text_lines(body):
+            return "quote", None
+        return "quote", "<blockquote>\n<p>" + body + "</p>\n</blockquote>"
+    if start in "-+" or (start == "*" and block[1:2] == " ") or start.isdigit():
+        return _list_block(block.split("\n"))
+    if not _text_lines(block):
+        return "p", None
+    return "p", "<p>" + block + "</p>"
 
 
-def _items(lines: list[str], pattern: re.Pattern[str], inline, group: int = 1) -> list[str] | None:
-    """Each line's text after its marker, as inline HTML; None if any line differs."""
+def _text_lines(lines: str) -> bool:
+    """Whether each of these lines starts as a paragraph's text must."""
+    return _TEXT_START.match(lines) is not None and ("\n" not in lines
+                                                     or _BAD_LINE.search(lines) is None)
+
+
+def _items(lines: list[str], pattern: re.Pattern[str], group: int = 1) -> list[str] | None:
+    """Each line's text after its marker; None if any line differs."""
     out = []
     for line in lines:
         match = pattern.fullmatch(line)
         if match is None:
             return None
         text = match.group(group)
-        made = inline(text) if _TEXT_START.match(text) else None
-        if made is None:
+        if _TEXT_START.match(text) is None:
             return None
-        out.append(made)
+        out.append(text)
     return out
 
 
-def _list_block(lines: list[str], inline) -> tuple[str, str | None]:
+def _list_block(lines: list[str]) -> tuple[str, str | None]:
     """A list block, its items one line each; an item may have a list of its own, one
     level deep, on the lines after it indented by four spaces."""
     top = _list_kind(lines[0])
     if top is None:
         return "ul", None
     tag, marker, attrs = top
-    items: list[list] = []  # [item HTML, nested lines]
+    group = 2 if tag == "ol" else 1
+    items: list[list] = []  # [item text, nested lines]
     for line in lines:
         if line.startswith("    ") and items:
             items[-1][1].append(line[4:])
             continue
-        made = _items([line], marker, inline, group=2 if tag == "ol" else 1)
-        if made is None:
+        match = marker.fullmatch(line)
+        text = match.group(group) if match is not None else ""
+        if _TEXT_START.match(text) is None:
             return tag, None
-        items.append([made[0], []])
+        items.append([text, []])
     html = [f"<{tag}{attrs}>"]
     for text, nested in items:
         if not nested:
@@ -151,7 +181,7 @@ def _list_block(lines: list[str], inline) -> tuple[str, str | None]:
         inner = _list_kind(nested[0])
         if inner is None or inner[2]:
             return tag, None  # not a list, or a numbered one not from 1
-        made = _items(nested, inner[1], inline, group=2 if inner[0] == "ol" else 1)
+        made = _items(nested, inner[1], group=2 if inner[0] == "ol" else 1)
         if made is None:
             return tag, None
         html.append(f"<li>{text}<{inner[0]}>\n" + "".join(f"<li>{i}</li>\n" for i in made)
@@ -164,7 +194,7 @@ def _list_kind(first: str) -> tuple[str, re.Pattern[str], str] | None:
     """(tag, item pattern, attributes) of a list whose first line is ``first``."""
     bullet = _BULLET.fullmatch(first)
     if bullet is not None:
-        return "ul", re.compile(re.escape(bullet.group(1)) + " (.*)"), ""
+        return "ul", _BULLETS[bullet.group(1)], ""
     number = _NUMBER.fullmatch(first)
     if number is not None:
         attrs = "" if number.group(1) == "1" else f' start="{number.group(1)}"'
@@ -172,37 +202,13 @@ def _list_kind(first: str) -> tuple[str, re.Pattern[str], str] | None:
     return None
 
 
-def _plain(text: str) -> str | None:
-    return None if ">" in text else text
+_TAGS = (None, "strong", "em", "strong", "em")  # by the number of the form's group
 
 
-def _inline(text: str) -> str | None:
-    """Text with the inline forms as HTML; None if any ``*``, ``_``, ``[`` or ``]`` is not
-    part of one, or one is not between spaces and punctuation. Each form starts at one of
-    those characters, so they are found by a quick search, then matched in place."""
-    if ">" in text:
-        return None
-    special = _SPECIAL.search(text)
-    out = []
-    at = 0
-    while special is not None:
-        start = special.start()
-        match = _INLINE.match(text, start)
-        if match is None:
-            return None
-        end = match.end()
-        if (start and text[start - 1] not in _BEFORE) or (end < len(text)
-                                                         and text[end] not in _AFTER):
-            return None
-        out.append(text[at:start])
-        strong, em = match.group("strong", "em")
-        if strong is not None or (strong := match.group("strong_")) is not None:
-            out.append(f"<strong>{strong}</strong>")
-        elif em is not None or (em := match.group("em_")) is not None:
-            out.append(f"<em>{em}</em>")
-        else:
-            out.append(f'<a href="{match.group("url")}">{match.group("label")}</a>')
-        at = end
-        special = _SPECIAL.search(text, end)
-    out.append(text[at:])
-    return "".join(out)
+def _form(match: re.Match[str]) -> str:
+    """The HTML of one inline form."""
+    group = match.lastindex  # 1 to 4: emphasis; 6: a link's address (5: its words)
+    if group == 6:
+        return f'<a href="{match[6]}">{match[5]}</a>'
+    tag = _TAGS[group]
+    return f"<{tag}>{match[group]}</{tag}>"

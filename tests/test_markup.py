@@ -632,6 +632,34 @@ def test_nesting_and_indent_limits_say_what_a_multi_line_regex_says(text):
     assert got == reference(text)
 
 
+@settings(max_examples=800, deadline=None)
+@given(st.tuples(STORIES | SIMPLE_DOCUMENTS, st.integers(1, 40)))
+@example(("- a\n- b\n- c\n\n> d\n> e", 5))
+def test_plain_texts_are_refused_exactly_as_the_line_by_line_check_would(case):
+    """For a text storykit converts itself, the complexity check trusts what that tells of
+    its lines instead of looking at each one: the answer is the same (here with the limit
+    on list items and quote marks made small enough for these stories to reach)."""
+    from unittest import mock
+
+    from storykit import markup
+    from storykit.plain_markdown import plain_document
+
+    text, most_markers = case
+    if plain_document(text) is None:
+        return
+
+    def refusal(plain):
+        markup._PASSED.clear()
+        try:
+            markup.check_complexity(text, plain=plain)
+        except MarkdownTooComplex as exc:
+            return str(exc)
+        return None
+
+    with mock.patch.object(markup, "MAX_MARKERS", most_markers):
+        assert refusal(True) == refusal(False)
+
+
 # --- storykit's own HTML needs no second parse (markup.plain_sanitised) ----------------------
 
 ANY_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
