@@ -95,7 +95,8 @@ class StoryView:
         return self.mark or DRAFT_MARK
 
     def without_notes(self) -> StoryView:
-        return replace(self, speaker_notes=None)
+        """The view without speaker notes (itself when it has none: views never change)."""
+        return self if self.speaker_notes is None else replace(self, speaker_notes=None)
 
 
 @dataclass(frozen=True)
@@ -561,8 +562,8 @@ def name_replacement(name: str, text: str, start: int, swaps: dict[str, str]) ->
 def _compile(swaps: dict[str, str]):
     if not swaps:
         return lambda text: text
-    matcher = NameMatcher(with_capitals(swaps))
     swaps = with_capitals(swaps)
+    matcher = NameMatcher(swaps)
 
     def replace(text: str, match: NameMatch) -> str:
         return name_replacement(match.name, text, match.start, swaps)

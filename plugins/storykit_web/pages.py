@@ -44,6 +44,9 @@ _ASCII_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")  # _WORD for lower-case AS
 #: ASCII bytes to lower case, with everything but letters, digits and ' made a space.
 _WORD_BYTES = bytes(c + 32 if 65 <= c <= 90 else c if (97 <= c <= 122 or 48 <= c <= 57
                                                        or c == 39) else 32 for c in range(256))
+#: A ' with no letter or digit on one side, in text made by _WORD_BYTES (one look at each ':
+#: making one a space never makes another one lone unless it stood next to it already).
+_LONE_APOSTROPHE = re.compile(rb"'(?:(?![a-z0-9])|(?<![a-z0-9]'))")
 _STOP_WORDS = """a about after again all also am an and any are as at be because been before
 being but by can could did do does doing down during each few for from further had has have
 having he her here hers him his how i if in into is it its just me more most my no nor not now
@@ -132,11 +135,11 @@ def page_search_entry(page: Any) -> dict[str, Any]:
 def body_words(text: str, limit: int = SEARCH_WORDS) -> str:
     """Distinct lower-case words of the text (no common small words), in order of appearance."""
     if text.isascii():  # as bytes, the same words in half the time
-        data = b" " + text.encode("ascii").translate(_WORD_BYTES) + b" "
+        data = text.encode("ascii").translate(_WORD_BYTES)
         # A ' is part of a word only between two letters or digits: others become spaces,
         # then the words are what lies between spaces.
-        while b"'" in data and (b" '" in data or b"' " in data or b"''" in data):
-            data = data.replace(b"''", b"  ").replace(b" '", b"  ").replace(b"' ", b"  ")
+        if b"'" in data:
+            data = _LONE_APOSTROPHE.sub(b" ", data)
         tokens = data.split()
         found_bytes = dict.fromkeys(tokens)
         return b" ".join([w for w in found_bytes if len(w) > 2 and w not in _STOP_BYTES][:limit]
