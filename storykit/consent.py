@@ -119,7 +119,7 @@ class Decision:
         if not self.allowed or self._source is None:
             return None
         story, consent = self._source
-        return reduce(story, consent, self.use, draft=self.draft)
+        return _reduce(story, consent, self.use, self.draft, self._swaps, self._labels)
 
     @cached_property
     def slug(self) -> str | None:
@@ -127,7 +127,21 @@ class Decision:
         reducing the whole story; None when refused."""
         if not self.allowed or self._source is None:
             return None
-        return public_labels(*self._source)[0]
+        return self._labels[0]
+
+    @cached_property
+    def _swaps(self) -> dict[str, str]:
+        """The story's :func:`name_swaps`: found once for its slug, and again for its view
+        (often in a process forked after the slug was known) without working them out again."""
+        assert self._source is not None
+        story, consent = self._source
+        return name_swaps(story, consent.identification)
+
+    @cached_property
+    def _labels(self) -> tuple[str, tuple[str, ...]]:
+        """The story's :func:`public_labels`, kept like :attr:`_swaps`."""
+        assert self._source is not None
+        return _labels(self._source[0], _label_test(self._swaps))
 
     @property
     def messages(self) -> list[str]:
@@ -260,10 +274,16 @@ def _signoff_problem(story: Story, c: ConsentVersion) -> Reason | None:
 def reduce(story: Story, consent: ConsentVersion, use: str, *,
            draft: bool = False) -> StoryView | None:
     """The story as the consent allows it to be seen; None if nothing may be shown."""
-    display = storyteller_display(story, consent.identification)
     swaps = name_swaps(story, consent.identification)
+    return _reduce(story, consent, use, draft, swaps, _labels(story, _label_test(swaps)))
+
+
+def _reduce(story: Story, consent: ConsentVersion, use: str, draft: bool,
+            swaps: dict[str, str], labels: tuple[str, tuple[str, ...]]) -> StoryView | None:
+    """:func:`reduce` with the story's :func:`name_swaps` and :func:`public_labels` known."""
+    display = storyteller_display(story, consent.identification)
     swap = _compile(swaps)
-    slug, tags = _labels(story, _label_test(swaps))
+    slug, tags = labels
     media = set(consent.media)
     body = swap(story.body) if "text" in media else ""
     quotes = tuple(swap(q) for q in story.quotes) if "quotes" in media else ()

@@ -54,6 +54,7 @@ ID_PREFIX = "in-story-"
 ALLOWED_CLASSES = {"div": frozenset({"footnote"}),
                    "a": frozenset({"footnote-ref", "footnote-backref"})}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_REL = "noopener noreferrer nofollow"  # on every link the sanitiser keeps
 _HEADING = re.compile(r"<(/?)h([1-6])\b")
 _SAFE_ID = re.compile(r"[\w:.-]+")
 
@@ -264,7 +265,7 @@ def _cleaner() -> nh3.Cleaner:
         tags=set(ALLOWED_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
         url_schemes=set(URL_SCHEMES),
-        link_rel="noopener noreferrer nofollow",
+        link_rel=LINK_REL,
         strip_comments=True,
         attribute_filter=_attribute,
     )
@@ -321,11 +322,9 @@ def render_markdown(text: str, extensions: Iterable[Any] = (), *,
         raise MarkdownTooLong(f"the text is longer than {MAX_MARKDOWN:,} characters")
     extensions = tuple(extensions)
     # A plugin's extension may differ. Linear time, so it may come before the check.
-    html = None if extensions else plain_document(text)
+    html = None if extensions else _plain_sanitised_document(text)
     check_complexity(text, plain=html is not None)
-    if html is not None:
-        html = plain_sanitised(html)
-    else:
+    if html is None:
         md = _converter(BASE_EXTENSIONS + extensions)
         md.reset()
         try:
@@ -347,7 +346,16 @@ def plain_sanitised(html: str) -> str:
     if "\xa0" in html:
         html = html.replace("\xa0", "&nbsp;")
     if "<a " in html:
-        html = _PLAIN_LINK.sub(r'<a href="\1" rel="noopener noreferrer nofollow">', html)
+        html = _PLAIN_LINK.sub(rf'<a href="\1" rel="{LINK_REL}">', html)
+    return html
+
+
+def _plain_sanitised_document(text: str) -> str | None:
+    """:func:`plain_sanitised` of :func:`~storykit.plain_markdown.plain_document`, its links
+    marked as they are written (None when the text is not plain)."""
+    html = plain_document(text, link_attributes=f' rel="{LINK_REL}"')
+    if html is not None and "\xa0" in html:
+        html = html.replace("\xa0", "&nbsp;")
     return html
 
 

@@ -37,6 +37,8 @@ The rules, each a reason Python-Markdown could do something else:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from functools import lru_cache, partial
 
 #: Characters with a meaning to some inline pattern, block processor, the serialiser or
 #: the whitespace clean-up, and control characters and lone surrogates (the sanitiser's
@@ -70,10 +72,11 @@ _SPECIAL = re.compile(r"[*_\[\]]")
 _JOINING = frozenset({"ul", "ol", "quote"})
 
 
-def plain_document(text: str) -> str | None:
+def plain_document(text: str, *, link_attributes: str = "") -> str | None:
     """The HTML Python-Markdown (with storykit's extensions) makes of ``text`` when the text
     is only the simple blocks and inline forms this module knows (see its docstring);
-    None for any other text (then convert it the usual way).
+    None for any other text (then convert it the usual way). ``link_attributes`` are
+    written after each link's address (what the sanitiser would add).
 
     The blocks are made first with their text as written, then every inline form in one
     pass over the whole HTML: each form stands inside one line's text, so where it may
@@ -98,7 +101,7 @@ def plain_document(text: str) -> str | None:
     out = "\n".join(html)
     if _SPECIAL.search(out) is None:
         return out
-    out = _FORM.sub(_form, out)
+    out = _FORM.sub(_form if not link_attributes else _linking(link_attributes), out)
     return None if _SPECIAL.search(out) is not None else out
 
 
@@ -205,10 +208,16 @@ def _list_kind(first: str) -> tuple[str, re.Pattern[str], str] | None:
 _TAGS = (None, "strong", "em", "strong", "em")  # by the number of the form's group
 
 
-def _form(match: re.Match[str]) -> str:
+def _form(match: re.Match[str], attributes: str = "") -> str:
     """The HTML of one inline form."""
     group = match.lastindex  # 1 to 4: emphasis; 6: a link's address (5: its words)
     if group == 6:
-        return f'<a href="{match[6]}">{match[5]}</a>'
+        return f'<a href="{match[6]}"{attributes}>{match[5]}</a>'
     tag = _TAGS[group]
     return f"<{tag}>{match[group]}</{tag}>"
+
+
+@lru_cache(maxsize=4)
+def _linking(attributes: str) -> Callable[[re.Match[str]], str]:
+    """:func:`_form` writing ``attributes`` in each link."""
+    return partial(_form, attributes=attributes)
