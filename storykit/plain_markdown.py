@@ -58,15 +58,19 @@ _NUMBER = re.compile(r"([1-9][0-9]{0,8})\. (.*)")
 #: punctuation, starting and ending with a letter or digit. Possessive, so a form that does
 #: not close costs one look along its words, never a search back through them.
 _WORDS = r"[^\W_](?:[ ',.!?;:-]*+[^\W_])*+"
+#: The same words where the form does not end with "_", as one quick run of characters (not
+#: a group for each one): an "_" taken in with them stays in the HTML, where it shows that
+#: the text is not plain, as it is.
+_RUN = r"[^\W_][\w ',.!?;:-]*+(?<=[^\W_])"
 _URL = r"https?://[A-Za-z0-9][A-Za-z0-9./:?#=%+~-]*+"
 _STARTS = r"(?<![^ >\n].)"  # after its first character: what stands before that one
 #: An inline form in the blocks' HTML, standing where Python-Markdown makes it: after a
 #: space or the start of its text (a line's start, or a tag's ">": text holds no "<" or ">"),
 #: and before a space, some punctuation or the end of its text (a line's end, or a "<").
 #: Each form starts with its own character, so the search skips along to the next one.
-_FORM = re.compile(rf"(?:\*{_STARTS}(?:\*(?P<strong>{_WORDS})\*\*|(?P<em>{_WORDS})\*)"
+_FORM = re.compile(rf"(?:\*{_STARTS}(?:\*(?P<strong>{_RUN})\*\*|(?P<em>{_RUN})\*)"
                    rf"|_{_STARTS}(?:_(?P<strong_>{_WORDS})__|(?P<em_>{_WORDS})_)"
-                   rf"|\[{_STARTS}(?P<label>{_WORDS})\]\((?P<url>{_URL})\))(?=[ .,!?;:<\n])")
+                   rf"|\[{_STARTS}(?P<label>{_RUN})\]\((?P<url>{_URL})\))(?=[ .,!?;:<\n])")
 _SPECIAL = re.compile(r"[*_\[\]]")
 #: Kinds of block that Python-Markdown joins with one of the same kind just before.
 _JOINING = frozenset({"ul", "ol", "quote"})
