@@ -67,9 +67,14 @@ def quick_digest(*parts: str | None) -> str:
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
 
 
+#: What json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str) uses, made once
+#: (json.dumps makes a new one for each call with options: a build makes thousands of hashes).
+_DIGEST_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"), default=str)
+
+
 def digest(*parts: Any) -> str:
     """A short, stable hash of JSON-able parts (used for every 'did this change?' check)."""
-    data = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str)
+    data = _DIGEST_JSON.encode(parts)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:32]
 
 
