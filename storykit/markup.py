@@ -321,6 +321,8 @@ def render_markdown(text: str, extensions: Iterable[Any] = (), *,
     if len(text) > MAX_MARKDOWN:
         raise MarkdownTooLong(f"the text is longer than {MAX_MARKDOWN:,} characters")
     extensions = tuple(extensions)
+    if text.count("\n") >= MAX_MARKERS:  # too many lines for a plain text to skip any check
+        check_complexity(text)  # first, as for any text: then the memo has it
     # A plugin's extension may differ. Linear time, so it may come before the check.
     html = None if extensions else _plain_sanitised_document(text)
     check_complexity(text, plain=html is not None)
