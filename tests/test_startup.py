@@ -11,6 +11,7 @@ import datetime as dt
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -247,3 +248,17 @@ def test_the_folders_are_scanned_as_importlib_metadata_scans_them(tmp_path, monk
 ])
 def test_entry_points_load_as_importlib_metadata_loads_them(value, expected):
     assert plugins.load_entry_point(value) == expected
+
+
+def test_loading_ordinary_stories_needs_no_yaml(story_site):
+    """Ordinary files are read the quick way: PyYAML (about 10 ms) is imported only for a
+    file that needs the strict way, or for writing one."""
+    load = f"from storykit.site import Site\nSite.open({str(story_site)!r}).store.load_all()\n"
+    story = story_site / "stories" / "st-test01" / "story.md"
+    text = story.read_text()
+    notes = text.index("speaker_notes:")  # written over two lines: the strict way reads it
+    story.write_text(text[:notes] + text[text.index("created:"):])
+    assert "yaml" not in imported_by(load, allow="")
+    shutil.rmtree(story_site / "instance" / "cache")
+    story.write_text(text)
+    assert "yaml" in imported_by(load, allow="")
