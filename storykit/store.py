@@ -772,7 +772,8 @@ def _check_new(text: str, story_id: str) -> None:
 
 
 PARALLEL_PARSE_MIN = 800
-PARSE_BATCH = 32  # stories taken from the shared counter at a time
+PARSE_BATCH = 32  # stories taken from the shared counter at a time (at most)
+PARSE_BATCH_MIN = 8  # (at least)
 _PARSING: tuple[FileStore, dict[str, tuple], list[str], Any, int,
                Callable[[m.Story], Any] | None] | None = None
 
@@ -832,10 +833,18 @@ def _batches() -> Iterator[list[str]]:
     while True:
         with counter.get_lock():
             start = counter.value
-            counter.value = start + PARSE_BATCH
+            counter.value = start + _batch_size(shared - start, cores)
+            end = counter.value
         if start >= shared:
             return
-        yield stale[start:min(start + PARSE_BATCH, shared)]
+        yield stale[start:min(end, shared)]
+
+
+def _batch_size(left: int, cores: int) -> int:
+    """How many stories to take from the shared counter with ``left`` still to take:
+    :data:`PARSE_BATCH`, fewer towards the end, so that the processes finish close
+    together (the last batch taken is what the others may wait for)."""
+    return max(PARSE_BATCH_MIN, min(PARSE_BATCH, left // (2 * cores)))
 
 
 def _parse(ids: list[str], as_records: bool, found: dict[str, Any]) -> dict[str, tuple]:
