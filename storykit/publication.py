@@ -79,12 +79,12 @@ class Publishable:
     @cached_property
     def _decision(self) -> Decision:
         """The decision made again for a story a load's worker decided about: it cannot
-        differ (the same story, use and day), but a view is never made unless it agrees."""
+        differ (the same story, use and day), but a view is never made unless it allows
+        the story, as a finished story, under the same consent version."""
         site, story, use, on = self._again
         decision = site.decide(story, use, on)
         if not decision.allowed or decision.draft or \
-                (decision.slug or decision.story_id, decision.consent_version or 0) != \
-                (self.slug, self.consent_version):
+                (decision.consent_version or 0) != self.consent_version:
             raise StorykitError(f"story {self.id}: consent's decision changed while the site "
                                 "was being built; build again")
         return decision

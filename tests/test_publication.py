@@ -274,10 +274,9 @@ def test_a_view_is_never_made_unless_the_decision_made_again_agrees(site, monkey
     story = site.store.get("st-public1")
     told = Publishable.decided_in_load(site, story, "public_website", ON, ("public", 1, "k"), ())
     assert told.view.storyteller == "Leila"
-    for facts in (("someone-else", 1, "k"), ("public", 2, "k")):
-        wrong = Publishable.decided_in_load(site, story, "public_website", ON, facts, ())
-        with pytest.raises(StorykitError, match="decision changed"):
-            wrong.view
+    wrong = Publishable.decided_in_load(site, story, "public_website", ON, ("public", 2, "k"), ())
+    with pytest.raises(StorykitError, match="decision changed"):
+        wrong.view
     board_only = site.store.get("st-board01")
     refused = Publishable.decided_in_load(site, board_only, "public_website", ON,
                                           ("board", 1, "k"), ())
