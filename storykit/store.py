@@ -220,9 +220,14 @@ class FileStore:
                 self._cache.update(self._disk.load())
             self.catch_up()
             parsed_before, ids = self._parsed, self.ids()
-            keys = self._stat_keys(ids)
-            chunks = self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])],
-                                             keys, each, result.found)
+            if self._cache:
+                keys = self._stat_keys(ids)
+                stale = [i for i in ids if not self._fresh(i, keys[i])]
+            else:  # nothing to compare with: the workers stat each story as they read it
+                keys, stale = {}, ids
+            chunks = self._parse_in_parallel(stale, keys, each, result.found)
+            if not keys:
+                keys = self._parsed_keys(ids)
             for story_id in ids:
                 try:
                     result.stories.append(self._get(story_id, *keys[story_id]))
@@ -251,6 +256,13 @@ class FileStore:
         if self.changes is not None:  # shared storage: file times may lag; the feed does not
             found["changes"] = self.changes.latest()
         return found
+
+    def _parsed_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
+        """Each story's stat keys as its files had them when they were parsed just now,
+        or as they are now for a story that was not (a story that failed to parse)."""
+        keys = {i: (c[0], c[1]) for i in ids if (c := self._cache.get(i)) is not None}
+        return keys | self._stat_keys([i for i in ids if i not in keys]) \
+            if len(keys) < len(ids) else keys
 
     def _stat_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
         """Each story's (story.md, consent.yml) stat keys: one stat per file, on plain
@@ -855,15 +867,19 @@ def _parse(ids: list[str], as_records: bool, found: dict[str, Any]) -> dict[str,
     the parse cache writes."""
     assert _PARSING is not None
     store, keys, each = _PARSING[0], _PARSING[1], _PARSING[5]
+    root = str(store.root)
     out = {}
     for story_id in ids:
+        known = keys.get(story_id)
+        if known is None:  # a cold load's: taken here, on every core, before reading
+            known = (stat_key(f"{root}/{story_id}/{STORY_FILE}"),
+                     stat_key(f"{root}/{story_id}/{CONSENT_FILE}"))
         folder = store.root / story_id
         try:
             story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
         except (ValidationError, NotFoundError, OSError):
             continue
-        skey, ckey = keys[story_id]
-        out[story_id] = (skey, ckey, story_record(story) if as_records else story)
+        out[story_id] = (*known, story_record(story) if as_records else story)
         if each is not None:
             try:
                 found[story_id] = each(story)
