@@ -18,9 +18,11 @@ import contextlib
 import importlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from functools import wraps
+from importlib.machinery import PathFinder as _PathFinder
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -287,6 +289,11 @@ def _search_path_key() -> list | None:
 
 
 def _scan() -> tuple[str, list[Package]]:
+    found = _scan_folders()
+    return found if found is not None else _scan_with_metadata()
+
+
+def _scan_with_metadata() -> tuple[str, list[Package]]:
     import importlib.metadata as metadata  # about 20 ms, with the email package it uses
 
     try:
@@ -297,6 +304,97 @@ def _scan() -> tuple[str, list[Package]]:
                  ep.dist.version if ep.dist else "unknown")
                 for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)]
     return version, packages
+
+
+def _scan_folders() -> tuple[str, list[Package]] | None:
+    """What :func:`_scan_with_metadata` finds, read straight from the ``*.dist-info`` and
+    ``*.egg-info`` folders of the ``sys.path`` folders as importlib.metadata reads them
+    (the first distribution of each name, in ``sys.path`` order), without importing it: a
+    build of a site with no instance folder yet saves about 15 ms. None when importlib.metadata
+    might find distributions some other way (another finder, a zip file, an ``.egg``)."""
+    if any(getattr(finder, "find_distributions", None) is not None
+           and finder is not _PathFinder for finder in sys.meta_path):
+        return None
+    seen: set[str] = set()
+    version = None
+    packages: list[Package] = []
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except FileNotFoundError:
+            continue
+        except OSError:
+            return None  # a zip file, or a folder that cannot be read
+        if os.path.basename(entry).lower().endswith(".egg"):
+            return None
+        for name in names:
+            low = name.lower()
+            if not low.endswith((".dist-info", ".egg-info")):
+                continue
+            key = _normal_name(low.rpartition(".")[0].partition("-")[0])
+            if key in seen:
+                continue
+            seen.add(key)
+            info = os.path.join(entry or ".", name)
+            points = _entry_points(info)
+            if key != "storykit" and not points:
+                continue
+            meta = _name_and_version(info)
+            if meta is None:
+                return None
+            if key == "storykit":
+                version = meta[1]
+            packages += [(n, v, *meta) for n, v in points]
+    return version or "unknown", packages
+
+
+def _normal_name(name: str) -> str:
+    """A distribution's name as importlib.metadata compares them (PEP 503, ``_`` for ``-``)."""
+    return re.sub(r"[-_.]+", "-", name).lower().replace("-", "_")
+
+
+def _entry_points(info: str) -> list[tuple[str, str]]:
+    """The (name, value) pairs of the ``storykit`` group in a distribution's
+    ``entry_points.txt``, read as importlib.metadata reads the file."""
+    try:
+        with open(os.path.join(info, "entry_points.txt"), encoding="utf-8") as f:
+            text = f.read()
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    group, found = None, []
+    for line in map(str.strip, text.splitlines()):
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            group = line.strip("[]")
+        elif group == ENTRY_POINT_GROUP:
+            name, _, value = line.partition("=")
+            found.append((name.strip(), value.strip()))
+    return found
+
+
+def _name_and_version(info: str) -> tuple[str, str] | None:
+    """The ``Name`` and ``Version`` headers of a distribution's metadata; None when there
+    is no such file, or it lacks either, or writes one unusually."""
+    for file in ("METADATA", "PKG-INFO", ""):
+        try:
+            with open(os.path.join(info, file) if file else info, encoding="utf-8") as f:
+                head = f.read(65536).split("\n\n", 1)[0]
+            break
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            continue
+    else:
+        return None
+    fields: dict[str, str] = {}
+    for line in head.splitlines():
+        key, colon, value = line.partition(":")
+        if colon and key.lower() in ("name", "version") and key.lower() not in fields:
+            fields[key.lower()] = value.strip()
+        elif line[:1] in (" ", "\t") and fields:
+            return None  # a folded header: leave it to the email parser
+    if "name" not in fields or "version" not in fields:
+        return None
+    return fields["name"], fields["version"]
 
 
 def _read_cache(cache: Path, key: list) -> tuple[str, list[Package]] | None:

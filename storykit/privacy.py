@@ -19,6 +19,7 @@ import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 from .consent import NameMatcher, name_replacement, name_swaps, teller_swaps, with_capitals
 from .model import IDENTIFICATION, Story
@@ -273,6 +274,25 @@ def _names(text: str, rules: NameRules | None) -> Iterator[_Hit]:
 
 # --- detectors -----------------------------------------------------------------------------
 
+class _Lazy:
+    """A pattern compiled when first used. Most texts hold no hint of a number, date,
+    postcode or email address (:data:`_HINTS`), so a build of such stories never uses the
+    patterns that find them, and need not compile them all as it starts (several ms,
+    before its workers fork)."""
+
+    def __init__(self, *args: Any):
+        self._args = args
+
+    def __getattr__(self, name: str) -> Any:
+        """The compiled pattern's attribute, kept here: later look-ups find it directly."""
+        pattern = self.__dict__.get("_pattern")
+        if pattern is None:
+            pattern = self._pattern = re.compile(*self._args)
+        value = getattr(pattern, name)
+        setattr(self, name, value)
+        return value
+
+
 # Numbers may touch letters ("NHS:9990000018", "_999 000 0018_") but not other digits.
 # Patterns start with the first character itself and check what comes before it afterwards
 # (the look-behinds are one character wider): the regex engine can then jump straight to
@@ -281,22 +301,22 @@ _BEFORE_DIGIT = r"(?<![0-9+][0-9])(?<![0-9][.,/-][0-9])"  # after the first digi
 _AFTER_NUMBER = r"(?![0-9])(?![.,/-][0-9])"
 # Other things end at a letter or digit; an underscore (Markdown emphasis) is not part of them.
 _START, _END = r"(?<![^\W_])", r"(?![^\W_])"
-_NHS = re.compile(r"[0-9]" + _BEFORE_DIGIT + r"[0-9]{2}([ -]?)[0-9]{3}\1[0-9]{4}" + _AFTER_NUMBER)
-_LONG = re.compile(r"[0-9]" + _BEFORE_DIGIT + r"[0-9]{7,}" + _AFTER_NUMBER)
-_PHONE = re.compile(
+_NHS = _Lazy(r"[0-9]" + _BEFORE_DIGIT + r"[0-9]{2}([ -]?)[0-9]{3}\1[0-9]{4}" + _AFTER_NUMBER)
+_LONG = _Lazy(r"[0-9]" + _BEFORE_DIGIT + r"[0-9]{7,}" + _AFTER_NUMBER)
+_PHONE = _Lazy(
     r"(?:\+(?<!\+\+) ?44"  # +44, +44 (0)
     r"|0(?<![0-9+]0)(?<![0-9][.,/-]0)(?:044)?"  # 0..., 0044
     r"|\((?<![0-9+]\()(?<![0-9][.,/-]\()0[0-9]{1,4}\))"  # (020)
     r"(?: ?\(0\))? ?[0-9](?:[ -]?[0-9]){6,11}" + _AFTER_NUMBER
 )
-_DIGIT_RUN = re.compile(r"[0-9]+")
-_EMAIL = re.compile(
+_DIGIT_RUN = _Lazy(r"[0-9]+")
+_EMAIL = _Lazy(
     r"(?<![A-Za-z0-9.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@"
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
 _EMAIL_BACK = 65  # the longest local part, and the character before it
 _EMAIL_AHEAD = 320  # longer than any domain name (253)
-_POSTCODE = re.compile(
+_POSTCODE = _Lazy(
     _START + r"(GIR\s?0AA|[A-PR-UWYZ][0-9][ABCDEFGHJKPSTUW]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][0-9]{2}\s?[0-9][ABD-HJLNP-UW-Z]{2}"
     r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY]?\s?[0-9][ABD-HJLNP-UW-Z]{2}"
@@ -305,30 +325,30 @@ _POSTCODE = re.compile(
 )
 #: Case is ignored after the digit only (digits have none): the engine can then jump from
 #: digit to digit, where a pattern ignoring case throughout tries every character.
-_INWARD = re.compile(r"[0-9](?i:[ABD-HJLNP-UW-Z]{2})" + _END)
+_INWARD = _Lazy(r"[0-9](?i:[ABD-HJLNP-UW-Z]{2})" + _END)
 #: Lower-case endings that look like an inward code but are ordinals or units ("B12 2nd").
 _NOT_INWARD = {"st", "nd", "rd", "th", "hr", "lb"}
 _MONTH_RE = (r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?"
              r"|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
 #: Searched only in sentences with a birth word, so short texts.
 _DATES = (
-    re.compile(_START + r"(?<![/.-])(?P<day>\d{1,2})(?P<sep>[/.-])(?P<mon>\d{1,2})(?P=sep)"
+    _Lazy(_START + r"(?<![/.-])(?P<day>\d{1,2})(?P<sep>[/.-])(?P<mon>\d{1,2})(?P=sep)"
                r"(?P<year>\d{4}|\d{2})" + _END + r"(?![/-]\w)(?!\.\d)", re.ASCII),
-    re.compile(_START + r"(?<![/.-])(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})" + _END
+    _Lazy(_START + r"(?<![/.-])(?P<year>\d{4})-(?P<mon>\d{2})-(?P<day>\d{2})" + _END
                + r"(?![/-]\w)(?!\.\d)", re.ASCII),
-    re.compile(_START + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE
+    _Lazy(_START + r"(?P<day>\d{1,2})(?:st|nd|rd|th)?(?: of)? " + _MONTH_RE
                + r",? (?P<year>\d{4}|'?\d{2})" + _END, re.IGNORECASE | re.ASCII),
-    re.compile(_START + _MONTH_RE + r" (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
+    _Lazy(_START + _MONTH_RE + r" (?P<day>\d{1,2})(?:st|nd|rd|th)?,? (?P<year>\d{4})"
                + _END, re.IGNORECASE | re.ASCII),
 )
 #: Born, birth, birthday, DOB, D.O.B (searched in lower case). The word-start checks come
 #: after the first letter so the engine can jump between b's and d's: about 5 times faster.
-_DOB_CONTEXT = re.compile(r"(?:b(?<![^\W_]b)(?:orn|irthday|irth)|d(?<![^\W_]d)(?:ob|\.o\.b))\b")
+_DOB_CONTEXT = _Lazy(r"(?:b(?<![^\W_]b)(?:orn|irthday|irth)|d(?<![^\W_]d)(?:ob|\.o\.b))\b")
 #: A full stop (not of "DOB.") and space before anything but a small letter, or a blank line.
-_SENTENCE_END = re.compile(r"(?=[.!?\n])(?<![Dd]\.[Oo]\.[Bb])(?<![Dd][Oo][Bb])[.!?][\"'\u201d\u2019)]*\s+"
+_SENTENCE_END = _Lazy(r"(?=[.!?\n])(?<![Dd]\.[Oo]\.[Bb])(?<![Dd][Oo][Bb])[.!?][\"'\u201d\u2019)]*\s+"
                            r"(?![a-z])|\n[ \t]*\n")
 _REACH = 1000  # characters: a longer sentence is cut here
-_FIXED = re.compile(r"\[[a-zA-Z ]+ removed\]")
+_FIXED = _Lazy(r"\[[a-zA-Z ]+ removed\]")
 
 
 #: What every NHS number, long number, phone number and date holds somewhere in it (so a

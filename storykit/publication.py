@@ -56,12 +56,38 @@ class Publishable:
     ``pictures`` are the files its story lists (for a builder's own change checks)."""
 
     def __init__(self, decision: Decision, source_key: str, pictures: tuple[str, ...]):
-        self._decision = decision
+        self._decision = decision  # (in place of the property below)
         self.id: str = decision.story_id
         self.slug: str = decision.slug or decision.story_id
         self.consent_version: int = decision.consent_version or 0
         self.source_key = source_key
         self.pictures = pictures
+
+    @classmethod
+    def decided_in_load(cls, site: Site, story: Story, use: str, on: dt.date,
+                        facts: tuple[str, int, str], pictures: tuple[str, ...]) -> Publishable:
+        """One a load's worker decided about (it sent back ``facts``: slug, consent version
+        and source key). The decision is made again by the same :meth:`Site.decide` only
+        when the view is needed: on a cold build, in the workers that render it."""
+        self = cls.__new__(cls)
+        self._again = (site, story, use, on)
+        self.id = story.id
+        self.slug, self.consent_version, self.source_key = facts
+        self.pictures = pictures
+        return self
+
+    @cached_property
+    def _decision(self) -> Decision:
+        """The decision made again for a story a load's worker decided about: it cannot
+        differ (the same story, use and day), but a view is never made unless it allows
+        the story, as a finished story, under the same consent version."""
+        site, story, use, on = self._again
+        decision = site.decide(story, use, on)
+        if not decision.allowed or decision.draft or \
+                (decision.consent_version or 0) != self.consent_version:
+            raise StorykitError(f"story {self.id}: consent's decision changed while the site "
+                                "was being built; build again")
+        return decision
 
     @cached_property
     def view(self) -> StoryView:
@@ -169,7 +195,7 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
     on = today()
     wanted = None if ids is None else frozenset(ids)
     problems: list[str] = []
-    checked: dict[str, str | None | bool] = {}
+    checked: dict[str, Any] = {}
     if wanted is None:
         loaded = _load_and_check(site, use, on)
         stories, checked = loaded.stories, loaded.found
@@ -185,28 +211,37 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
                 continue
     found: dict[str, Publishable] = {}
     first, last = dt.date.min, dt.date.max
-    allowed: list[tuple[Story, Decision]] = []
+    # each allowed story with its decision, or with what the load's worker found (_facts)
+    allowed: list[tuple[Story, Decision | None, tuple | None]] = []
     for story in sorted(stories, key=lambda s: s.id):
         if story.status != PUBLISHED:
+            continue
+        facts = checked.get(story.id)
+        if facts:  # decided where it was parsed
+            window = dt.date.fromordinal(facts[0]), dt.date.fromordinal(facts[1])
+            first, last = max(first, window[0]), min(last, window[1])
+            if facts[2]:
+                allowed.append((story, None, facts[2]))
             continue
         window = decision_window(story, on)
         first, last = max(first, window[0]), min(last, window[1])
         decision = site.decide(story, use, on)
         if not decision.allowed or decision.draft:
             continue
-        allowed.append((story, decision))
-    blocking = _blocking_problems(site, [story for story, _ in allowed
-                                         if checked.get(story.id, False) is False])
+        allowed.append((story, decision, None))
+    blocking = _blocking_problems(site, [story for story, _, told in allowed if told is None])
     blocking.reverse()
-    for story, decision in allowed:
-        blocked = checked.get(story.id, False)
-        if blocked is False:  # not checked while loading: checked now
-            blocked = blocking.pop()
-        problem = _media_problem(story, decision) or blocked
+    for story, decision, told in allowed:
+        blocked = blocking.pop() if told is None else told[0]
+        problem = _media_problem(story) or blocked
         if problem:
             problems.append(f"story {story.id} is not published: {problem}")
             continue
-        publishable = Publishable(decision, source_key(story, decision), _pictures(story))
+        if decision is None:
+            publishable = Publishable.decided_in_load(site, story, use, on, told[1:],
+                                                      _pictures(story))
+        else:
+            publishable = Publishable(decision, source_key(story, decision), _pictures(story))
         if publishable.slug in found:
             problems.append(f"story {story.id} is not published: its slug "
                             f"{publishable.slug!r} is used by story {found[publishable.slug].id}")
@@ -217,27 +252,41 @@ def publication_set(site: Site, use: str, *, ids: Iterable[str] | None = None) -
 
 
 def _load_and_check(site: Site, use: str, on: dt.date) -> LoadResult:
-    """Every story of the site (``load_all``), and each one that may be published looked
-    for blocking findings where it is parsed (on a big cold site: in the workers that parse
-    it, so only the answer, a few bytes, comes back): its ``found`` holds
-    :func:`_blocking_problem` or, for a story the load did not check, False."""
+    """Every story of the site (``load_all``), each published one decided about and, when
+    allowed, looked for blocking findings where it is parsed (on a big cold site: in the
+    workers that parse it, so only the answer, a few bytes, comes back): its ``found``
+    holds :func:`_facts`, or nothing for a story the load did not decide about."""
     if threading.active_count() > 1:
         return site.store.load_all()  # a fork copies no other thread (nor the locks one holds)
     from . import findings  # noqa: F401 - once, before workers fork, not once in each
 
-    def each(story: Story) -> str | None | bool:
-        if story.status != PUBLISHED:
-            return False
-        decision = site.decide(story, use, on)
-        if not decision.allowed or decision.draft:
-            return False
-        return _blocking_problem(site, story)
+    def each(story: Story) -> tuple | bool:
+        return _facts(site, story, use, on)
 
     return site.store.load_all(each=each)
 
 
-def _media_problem(story: Story, decision: Decision) -> str | None:
-    """Why a picture the view would show may not be read (storykit.media), or None."""
+def _facts(site: Site, story: Story, use: str, on: dt.date) -> tuple | bool:
+    """What :func:`publication_set` needs of a story, in plain values a load's worker can
+    send back: False for a story that is not published; else the first and last day of
+    its decision window (ordinals) and False when the decision refuses it today (or makes
+    it a draft), or (its blocking problem or None, slug, consent version, source key)."""
+    if story.status != PUBLISHED:
+        return False
+    first, last = decision_window(story, on)
+    decision = site.decide(story, use, on)
+    if not decision.allowed or decision.draft:
+        return first.toordinal(), last.toordinal(), False
+    return first.toordinal(), last.toordinal(), (
+        _blocking_problem(site, story), decision.slug or decision.story_id,
+        decision.consent_version or 0, source_key(story, decision))
+
+
+def _media_problem(story: Story) -> str | None:
+    """Why a picture the view of an allowed story would show may not be read
+    (storykit.media), or None."""
+    if not story.images:
+        return None
     consent = story.current_consent
     assert consent is not None  # an allowed decision has consent
     for image in shown_images(story, consent):
@@ -302,6 +351,8 @@ def _blocking_problem(site: Site, story: Story) -> str | None:
 
 
 def _pictures(story: Story) -> tuple[str, ...]:
+    if not story.images:
+        return ()
     folder = story.folder
     return tuple(str(folder / img.file) for img in story.images) if folder else ()
 

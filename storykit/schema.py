@@ -9,73 +9,101 @@ and an error always says where it is.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Any
-
-import yaml
 
 from .dates import DateError, parse_date, parse_datetime
 from .errors import Problem
 
 _STD = "tag:yaml.org,2002:"
-
-
-_WANTED = {_STD + t for t in ("int", "merge", "value", "yaml")}
-_IMPLICIT = {first: wanted for first, pairs in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
-             if (wanted := [(tag, regexp) for tag, regexp in pairs if tag in _WANTED])}
 _STR, _SEQ, _MAP = _STD + "str", _STD + "seq", _STD + "map"
 
 
-class _Resolver(yaml.resolver.BaseResolver):
-    """PyYAML's implicit tags, narrowed to the ones storykit looks at, for speed.
-
-    The schema reads every scalar from its text, so of YAML 1.1's implicit types only these
-    matter: ``int`` (kept as a number in ``extra:``) and ``merge`` (``<<``), ``value`` (``=``)
-    and ``yaml`` (``!``, ``&``, ``*``), which are refused. A plain scalar gets exactly the tag
-    PyYAML's full resolver would give it if that is one of these, and ``str`` otherwise (where
-    PyYAML says bool, float, null or timestamp: all allowed, and read by the schema alike).
-    The composer calls these methods once per node, so they are as cheap as can be.
-    """
-
-    def resolve(self, kind, value, implicit):
-        if kind is yaml.ScalarNode:
-            if implicit[0]:
-                for tag, regexp in _IMPLICIT.get(value[:1], ()):
-                    if regexp.match(value):
-                        return tag
-            return _STR
-        return _SEQ if kind is yaml.SequenceNode else _MAP
-
-    # Path resolvers are never used, so these are no-ops (PyYAML's return early when there are
-    # none); C built-ins that accept the same arguments cost far less than Python calls.
-    descend_resolver = staticmethod(slice)  # called as descend_resolver(parent, index)
-    ascend_resolver = staticmethod(tuple)  # called as ascend_resolver()
+#: PyYAML and the loader made with it, set by :func:`_import_yaml` the first time a file is
+#: read the strict way. The quick way (:func:`quick_read`) reads ordinary files without
+#: them, so a load that meets none never imports PyYAML (about 10 ms in every process).
+yaml: Any = None
+_LOADER: Any = None
+_LIBYAML = False
 
 
-try:  # libyaml is much faster; the pure-Python composer behaves the same.
-    from yaml.cyaml import CParser as _CParser
+def _import_yaml() -> Any:
+    """The loader the strict way composes with (PyYAML imported now if it was not yet)."""
+    global yaml, _LOADER, _LIBYAML
+    if _LOADER is None:
+        import yaml as pyyaml
 
-    class _Loader(_CParser, yaml.constructor.SafeConstructor, _Resolver):
+        yaml = pyyaml
+        _LOADER, _LIBYAML = _make_loader(pyyaml)
+    return _LOADER
+
+
+def __getattr__(name: str) -> Any:
+    """``_Loader`` (the test suite compares it with PyYAML's), made when first asked for."""
+    if name == "_Loader":
+        return _import_yaml()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _make_loader(yaml: Any) -> tuple[type, bool]:
+    """A loader: libyaml's parser (or PyYAML's own, which behaves the same) composing
+    nodes tagged by the resolver below; and whether it is libyaml's."""
+    wanted = {_STD + t for t in ("int", "merge", "value", "yaml")}
+    implicit = {first: found for first, pairs in
+                yaml.resolver.Resolver.yaml_implicit_resolvers.items()
+                if (found := [(tag, regexp) for tag, regexp in pairs if tag in wanted])}
+    scalar, sequence = yaml.ScalarNode, yaml.SequenceNode
+
+    class _Resolver(yaml.resolver.BaseResolver):
+        """PyYAML's implicit tags, narrowed to the ones storykit looks at, for speed.
+
+        The schema reads every scalar from its text, so of YAML 1.1's implicit types only
+        these matter: ``int`` (kept as a number in ``extra:``) and ``merge`` (``<<``),
+        ``value`` (``=``) and ``yaml`` (``!``, ``&``, ``*``), which are refused. A plain
+        scalar gets exactly the tag PyYAML's full resolver would give it if that is one of
+        these, and ``str`` otherwise (where PyYAML says bool, float, null or timestamp: all
+        allowed, and read by the schema alike). The composer calls these methods once per
+        node, so they are as cheap as can be.
+        """
+
+        def resolve(self, kind, value, implicit_flags):
+            if kind is scalar:
+                if implicit_flags[0]:
+                    for tag, regexp in implicit.get(value[:1], ()):
+                        if regexp.match(value):
+                            return tag
+                return _STR
+            return _SEQ if kind is sequence else _MAP
+
+        # Path resolvers are never used, so these are no-ops (PyYAML's return early when
+        # there are none); C built-ins that accept the same arguments cost far less than
+        # Python calls.
+        descend_resolver = staticmethod(slice)  # called as descend_resolver(parent, index)
+        ascend_resolver = staticmethod(tuple)  # called as ascend_resolver()
+
+    try:  # libyaml is much faster; the pure-Python composer behaves the same.
+        from yaml.cyaml import CParser
+    except ImportError:  # pragma: no cover - depends on how PyYAML was built
+        class _PyLoader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
+                        yaml.composer.Composer, yaml.constructor.SafeConstructor, _Resolver):
+            def __init__(self, stream):
+                yaml.reader.Reader.__init__(self, stream)
+                yaml.scanner.Scanner.__init__(self)
+                yaml.parser.Parser.__init__(self)
+                yaml.composer.Composer.__init__(self)
+                yaml.constructor.SafeConstructor.__init__(self)
+                _Resolver.__init__(self)
+
+        return _PyLoader, False
+
+    class _Loader(CParser, yaml.constructor.SafeConstructor, _Resolver):
         def __init__(self, stream):
-            _CParser.__init__(self, stream)
+            CParser.__init__(self, stream)
             yaml.constructor.SafeConstructor.__init__(self)
             _Resolver.__init__(self)
 
-    _LIBYAML = True
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    _LIBYAML = False
-
-    class _Loader(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,  # type: ignore
-                  yaml.composer.Composer, yaml.constructor.SafeConstructor, _Resolver):
-        def __init__(self, stream):
-            yaml.reader.Reader.__init__(self, stream)
-            yaml.scanner.Scanner.__init__(self)
-            yaml.parser.Parser.__init__(self)
-            yaml.composer.Composer.__init__(self)
-            yaml.constructor.SafeConstructor.__init__(self)
-            _Resolver.__init__(self)
+    return _Loader, True
 
 
 _ALLOWED_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "timestamp", "seq", "map")}
@@ -193,8 +221,9 @@ class Reader:
     # public ---------------------------------------------------------------------------
 
     def compose(self, text: str) -> yaml.Node | None:
+        loader = _import_yaml()
         try:
-            return yaml.compose(text, Loader=_Loader)
+            return yaml.compose(text, Loader=loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 + self.offset if mark else None
@@ -217,6 +246,7 @@ class Reader:
     def read(self, node: yaml.Node | None, schema: Obj) -> dict[str, Any]:
         if node is None:
             return {}
+        _import_yaml()  # (nodes come from PyYAML: imported already, but maybe not here)
         value = self._convert(node, schema, (), 0)
         return value if isinstance(value, dict) else {}
 
@@ -280,7 +310,7 @@ class Reader:
             written.add(key)
             spec = fields.get(key)
             if spec is None:
-                hint = difflib.get_close_matches(key, fields, n=1)
+                hint = _close_matches(key, fields)
                 extra = f"; did you mean {hint[0]!r}?" if hint else ""
                 self.error(knode, f"unknown field {key!r} in {kind.name}{extra}", "unknown")
                 continue
@@ -366,7 +396,7 @@ class Reader:
         if isinstance(kind, Enum):
             if raw in kind.values:
                 return raw
-            hint = difflib.get_close_matches(raw, kind.values, n=1)
+            hint = _close_matches(raw, kind.values)
             extra = f" Did you mean {hint[0]!r}?" if hint else ""
             self.error(node, f"{_name(path)}: {raw!r} is not a valid {kind.label}; "
                              f"use {kind.describe()}.{extra}", "enum")
@@ -402,6 +432,13 @@ class Reader:
 
 
 _SCALAR_KINDS = (Text, Enum, Bool, Int, Date, DateTime)
+
+
+def _close_matches(word: str, known) -> list[str]:
+    """The known word most like ``word`` (for "did you mean"), if one is close."""
+    import difflib
+
+    return difflib.get_close_matches(word, known, n=1)
 
 
 def _required(kind: Obj) -> tuple[str, ...]:

@@ -220,9 +220,14 @@ class FileStore:
                 self._cache.update(self._disk.load())
             self.catch_up()
             parsed_before, ids = self._parsed, self.ids()
-            keys = self._stat_keys(ids)
-            chunks = self._parse_in_parallel([i for i in ids if not self._fresh(i, keys[i])],
-                                             keys, each, result.found)
+            if self._cache:
+                keys = self._stat_keys(ids)
+                stale = [i for i in ids if not self._fresh(i, keys[i])]
+            else:  # nothing to compare with: the workers stat each story as they read it
+                keys, stale = {}, ids
+            chunks = self._parse_in_parallel(stale, keys, each, result.found)
+            if not keys:
+                keys = self._parsed_keys(ids)
             for story_id in ids:
                 try:
                     result.stories.append(self._get(story_id, *keys[story_id]))
@@ -251,6 +256,13 @@ class FileStore:
         if self.changes is not None:  # shared storage: file times may lag; the feed does not
             found["changes"] = self.changes.latest()
         return found
+
+    def _parsed_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
+        """Each story's stat keys as its files had them when they were parsed just now,
+        or as they are now for a story that was not (a story that failed to parse)."""
+        keys = {i: (c[0], c[1]) for i in ids if (c := self._cache.get(i)) is not None}
+        return keys | self._stat_keys([i for i in ids if i not in keys]) \
+            if len(keys) < len(ids) else keys
 
     def _stat_keys(self, ids: list[str]) -> dict[str, tuple[tuple | None, tuple | None]]:
         """Each story's (story.md, consent.yml) stat keys: one stat per file, on plain
@@ -772,7 +784,8 @@ def _check_new(text: str, story_id: str) -> None:
 
 
 PARALLEL_PARSE_MIN = 800
-PARSE_BATCH = 32  # stories taken from the shared counter at a time
+PARSE_BATCH = 32  # stories taken from the shared counter at a time (at most)
+PARSE_BATCH_MIN = 8  # (at least)
 _PARSING: tuple[FileStore, dict[str, tuple], list[str], Any, int,
                Callable[[m.Story], Any] | None] | None = None
 
@@ -832,10 +845,18 @@ def _batches() -> Iterator[list[str]]:
     while True:
         with counter.get_lock():
             start = counter.value
-            counter.value = start + PARSE_BATCH
+            counter.value = start + _batch_size(shared - start, cores)
+            end = counter.value
         if start >= shared:
             return
-        yield stale[start:min(start + PARSE_BATCH, shared)]
+        yield stale[start:min(end, shared)]
+
+
+def _batch_size(left: int, cores: int) -> int:
+    """How many stories to take from the shared counter with ``left`` still to take:
+    :data:`PARSE_BATCH`, fewer towards the end, so that the processes finish close
+    together (the last batch taken is what the others may wait for)."""
+    return max(PARSE_BATCH_MIN, min(PARSE_BATCH, left // (2 * cores)))
 
 
 def _parse(ids: list[str], as_records: bool, found: dict[str, Any]) -> dict[str, tuple]:
@@ -846,15 +867,19 @@ def _parse(ids: list[str], as_records: bool, found: dict[str, Any]) -> dict[str,
     the parse cache writes."""
     assert _PARSING is not None
     store, keys, each = _PARSING[0], _PARSING[1], _PARSING[5]
+    root = str(store.root)
     out = {}
     for story_id in ids:
+        known = keys.get(story_id)
+        if known is None:  # a cold load's: taken here, on every core, before reading
+            known = (stat_key(f"{root}/{story_id}/{STORY_FILE}"),
+                     stat_key(f"{root}/{story_id}/{CONSENT_FILE}"))
         folder = store.root / story_id
         try:
             story = store._read(story_id, folder / STORY_FILE, folder / CONSENT_FILE)
         except (ValidationError, NotFoundError, OSError):
             continue
-        skey, ckey = keys[story_id]
-        out[story_id] = (skey, ckey, story_record(story) if as_records else story)
+        out[story_id] = (*known, story_record(story) if as_records else story)
         if each is not None:
             try:
                 found[story_id] = each(story)

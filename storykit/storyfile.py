@@ -13,9 +13,8 @@ import functools
 import hashlib
 import io
 import re
-from typing import Any
-
-import yaml
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from . import model as m
 from .errors import Problem, ValidationError
@@ -34,6 +33,12 @@ from .schema import (
     quick_read,
 )
 from .slugs import slug_problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    import yaml
+
+# PyYAML is imported where a file is read the strict way or written: ordinary files are read
+# the quick way (storykit.schema.quick_read), so a load of them never needs it.
 
 MAX_FRONT_MATTER = 64 * 1024
 MAX_STORY_BYTES = 2 * 1024 * 1024
@@ -212,6 +217,8 @@ def parse_story(data: bytes, file: str, story_id: str) -> m.Story:
 def parse_story_strictly(text: str, front: str, body: str, file: str, story_id: str,
                          data: bytes) -> m.Story:
     """:func:`parse_story` node by node: every problem, with its line."""
+    import yaml
+
     reader = Reader(file, line_offset=1)
     node = reader.compose(front)
     if node is not None and not isinstance(node, yaml.MappingNode):
@@ -279,6 +286,8 @@ def front_node(root: yaml.Node | None, path: tuple[str | int, ...]) -> yaml.Node
 
 
 def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
+    import yaml
+
     if isinstance(part, int):
         if isinstance(node, yaml.SequenceNode) and part < len(node.value):
             return node.value[part]
@@ -297,6 +306,8 @@ def field_line(story: m.Story, path: tuple[str | int, ...]) -> int | None:
     if text is None:
         return None
     front, _body = split_front_matter(text, "story.md")
+    import yaml
+
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the parser storyfile uses
     node = front_node(yaml.compose(front, Loader=loader), path)
     return None if node is None else 2 + node.start_mark.line
@@ -317,6 +328,8 @@ def parse_consent(data: bytes, file: str, uses: tuple[str, ...]) -> list[m.Conse
 
 def parse_consent_strictly(text: str, file: str, uses: tuple[str, ...]) -> list[m.ConsentVersion]:
     """:func:`parse_consent` node by node: every problem, with its line."""
+    import yaml
+
     reader = Reader(file)
     node = reader.compose(text)
     if node is not None and not isinstance(node, yaml.MappingNode):
@@ -471,9 +484,20 @@ def _position(doc: Any, key: str) -> int:
     return pos
 
 
-class _ConsentDumper(yaml.SafeDumper):
-    def ignore_aliases(self, data: Any) -> bool:
-        return True  # anchors are refused when reading
+@cache
+def _consent_dumper() -> type:
+    """PyYAML's safe dumper, writing no anchors, times in UTC with a Z and the lists of
+    :class:`_Flow` on one line (made when first needed: only writing uses it)."""
+    import yaml
+
+    class _ConsentDumper(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # anchors are refused when reading
+
+    _ConsentDumper.add_representer(dt.datetime, _repr_datetime)
+    _ConsentDumper.add_representer(
+        _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
+    return _ConsentDumper
 
 
 class _Flow(list):
@@ -483,11 +507,6 @@ class _Flow(list):
 def _repr_datetime(dumper: yaml.SafeDumper, value: dt.datetime) -> yaml.Node:
     text = value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return dumper.represent_scalar("tag:yaml.org,2002:timestamp", text)
-
-
-_ConsentDumper.add_representer(dt.datetime, _repr_datetime)
-_ConsentDumper.add_representer(
-    _Flow, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True))
 
 
 def _consent_plain(version: m.ConsentVersion) -> dict[str, Any]:
@@ -501,13 +520,17 @@ def _consent_plain(version: m.ConsentVersion) -> dict[str, Any]:
 def dump_yaml(data: Any) -> str:
     """Plain YAML for a file storykit writes whole (``review.yml``): no anchors, times in
     UTC with a Z, lists in block style, keys in the order given."""
-    return yaml.dump(data, Dumper=_ConsentDumper, sort_keys=False, allow_unicode=True,
+    import yaml
+
+    return yaml.dump(data, Dumper=_consent_dumper(), sort_keys=False, allow_unicode=True,
                      width=4096, default_flow_style=False)
 
 
 def dump_consent_version(version: m.ConsentVersion, indent: int = 2) -> str:
     """One version as a block-sequence item, indented to sit under ``versions:``."""
-    text = yaml.dump([_consent_plain(version)], Dumper=_ConsentDumper, sort_keys=False,
+    import yaml
+
+    text = yaml.dump([_consent_plain(version)], Dumper=_consent_dumper(), sort_keys=False,
                      allow_unicode=True, width=4096, default_flow_style=False)
     pad = " " * indent
     return "".join(pad + line if line.strip() else line for line in text.splitlines(True))
@@ -546,6 +569,8 @@ def append_consent_text(original: str | None, versions: list[m.ConsentVersion],
 
 def _item_indent(text: str) -> int:
     """Column of the dashes of the top-level ``versions:`` items (2 if unknown)."""
+    import yaml
+
     try:
         node = yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError:

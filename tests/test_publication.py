@@ -207,12 +207,20 @@ def test_a_cold_big_site_is_checked_where_it_is_parsed_with_the_same_decisions(s
                for p in problems)
     assert any(p.startswith(str(root / "stories" / "st-many05" / "story.md") + ":4: YAML")
                for p in problems), problems
-    assert seen["found"]["st-many99"].startswith("it has a finding")
-    assert seen["found"]["st-many03"] is None and seen["found"]["st-draft99"] is False
-    assert not set(seen["checked_after"]) & {i for i, r in seen["found"].items()
-                                             if r is not False}
-    assert set(seen["checked_after"]) | {i for i, r in seen["found"].items()
-                                         if r is not False} >= set(ids) | {"st-many99"}
+    told = {i: r[2] for i, r in seen["found"].items() if r}  # (blocking, slug, ...) or False
+    assert told["st-many99"][0].startswith("it has a finding")
+    assert told["st-many03"][0] is None and seen["found"]["st-draft99"] is False
+    decided = {i for i, r in seen["found"].items() if r is not False}
+    assert not set(seen["checked_after"]) & decided
+    assert set(seen["checked_after"]) | decided >= set(ids) | {"st-many99"}
+    again = publication_set(Site.open(root), "public_website")  # from the cache: decided here
+    assert [_published(p) for p in found.stories] == [_published(p) for p in again.stories]
+    assert (found.valid_from, found.valid_until) == (again.valid_from, again.valid_until)
+
+
+def _published(p) -> tuple:
+    """What a build takes from a publishable story, its view included."""
+    return p.id, p.slug, p.consent_version, p.source_key, p.pictures, p.view
 
 
 def test_a_check_that_fails_in_a_worker_is_done_again_here(site, monkeypatch):
@@ -256,3 +264,21 @@ def test_a_worker_that_dies_mid_parse_changes_no_decision(site, monkeypatch):
     monkeypatch.setattr(store_module.FileStore, "_read", dying_in_workers)
     found = publication_set(Site.open(root), "public_website")
     assert [p.id for p in found.stories] == ids and found.problems == problems
+
+
+def test_a_view_is_never_made_unless_the_decision_made_again_agrees(site, monkeypatch):
+    """A story a load's worker decided about is decided again when its view is made: if the
+    answer were different then (it cannot be, for the same story and day), no view."""
+    from storykit.publication import Publishable
+
+    story = site.store.get("st-public1")
+    told = Publishable.decided_in_load(site, story, "public_website", ON, ("public", 1, "k"), ())
+    assert told.view.storyteller == "Leila"
+    wrong = Publishable.decided_in_load(site, story, "public_website", ON, ("public", 2, "k"), ())
+    with pytest.raises(StorykitError, match="decision changed"):
+        wrong.view
+    board_only = site.store.get("st-board01")
+    refused = Publishable.decided_in_load(site, board_only, "public_website", ON,
+                                          ("board", 1, "k"), ())
+    with pytest.raises(StorykitError, match="decision changed"):
+        refused.view

@@ -11,6 +11,7 @@ import datetime as dt
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -189,8 +190,9 @@ def test_installed_packages_are_cached_until_a_search_path_folder_changes(tmp_pa
 
 
 def test_a_warm_plugin_cache_needs_no_importlib_metadata(tmp_path):
-    """Reading it is what makes start-up cheaper: importlib.metadata costs about 20 ms.
-    (sys.path is the standard library and a settled folder: the checkout may be fresh.)"""
+    """Reading it is what makes start-up cheaper: importlib.metadata costs about 20 ms, and
+    a scan (no cache yet) reads the folders without it too. (sys.path is the standard
+    library and a settled folder: the checkout may be fresh.)"""
     packages = tmp_path / "site-packages"
     packages.mkdir()
     settle(packages)
@@ -201,9 +203,41 @@ def test_a_warm_plugin_cache_needs_no_importlib_metadata(tmp_path):
             "stdlib = sysconfig.get_paths()['stdlib']\n"
             f"sys.path[:] = [{str(packages)!r}, stdlib, stdlib + '/lib-dynload']\n"
             f"print(installed_packages(Path({str(cache)!r})))\n")
-    assert "importlib.metadata" in imported_by(code)
+    assert "importlib.metadata" not in imported_by(code)
     assert cache.is_file()
     assert "importlib.metadata" not in imported_by(code)
+
+
+def test_the_folders_are_scanned_as_importlib_metadata_scans_them(tmp_path, monkeypatch):
+    """The same packages, names and versions as importlib.metadata finds (the first
+    distribution of a name wins, other groups and comments are ignored), and
+    importlib.metadata itself where a search path entry is not a plain folder."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for folder in (first, second):
+        folder.mkdir()
+    install_fake_package(first)
+    for folder, version in ((first, "2.0"), (second, "1.0")):  # the second is hidden
+        info = folder / f"Other_Plugin-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: other.plugin\n"
+                                       f"Version: {version}\n\nName: not this\n")
+        (info / "entry_points.txt").write_text(
+            "# a comment\n[console_scripts]\nother = other:main\n\n[storykit]\n"
+            f"  other_plugin =other_plugin.v{version[0]} [extra]\n[more]\nz = z\n")
+    legacy = second / "legacy-0.5.egg-info"
+    legacy.mkdir()
+    (legacy / "PKG-INFO").write_text("Metadata-Version: 1.0\nName: legacy\nVersion: 0.5\n")
+    (legacy / "entry_points.txt").write_text("[storykit]\nlegacy=legacy\n")
+    (second / "lonely-1.0.dist-info").mkdir()  # no metadata, no entry points: skipped
+    monkeypatch.setattr(sys, "path", [str(first), str(tmp_path / "gone"), str(second)])
+    found = plugins._scan_folders()
+    assert found == plugins._scan_with_metadata()
+    assert {p[0] for p in found[1]} == {"demo_plugin", "other_plugin", "legacy"}
+    zipped = tmp_path / "packages.zip"
+    zipped.write_bytes(b"")
+    monkeypatch.setattr(sys, "path", [str(first), str(zipped)])
+    assert plugins._scan_folders() is None
+    assert plugins._scan() == plugins._scan_with_metadata()
 
 
 @pytest.mark.parametrize(("value", "expected"), [
@@ -214,3 +248,17 @@ def test_a_warm_plugin_cache_needs_no_importlib_metadata(tmp_path):
 ])
 def test_entry_points_load_as_importlib_metadata_loads_them(value, expected):
     assert plugins.load_entry_point(value) == expected
+
+
+def test_loading_ordinary_stories_needs_no_yaml(story_site):
+    """Ordinary files are read the quick way: PyYAML (about 10 ms) is imported only for a
+    file that needs the strict way, or for writing one."""
+    load = f"from storykit.site import Site\nSite.open({str(story_site)!r}).store.load_all()\n"
+    story = story_site / "stories" / "st-test01" / "story.md"
+    text = story.read_text()
+    notes = text.index("speaker_notes:")  # written over two lines: the strict way reads it
+    story.write_text(text[:notes] + text[text.index("created:"):])
+    assert "yaml" not in imported_by(load, allow="")
+    shutil.rmtree(story_site / "instance" / "cache")
+    story.write_text(text)
+    assert "yaml" in imported_by(load, allow="")
