@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -232,6 +233,8 @@ class Builder:
         self.static_state: dict[str, Any] = {}
         self.todo: list[tuple[Publishable, str]] = []
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
+        self.unwritten: list[tuple[str, bytes]] = []  # pages from workers, still to write
+        self.later: Callable[..., Any] = _now  # how cache files are saved (see _Background)
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
         self.progress: Progress = _no_progress
@@ -343,24 +346,30 @@ class Builder:
         records, todo = self._reuse(allowed)
         records.update(kept)
         self._prepare(allowed, todo)
-        with self._workers(len(todo)) as pool:
+        with self._workers(len(todo)) as pool, _Background() as beside:
             for record in self._render_all(todo, pool):
                 self.new_search[record["id"]] = record.pop("search")
                 records[record["id"]] = record
             self.report.stories = len(records)
             self.report.rendered = len(records) - len(kept) - (len(allowed) - len(todo))
+            self.later = beside.run  # the workers have forked: threads are safe now
+            self.later(self.markdown_memo.save, set(records))
             self.progress(0.85, "Writing the lists, the feed and the search index.")
-            produced = self._write_static() | self._write_listings(records, pool)
-        produced |= {f for r in records.values() for f in r["files"]}
-        self._remove_stale(produced)
-        self._sync_distributions(records)
+            # The workers render the list pages while this process writes the rest,
+            # deletes stale files and records the pages in the distribution log.
+            listings = self._start_listings(records, pool)
+            produced = self._write_static() | listings.paths
+            produced |= {f for r in records.values() for f in r["files"]}
+            self._put_all()
+            self._remove_stale(produced)
+            self._sync_distributions(records)
+            self._finish_listings(listings)
         if self.stamp is not None and self.report.problems != self.stamp["problems"]:
             self.stamp = {**self.stamp, "problems": list(self.report.problems)}
         if self.stamp is not None:  # the plugins' pages as this build made them
             self.stamp = {**self.stamp, "settings": self._settings(self.extras_digest)}
         self._save_manifest(records, produced)
         self.running_file.unlink(missing_ok=True)
-        self.markdown_memo.save(set(records))
         self.picture_cache.prune(set(records), among=self.only)  # stories no longer on the site
         return self.report
 
@@ -424,6 +433,7 @@ class Builder:
                 gone.append(rel)
                 self.report.removed.append(rel)
                 _prune_empty(target.parent, self.out)
+                self._dirs.clear()  # a folder may have gone with it
         return gone
 
     def _prepare(self, allowed: list[tuple[Publishable, str]],
@@ -531,19 +541,49 @@ class Builder:
 
     def _render_forked(self, todo: list[tuple[Publishable, str]],
                        pool: concurrent.futures.Executor) -> list[dict[str, Any]]:
+        import concurrent.futures
+
         chunks = _balanced_chunks([self.pictures[p.id] for p, _ in todo], self.workers)
         self.todo = todo  # set before the workers fork (on the first chunk)
-        records: list[dict[str, Any]] = []
+        futures = {pool.submit(_render_chunk, chunk): n for n, chunk in enumerate(chunks)}
+        self._compile_listing_templates()
+        results: list[Any] = [None] * len(chunks)
         finished = 0
-        for done, pages_made, failures in pool.map(_render_chunk, chunks):
-            for rel, data in pages_made:  # written here while workers go on
-                self._put(rel, data)
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                done, pages_made, failures = results[futures[future]] = future.result()
+                self._put_all()  # the chunk before's pages, while the workers go on
+                self.unwritten = pages_made  # the last wait until the lists are under way
+                finished += len(done) + len(failures)
+                self._rendering(finished, len(todo))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        records: list[dict[str, Any]] = []
+        for done, _pages, failures in results:  # in the order of the stories
             records += done
             self.report.problems += failures
-            finished += len(done) + len(failures)
-            self._rendering(finished, len(todo))
         self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
         return records
+
+    def _compile_listing_templates(self) -> None:
+        """While the workers render the first stories: compile the list templates into the
+        instance folder's template cache, so the workers load them from there when they
+        make the list pages instead of each compiling them (a theme may lack some)."""
+        if self.env.bytecode_cache is None:
+            return
+        import jinja2
+
+        for name in pages.LISTING_TEMPLATES:
+            with contextlib.suppress(jinja2.TemplateNotFound):
+                self.env.get_template(name)
+
+    def _put_all(self) -> None:
+        """Write the pages a worker rendered that are not written yet."""
+        for rel, data in self.unwritten:
+            self._put(rel, data)
+        self.unwritten = []
 
     # --- story pages -----------------------------------------------------------------------
 
@@ -664,29 +704,32 @@ class Builder:
             self.write(rel, data())
             self.report.static += 1
 
-    def _write_listings(self, records: dict[str, dict[str, Any]],
-                        pool: concurrent.futures.Executor | None = None) -> set[str]:
-        """Write each listing page whose cards (or template, or settings) changed."""
-        self._forget_cards()  # workers fork later: they start with none
-        try:
-            return self._write_listings_now(records, pool)
-        finally:
-            self._forget_cards()
+    def _write_listings(self, records: dict[str, dict[str, Any]]) -> set[str]:
+        """Write each listing page whose cards (or template, or settings) changed; return
+        the paths of every listing and plugin page the site has."""
+        work = self._start_listings(records)
+        self._finish_listings(work)
+        return work.paths
 
     def _forget_cards(self) -> None:
         if "env" in self.__dict__:
             self.env.globals["card_once"].forget()
 
-    def _write_listings_now(self, records: dict[str, dict[str, Any]],
-                            pool: concurrent.futures.Executor | None) -> set[str]:
+    def _start_listings(self, records: dict[str, dict[str, Any]],
+                        pool: concurrent.futures.Executor | None = None) -> _Listings:
+        """Find the listing pages whose cards (or template, or settings) changed, and hand
+        the HTML and XML ones to the workers when there are workers (the search index is
+        made here, by :meth:`_finish_listings`)."""
+        self._forget_cards()  # workers fork later: they start with none
         old = self.old.get("listings", {})
         cards = pages.sort_cards(r["card"] for r in records.values())
         self.extras, self.extras_digest = self.extra_pages(cards)
+        extras = {p.path for p in self.extras}
         extras_same = self.old.get("extras") == self.extras_digest
         if old and extras_same and self._nothing_changed(records) and \
                 all((self.out / p).is_file() for p in old):
             self.listing_state = dict(old)
-            return set(old) | self._write_extras()
+            return _Listings(set(old) | extras, records)
         found = pages.listings(cards, base_url=self.base_url,
                                statement_date=self.config.get("statement_date", ""))
         by_id = {r["id"]: r for r in records.values()}
@@ -700,10 +743,32 @@ class Builder:
             self.listing_state[listing.path] = state
             if old.get(listing.path) != state or not (self.out / listing.path).is_file():
                 changed.append(listing)
-        for listing, data in self._listing_pages(changed, by_id, pool):
-            self.write(listing.path, data)
-            self.report.listings += 1
-        return {listing.path for listing in found} | self._write_extras()
+        work = _Listings({listing.path for listing in found} | extras, by_id, changed)
+        if pool is not None:
+            work.here = [listing for listing in changed if listing.kind == "js"]
+            for batch in _listing_batches([x for x in changed if x.kind != "js"],
+                                          self.workers):
+                cards_of = {i: by_id[i]["card"] for x in batch for i in x.card_ids}
+                work.sent.append((batch, pool.submit(_render_listings, batch, cards_of,
+                                                     self.extras)))
+        return work
+
+    def _finish_listings(self, work: _Listings) -> None:
+        """Make the listing pages :meth:`_start_listings` left here, write them and the
+        workers' ones as they come, and the plugins' pages."""
+        try:
+            for listing in work.here:
+                self._put_listing(listing, self._listing_bytes(listing, work.by_id))
+            for batch, future in work.sent:
+                for listing, data in zip(batch, future.result(), strict=True):
+                    self._put_listing(listing, data)
+            self._write_extras()
+        finally:
+            self._forget_cards()
+
+    def _put_listing(self, listing: pages.Listing, data: bytes) -> None:
+        self.write(listing.path, data)
+        self.report.listings += 1
 
     def extra_pages(self, cards: list[dict[str, Any]]) -> tuple[list[WebPage], str]:
         """Plugins' pages (the ``web_pages`` hook) for the stories of ``cards``, checked,
@@ -723,21 +788,6 @@ class Builder:
                                    lambda page=page: self.render(
                                        page.path, "web/section.html", page=page).encode())
         return {p.path for p in self.extras}
-
-    def _listing_pages(self, changed: list[pages.Listing], by_id: dict[str, dict[str, Any]],
-                       pool: concurrent.futures.Executor | None):
-        """(listing, bytes) of each changed listing: HTML ones in the workers when there are
-        workers, the search index here meanwhile."""
-        if pool is None:
-            yield from ((listing, self._listing_bytes(listing, by_id)) for listing in changed)
-            return
-        here = [listing for listing in changed  # the workers know no plugin pages
-                if listing.kind == "js" or listing.path in EXTRA_LISTINGS]
-        futures = [(listing, pool.submit(_render_listing, listing,
-                                         [by_id[i]["card"] for i in listing.card_ids]))
-                   for listing in changed if listing not in here]
-        yield from ((listing, self._listing_bytes(listing, by_id)) for listing in here)
-        yield from ((listing, future.result()) for listing, future in futures)
 
     def _nothing_changed(self, records: dict[str, dict[str, Any]]) -> bool:
         """The same stories as last time, none re-rendered, same theme and settings."""
@@ -782,7 +832,7 @@ class Builder:
                     entry = self._search_entry_again(story_id, by_id[story_id])
                     wanted = pages.digest(entry)
             entries[story_id], saved[story_id] = entry, [wanted, entry]
-        _keep(self.search_file, saved)
+        self.later(_keep, self.search_file, saved)
         return entries
 
     def _search_entry_again(self, story_id: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -858,9 +908,81 @@ def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[
     return records, _ACTIVE.deferred, failures
 
 
-def _render_listing(listing: pages.Listing, cards: list[dict[str, Any]]) -> bytes:
+def _render_listings(batch: list[pages.Listing], cards: dict[str, dict[str, Any]],
+                     extras: list[WebPage]) -> list[bytes]:
+    """In a worker: some listing pages (the cards they show, and the plugins' pages the
+    home page and the feed link to, are sent along: the workers forked before either)."""
     assert _ACTIVE is not None
-    return _ACTIVE.listing_html(listing, cards)
+    _ACTIVE.extras = extras
+    return [_ACTIVE.listing_html(listing, [cards[i] for i in listing.card_ids])
+            for listing in batch]
+
+
+@dataclass
+class _Listings:
+    """List pages on their way: ``paths`` are every listing and plugin page of the site;
+    ``here`` are made by this process, ``sent`` by the workers (each batch a future)."""
+
+    paths: set[str]
+    by_id: dict[str, dict[str, Any]]
+    here: list[pages.Listing] = field(default_factory=list)
+    sent: list[tuple[list[pages.Listing], concurrent.futures.Future]] = \
+        field(default_factory=list)
+
+
+#: Rough cost of a listing page, in cards: each page, each card shown, and each card made
+#: for the first time in a place (list templates reuse a card made for the same place).
+PAGE_COST, NEW_CARD_COST = 30, 4
+
+
+def _listing_batches(listings: list[pages.Listing], workers: int) -> list[list[pages.Listing]]:
+    """The listings in one batch per worker, of about the same work. Pages in the same
+    place (folder) go together, so each card is made once per place in one worker, not
+    in each, and each worker compiles only the templates of its own pages."""
+    order = sorted(listings, key=lambda x: (pages.relative_root(x.path), x.template))
+    seen: set[tuple[str, str]] = set()
+    costs = []
+    for listing in order:
+        root = pages.relative_root(listing.path)
+        new = {(root, i) for i in listing.card_ids} - seen if listing.kind == "html" else ()
+        seen.update(new)
+        costs.append(PAGE_COST + len(listing.card_ids) + NEW_CARD_COST * len(new))
+    share, batches, done = sum(costs) / max(1, workers), [[]], 0
+    for listing, cost in zip(order, costs, strict=True):
+        if done >= share * len(batches) and len(batches) < workers:
+            batches.append([])
+        batches[-1].append(listing)
+        done += cost
+    return [batch for batch in batches if batch]
+
+
+class _Background:
+    """Cache files saved beside the build, in a thread (writing and syncing them waits on
+    the disk, not on this process); any error is raised when the build leaves."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.errors: list[BaseException] = []
+
+    def run(self, task: Callable[..., Any], *args: Any) -> None:
+        thread = threading.Thread(target=self._do, args=(task, args))
+        thread.start()
+        self.threads.append(thread)
+
+    def _do(self, task: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            task(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again by __exit__
+            self.errors.append(exc)
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for thread in self.threads:
+            thread.join()
+        if self.errors and exc[0] is None:
+            raise self.errors[0]
 
 
 def search_index_js(entries: list[dict[str, Any]]) -> str:
@@ -889,6 +1011,10 @@ def _load_dict(path: Path) -> dict[str, Any]:
     stories, each way), or {} when it is missing or damaged."""
     data = read_cache(path)
     return data if isinstance(data, dict) else {}
+
+
+def _now(task: Callable[..., Any], *args: Any) -> None:
+    task(*args)
 
 
 def _keep(path: Path, data: dict[str, Any]) -> None:
