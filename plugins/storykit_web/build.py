@@ -355,14 +355,15 @@ class Builder:
             self.later = beside.run  # the workers have forked: threads are safe now
             self.later(self.markdown_memo.save, set(records))
             self.progress(0.85, "Writing the lists, the feed and the search index.")
-            # The workers render the list pages while this process writes the rest,
-            # deletes stale files and records the pages in the distribution log.
+            # The workers render the list pages while this process writes the rest and
+            # deletes stale files, and a thread records the pages in the distribution log
+            # (in a transaction of its own; the manifest is saved once it is done).
             listings = self._start_listings(records, pool)
             produced = self._write_static() | listings.paths
             produced |= {f for r in records.values() for f in r["files"]}
             self._put_all()
             self._remove_stale(produced)
-            self._sync_distributions(records)
+            self.later(self._sync_distributions, records)
             self._finish_listings(listings)
         if self.stamp is not None and self.report.problems != self.stamp["problems"]:
             self.stamp = {**self.stamp, "problems": list(self.report.problems)}
