@@ -634,6 +634,30 @@ def test_a_failed_log_update_beside_the_list_pages_fails_the_build_and_is_done_n
     assert len(logged) == count
 
 
+def test_a_build_with_workers_notes_its_pages_before_writing_any(make_site, monkeypatch):
+    """Before the first page is written, the manifest on disk names every page the build is
+    about to write (so a build killed then still knows they are storykit's to remove),
+    also when it is noted while the workers render the first pages."""
+    from storykit_web.build import PARALLEL_MIN, Builder, manifest_path
+
+    root = new_site(make_site)
+    count = PARALLEL_MIN + 2
+    for n in range(count):
+        write_story(root, f"st-note{n:03d}", published(f"note-{n}", f"Story {n}"))
+    seen: list[list[str]] = []
+    real_put = Builder._put
+
+    def put(self, rel, data):
+        if not seen:
+            kept = read_cache(manifest_path(self.site, self.out)) or {}
+            seen.append(list(kept.get("pending", [])))
+        return real_put(self, rel, data)
+
+    monkeypatch.setattr(Builder, "_put", put)
+    assert build(root, workers=2).rendered == count
+    assert {f"stories/note-{n}.html" for n in range(count)} <= set(seen[0])
+
+
 def test_list_pages_are_shared_out_by_place(make_site):
     """Each worker gets the list pages of one place (the site's root, or a folder) when there
     are as many places as workers, so a card is made once per place; every page is in one

@@ -234,6 +234,7 @@ class Builder:
         self.todo: list[tuple[Publishable, str]] = []
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
         self.unwritten: list[tuple[str, bytes]] = []  # pages from workers, still to write
+        self.planned: list[Publishable] | None = None  # stories whose files are to be noted
         self.later: Callable[..., Any] = _now  # how cache files are saved (see _Background)
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
@@ -442,7 +443,11 @@ class Builder:
         """Note the files about to be written; make what every page needs once, here,
         before any worker forks, not once in each."""
         pending = {p.id for p, _ in todo}
-        self._note_pending([p for p, _ in allowed if p.id in pending])
+        planned = [p for p, _ in allowed if p.id in pending]
+        if self._forks(len(todo)) and not any(self.pictures[p.id] for p, _ in todo):
+            self.planned = planned  # noted once the workers started: only this process writes
+        else:
+            self._note_pending(planned)  # workers write pictures themselves
         if not todo:
             return
         self.env.get_template("web/story.html")
@@ -490,7 +495,7 @@ class Builder:
         """Worker processes (forked from this builder) when there are many stories to
         render, for their pages and then the list pages; None for a small build."""
         global _ACTIVE
-        if stories < PARALLEL_MIN or self.workers < 2 or not _can_fork():
+        if not self._forks(stories):
             yield None
             return
         import concurrent.futures
@@ -503,6 +508,10 @@ class Builder:
                 yield pool
         finally:
             _ACTIVE = None
+
+    def _forks(self, stories: int) -> bool:
+        """Whether this many stories to render are rendered by worker processes."""
+        return stories >= PARALLEL_MIN and self.workers >= 2 and _can_fork()
 
     def _render_all(self, todo: list[tuple[Publishable, str]],
                     pool: concurrent.futures.Executor | None) -> list[dict[str, Any]]:
@@ -547,6 +556,9 @@ class Builder:
         chunks = _balanced_chunks([self.pictures[p.id] for p, _ in todo], self.workers)
         self.todo = todo  # set before the workers fork (on the first chunk)
         futures = {pool.submit(_render_chunk, chunk): n for n, chunk in enumerate(chunks)}
+        if self.planned is not None:  # while the workers render the first pages
+            self._note_pending(self.planned)
+            self.planned = None
         self._compile_listing_templates()
         results: list[Any] = [None] * len(chunks)
         finished = 0
