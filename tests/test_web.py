@@ -658,6 +658,24 @@ def test_a_build_with_workers_notes_its_pages_before_writing_any(make_site, monk
     assert {f"stories/note-{n}.html" for n in range(count)} <= set(seen[0])
 
 
+@pytest.mark.parametrize("stories", [24, 30, 101, 1000, 10_000])
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_stories_are_shared_out_in_chunks_smaller_at_the_end(stories, workers):
+    """Every story is rendered once; stories with pictures come first; the last chunks are
+    smaller than the first, so the workers finish nearly together."""
+    from storykit_web.build import _balanced_chunks
+
+    pictures = [1 if n % 7 == 3 else 0 for n in range(stories)]
+    chunks = _balanced_chunks(pictures, workers)
+    order = [i for chunk in chunks for i in chunk]
+    assert sorted(order) == list(range(stories))
+    assert [pictures[i] for i in order] == sorted(pictures, reverse=True)
+    sizes = [len(chunk) for chunk in chunks]
+    assert sizes == sorted(sizes, reverse=True)
+    if stories >= 1000:
+        assert sizes[-2] * 3 < sizes[0]
+
+
 def test_list_pages_are_shared_out_by_place(make_site):
     """Each worker gets the list pages of one place (the site's root, or a folder) when there
     are as many places as workers, so a card is made once per place; every page is in one
