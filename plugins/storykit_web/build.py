@@ -774,8 +774,9 @@ class Builder:
             for listing in work.here:
                 self._put_listing(listing, self._listing_bytes(listing, work.by_id))
             for batch, future in work.sent:
-                for listing, data in zip(batch, future.result(), strict=True):
-                    self._put_listing(listing, data)
+                future.result()  # written by the worker
+                self.report.written += [listing.path for listing in batch]
+                self.report.listings += len(batch)
             self._write_extras()
         finally:
             self._forget_cards()
@@ -928,13 +929,17 @@ def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[
 
 
 def _render_listings(batch: list[pages.Listing], cards: dict[str, dict[str, Any]],
-                     extras: list[WebPage]) -> list[bytes]:
-    """In a worker: some listing pages (the cards they show, and the plugins' pages the
-    home page and the feed link to, are sent along: the workers forked before either)."""
+                     extras: list[WebPage]) -> None:
+    """In a worker: make and write some listing pages (the cards they show, and the
+    plugins' pages the home page and the feed link to, are sent along: the workers forked
+    before either). Unlike story pages, the worker writes them itself, so they are not left
+    for the end of the build: a batch is about one place (folder), where hardly any other
+    process creates files meanwhile (see _listing_batches)."""
     assert _ACTIVE is not None
     _ACTIVE.extras = extras
-    return [_ACTIVE.listing_html(listing, [cards[i] for i in listing.card_ids])
-            for listing in batch]
+    for listing in batch:
+        _ACTIVE._put(listing.path,
+                     _ACTIVE.listing_html(listing, [cards[i] for i in listing.card_ids]))
 
 
 @dataclass
