@@ -354,18 +354,21 @@ class Builder:
             self.report.stories = len(records)
             self.report.rendered = len(records) - len(kept) - (len(allowed) - len(todo))
             self.later = beside.run  # the workers have forked: threads are safe now
-            self.later(self.markdown_memo.save, set(records))
             self.progress(0.85, "Writing the lists, the feed and the search index.")
-            # The workers render the list pages while this process writes the rest and
-            # deletes stale files, and a thread records the pages in the distribution log
-            # (in a transaction of its own; the manifest is saved once it is done).
+            # The workers make the list pages while this process writes the rest and
+            # deletes stale files, and threads save the Markdown memo and record the pages
+            # in the distribution log (in a transaction of its own; the manifest is saved
+            # once it is done).
             listings = self._start_listings(records, pool)
+            self.later(self.markdown_memo.save, set(records))
             produced = self._write_static() | listings.paths
             produced |= {f for r in records.values() for f in r["files"]}
             self._put_all()
             self._remove_stale(produced)
             self.later(self._sync_distributions, records)
             self._finish_listings(listings)
+            if pool is not None:  # the workers leave while the threads finish
+                self.later(pool.shutdown)
         if self.stamp is not None and self.report.problems != self.stamp["problems"]:
             self.stamp = {**self.stamp, "problems": list(self.report.problems)}
         if self.stamp is not None:  # the plugins' pages as this build made them
@@ -773,11 +776,11 @@ class Builder:
         try:
             for listing in work.here:
                 self._put_listing(listing, self._listing_bytes(listing, work.by_id))
+            self._write_extras()
             for batch, future in work.sent:
                 future.result()  # written by the worker
                 self.report.written += [listing.path for listing in batch]
                 self.report.listings += len(batch)
-            self._write_extras()
         finally:
             self._forget_cards()
 
