@@ -676,6 +676,26 @@ def test_stories_are_shared_out_in_chunks_smaller_at_the_end(stories, workers):
         assert sizes[-2] * 3 < sizes[0]
 
 
+def test_a_list_template_that_does_not_compile_fails_a_build_with_workers_naming_it(make_site):
+    """The list templates are compiled ahead while the workers render the stories; one of a
+    theme that does not compile still fails the build with Jinja's error, naming it."""
+    import jinja2
+    from storykit_web.build import PARALLEL_MIN
+
+    root = new_site(make_site)
+    for n in range(PARALLEL_MIN + 2):
+        write_story(root, f"st-tmpl{n:03d}", published(f"tmpl-{n}", f"Story {n}",
+                                                       tags=["food"]))
+    theme = root / "themes" / "broken"
+    (theme / "templates" / "web").mkdir(parents=True)
+    (theme / "theme.toml").write_text('name = "broken"\nparent = "nhs"\n', encoding="utf-8")
+    (theme / "templates" / "web" / "groups.html").write_text("{% if %}", encoding="utf-8")
+    for workers in (1, 2):
+        with pytest.raises(jinja2.TemplateSyntaxError) as failed:
+            build(root, theme="broken", workers=workers)
+        assert failed.value.name == "web/groups.html"
+
+
 def test_list_pages_are_shared_out_by_place(make_site):
     """Each worker gets the list pages of one place (the site's root, or a folder) when there
     are as many places as workers, so a card is made once per place; every page is in one

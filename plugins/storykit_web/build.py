@@ -587,13 +587,14 @@ class Builder:
     def _compile_listing_templates(self) -> None:
         """While the workers render the first stories: compile the list templates into the
         instance folder's template cache, so the workers load them from there when they
-        make the list pages instead of each compiling them (a theme may lack some)."""
+        make the list pages instead of each compiling them (a theme may lack some; one
+        that does not compile fails the build where its pages are made, as before)."""
         if self.env.bytecode_cache is None:
             return
         import jinja2
 
         for name in pages.LISTING_TEMPLATES:
-            with contextlib.suppress(jinja2.TemplateNotFound):
+            with contextlib.suppress(jinja2.TemplateError):  # a broken one fails its page
                 self.env.get_template(name)
 
     def _put_all(self) -> None:
