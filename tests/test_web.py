@@ -696,6 +696,41 @@ def test_a_list_template_that_does_not_compile_fails_a_build_with_workers_naming
         assert failed.value.name == "web/groups.html"
 
 
+@pytest.mark.parametrize("compiler", ["works", "fails"])
+def test_templates_compiled_beside_the_load_leave_no_process_behind(make_site, monkeypatch,
+                                                                   compiler):
+    """A full build forks a process that compiles the templates while the stories load;
+    whether it works or fails, the site is built the same and no child process is left."""
+    from storykit_web import build as web_build
+
+    root = new_site(make_site)
+    for n in range(web_build.PARALLEL_MIN + 2):
+        write_story(root, f"st-comp{n:03d}", published(f"comp-{n}", f"Story {n}",
+                                                       tags=["food"]))
+    if compiler == "fails":
+        def broken(env):
+            raise RuntimeError("no compiling today")
+
+        monkeypatch.setattr(web_build, "_compile_templates", broken)
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    report = build(root, workers=2)
+    assert report.ok and report.listings > 0
+    assert (root / "out" / "tags" / "food.html").is_file()
+    assert forks  # the compiler (and the database's maker), each waited for
+    for pid in forks:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
 def test_list_pages_are_shared_out_by_place(make_site):
     """Each worker gets the list pages of one place (the site's root, or a folder) when there
     are as many places as workers, so a card is made once per place; every page is in one

@@ -235,6 +235,7 @@ class Builder:
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
         self.unwritten: list[tuple[str, bytes]] = []  # pages from workers, still to write
         self.planned: list[Publishable] | None = None  # stories whose files are to be noted
+        self.compiler: int | None = None  # the process compiling the templates meanwhile
         self.later: Callable[..., Any] = _now  # how cache files are saved (see _Background)
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
@@ -335,6 +336,12 @@ class Builder:
     # --- the build -------------------------------------------------------------------------
 
     def run(self) -> BuildReport:
+        try:
+            return self._run()
+        finally:
+            self._reap_compiler()
+
+    def _run(self) -> BuildReport:
         if Stamp.unchanged(self.stamp_inputs):
             return self._as_last_time()
         self.progress(0.05, "Finding the stories consent allows on the website today.")
@@ -342,6 +349,8 @@ class Builder:
         # A new site's database is made meanwhile: the build needs it only to record pages.
         self.site.database.create_in_background()
         few = self.allowed_among_changed()  # when only a few stories changed
+        if few is None:
+            self._compile_beside()
         allowed, kept = few if few is not None else (self.allowed(), {})
         self._take_down_first(allowed, kept)
         records, todo = self._reuse(allowed)
@@ -377,6 +386,31 @@ class Builder:
         self.running_file.unlink(missing_ok=True)
         self.picture_cache.prune(set(records), among=self.only)  # stories no longer on the site
         return self.report
+
+    def _compile_beside(self) -> None:
+        """Before a full load: fork a short-lived process that compiles the website's
+        templates into the instance folder's template cache, on a core the load leaves
+        mostly idle; this process and the workers then load them compiled instead of each
+        compiling them (a template compiled by neither is compiled where it is needed, as
+        before). Only from a process with one thread, like the database's creation."""
+        if self.compiler is not None or threading.active_count() > 1 or \
+                not hasattr(os, "fork"):
+            return
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+            code = 1
+            try:
+                _compile_templates(self.theme.environment(self.site, [assets.TEMPLATES]))
+                code = 0
+            finally:
+                os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+        self.compiler = pid
+
+    def _reap_compiler(self) -> None:
+        pid, self.compiler = self.compiler, None
+        if pid is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
     @property
     def running_file(self) -> Path:
@@ -562,7 +596,6 @@ class Builder:
         if self.planned is not None:  # while the workers render the first pages
             self._note_pending(self.planned)
             self.planned = None
-        self._compile_listing_templates()
         results: list[Any] = [None] * len(chunks)
         finished = 0
         try:
@@ -583,19 +616,6 @@ class Builder:
             self.report.problems += failures
         self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
         return records
-
-    def _compile_listing_templates(self) -> None:
-        """While the workers render the first stories: compile the list templates into the
-        instance folder's template cache, so the workers load them from there when they
-        make the list pages instead of each compiling them (a theme may lack some; one
-        that does not compile fails the build where its pages are made, as before)."""
-        if self.env.bytecode_cache is None:
-            return
-        import jinja2
-
-        for name in pages.LISTING_TEMPLATES:
-            with contextlib.suppress(jinja2.TemplateError):  # a broken one fails its page
-                self.env.get_template(name)
 
     def _put_all(self) -> None:
         """Write the pages a worker rendered that are not written yet."""
@@ -930,6 +950,18 @@ def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[
         else:
             records.append(record)
     return records, _ACTIVE.deferred, failures
+
+
+def _compile_templates(env: Any) -> None:
+    """Compile the website's templates into ``env``'s template cache (one that does not
+    compile fails the build where it is used, as before)."""
+    if env.bytecode_cache is None:
+        return
+    import jinja2
+
+    for name in env.list_templates(filter_func=lambda n: n.startswith("web/")):
+        with contextlib.suppress(jinja2.TemplateError):
+            env.get_template(name)
 
 
 def _render_listings(batch: list[pages.Listing], cards: dict[str, dict[str, Any]],

@@ -198,12 +198,6 @@ def _usual_name(names: dict[str, int]) -> str:
     return sorted(names.items(), key=lambda item: (-item[1], item[0]))[0][0]
 
 
-#: The templates of listing pages, and the card they share.
-LISTING_TEMPLATES = ("web/home.html", "web/stories.html", "web/groups.html", "web/group.html",
-                     "web/search.html", "web/accessibility.html", "web/feed.xml",
-                     "web/sitemap.xml", "web/_card.html")
-
-
 def listings(cards: list[dict[str, Any]], *, base_url: str, per_page: int = PER_PAGE,
              statement_date: str = "") -> list[Listing]:
     """Every listing page of the site for these cards (already sorted newest first)."""
