@@ -369,11 +369,11 @@ class Builder:
             # in the distribution log (in a transaction of its own; the manifest is saved
             # once it is done).
             listings = self._start_listings(records, pool)
-            self.later(self.markdown_memo.save, set(records))
             produced = self._write_static() | listings.paths
             produced |= {f for r in records.values() for f in r["files"]}
             self._put_all()
             self._remove_stale(produced)
+            self.later(self.markdown_memo.save, set(records))
             self.later(self._sync_distributions, records)
             self._finish_listings(listings)
             if pool is not None:  # the workers leave while the threads finish
