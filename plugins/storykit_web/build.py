@@ -600,7 +600,8 @@ class Builder:
         finished = 0
         try:
             for future in concurrent.futures.as_completed(futures):
-                done, pages_made, failures = results[futures[future]] = future.result()
+                done, pages_made, failures = future.result()
+                results[futures[future]] = done, failures  # not the pages: they go now
                 self.unwritten += pages_made
                 finished += len(done) + len(failures)
                 if finished < len(todo):  # the last wait until the lists are under way
@@ -611,7 +612,7 @@ class Builder:
                 future.cancel()
             raise
         records: list[dict[str, Any]] = []
-        for done, _pages, failures in results:  # in the order of the stories
+        for done, failures in results:  # in the order of the stories
             records += done
             self.report.problems += failures
         self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
