@@ -573,6 +573,193 @@ def test_a_big_site_built_by_worker_processes_is_the_same_as_one_built_in_one(ma
     assert len(logged) == count
 
 
+NOTICES_PLUGIN = """
+import datetime as dt
+from storykit import hookimpl
+from storykit.kit import WebPage
+@hookimpl
+def web_pages(site, stories):
+    return [WebPage("notices/index.html", "Ward notices", intro="Visiting times change",
+                    updated=dt.date(2026, 11, 1))]
+"""
+
+
+def test_list_pages_made_by_workers_show_plugin_pages_as_one_process_does(make_site):
+    """The workers make the list pages (forked before the plugins' pages were known): the
+    home page and the feed still link to a plugin's page, as a one-process build has them."""
+    from storykit_web.build import PARALLEL_MIN
+
+    root = new_site(make_site)
+    (root / "plugins").mkdir(exist_ok=True)
+    (root / "plugins" / "notices.py").write_text(NOTICES_PLUGIN, encoding="utf-8")
+    for n in range(PARALLEL_MIN + 2):
+        write_story(root, f"st-list{n:03d}", published(f"list-{n}", f"Story {n}",
+                                                       tags=[f"tag{n % 3}"]))
+    one = build(root, workers=1)
+    two = build_site(Site.open(root), root / "two", workers=2)
+    assert one.listings == two.listings > 0
+    for rel in ("index.html", "feed.xml", "search-index.js", "stories.html", "tags/tag1.html",
+                "notices/index.html", "sitemap.xml"):
+        mine = (root / "two" / rel).read_bytes().replace(b"/two/", b"/out/")
+        assert (root / "out" / rel).read_bytes() == mine, rel
+    assert b"Visiting times change" in (root / "two" / "feed.xml").read_bytes()
+    assert b"notices/index.html" in (root / "two" / "index.html").read_bytes()
+
+
+def test_a_failed_log_update_beside_the_list_pages_fails_the_build_and_is_done_next_time(
+        make_site, monkeypatch):
+    """The distribution log is brought up to date in a thread while the workers make the list
+    pages: if that fails, the build fails before its manifest is saved, and the next build
+    records every page."""
+    from storykit_web.build import PARALLEL_MIN
+
+    from storykit.kit import PublicationSet
+
+    root = new_site(make_site)
+    count = PARALLEL_MIN + 2
+    for n in range(count):
+        write_story(root, f"st-logd{n:03d}", published(f"logd-{n}", f"Story {n}"))
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(PublicationSet, "record", broken)
+    with pytest.raises(RuntimeError, match="went away"):
+        build(root, workers=2)
+    assert (root / "out" / "index.html").is_file()  # the pages were made meanwhile
+    monkeypatch.undo()
+    report = build(root, workers=2)
+    assert report.ok and report.recorded == count
+    logged = Site.open(root).distributions.live_at_paths(str(root / "out") + os.sep, "web")
+    assert len(logged) == count
+
+
+def test_a_build_with_workers_notes_its_pages_before_writing_any(make_site, monkeypatch):
+    """Before the first page is written, the manifest on disk names every page the build is
+    about to write (so a build killed then still knows they are storykit's to remove),
+    also when it is noted while the workers render the first pages."""
+    from storykit_web.build import PARALLEL_MIN, Builder, manifest_path
+
+    root = new_site(make_site)
+    count = PARALLEL_MIN + 2
+    for n in range(count):
+        write_story(root, f"st-note{n:03d}", published(f"note-{n}", f"Story {n}"))
+    seen: list[list[str]] = []
+    real_put = Builder._put
+
+    def put(self, rel, data):
+        if not seen:
+            kept = read_cache(manifest_path(self.site, self.out)) or {}
+            seen.append(list(kept.get("pending", [])))
+        return real_put(self, rel, data)
+
+    monkeypatch.setattr(Builder, "_put", put)
+    assert build(root, workers=2).rendered == count
+    assert {f"stories/note-{n}.html" for n in range(count)} <= set(seen[0])
+
+
+@pytest.mark.parametrize("stories", [24, 30, 101, 1000, 10_000])
+@pytest.mark.parametrize("workers", [2, 3, 4])
+def test_stories_are_shared_out_in_chunks_smaller_at_the_end(stories, workers):
+    """Every story is rendered once; stories with pictures come first; the last chunks are
+    smaller than the first, so the workers finish nearly together."""
+    from storykit_web.build import _balanced_chunks
+
+    pictures = [1 if n % 7 == 3 else 0 for n in range(stories)]
+    chunks = _balanced_chunks(pictures, workers)
+    order = [i for chunk in chunks for i in chunk]
+    assert sorted(order) == list(range(stories))
+    assert [pictures[i] for i in order] == sorted(pictures, reverse=True)
+    sizes = [len(chunk) for chunk in chunks]
+    assert sizes == sorted(sizes, reverse=True)
+    if stories >= 1000:
+        assert sizes[-2] * 3 < sizes[0]
+
+
+def test_a_list_template_that_does_not_compile_fails_a_build_with_workers_naming_it(make_site):
+    """The list templates are compiled ahead while the workers render the stories; one of a
+    theme that does not compile still fails the build with Jinja's error, naming it."""
+    import jinja2
+    from storykit_web.build import PARALLEL_MIN
+
+    root = new_site(make_site)
+    for n in range(PARALLEL_MIN + 2):
+        write_story(root, f"st-tmpl{n:03d}", published(f"tmpl-{n}", f"Story {n}",
+                                                       tags=["food"]))
+    theme = root / "themes" / "broken"
+    (theme / "templates" / "web").mkdir(parents=True)
+    (theme / "theme.toml").write_text('name = "broken"\nparent = "nhs"\n', encoding="utf-8")
+    (theme / "templates" / "web" / "groups.html").write_text("{% if %}", encoding="utf-8")
+    for workers in (1, 2):
+        with pytest.raises(jinja2.TemplateSyntaxError) as failed:
+            build(root, theme="broken", workers=workers)
+        assert failed.value.name == "web/groups.html"
+
+
+@pytest.mark.parametrize("compiler", ["works", "fails"])
+def test_templates_compiled_beside_the_load_leave_no_process_behind(make_site, monkeypatch,
+                                                                   compiler):
+    """A full build forks a process that compiles the templates while the stories load;
+    whether it works or fails, the site is built the same and no child process is left."""
+    import threading
+
+    from storykit_web import build as web_build
+
+    root = new_site(make_site)
+    for n in range(web_build.PARALLEL_MIN + 2):
+        write_story(root, f"st-comp{n:03d}", published(f"comp-{n}", f"Story {n}",
+                                                       tags=["food"]))
+    if compiler == "fails":
+        def broken(env):
+            raise RuntimeError("no compiling today")
+
+        monkeypatch.setattr(web_build, "_compile_templates", broken)
+    forks = []
+    real_fork = os.fork
+
+    def fork():
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    compilers: list[int | None] = []
+    real_reap = web_build.Builder._reap_compiler
+
+    def reap(self):
+        compilers.append(self.compiler)
+        real_reap(self)
+
+    monkeypatch.setattr(web_build.Builder, "_reap_compiler", reap)
+    alone = threading.active_count() == 1  # it forks only from a process with one thread
+    report = build(root, workers=2)
+    assert report.ok and report.listings > 0
+    assert (root / "out" / "tags" / "food.html").is_file()
+    assert compilers[0] in forks if alone else compilers == [None]
+    for pid in forks:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+
+
+def test_list_pages_are_shared_out_by_place(make_site):
+    """Each worker gets the list pages of one place (the site's root, or a folder) when there
+    are as many places as workers, so a card is made once per place; every page is in one
+    batch, whatever the number of workers."""
+    from storykit_web.build import _listing_batches
+
+    cards = [{"id": f"s{n}", "title": f"S{n}", "updated": "2026-01-01", "service": f"svc{n % 3}",
+              "tags": [f"t{n % 5}"]} for n in range(120)]
+    found = [x for x in pages.listings(cards, base_url=BASE_URL) if x.kind != "js"]
+    for workers in (1, 2, 3, 8):
+        batches = _listing_batches(found, workers)
+        assert 1 <= len(batches) <= min(workers, len(found))
+        assert sorted(x.path for b in batches for x in b) == sorted(x.path for x in found)
+        places = [pages.relative_root(x.path) for b in batches for x in b]
+        assert places == sorted(places)  # a place's pages follow each other
+        assert all(len({pages.relative_root(x.path) for x in b}) <= 2 for b in batches)
+
+
 def test_without_photo_consent_no_photo_is_published(make_site):
     root = new_site(make_site)
     write_story(root, "st-nophoto", published(

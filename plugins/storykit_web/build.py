@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -232,6 +233,10 @@ class Builder:
         self.static_state: dict[str, Any] = {}
         self.todo: list[tuple[Publishable, str]] = []
         self.deferred: list[tuple[str, bytes]] | None = None  # a worker's pages, for the parent
+        self.unwritten: list[tuple[str, bytes]] = []  # pages from workers, still to write
+        self.planned: list[Publishable] | None = None  # stories whose files are to be noted
+        self.compiler: int | None = None  # the process compiling the templates meanwhile
+        self.later: Callable[..., Any] = _now  # how cache files are saved (see _Background)
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
         self.progress: Progress = _no_progress
@@ -331,6 +336,12 @@ class Builder:
     # --- the build -------------------------------------------------------------------------
 
     def run(self) -> BuildReport:
+        try:
+            return self._run()
+        finally:
+            self._reap_compiler()
+
+    def _run(self) -> BuildReport:
         if Stamp.unchanged(self.stamp_inputs):
             return self._as_last_time()
         self.progress(0.05, "Finding the stories consent allows on the website today.")
@@ -338,31 +349,68 @@ class Builder:
         # A new site's database is made meanwhile: the build needs it only to record pages.
         self.site.database.create_in_background()
         few = self.allowed_among_changed()  # when only a few stories changed
+        if few is None:
+            self._compile_beside()
         allowed, kept = few if few is not None else (self.allowed(), {})
         self._take_down_first(allowed, kept)
         records, todo = self._reuse(allowed)
         records.update(kept)
         self._prepare(allowed, todo)
-        with self._workers(len(todo)) as pool:
+        with self._workers(len(todo)) as pool, _Background() as beside:
             for record in self._render_all(todo, pool):
                 self.new_search[record["id"]] = record.pop("search")
                 records[record["id"]] = record
             self.report.stories = len(records)
             self.report.rendered = len(records) - len(kept) - (len(allowed) - len(todo))
+            self.later = beside.run  # the workers have forked: threads are safe now
             self.progress(0.85, "Writing the lists, the feed and the search index.")
-            produced = self._write_static() | self._write_listings(records, pool)
-        produced |= {f for r in records.values() for f in r["files"]}
-        self._remove_stale(produced)
-        self._sync_distributions(records)
+            # The workers make the list pages while this process writes the rest and
+            # deletes stale files, and threads save the Markdown memo and record the pages
+            # in the distribution log (in a transaction of its own; the manifest is saved
+            # once it is done).
+            listings = self._start_listings(records, pool)
+            produced = self._write_static() | listings.paths
+            produced |= {f for r in records.values() for f in r["files"]}
+            self._put_all()
+            self._remove_stale(produced)
+            self.later(self.markdown_memo.save, set(records))
+            self.later(self._sync_distributions, records)
+            self._finish_listings(listings)
+            if pool is not None:  # the workers leave while the threads finish
+                self.later(pool.shutdown)
         if self.stamp is not None and self.report.problems != self.stamp["problems"]:
             self.stamp = {**self.stamp, "problems": list(self.report.problems)}
         if self.stamp is not None:  # the plugins' pages as this build made them
             self.stamp = {**self.stamp, "settings": self._settings(self.extras_digest)}
         self._save_manifest(records, produced)
         self.running_file.unlink(missing_ok=True)
-        self.markdown_memo.save(set(records))
         self.picture_cache.prune(set(records), among=self.only)  # stories no longer on the site
         return self.report
+
+    def _compile_beside(self) -> None:
+        """Before a full load: fork a short-lived process that compiles the website's
+        templates into the instance folder's template cache, on a core the load leaves
+        mostly idle; this process and the workers then load them compiled instead of each
+        compiling them (a template compiled by neither is compiled where it is needed, as
+        before). Only from a process with one thread, like the database's creation."""
+        if self.compiler is not None or threading.active_count() > 1 or \
+                not hasattr(os, "fork"):
+            return
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+            code = 1
+            try:
+                _compile_templates(self.theme.environment(self.site, [assets.TEMPLATES]))
+                code = 0
+            finally:
+                os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+        self.compiler = pid
+
+    def _reap_compiler(self) -> None:
+        pid, self.compiler = self.compiler, None
+        if pid is not None:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
 
     @property
     def running_file(self) -> Path:
@@ -424,6 +472,7 @@ class Builder:
                 gone.append(rel)
                 self.report.removed.append(rel)
                 _prune_empty(target.parent, self.out)
+                self._dirs.clear()  # a folder may have gone with it
         return gone
 
     def _prepare(self, allowed: list[tuple[Publishable, str]],
@@ -431,7 +480,11 @@ class Builder:
         """Note the files about to be written; make what every page needs once, here,
         before any worker forks, not once in each."""
         pending = {p.id for p, _ in todo}
-        self._note_pending([p for p, _ in allowed if p.id in pending])
+        planned = [p for p, _ in allowed if p.id in pending]
+        if self._forks(len(todo)) and not any(self.pictures[p.id] for p, _ in todo):
+            self.planned = planned  # noted once the workers started: only this process writes
+        else:
+            self._note_pending(planned)  # workers write pictures themselves
         if not todo:
             return
         self.env.get_template("web/story.html")
@@ -479,7 +532,7 @@ class Builder:
         """Worker processes (forked from this builder) when there are many stories to
         render, for their pages and then the list pages; None for a small build."""
         global _ACTIVE
-        if stories < PARALLEL_MIN or self.workers < 2 or not _can_fork():
+        if not self._forks(stories):
             yield None
             return
         import concurrent.futures
@@ -492,6 +545,10 @@ class Builder:
                 yield pool
         finally:
             _ACTIVE = None
+
+    def _forks(self, stories: int) -> bool:
+        """Whether this many stories to render are rendered by worker processes."""
+        return stories >= PARALLEL_MIN and self.workers >= 2 and _can_fork()
 
     def _render_all(self, todo: list[tuple[Publishable, str]],
                     pool: concurrent.futures.Executor | None) -> list[dict[str, Any]]:
@@ -531,19 +588,41 @@ class Builder:
 
     def _render_forked(self, todo: list[tuple[Publishable, str]],
                        pool: concurrent.futures.Executor) -> list[dict[str, Any]]:
+        import concurrent.futures
+
         chunks = _balanced_chunks([self.pictures[p.id] for p, _ in todo], self.workers)
         self.todo = todo  # set before the workers fork (on the first chunk)
-        records: list[dict[str, Any]] = []
+        futures = {pool.submit(_render_chunk, chunk): n for n, chunk in enumerate(chunks)}
+        if self.planned is not None:  # while the workers render the first pages
+            self._note_pending(self.planned)
+            self.planned = None
+        results: list[Any] = [None] * len(chunks)
         finished = 0
-        for done, pages_made, failures in pool.map(_render_chunk, chunks):
-            for rel, data in pages_made:  # written here while workers go on
-                self._put(rel, data)
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                done, pages_made, failures = future.result()
+                results[futures[future]] = done, failures  # not the pages: they go now
+                self.unwritten += pages_made
+                finished += len(done) + len(failures)
+                if finished < len(todo):  # the last wait until the lists are under way
+                    self._put_all()
+                self._rendering(finished, len(todo))
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        records: list[dict[str, Any]] = []
+        for done, failures in results:  # in the order of the stories
             records += done
             self.report.problems += failures
-            finished += len(done) + len(failures)
-            self._rendering(finished, len(todo))
         self.report.written += [f for r in records for f in r["files"][1:]]  # pictures
         return records
+
+    def _put_all(self) -> None:
+        """Write the pages a worker rendered that are not written yet."""
+        for rel, data in self.unwritten:
+            self._put(rel, data)
+        self.unwritten = []
 
     # --- story pages -----------------------------------------------------------------------
 
@@ -664,29 +743,32 @@ class Builder:
             self.write(rel, data())
             self.report.static += 1
 
-    def _write_listings(self, records: dict[str, dict[str, Any]],
-                        pool: concurrent.futures.Executor | None = None) -> set[str]:
-        """Write each listing page whose cards (or template, or settings) changed."""
-        self._forget_cards()  # workers fork later: they start with none
-        try:
-            return self._write_listings_now(records, pool)
-        finally:
-            self._forget_cards()
+    def _write_listings(self, records: dict[str, dict[str, Any]]) -> set[str]:
+        """Write each listing page whose cards (or template, or settings) changed; return
+        the paths of every listing and plugin page the site has."""
+        work = self._start_listings(records)
+        self._finish_listings(work)
+        return work.paths
 
     def _forget_cards(self) -> None:
         if "env" in self.__dict__:
             self.env.globals["card_once"].forget()
 
-    def _write_listings_now(self, records: dict[str, dict[str, Any]],
-                            pool: concurrent.futures.Executor | None) -> set[str]:
+    def _start_listings(self, records: dict[str, dict[str, Any]],
+                        pool: concurrent.futures.Executor | None = None) -> _Listings:
+        """Find the listing pages whose cards (or template, or settings) changed, and hand
+        the HTML and XML ones to the workers when there are workers (the search index is
+        made here, by :meth:`_finish_listings`)."""
+        self._forget_cards()  # workers fork later: they start with none
         old = self.old.get("listings", {})
         cards = pages.sort_cards(r["card"] for r in records.values())
         self.extras, self.extras_digest = self.extra_pages(cards)
+        extras = {p.path for p in self.extras}
         extras_same = self.old.get("extras") == self.extras_digest
         if old and extras_same and self._nothing_changed(records) and \
                 all((self.out / p).is_file() for p in old):
             self.listing_state = dict(old)
-            return set(old) | self._write_extras()
+            return _Listings(set(old) | extras, records)
         found = pages.listings(cards, base_url=self.base_url,
                                statement_date=self.config.get("statement_date", ""))
         by_id = {r["id"]: r for r in records.values()}
@@ -700,10 +782,33 @@ class Builder:
             self.listing_state[listing.path] = state
             if old.get(listing.path) != state or not (self.out / listing.path).is_file():
                 changed.append(listing)
-        for listing, data in self._listing_pages(changed, by_id, pool):
-            self.write(listing.path, data)
-            self.report.listings += 1
-        return {listing.path for listing in found} | self._write_extras()
+        work = _Listings({listing.path for listing in found} | extras, by_id, changed)
+        if pool is not None:
+            work.here = [listing for listing in changed if listing.kind == "js"]
+            for batch in _listing_batches([x for x in changed if x.kind != "js"],
+                                          self.workers):
+                cards_of = {i: by_id[i]["card"] for x in batch for i in x.card_ids}
+                work.sent.append((batch, pool.submit(_render_listings, batch, cards_of,
+                                                     self.extras)))
+        return work
+
+    def _finish_listings(self, work: _Listings) -> None:
+        """Make the listing pages :meth:`_start_listings` left here, write them and the
+        workers' ones as they come, and the plugins' pages."""
+        try:
+            for listing in work.here:
+                self._put_listing(listing, self._listing_bytes(listing, work.by_id))
+            self._write_extras()
+            for batch, future in work.sent:
+                future.result()  # written by the worker
+                self.report.written += [listing.path for listing in batch]
+                self.report.listings += len(batch)
+        finally:
+            self._forget_cards()
+
+    def _put_listing(self, listing: pages.Listing, data: bytes) -> None:
+        self.write(listing.path, data)
+        self.report.listings += 1
 
     def extra_pages(self, cards: list[dict[str, Any]]) -> tuple[list[WebPage], str]:
         """Plugins' pages (the ``web_pages`` hook) for the stories of ``cards``, checked,
@@ -723,21 +828,6 @@ class Builder:
                                    lambda page=page: self.render(
                                        page.path, "web/section.html", page=page).encode())
         return {p.path for p in self.extras}
-
-    def _listing_pages(self, changed: list[pages.Listing], by_id: dict[str, dict[str, Any]],
-                       pool: concurrent.futures.Executor | None):
-        """(listing, bytes) of each changed listing: HTML ones in the workers when there are
-        workers, the search index here meanwhile."""
-        if pool is None:
-            yield from ((listing, self._listing_bytes(listing, by_id)) for listing in changed)
-            return
-        here = [listing for listing in changed  # the workers know no plugin pages
-                if listing.kind == "js" or listing.path in EXTRA_LISTINGS]
-        futures = [(listing, pool.submit(_render_listing, listing,
-                                         [by_id[i]["card"] for i in listing.card_ids]))
-                   for listing in changed if listing not in here]
-        yield from ((listing, self._listing_bytes(listing, by_id)) for listing in here)
-        yield from ((listing, future.result()) for listing, future in futures)
 
     def _nothing_changed(self, records: dict[str, dict[str, Any]]) -> bool:
         """The same stories as last time, none re-rendered, same theme and settings."""
@@ -782,7 +872,7 @@ class Builder:
                     entry = self._search_entry_again(story_id, by_id[story_id])
                     wanted = pages.digest(entry)
             entries[story_id], saved[story_id] = entry, [wanted, entry]
-        _keep(self.search_file, saved)
+        self.later(_keep, self.search_file, saved)
         return entries
 
     def _search_entry_again(self, story_id: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -838,7 +928,12 @@ def _balanced_chunks(pictures: list[int], workers: int) -> list[list[int]]:
     stories with pictures (ten times the work) first: no worker is left with the slow end."""
     order = sorted(range(len(pictures)), key=lambda i: -pictures[i])
     size = max(4, len(order) // (workers * 12))
-    return [order[i:i + size] for i in range(0, len(order), size)]
+    # The last stories in chunks a quarter as big: the workers finish nearly together, and
+    # the list pages, which wait for every story, start sooner.
+    tail = max(0, len(order) - size * workers) // size * size
+    small = max(4, size // 4)
+    return [order[i:i + size] for i in range(0, tail, size)] + \
+        [order[i:i + small] for i in range(tail, len(order), small)]
 
 
 def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[str, bytes]],
@@ -858,9 +953,102 @@ def _render_chunk(indices: list[int]) -> tuple[list[dict[str, Any]], list[tuple[
     return records, _ACTIVE.deferred, failures
 
 
-def _render_listing(listing: pages.Listing, cards: list[dict[str, Any]]) -> bytes:
+def _compile_templates(env: Any) -> None:
+    """Compile the website's templates into ``env``'s template cache (one that does not
+    compile fails the build where it is used, as before)."""
+    if env.bytecode_cache is None:
+        return
+    import jinja2
+
+    for name in env.list_templates(filter_func=lambda n: n.startswith("web/")):
+        with contextlib.suppress(jinja2.TemplateError):
+            env.get_template(name)
+
+
+def _render_listings(batch: list[pages.Listing], cards: dict[str, dict[str, Any]],
+                     extras: list[WebPage]) -> None:
+    """In a worker: make and write some listing pages (the cards they show, and the
+    plugins' pages the home page and the feed link to, are sent along: the workers forked
+    before either). Unlike story pages, the worker writes them itself, so they are not left
+    for the end of the build: a batch is about one place (folder), where hardly any other
+    process creates files meanwhile (see _listing_batches)."""
     assert _ACTIVE is not None
-    return _ACTIVE.listing_html(listing, cards)
+    _ACTIVE.extras = extras
+    for listing in batch:
+        _ACTIVE._put(listing.path,
+                     _ACTIVE.listing_html(listing, [cards[i] for i in listing.card_ids]))
+
+
+@dataclass
+class _Listings:
+    """List pages on their way: ``paths`` are every listing and plugin page of the site;
+    ``here`` are made by this process, ``sent`` by the workers (each batch a future)."""
+
+    paths: set[str]
+    by_id: dict[str, dict[str, Any]]
+    here: list[pages.Listing] = field(default_factory=list)
+    sent: list[tuple[list[pages.Listing], concurrent.futures.Future]] = \
+        field(default_factory=list)
+
+
+#: Rough cost of a listing page, in cards shown again (measured on 1,000 stories): the page
+#: itself, each card an HTML page shows (made for the first time in a place, or reused: list
+#: templates reuse a card made for the same place), each story in a feed or site map.
+PAGE_COST, NEW_CARD_COST, XML_CARD_COST = 150, 10, 5
+
+
+def _listing_batches(listings: list[pages.Listing], workers: int) -> list[list[pages.Listing]]:
+    """The listings in one batch per worker, of about the same work. Pages in the same
+    place (folder) go together, so each card is made once per place in one worker, not
+    in each, and each worker compiles only the templates of its own pages."""
+    order = sorted(listings, key=lambda x: (pages.relative_root(x.path), x.template))
+    seen: set[tuple[str, str]] = set()
+    costs = []
+    for listing in order:
+        root = pages.relative_root(listing.path)
+        cards = len(listing.card_ids)
+        if listing.kind == "html":
+            new = {(root, i) for i in listing.card_ids} - seen
+            seen.update(new)
+            costs.append(PAGE_COST + cards + NEW_CARD_COST * len(new))
+        else:
+            costs.append(PAGE_COST + XML_CARD_COST * cards)
+    share, batches, done = sum(costs) / max(1, workers), [[]], 0
+    for listing, cost in zip(order, costs, strict=True):
+        if done >= share * len(batches) and len(batches) < workers:
+            batches.append([])
+        batches[-1].append(listing)
+        done += cost
+    return [batch for batch in batches if batch]
+
+
+class _Background:
+    """Cache files saved beside the build, in a thread (writing and syncing them waits on
+    the disk, not on this process); any error is raised when the build leaves."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.errors: list[BaseException] = []
+
+    def run(self, task: Callable[..., Any], *args: Any) -> None:
+        thread = threading.Thread(target=self._do, args=(task, args))
+        thread.start()
+        self.threads.append(thread)
+
+    def _do(self, task: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            task(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised again by __exit__
+            self.errors.append(exc)
+
+    def __enter__(self) -> _Background:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for thread in self.threads:
+            thread.join()
+        if self.errors and exc[0] is None:
+            raise self.errors[0]
 
 
 def search_index_js(entries: list[dict[str, Any]]) -> str:
@@ -889,6 +1077,10 @@ def _load_dict(path: Path) -> dict[str, Any]:
     stories, each way), or {} when it is missing or damaged."""
     data = read_cache(path)
     return data if isinstance(data, dict) else {}
+
+
+def _now(task: Callable[..., Any], *args: Any) -> None:
+    task(*args)
 
 
 def _keep(path: Path, data: dict[str, Any]) -> None:
