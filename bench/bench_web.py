@@ -27,7 +27,9 @@ build`` on the command line with no change and with one story edited.
 stories (the same Markdown, title, date, service as category, tags, summary; pictures as
 static files it copies without resizing; 50 stories a page, an Atom feed) from a folder of
 its own, in fresh processes too: cold (no cache, no output) and a rebuild with its content
-cache. The last lines compare the cold builds (wall and CPU) with the targets.
+cache. The cold builds of the two take turns, run by run, before any other scenario, so
+both meet the disk in the same state (see the notes on deleting below). The last lines
+compare the cold builds (wall and CPU) with the targets.
 
     python bench/bench_web.py                     # 1000 stories, both kinds, Pelican too
     python bench/bench_web.py --stories 10000 --no-pelican
@@ -509,17 +511,33 @@ def scenario(name: str, env: dict[str, str], before, runs: int = RUNS) -> dict:
     return summarise(name, results)
 
 
+def cold_side_by_side(site: Path, pelican: Path | None, env: dict[str, str], runs: int,
+                      trash: Path) -> tuple[dict, list[dict]]:
+    """The cold builds, storykit's and Pelican's taking turns run by run, so both meet the
+    disk in the same state (see the notes on deleting at the top): storykit's row, and
+    Pelican's results (none without ``pelican``)."""
+    ours, theirs = [], []
+    for _ in range(runs):
+        forget_build(site, True, trash=trash)
+        ours.append(run_build(site, env))
+        if pelican is not None:
+            move_aside(pelican / "output", trash)
+            move_aside(pelican / "cache", trash)
+            os.sync()
+            theirs.append(run_pelican(pelican, env, cache=False))
+    return summarise("cold (no instance, no output)", ours), theirs
+
+
 def bench_kind(kind: str, site: Path, workdir: Path, env: dict[str, str], runs: int,
-               count: int) -> tuple[list[dict], dict[str, float]]:
-    """Every storykit scenario on one kind of site: table rows, and the command-line
-    figures."""
+               count: int, cold: dict) -> tuple[list[dict], dict[str, float]]:
+    """Every other storykit scenario on one kind of site, after ``cold``: table rows, and
+    the command-line figures."""
     copies = [workdir / f"{kind}-new-site-{i}" for i in range(runs)]
     for copy in copies:  # made now, before the bench deletes anything
         shutil.copytree(site, copy)
     trash = workdir / "trash"  # what the scenarios remove, deleted after measuring
     rows = [
-        scenario("cold (no instance, no output)", env,
-                 lambda i: (site, forget_build(site, True, trash=trash)), runs),
+        cold,
         scenario("first build of a new site", env, lambda i: (copies[i], None), runs),
         scenario("clean, into a new folder each run", env,
                  lambda i: (site, new_folder(workdir / f"{kind}-new-{i}")), runs),
@@ -543,13 +561,10 @@ def bench_kind(kind: str, site: Path, workdir: Path, env: dict[str, str], runs: 
     return rows, cli
 
 
-def bench_pelican(pelican: Path, env: dict[str, str], runs: int, trash: Path) -> list[dict]:
-    cold = []
-    for _ in range(runs):
-        move_aside(pelican / "output", trash)
-        move_aside(pelican / "cache", trash)
-        os.sync()
-        cold.append(run_pelican(pelican, env, cache=False))
+def bench_pelican(pelican: Path, env: dict[str, str], runs: int,
+                  cold: list[dict]) -> list[dict]:
+    """Pelican's rows: its ``cold`` builds (made in turns with storykit's), then rebuilds
+    with its content cache."""
     run_pelican(pelican, env, cache=True)  # fills its content cache
     warm = [run_pelican(pelican, env, cache=True) for _ in range(runs)]
     return [summarise("Pelican: cold (no cache, no output)", cold),
@@ -636,8 +651,10 @@ def main() -> None:
     results = {}
     for kind in kinds:
         site, pelican = sites[kind]
-        rows, cli = bench_kind(kind, site, workdir, env, args.runs, args.stories)
-        theirs = bench_pelican(pelican, env, args.runs, trash) if pelican_ok else None
+        cold, pelican_cold = cold_side_by_side(site, pelican if pelican_ok else None, env,
+                                               args.runs, trash)
+        rows, cli = bench_kind(kind, site, workdir, env, args.runs, args.stories, cold)
+        theirs = bench_pelican(pelican, env, args.runs, pelican_cold) if pelican_ok else None
         results[kind] = (rows, cli, theirs)
     loads = os.getloadavg()
     print(f"\n{args.stories} stories, medians of {args.runs} fresh processes "
