@@ -65,8 +65,19 @@ class PictureCache:
                 replace_file(kept, data, 0o600)
         return size, name
 
+    @functools.cached_property
+    def stories_kept(self) -> frozenset[str]:
+        """The stories with copies kept when this cache was first asked (one listing, not
+        one failed listing per story without pictures: a text-only site has none)."""
+        try:
+            return frozenset(os.listdir(self.folder))
+        except OSError:
+            return frozenset()
+
     def keep_only(self, story_id: str, names: set[str]) -> None:
         """Remove the story's copies other than ``names`` (pictures it no longer shows)."""
+        if not names and story_id not in self.stories_kept:
+            return  # none kept before this build, and none made by it
         folder = self.folder / story_id
         try:
             present = os.listdir(folder)
