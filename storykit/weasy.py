@@ -21,6 +21,7 @@ import os
 import pickle
 import resource
 import select
+import shutil
 import signal
 import stat
 import sys
@@ -158,17 +159,33 @@ def html_to_pdf(html: str, out: Path, *, base_dir: Path, allowed: Sequence[Path]
         raise RenderBlocked("the PDF was not made: attachments were asked for, but they are "
                             "switched off")
     fetcher = SafeFetcher(allowed)
-    with _guarded(fetcher):
-        document = render_document(html, base_dir=base_dir, fetcher=fetcher, variant=variant,
-                                   stylesheets=stylesheets, **options)
-        if attachments_forbidden:
-            refuse_attachments(document)
-        if max_pages is not None and len(document.pages) > max_pages:
-            raise TooManyPages(len(document.pages), max_pages)
-        # Made in memory first: a render stopped at its limit leaves no half-written file.
-        data = document.write_pdf(pdf_variant=variant, pdf_tags=True, **options)
+    fonts = FontConfiguration()
+    try:
+        with _guarded(fetcher):
+            document = render_document(html, base_dir=base_dir, fetcher=fetcher,
+                                       variant=variant, stylesheets=stylesheets, fonts=fonts,
+                                       **options)
+            if attachments_forbidden:
+                refuse_attachments(document)
+            if max_pages is not None and len(document.pages) > max_pages:
+                raise TooManyPages(len(document.pages), max_pages)
+            # Made in memory first: a render stopped at its limit leaves no half-written file.
+            data = document.write_pdf(pdf_variant=variant, pdf_tags=True, **options)
+    finally:
+        remove_font_files(fonts)
     write_atomic(out, lambda target: target.write(data))
     return out
+
+
+def remove_font_files(fonts: FontConfiguration) -> None:
+    """Delete the folder where WeasyPrint copied the document's @font-face fonts. WeasyPrint
+    deletes it only when ``fonts`` is garbage-collected, which a render in a forked child
+    (:func:`run_limited`) never lives to see: every such PDF left its fonts in the temporary
+    folder."""
+    folder = getattr(fonts, "_folder", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        fonts._folder = None  # nothing left for WeasyPrint to delete
 
 
 class TooManyPages(StorykitError):
@@ -181,11 +198,13 @@ class TooManyPages(StorykitError):
 
 def render_document(html: str, *, base_dir: Path, fetcher: SafeFetcher,
                     variant: str | None = DEFAULT_VARIANT,
-                    stylesheets: Sequence[str | Path] = (), **options: Any):
+                    stylesheets: Sequence[str | Path] = (),
+                    fonts: FontConfiguration | None = None, **options: Any):
     """Lay out ``html`` fetching through ``fetcher``: a WeasyPrint ``Document``. Call it
-    inside :func:`_guarded` (as :func:`html_to_pdf` does) to get storykit's errors."""
+    inside :func:`_guarded` (as :func:`html_to_pdf` does) to get storykit's errors; pass
+    ``fonts`` to :func:`remove_font_files` once the document is written."""
     base_url = path2url(str(Path(base_dir).resolve())).rstrip("/") + "/"
-    fonts = FontConfiguration()
+    fonts = fonts if fonts is not None else FontConfiguration()
     css = [_stylesheet(s, base_url, fetcher, fonts) for s in stylesheets]
     page = weasyprint.HTML(string=html, base_url=base_url, url_fetcher=fetcher,
                            media_type="print")

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 import weasyprint
-from pdfcheck import assert_accessible, attachments, image_count, read, texts, xmp
+from pdfcheck import (
+    assert_accessible,
+    attachments,
+    font_names,
+    image_count,
+    read,
+    texts,
+    xmp,
+)
 from PIL import Image
 
 from storykit.consent import ViewImage
@@ -368,3 +376,27 @@ def test_prepare_images_refuses_missing_and_fake_pictures(tmp_path: Path):
         prepare_images([ViewImage(None, "media/none.jpg", "x", "photo")], tmp_path / "w", 800)
     with pytest.raises(ImageError, match="not a JPEG, PNG or WebP"):
         prepare_images([ViewImage(fake, "media/fake.jpg", "x", "photo")], tmp_path / "w", 800)
+
+
+def test_a_pdf_with_a_web_font_leaves_no_font_files_behind(assets: Path, tmp_path: Path,
+                                                           monkeypatch):
+    """WeasyPrint copies each @font-face font into a temporary folder and removes it only
+    when its font configuration is garbage-collected, which a render in a forked child
+    (run_limited, as every PDF plugin renders) never lives to see: each PDF left a folder of
+    fonts in /tmp. The folder goes as soon as the PDF is written."""
+    import shutil
+    import tempfile
+
+    font = Path("/usr/share/fonts/truetype/liberation2/LiberationSans-Regular.ttf")
+    shutil.copy(font, assets / "sans.ttf")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    head = ("<style>@font-face { font-family: Story; src: url(sans.ttf) } "
+            "p { font-family: Story }</style>")
+    out = tmp_path / "font.pdf"
+    run_limited(partial(html_to_pdf, page("", head), out, base_dir=assets, allowed=[assets]),
+                timeout=60, memory_mb=1024)
+    assert SECRET in " ".join(texts(read(out)))
+    assert any(name.endswith("+Story") for name in font_names(read(out)))  # the web font
+    assert [p.name for p in temp.iterdir() if p.name.startswith("weasyprint-")] == []
