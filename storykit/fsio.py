@@ -48,10 +48,7 @@ def atomic_write(path: Path, data: bytes | str, *, mode: int | None = None) -> N
             keep_mode = mode if mode is not None else _existing_mode(path)
             if keep_mode is not None:
                 os.fchmod(fd, keep_mode)
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
+            _write_all(fd, data)
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -39,13 +39,6 @@ def _import_yaml() -> Any:
     return _LOADER
 
 
-def __getattr__(name: str) -> Any:
-    """``_Loader`` (the test suite compares it with PyYAML's), made when first asked for."""
-    if name == "_Loader":
-        return _import_yaml()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _make_loader(yaml: Any) -> tuple[type, bool]:
     """A loader: libyaml's parser (or PyYAML's own, which behaves the same) composing
     nodes tagged by the resolver below; and whether it is libyaml's."""
