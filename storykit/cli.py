@@ -21,7 +21,8 @@ import click
 from . import model as m
 from .checks import check_site
 from .consent import Decision
-from .dates import DATE, today
+from .date_option import DATE
+from .dates import today
 from .errors import ConfigError, StorykitError
 from .site import Site
 from .store import current_user

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .dates import DATE
+from .date_option import DATE
 from .db_commands import db_group
 from .hookspecs import hookimpl
 from .store import current_user

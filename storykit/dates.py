@@ -21,8 +21,6 @@ import datetime as dt
 import re
 from typing import Any
 
-import click
-
 #: Consent, stories and audit entries all fall well inside this; arithmetic of centuries
 #: either side of it is still safe.
 EARLIEST = dt.date(1900, 1, 1)
@@ -111,24 +109,6 @@ def in_range(day: dt.date) -> dt.date:
                         f"{day.isoformat()}")
     return day
 
-
-class DateParam(click.ParamType):
-    """A command-line date (``--date 2027-03-01``) read with :func:`parse_date`."""
-
-    name = "date"
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> dt.date:
-        if isinstance(value, dt.date):
-            return value
-        try:
-            return parse_date(str(value))
-        except DateError as exc:
-            self.fail(f"{value!r}: {exc}", param, ctx)
-
-
-#: The type of every ``--date`` option.
-DATE = DateParam()
 
 #: The test suite pins the day here (``monkeypatch.setattr(storykit.dates, "FIXED_TODAY",
 #: day)``) so that recorded decisions do not depend on when the tests run. No setting,

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .dates import DATE, nice_date, today
+from .date_option import DATE
+from .dates import nice_date, today
 from .errors import StorykitError
 from .hookspecs import hookimpl
 from .store import current_user

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .dates import DATE, nice_date
+from .date_option import DATE
+from .dates import nice_date
 from .hookspecs import hookimpl
 from .store import current_user
 

@@ -9,8 +9,10 @@ uses, so another backend (e.g. PostgreSQL for several app servers) can replace t
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime as dt
+import functools
 import gc
 import getpass
 import json
@@ -766,6 +768,22 @@ def _gc_paused() -> Iterator[None]:
                     gc.freeze()
                     gc.unfreeze()
                 gc.enable()
+        _quick_exit()
+
+
+@functools.cache
+def _quick_exit() -> None:
+    """Once a process has loaded many stories: at its exit, set every object aside from
+    the collector (``gc.freeze``) before the interpreter's own collections run.
+
+    The interpreter's exit walks every object alive several times looking for cycles to
+    free: about 60 ms after a cold build of 1,000 stories, for memory the operating system
+    takes back anyway. Registered with :mod:`atexit`, so it
+    runs after everything the process does: the handlers registered before it (files,
+    coverage, temporary folders) still run after it. Python never promised that objects
+    still alive at exit are finalized; the one difference is that cycles left unreachable
+    at exit are not looked for."""
+    atexit.register(gc.freeze)
 
 
 #: The pause, for other modules that make many objects at once (``storykit check``).

@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -726,6 +727,24 @@ def test_loading_and_checking_leave_the_collector_on_and_nothing_frozen(site_roo
     assert check_site(site, ON).stories == 1
     assert gc.isenabled() and gc.get_freeze_count() == 0
 
+
+
+def test_a_process_that_loaded_stories_exits_without_walking_them(site_root):
+    """At exit (and only then) everything is set aside from the collector, so the
+    interpreter's own collections do not walk every story again; exit handlers registered
+    earlier still run, after it."""
+    write_story(site_root, SID)
+    script = (
+        "import atexit, gc, sys\n"
+        "from storykit.site import Site\n"
+        "atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0))\n"
+        "site = Site.open(sys.argv[1])\n"
+        "print('stories:', len(site.store.load_all().stories))\n"
+        "print('frozen meanwhile:', gc.get_freeze_count() > 0)\n")
+    done = subprocess.run([sys.executable, "-c", script, str(site_root)], capture_output=True,
+                          text=True, check=True, timeout=60)
+    assert done.stdout.splitlines() == ["stories: 1", "frozen meanwhile: False",
+                                        "frozen at exit: True"]
 
 # --- the parse cache in the instance folder --------------------------------------------------
 
