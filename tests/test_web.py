@@ -699,8 +699,9 @@ def test_a_list_template_that_does_not_compile_fails_a_build_with_workers_naming
 @pytest.mark.parametrize("compiler", ["works", "fails"])
 def test_templates_compiled_beside_the_load_leave_no_process_behind(make_site, monkeypatch,
                                                                    compiler):
-    """A full build forks a process that compiles the templates while the stories load;
-    whether it works or fails, the site is built the same and no child process is left."""
+    """A full build with a theme of its own templates forks a process that compiles them
+    while the stories load; whether it works or fails, the site is built the same and no
+    child process is left."""
     import threading
 
     from storykit_web import build as web_build
@@ -709,6 +710,10 @@ def test_templates_compiled_beside_the_load_leave_no_process_behind(make_site, m
     for n in range(web_build.PARALLEL_MIN + 2):
         write_story(root, f"st-comp{n:03d}", published(f"comp-{n}", f"Story {n}",
                                                        tags=["food"]))
+    footer = root / "themes" / "nhs" / "templates" / "web" / "_footer.html"
+    footer.parent.mkdir(parents=True)
+    footer.write_text('<footer class="site-footer"><p>Our footer</p></footer>\n',
+                      encoding="utf-8")
     if compiler == "fails":
         def broken(env):
             raise RuntimeError("no compiling today")
@@ -735,7 +740,7 @@ def test_templates_compiled_beside_the_load_leave_no_process_behind(make_site, m
     alone = threading.active_count() == 1  # it forks only from a process with one thread
     report = build(root, workers=2)
     assert report.ok and report.listings > 0
-    assert (root / "out" / "tags" / "food.html").is_file()
+    assert "Our footer" in (root / "out" / "tags" / "food.html").read_text(encoding="utf-8")
     assert compilers[0] in forks if alone else compilers == [None]
     for pid in forks:
         with pytest.raises(ChildProcessError):

@@ -55,6 +55,7 @@ from storykit.kit import (
 from . import assets, pages
 from .memo import MarkdownMemo
 from .pictures import PictureCache, picture_format
+from .precompiled import use_precompiled
 from .stamp import Stamp, StampInputs
 
 if TYPE_CHECKING:  # pragma: no cover - imported when workers start (start-up time)
@@ -236,6 +237,7 @@ class Builder:
         self.unwritten: list[tuple[str, bytes]] = []  # pages from workers, still to write
         self.planned: list[Publishable] | None = None  # stories whose files are to be noted
         self.compiler: int | None = None  # the process compiling the templates meanwhile
+        self.precompiled = False  # the env imports the plugin's templates compiled ahead
         self.later: Callable[..., Any] = _now  # how cache files are saved (see _Background)
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
@@ -263,6 +265,7 @@ class Builder:
     def env(self):
         """The theme's Jinja environment: made only when a page has to be rendered."""
         env = self.theme.environment(self.site, [assets.TEMPLATES])
+        self.precompiled = use_precompiled(env, self.theme.template_dirs)
         env.auto_reload = False  # no template changes during a build (the global key has them)
         env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
                            feed_id=pages.feed_id, nice_date=nice_date,
@@ -394,7 +397,7 @@ class Builder:
         compiling them (a template compiled by neither is compiled where it is needed, as
         before). Only from a process with one thread, like the database's creation."""
         if self.compiler is not None or threading.active_count() > 1 or \
-                not hasattr(os, "fork"):
+                not hasattr(os, "fork") or not (self.env and self._theme_templates()):
             return
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage does not follow it
@@ -405,6 +408,12 @@ class Builder:
             finally:
                 os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
         self.compiler = pid
+
+    def _theme_templates(self) -> bool:
+        """Whether any web template is to be compiled from source: the theme has templates
+        of its own, or the plugin's precompiled ones cannot be used."""
+        return any((d / "web").is_dir() for d in self.theme.template_dirs) or \
+            not self.precompiled
 
     def _reap_compiler(self) -> None:
         pid, self.compiler = self.compiler, None
