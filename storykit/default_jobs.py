@@ -1,13 +1,17 @@
-"""The core's own job kind (the daily consent sweep) and the ``storykit jobs`` and
-``storykit worker`` commands, registered through hooks like any plugin's."""
+"""The core's own job kinds (the daily consent sweep, sending an email) and the ``storykit
+jobs`` and ``storykit worker`` commands (storykit.job_commands, imported only when the
+command line asks for commands), registered through hooks like any plugin's."""
 
 from __future__ import annotations
 
-import click
+from typing import TYPE_CHECKING
 
 from .hookspecs import hookimpl
 from .jobs import JobKind
 from .sweep import SWEEP, run_sweep
+
+if TYPE_CHECKING:  # pragma: no cover
+    import click
 
 
 @hookimpl

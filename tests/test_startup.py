@@ -137,6 +137,22 @@ def test_help_and_plugins_load_without_the_app_or_renderers(story_site, allow):
         assert not loaded & HEAVY
 
 
+@pytest.mark.parametrize("allow", ["", "storykit_web"])
+def test_loading_plugins_imports_no_command_line(story_site, allow):
+    """A site build (``storykit_web``) loads the plugins but runs none of their commands:
+    click and the command modules (about 20 ms) are imported only when the command line
+    asks the plugins for their commands."""
+    loaded = imported_by(f"from storykit.site import Site\n"
+                         f"Site.open({str(story_site)!r}).plugins", allow=allow)
+    assert "click" not in loaded
+    assert not {name for name in loaded if name.endswith(("_commands", "_command"))}
+    asked = imported_by(f"from storykit.site import Site\n"
+                        f"Site.open({str(story_site)!r}).plugins.commands()", allow=allow)
+    assert {"click", "storykit.render_commands", "storykit.pack_commands",
+            "storykit.outcome_commands", "storykit.job_commands"} <= asked
+    assert ("storykit_web.build_command" in asked) == (allow == "storykit_web")
+
+
 def test_user_commands_get_their_role_option_when_looked_up(story_site):
     from storykit.cli import cli
 
