@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -85,20 +86,26 @@ def write_atomic(out: Path, write: Callable[[Any], Any]) -> None:
                 os.unlink(tmp)
 
 
-def replace_file(path: Path | str, data: bytes | list[bytes], mode: int = 0o644) -> None:
+def replace_file(path: Path | str, data: bytes | list[bytes], mode: int = 0o644,
+                 pool: FilePool | None = None) -> None:
     """Replace ``path`` with ``data`` (or these pieces one after another, which saves
     joining them first): readers see the old file or the new, never half of one. No fsync,
     unlike :func:`atomic_write`: for outputs that can be made again (pages, pictures),
     where thousands of syncs would cost more than a rebuild after a crash.
 
     The temporary file is named after this process and thread (one file at a time each),
-    so no random name is drawn and no file object made: a build writes thousands."""
+    so no random name is drawn and no file object made: a build writes thousands. With a
+    ``pool`` for this folder, one of its empty files is filled instead, when one is ready."""
     folder = os.path.dirname(path)
-    tmp = os.path.join(folder, f"{TEMP_PREFIX}w{os.getpid()}-{threading.get_ident()}")
-    try:
-        fd = os.open(tmp, _NEW_FILE, 0o600)
-    except FileExistsError:  # left by a killed process that had this number
-        fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+    ready = pool.take() if pool is not None and pool.folder == folder else None
+    if ready is not None:
+        fd, tmp = ready
+    else:
+        tmp = os.path.join(folder, f"{TEMP_PREFIX}w{os.getpid()}-{threading.get_ident()}")
+        try:
+            fd = os.open(tmp, _NEW_FILE, 0o600)
+        except FileExistsError:  # left by a killed process that had this number
+            fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
     try:
         try:
             os.fchmod(fd, mode)
@@ -114,6 +121,73 @@ def replace_file(path: Path | str, data: bytes | list[bytes], mode: int = 0o644)
 
 
 _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+
+
+class FilePool:
+    """Empty files made ahead in one folder by a forked process, for :func:`replace_file`
+    to fill and rename.
+
+    Making a file is most of the cost of writing thousands of small pages on some disks:
+    ext4 without a journal passes over every inode freed in the last minutes, one by one,
+    for each new file, while it holds the folder's lock (up to 0.8 ms a file), and only one
+    process can make files in a folder at a time anyway. A build knows early about how many
+    pages it will write, so a child process makes their files while the build is still
+    starting and loading stories; the build then only fills and renames them. A file the
+    child has not made yet is made as before; those no page needed are deleted by
+    :meth:`close`. The files are temporary files (``TEMP_PREFIX``): a build that was
+    killed leaves them to the next one to delete, like any other."""
+
+    def __init__(self, folder: str, count: int) -> None:
+        self.folder, self.count = folder, count
+        self.prefix = os.path.join(folder, f"{TEMP_PREFIX}p{os.getpid()}-")
+        self.taken = 0
+        self.pid: int | None = None
+
+    def start(self) -> bool:
+        """Fork the process that makes the files; only from a process with one thread (a
+        fork copies no other thread, nor a lock one holds). True when it was started."""
+        if self.pid is not None or not hasattr(os, "fork") or threading.active_count() > 1:
+            return False
+        os.makedirs(self.folder, exist_ok=True)
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child; coverage does not follow it
+            try:
+                for n in range(self.count):
+                    os.close(os.open(f"{self.prefix}{n}", _NEW_FILE, 0o600))
+            finally:
+                os._exit(0)  # a name it could not make is made by replace_file
+        self.pid = pid
+        return True
+
+    def take(self) -> tuple[int, str] | None:
+        """The next empty file, open for writing, and its name; None when it is not ready
+        (or is not an empty file of this user's that nothing else links to)."""
+        if self.pid is None or self.taken >= self.count:
+            return None
+        name = f"{self.prefix}{self.taken}"
+        try:
+            fd = os.open(name, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:
+            return None
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size or st.st_nlink != 1 \
+                or st.st_uid != os.geteuid():
+            os.close(fd)
+            return None
+        self.taken += 1
+        return fd, name
+
+    def close(self) -> None:
+        """Wait for the child, and delete the files no page needed."""
+        if self.pid is None:
+            return
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        self.pid = None
+        for n in range(self.taken, self.count):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{self.prefix}{n}")
+        self.taken = self.count
 
 
 def _write_all(fd: int, data: bytes) -> None:

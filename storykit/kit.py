@@ -7,7 +7,8 @@ Format, hookimpl``); a meta-test (tests/test_layout.py) fails when a module unde
 same surface. Names are imported on first use (PEP 562): importing the kit is cheap, and
 WeasyPrint or Pillow load only when a renderer asks for a name that needs them.
 
-- Writing outputs safely: :func:`atomic_write`, :func:`replace_file`, :func:`write_atomic`.
+- Writing outputs safely: :func:`atomic_write`, :func:`replace_file` (with a :class:`FilePool`
+  of files made ahead, for thousands of pages), :func:`write_atomic`.
 - Pictures: :func:`picture_path` (the media rule, for a view's pictures), :func:`media_file`,
   :func:`prepare_image`, :func:`prepare_variants`, :func:`clean_copy` and
   :func:`read_picture` (a clean copy made once from a picture's bytes), :func:`image_data_uri`,
@@ -58,6 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .errors import NotSavedError
     from .fsio import (
         TEMP_PREFIX,
+        FilePool,
         LockTimeout,
         atomic_write,
         locked,
@@ -121,8 +123,8 @@ _HOMES = {
     ".consent": ("DRAFT_MARK", "ViewImage"),
     ".dates": ("DateError", "in_range", "nice_date", "parse_date", "today"),
     ".errors": ("NotSavedError",),
-    ".fsio": ("TEMP_PREFIX", "LockTimeout", "atomic_write", "locked", "read_cache", "replace_file",
-              "settled_before", "stat_key", "write_atomic", "write_cache"),
+    ".fsio": ("TEMP_PREFIX", "FilePool", "LockTimeout", "atomic_write", "locked", "read_cache",
+              "replace_file", "settled_before", "stat_key", "write_atomic", "write_cache"),
     ".images": ("ImageError", "clean_copy", "image_data_uri", "image_data_uri_and_size",
                 "image_format", "prepare_image", "prepare_variants", "read_picture"),
     ".jobs": ("JobContext", "JobKind"),
@@ -145,7 +147,7 @@ _HOMES = {
 _HOME_OF = {name: module for module, names in _HOMES.items() for name in names}
 
 __all__ = [
-    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "Delivery", "ImageError",
+    "AA_TEXT", "DEFAULT_VARIANT", "DRAFT_MARK", "DateError", "Delivery", "FilePool", "ImageError",
     "JobContext", "JobKind", "LockTimeout", "MarkdownTooLong", "MediaError", "NotSavedError",
     "PublicOutcome", "PublicationSet", "PublishTarget", "Publishable", "PublishedPage",
     "RenderBlocked", "SitePageError", "TooManyPages", "WebItem", "WebLink", "WebPage", "WebSection",

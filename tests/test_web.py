@@ -47,7 +47,7 @@ from storykit_web import pages
 from storykit_web.build import BuildError, build_site
 
 from storykit.cli import main
-from storykit.fsio import read_cache, write_cache
+from storykit.fsio import TEMP_PREFIX, read_cache, write_cache
 from storykit.render import render
 from storykit.site import Site
 from storykit.store import FileStore
@@ -745,6 +745,40 @@ def test_templates_compiled_beside_the_load_leave_no_process_behind(make_site, m
     for pid in forks:
         with pytest.raises(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
+
+
+def test_a_full_build_writes_its_story_pages_into_files_made_ahead(make_site, monkeypatch):
+    """A full build of many stories has a forked process make the story pages' files while
+    the stories load (storykit.kit.FilePool): every page is whole, and no file of the pool
+    is left in the output folder."""
+    import threading
+
+    from storykit_web import build as web_build
+
+    root = new_site(make_site)
+    for n in range(web_build.PARALLEL_MIN + 6):
+        write_story(root, f"st-pool{n:03d}", published(f"pool-{n}", f"Story {n}"))
+    write_story(root, "st-pooldraft", story_front(slug="pool-draft", title="Not yet"))
+    pools = []
+    real_start = web_build.FilePool.start
+
+    def start(self):
+        pools.append(self)
+        return real_start(self)
+
+    monkeypatch.setattr(web_build.FilePool, "start", start)
+    alone = threading.active_count() == 1  # it forks only from a process with one thread
+    report = build(root, workers=2)
+    assert report.ok and report.rendered == web_build.PARALLEL_MIN + 6
+    out = root / "out"
+    assert [p for p in out.rglob("*") if p.name.startswith(TEMP_PREFIX)] == []
+    for n in range(web_build.PARALLEL_MIN + 6):
+        page = (out / "stories" / f"pool-{n}.html").read_text(encoding="utf-8")
+        assert f">Story {n}</h1>" in page and page.rstrip().endswith("</html>")
+    assert not (out / "stories" / "pool-draft.html").exists()
+    if alone:  # one file a story folder; the draft's was not needed, and was deleted
+        assert len(pools) == 1 and pools[0].count == web_build.PARALLEL_MIN + 7
+        assert pools[0].taken >= 1 and pools[0].pid is None
 
 
 def test_list_pages_are_shared_out_by_place(make_site):

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from storykit import Site, StorykitError, StoryView, Theme, load_theme
 from storykit.kit import (
     TEMP_PREFIX,
+    FilePool,
     LockTimeout,
     MarkdownTooLong,
     MediaError,
@@ -237,6 +238,7 @@ class Builder:
         self.unwritten: list[tuple[str, bytes]] = []  # pages from workers, still to write
         self.planned: list[Publishable] | None = None  # stories whose files are to be noted
         self.compiler: int | None = None  # the process compiling the templates meanwhile
+        self.page_files: FilePool | None = None  # story pages' files, made ahead
         self.precompiled = False  # the env imports the plugin's templates compiled ahead
         self.later: Callable[..., Any] = _now  # how cache files are saved (see _Background)
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
@@ -343,6 +345,8 @@ class Builder:
             return self._run()
         finally:
             self._reap_compiler()
+            if self.page_files is not None:
+                self.page_files.close()
 
     def _run(self) -> BuildReport:
         if Stamp.unchanged(self.stamp_inputs):
@@ -353,6 +357,7 @@ class Builder:
         self.site.database.create_in_background()
         few = self.allowed_among_changed()  # when only a few stories changed
         if few is None:
+            self._make_page_files()
             self._compile_beside()
         allowed, kept = few if few is not None else (self.allowed(), {})
         self._take_down_first(allowed, kept)
@@ -408,6 +413,17 @@ class Builder:
             finally:
                 os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
         self.compiler = pid
+
+    def _make_page_files(self) -> None:
+        """Before a full load of many stories: have a forked process make the files of
+        about as many story pages in the output folder (see ``storykit.kit.FilePool``),
+        while this process loads the stories; only from a process with one thread."""
+        count = len(self.site.store.ids())
+        if count < PARALLEL_MIN or not self._forks(count):
+            return
+        pool = FilePool(os.path.dirname(self._path(pages.story_page("x"))), count)
+        if pool.start():
+            self.page_files = pool
 
     def _theme_templates(self) -> bool:
         """Whether any web template is to be compiled from source: the theme has templates
@@ -726,7 +742,7 @@ class Builder:
         if folder not in self._dirs:
             os.makedirs(folder, exist_ok=True)
             self._dirs.add(folder)
-        replace_file(target, data)
+        replace_file(target, data, pool=self.page_files)
         self.report.written.append(rel)
 
     def _write_static(self) -> set[str]:
