@@ -95,6 +95,7 @@ from pathlib import Path
 
 RUNS = 5
 SETTLE_FAST, SETTLE_WAIT = 0.03, 120  # 0.1 ms a new file is a settled disk; seconds at most
+PROBE = ".settle-probe-"  # folders the wait makes in the sites (not copied with them)
 TARGETS = {"text": 5.0, "pictured": 3.0, "hand-placed": 3.0}  # times faster than Pelican
 NO_CHANGE_TARGET, ONE_EDIT_TARGET = 0.15, 0.3  # seconds
 KIND_LABELS = {"text": "text only", "pictured": "one in five pictured",
@@ -454,16 +455,18 @@ def create_files(folder: Path, count: int) -> float:
     return time.perf_counter() - start
 
 
-def settle_disk(workdir: Path) -> None:
+def settle_disk(places: list[Path]) -> None:
     """Before the cold builds: wait (at most SETTLE_WAIT seconds) until creating files is
-    quick again, so neither tool's figures include the disk's bookkeeping of files deleted
-    before (see the notes on deleting at the top of this file; the text kind's scenarios
-    delete, then the next kind's cold builds come). The probes' files are kept until the end:
-    deleting them would start the wait again."""
+    quick again in each of ``places`` (the folders the builds write in), so neither tool's
+    figures include the disk's bookkeeping of files deleted before (see the notes on
+    deleting at the top of this file; the text kind's scenarios delete, then the next kind's
+    cold builds come). Each probe is a new folder inside the place, as a build's output
+    folder is. The probes' files are kept until the end: deleting them would start the
+    wait again."""
     os.sync()
     start = time.perf_counter()
     while True:
-        took = create_files(workdir / f"probe-{time.time_ns()}", 300)
+        took = max(create_files(place / f"{PROBE}{time.time_ns()}", 300) for place in places)
         waited = time.perf_counter() - start
         if took <= SETTLE_FAST or waited > SETTLE_WAIT:
             break
@@ -555,7 +558,7 @@ def bench_kind(kind: str, site: Path, workdir: Path, env: dict[str, str], runs: 
     the command-line figures."""
     copies = [workdir / f"{kind}-new-site-{i}" for i in range(runs)]
     for copy in copies:  # made now, before the bench deletes anything
-        shutil.copytree(site, copy)
+        shutil.copytree(site, copy, ignore=shutil.ignore_patterns(f"{PROBE}*"))
     trash = workdir / "trash"  # what the scenarios remove, deleted after measuring
     rows = [
         cold,
@@ -667,7 +670,7 @@ def main() -> None:
     results = {}
     for kind in kinds:
         site, pelican = sites[kind]
-        settle_disk(workdir)
+        settle_disk([site] + ([pelican] if pelican_ok else []))
         cold, pelican_cold = cold_side_by_side(site, pelican if pelican_ok else None, env,
                                                args.runs, trash)
         rows, cli = bench_kind(kind, site, workdir, env, args.runs, args.stories, cold)
