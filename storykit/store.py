@@ -778,11 +778,11 @@ def _quick_exit() -> None:
 
     The interpreter's exit walks every object alive several times looking for cycles to
     free: about 60 ms after a cold build of 1,000 stories, for memory the operating system
-    takes back anyway. Registered with :mod:`atexit`, so it
-    runs after everything the process does: the handlers registered before it (files,
-    coverage, temporary folders) still run after it. Python never promised that objects
-    still alive at exit are finalized; the one difference is that cycles left unreachable
-    at exit are not looked for."""
+    takes back anyway. Registered with :mod:`atexit`, so it runs after everything the
+    process does: the handlers registered before it (files, coverage, temporary folders)
+    still run after it. Python never promised that objects still alive at exit are
+    finalized; the one difference is that cycles left unreachable at exit are not looked
+    for."""
     atexit.register(gc.freeze)
 
 

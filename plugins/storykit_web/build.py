@@ -56,7 +56,7 @@ from storykit.kit import (
 from . import assets, pages
 from .memo import MarkdownMemo
 from .pictures import PictureCache, picture_format
-from .precompiled import use_precompiled
+from .precompiled import use_precompiled, uses_precompiled
 from .stamp import Stamp, StampInputs
 
 if TYPE_CHECKING:  # pragma: no cover - imported when workers start (start-up time)
@@ -239,7 +239,6 @@ class Builder:
         self.planned: list[Publishable] | None = None  # stories whose files are to be noted
         self.compiler: int | None = None  # the process compiling the templates meanwhile
         self.page_files: FilePool | None = None  # story pages' files, made ahead
-        self.precompiled = False  # the env imports the plugin's templates compiled ahead
         self.later: Callable[..., Any] = _now  # how cache files are saved (see _Background)
         self.markdown_memo = MarkdownMemo(self.manifest_file.with_suffix(".markdown.pickle"),
                                           self.key)
@@ -267,7 +266,7 @@ class Builder:
     def env(self):
         """The theme's Jinja environment: made only when a page has to be rendered."""
         env = self.theme.environment(self.site, [assets.TEMPLATES])
-        self.precompiled = use_precompiled(env, self.theme.template_dirs)
+        use_precompiled(env, self.theme.template_dirs)
         env.auto_reload = False  # no template changes during a build (the global key has them)
         env.globals.update(entry_id=pages.entry_id, atom_date=pages.atom_date,
                            feed_id=pages.feed_id, nice_date=nice_date,
@@ -402,7 +401,7 @@ class Builder:
         compiling them (a template compiled by neither is compiled where it is needed, as
         before). Only from a process with one thread, like the database's creation."""
         if self.compiler is not None or threading.active_count() > 1 or \
-                not hasattr(os, "fork") or not (self.env and self._theme_templates()):
+                not hasattr(os, "fork") or not self._compiles_from_source():
             return
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child; coverage does not follow it
@@ -418,18 +417,18 @@ class Builder:
         """Before a full load of many stories: have a forked process make the files of
         about as many story pages in the output folder (see ``storykit.kit.FilePool``),
         while this process loads the stories; only from a process with one thread."""
-        count = len(self.site.store.ids())
-        if count < PARALLEL_MIN or not self._forks(count):
+        count = len(self.fingerprint.get("files", ()))  # taken before any story is read
+        if not self._forks(count):
             return
-        pool = FilePool(os.path.dirname(self._path(pages.story_page("x"))), count)
+        pool = FilePool(self._path(pages.STORY_DIR), count)
         if pool.start():
             self.page_files = pool
 
-    def _theme_templates(self) -> bool:
+    def _compiles_from_source(self) -> bool:
         """Whether any web template is to be compiled from source: the theme has templates
-        of its own, or the plugin's precompiled ones cannot be used."""
+        of its own, or this build's environment cannot use the plugin's precompiled ones."""
         return any((d / "web").is_dir() for d in self.theme.template_dirs) or \
-            not self.precompiled
+            not uses_precompiled(self.env)
 
     def _reap_compiler(self) -> None:
         pid, self.compiler = self.compiler, None

@@ -87,6 +87,11 @@ def use_precompiled(env: jinja2.Environment, theme_dirs: list[Path],
     return True
 
 
+def uses_precompiled(env: jinja2.Environment) -> bool:
+    """Whether ``env`` imports compiled templates (:func:`use_precompiled` said yes)."""
+    return isinstance(env.loader, _loader_class())
+
+
 @lru_cache(maxsize=1)
 def _loader_class() -> type:
     """The loader, made on first use (Jinja is imported only by commands that need it)."""
